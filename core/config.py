@@ -1,0 +1,457 @@
+"""Every setting of the bot in one immutable, validated object.
+
+Actors receive a ``BotConfig`` when they are built, so it is frozen: nobody can observe a
+half-applied change. All validation happens once, at start-up, so a typo becomes one clear
+``ConfigError`` line instead of an actor crashing an hour later.
+
+Sources, lowest to highest precedence: field defaults < a flat TOML file < ``CRYPTOBOT_<NAME>``
+environment variables. The bot token is read only from ``TELEGRAM_BOT_TOKEN`` so it never sits in
+a file that could be committed, and it is never rendered (see ``BotConfig.redacted``).
+
+Parsing and validation are table-driven: a field's type hint picks its ``_Kind`` (one parser per
+type) and its metadata carries the doc and an optional ``_Rule`` (range, URL, symbol...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from core.errors import ConfigError
+
+__all__ = [
+    "BotConfig", "CONFIG_FILE_KEY", "DEFAULT_DB_PATH", "DEFAULT_EXCHANGE_URLS",
+    "DEFAULT_TELEGRAM_API_URL", "ENV_PREFIX", "LogFormat", "LogLevel", "RateLimitStrategy",
+    "SettingInfo", "TOKEN_ENV_VAR", "TelegramMode", "describe_settings", "load_config",
+]
+
+TelegramMode = Literal["polling", "webhook"]
+RateLimitStrategy = Literal["sliding_window", "token_bucket"]
+LogFormat = Literal["json", "text"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+ENV_PREFIX = "CRYPTOBOT_"
+TOKEN_ENV_VAR = "TELEGRAM_BOT_TOKEN"
+# The key named in errors about the TOML file itself, matching the CLI option that supplies it.
+CONFIG_FILE_KEY = "--config"
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
+DEFAULT_EXCHANGE_URLS = ("https://data-api.binance.vision", "https://api.binance.com")
+DEFAULT_DB_PATH = "cryptobot.sqlite3"
+
+_REDACTED_VALUE = "<redacted>"
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """A constraint beyond the type; ``allowed`` is the text shown in errors and docs."""
+
+    allowed: str
+    accepts: Callable[[Any], bool]
+    normalize: Callable[[Any], Any] = lambda value: value
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _is_symbol(value: str) -> bool:
+    return value.isascii() and value.isalnum()
+
+
+_COUNT = _Rule("an integer >= 1", lambda v: v >= 1)
+_NON_NEGATIVE_INT = _Rule("an integer >= 0", lambda v: v >= 0)
+_POSITIVE = _Rule("a number > 0", lambda v: v > 0)
+_NON_NEGATIVE = _Rule("a number >= 0", lambda v: v >= 0)
+_FRACTION = _Rule("a number with 0 < x <= 1", lambda v: 0 < v <= 1)
+_PERCENT = _Rule("an integer from 1 to 99", lambda v: 1 <= v <= 99)
+_PORT = _Rule("an integer from 0 to 65535 (0 disables)", lambda v: 0 <= v <= 65535)
+_LISTEN_PORT = _Rule("an integer from 1 to 65535", lambda v: 1 <= v <= 65535)
+_NON_EMPTY = _Rule("a non-empty string", lambda v: v.strip() != "")
+_OPTIONAL_PATH = _Rule("a file path, or empty for stdout", lambda v: v is None or v.strip() != "")
+_HTTP_URL = _Rule("a URL starting with http:// or https://", _is_http_url)
+_OPTIONAL_URL = _Rule("empty, or a URL starting with http:// or https://",
+                      lambda v: v == "" or _is_http_url(v))
+_URL_LIST = _Rule("one or more URLs starting with http:// or https://",
+                  lambda v: len(v) >= 1 and all(map(_is_http_url, v)))
+_SYMBOL = _Rule("a symbol of ASCII letters and digits (upper-cased)", _is_symbol, str.upper)
+_SYMBOL_LIST = _Rule("symbols of ASCII letters and digits (upper-cased)",
+                     lambda v: all(map(_is_symbol, v)), lambda v: tuple(map(str.upper, v)))
+_USER_IDS = _Rule("Telegram user ids (integers >= 1)", lambda v: all(i >= 1 for i in v))
+# Catches a pasted chat id or a truncated token early; the value itself is never shown.
+_TOKEN = _Rule("unset, or a bot token shaped like 123456:ABC-def_...",
+               lambda v: v is None or re.fullmatch(r"\d+:[A-Za-z0-9_-]+", v) is not None)
+
+
+def _setting(default: Any, doc: str, rule: _Rule | None = None, *,
+             env_var: str | None = None, secret: bool = False) -> Any:
+    """A dataclass field whose metadata feeds validation, docs and the ``config`` CLI."""
+    metadata = {"doc": doc, "rule": rule, "env_var": env_var, "secret": secret}
+    # repr=False keeps a secret out of repr(config), which ends up in logs and tracebacks.
+    return field(default=default, repr=not secret, metadata=metadata)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotConfig:
+    """All settings; constructing one validates it (see ``load_config`` for the sources)."""
+
+    # --- Telegram ---
+    telegram_token: str | None = _setting(
+        None, "Bot token from @BotFather; read only from its env var, never printed.", _TOKEN,
+        env_var=TOKEN_ENV_VAR, secret=True)
+    telegram_api_url: str = _setting(DEFAULT_TELEGRAM_API_URL,
+                                     "Bot API base URL (python-telegram-bot base_url).", _HTTP_URL)
+    telegram_mode: TelegramMode = _setting("polling", "How updates arrive: polling or webhook.")
+    webhook_url: str = _setting("", "Public https:// URL for webhook mode.", _OPTIONAL_URL)
+    webhook_listen: str = _setting("127.0.0.1", "Address the webhook server binds.", _NON_EMPTY)
+    webhook_port: int = _setting(8443, "Port the webhook server binds.", _LISTEN_PORT)
+    # --- Users ---
+    admin_ids: tuple[int, ...] = _setting((), "Telegram user ids allowed admin commands.",
+                                          _USER_IDS)
+    allowed_users: tuple[int, ...] = _setting(
+        (), "Telegram user ids allowed to use the bot; empty means everyone.", _USER_IDS)
+    user_rate_limit_count: int = _setting(20, "Commands one user may send per window.", _COUNT)
+    user_rate_limit_window_s: float = _setting(60.0, "Per-user rate-limit window (s).", _POSITIVE)
+    # --- Exchange HTTP ---
+    exchange_urls: tuple[str, ...] = _setting(DEFAULT_EXCHANGE_URLS,
+                                              "Exchange REST base URLs, tried in order.", _URL_LIST)
+    default_quote: str = _setting("USDT", "Quote asset when a user names only a base.", _SYMBOL)
+    http_max_connections: int = _setting(10, "Pooled HTTP connections per host.", _COUNT)
+    http_connect_timeout_s: float = _setting(3.05, "HTTP connect timeout (s).", _POSITIVE)
+    http_read_timeout_s: float = _setting(10.0, "HTTP read timeout (s).", _POSITIVE)
+    fetcher_pool_size: int = _setting(4, "Number of market-data fetcher actors.", _COUNT)
+    rate_limit_strategy: RateLimitStrategy = _setting("sliding_window",
+                                                      "Algorithm of the exchange request limiter.")
+    request_weight_limit_per_minute: int = _setting(
+        6000, "Request weight per minute until exchangeInfo reports the real limit.", _COUNT)
+    # --- Circuit breaker ---
+    breaker_failure_threshold: int = _setting(
+        5, "Failures within the window before a circuit breaker may open.", _COUNT)
+    breaker_failure_rate: float = _setting(
+        0.5, "Failure fraction within the window that opens a circuit breaker.", _FRACTION)
+    breaker_window_s: float = _setting(60.0, "Window a breaker counts failures in (s).",
+                                       _POSITIVE)
+    breaker_reset_timeout_s: float = _setting(
+        30.0, "First wait before an open breaker lets a trial call through (s).", _POSITIVE)
+    breaker_max_reset_timeout_s: float = _setting(
+        300.0, "Cap on that wait, which doubles after each failed trial (s).", _POSITIVE)
+    # --- Storage ---
+    db_path: str = _setting(DEFAULT_DB_PATH, "SQLite database file.", _NON_EMPTY)
+    db_read_pool_size: int = _setting(4, "Read-only SQLite connections.", _COUNT)
+    db_batch_size: int = _setting(500, "Rows per batched write.", _COUNT)
+    db_flush_interval_ms: int = _setting(200, "Longest a write waits for its batch (ms).", _COUNT)
+    db_slow_query_ms: float = _setting(50.0, "Queries slower than this are logged (ms).",
+                                       _NON_NEGATIVE)
+    # --- Memory ---
+    cache_size_mb: int = _setting(64, "In-memory market-data cache budget (MB).", _COUNT)
+    max_memory_mb: int = _setting(512, "Process memory budget (MB).", _COUNT)
+    memory_warning_percent: int = _setting(80, "Warn above this % of max_memory_mb.", _PERCENT)
+    memory_sample_interval_s: float = _setting(5.0, "Memory sampling interval (s).", _POSITIVE)
+    # --- Loading ---
+    lazy_loading: bool = _setting(True, "Load market data on first use rather than at start.")
+    preload_on_start: bool = _setting(False, "Fetch preload_symbols when the bot starts.")
+    preload_symbols: tuple[str, ...] = _setting(
+        ("BTC", "ETH"), "Base symbols fetched at start when preload_on_start is true.",
+        _SYMBOL_LIST)
+    performance_monitoring: bool = _setting(True, "Record timings of actor calls and queries.")
+    # --- Observability ---
+    status_port: int = _setting(9108, "Status/metrics HTTP port on 127.0.0.1; 0 disables.",
+                                _PORT)
+    log_file: str | None = _setting(None, "Append logs here; empty = stdout.", _OPTIONAL_PATH)
+    log_format: LogFormat = _setting("json", "One JSON object per line, or text for humans.")
+    log_level: LogLevel = _setting("INFO", "Lowest level logged.")
+    metrics_interval_s: float = _setting(60.0, "Interval of metrics log events (s).", _POSITIVE)
+    # --- Alerts ---
+    alert_sweep_interval_s: float = _setting(5.0, "Interval of price-alert checks (s).",
+                                             _POSITIVE)
+    max_alerts_per_user: int = _setting(50, "Active price alerts one user may hold.", _COUNT)
+    # --- Supervision ---
+    restart_intensity: int = _setting(
+        5, "Restarts allowed within restart_period_s before a supervisor escalates.",
+        _NON_NEGATIVE_INT)
+    restart_period_s: float = _setting(30.0, "Window restarts are counted in (s).", _POSITIVE)
+    restart_backoff_base_s: float = _setting(0.05, "First restart delay (s).", _NON_NEGATIVE)
+    restart_backoff_cap_s: float = _setting(5.0, "Longest restart delay (s).", _NON_NEGATIVE)
+    restart_backoff_reset_s: float = _setting(
+        30.0, "Uptime after which the restart delay falls back to the base (s).", _POSITIVE)
+    heartbeat_interval_s: float = _setting(1.0, "Interval of actor heartbeats (s).", _POSITIVE)
+    hang_timeout_s: float = _setting(10.0, "Silence after which an actor is hung (s).",
+                                     _POSITIVE)
+    shutdown_timeout_s: float = _setting(5.0, "Time each actor gets to stop (s).", _POSITIVE)
+
+    def __post_init__(self) -> None:
+        for spec in _SPECS:
+            # object.__setattr__ because the dataclass is frozen; normalising (int -> float,
+            # list -> tuple, "debug" -> "DEBUG") happens only here, during construction.
+            object.__setattr__(self, spec.name, spec.validate(getattr(self, spec.name)))
+        for name, check in _CROSS_FIELD_CHECKS:
+            problem = check(self)
+            if problem is not None:
+                raise ConfigError(name, getattr(self, name), problem)
+
+    def redacted(self) -> dict[str, object]:
+        """All settings as plain data, safe to print: the token shows only as <set>/<unset>."""
+        return {spec.name: spec.plain(getattr(self, spec.name)) for spec in _SPECS}
+
+    def with_overrides(self, **overrides: Any) -> BotConfig:
+        """A copy with some settings changed, validated like any other config."""
+        for name, value in overrides.items():
+            _spec_named(name, value)
+        return dataclasses.replace(self, **overrides)
+
+
+_CrossCheck = tuple[str, Callable[[BotConfig], str | None]]
+
+
+def _not_below(name: str, floor: str, *, strictly: bool = False) -> _CrossCheck:
+    """A check that setting ``name`` is >= (or >) setting ``floor``."""
+    def check(config: BotConfig) -> str | None:
+        value, floor_value = getattr(config, name), getattr(config, floor)
+        if value > floor_value or (value == floor_value and not strictly):
+            return None
+        return f"must be {'>' if strictly else '>='} {floor} ({floor_value})"
+    return name, check
+
+
+_CROSS_FIELD_CHECKS: tuple[_CrossCheck, ...] = (
+    _not_below("breaker_max_reset_timeout_s", "breaker_reset_timeout_s"),
+    _not_below("restart_backoff_cap_s", "restart_backoff_base_s"),
+    _not_below("hang_timeout_s", "heartbeat_interval_s", strictly=True),
+    _not_below("max_memory_mb", "cache_size_mb"),
+    # Telegram only delivers webhooks to https URLs, so fail here rather than at setWebhook.
+    ("webhook_url", lambda c: None if c.telegram_mode != "webhook"
+     or c.webhook_url.startswith("https://") else "an https:// URL is needed in webhook mode"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """How one field type is parsed from an env string and checked/normalised as a value."""
+
+    expected: str
+    from_env: Callable[[str], Any]  # raises ValueError
+    check: Callable[[Any], Any]  # returns the normalised value, raises ValueError
+
+
+_BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True,
+               "0": False, "false": False, "no": False, "off": False}
+
+
+def _require(condition: bool, value: Any) -> Any:
+    if not condition:
+        raise ValueError(value)
+    return value
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() not in _BOOL_WORDS:
+        raise ValueError(text)
+    return _BOOL_WORDS[text.lower()]
+
+
+def _check_int(value: Any) -> int:
+    # bool is an int subclass, but `port = true` in TOML is a mistake, not 1.
+    return int(_require(isinstance(value, int) and not isinstance(value, bool), value))
+
+
+def _check_float(value: Any) -> float:
+    _require(isinstance(value, (int, float)) and not isinstance(value, bool), value)
+    return float(_require(math.isfinite(value), value))
+
+
+def _check_optional_str(value: Any) -> str | None:
+    # TOML has no null, so "" is how a file (or env var) says "unset".
+    return None if value == "" else _require(value is None or isinstance(value, str), value)
+
+
+def _choice_kind(choices: tuple[str, ...]) -> _Kind:
+    by_folded = {choice.casefold(): choice for choice in choices}
+
+    def check(value: Any) -> str:
+        _require(isinstance(value, str) and value.casefold() in by_folded, value)
+        return by_folded[value.casefold()]
+
+    return _Kind(f"one of {', '.join(choices)}", str, check)
+
+
+def _tuple_kind(item: _Kind, noun: str) -> _Kind:
+    def from_env(text: str) -> tuple[Any, ...]:
+        return tuple(item.from_env(part.strip()) for part in text.split(",") if part.strip())
+
+    def check(value: Any) -> tuple[Any, ...]:
+        return tuple(map(item.check, _require(isinstance(value, (list, tuple)), value)))
+
+    return _Kind(f"a list of {noun} (comma-separated in env vars)", from_env, check)
+
+
+_SIMPLE_KINDS: dict[object, _Kind] = {
+    bool: _Kind("true/false (or 1/0, yes/no, on/off)", _parse_bool,
+                lambda v: _require(isinstance(v, bool), v)),
+    int: _Kind("an integer", int, _check_int),
+    float: _Kind("a number", float, _check_float),
+    str: _Kind("a string", str, lambda v: _require(isinstance(v, str), v)),
+    str | None: _Kind("a string, or empty for unset", str, _check_optional_str),
+}
+
+
+_PLURAL_NOUNS: dict[object, str] = {int: "integers", str: "strings"}
+
+
+def _kind_for(hint: Any) -> _Kind:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return _choice_kind(typing.get_args(hint))
+    if origin is tuple:
+        item_hint = typing.get_args(hint)[0]
+        return _tuple_kind(_kind_for(item_hint), _PLURAL_NOUNS[item_hint])
+    if origin in (typing.Union, types.UnionType):
+        hint = str | None if set(typing.get_args(hint)) == {str, type(None)} else hint
+    try:
+        return _SIMPLE_KINDS[hint]
+    except KeyError:
+        raise TypeError(f"BotConfig has no parser for type {hint!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """Everything known about one setting, derived once from the dataclass field."""
+
+    name: str
+    env_var: str
+    kind: _Kind
+    rule: _Rule | None
+    doc: str
+    secret: bool
+    default: Any
+
+    @property
+    def allowed(self) -> str:
+        return self.rule.allowed if self.rule is not None else self.kind.expected
+
+    def validate(self, value: Any, key: str | None = None) -> Any:
+        """The normalised value, or ConfigError naming ``key`` (default: the field name)."""
+        try:
+            result = self.kind.check(value)
+            if self.rule is not None:
+                result = self.rule.normalize(result)
+                _require(self.rule.accepts(result), value)
+            return result
+        except ValueError:
+            shown = _REDACTED_VALUE if self.secret else value
+            raise ConfigError(key or self.name, shown, self.allowed) from None
+
+    def from_env(self, raw: str) -> Any:
+        try:
+            parsed = self.kind.from_env(raw.strip())
+        except ValueError:
+            raise ConfigError(self.env_var, _REDACTED_VALUE if self.secret else raw,
+                              self.allowed) from None
+        return self.validate(parsed, key=self.env_var)
+
+    def plain(self, value: Any) -> object:
+        if self.secret:
+            return "<unset>" if value is None else "<set>"
+        return list(value) if isinstance(value, tuple) else value
+
+
+def _build_specs() -> tuple[_Spec, ...]:
+    hints = typing.get_type_hints(BotConfig)
+    return tuple(
+        _Spec(name=f.name, env_var=f.metadata["env_var"] or ENV_PREFIX + f.name.upper(),
+              kind=_kind_for(hints[f.name]), rule=f.metadata["rule"], doc=f.metadata["doc"],
+              secret=f.metadata["secret"], default=f.default)
+        for f in dataclasses.fields(BotConfig))
+
+
+_SPECS = _build_specs()
+_SPECS_BY_NAME = {spec.name: spec for spec in _SPECS}
+
+
+def _spec_named(name: str, value: object) -> _Spec:
+    spec = _SPECS_BY_NAME.get(name)
+    if spec is None:
+        close = difflib.get_close_matches(name, _SPECS_BY_NAME, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see docs/configuration.md"
+        raise ConfigError(name, value, f"unknown setting{hint}")
+    return spec
+
+
+@dataclass(frozen=True, slots=True)
+class SettingInfo:
+    """One setting as shown in docs/configuration.md and by ``bot.py config``."""
+
+    name: str
+    env_var: str
+    default: str
+    doc: str
+    allowed: str
+
+
+def _render_default(value: object) -> str:
+    if value is None or value == "" or value == ():
+        return "(empty)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def describe_settings() -> tuple[SettingInfo, ...]:
+    """Every setting in declaration order, with its env var, rendered default and doc."""
+    return tuple(SettingInfo(spec.name, spec.env_var, _render_default(spec.default), spec.doc,
+                             spec.allowed) for spec in _SPECS)
+
+
+def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except OSError as error:
+        raise ConfigError(CONFIG_FILE_KEY, os.fspath(path),
+                          f"a readable TOML file ({error.strerror or error})") from error
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        detail = " ".join(str(error).split())  # keep the error to one line
+        raise ConfigError(CONFIG_FILE_KEY, os.fspath(path), f"valid TOML ({detail})") from error
+
+
+def load_config(*, toml_path: str | os.PathLike[str] | None = None,
+                environ: Mapping[str, str] | None = None) -> BotConfig:
+    """Defaults, then the TOML file's flat keys, then CRYPTOBOT_* env vars; validated."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    if toml_path is not None:
+        for name, value in _read_toml(toml_path).items():
+            spec = _spec_named(name, value)
+            if spec.secret:
+                raise ConfigError(name, _REDACTED_VALUE,
+                                  f"secrets are not read from files; set {spec.env_var}")
+            values[name] = spec.validate(value)
+    misplaced_token = ENV_PREFIX + "TELEGRAM_TOKEN"
+    if misplaced_token in environ:
+        raise ConfigError(misplaced_token, _REDACTED_VALUE, f"the token is read only from "
+                          f"{TOKEN_ENV_VAR}")
+    env_sourced: dict[str, str] = {}
+    for spec in _SPECS:
+        raw = environ.get(spec.env_var)
+        if raw is not None:
+            values[spec.name] = spec.from_env(raw)
+            env_sourced[spec.name] = raw
+    try:
+        return BotConfig(**values)
+    except ConfigError as error:
+        # Only cross-field checks can fail here; name the env var the operator actually set.
+        if error.key not in env_sourced:
+            raise
+        spec = _SPECS_BY_NAME[error.key]
+        raise ConfigError(spec.env_var, env_sourced[error.key], error.allowed) from None
