@@ -1,0 +1,199 @@
+"""The base class of every supervised actor: turns each way of dying into a report.
+
+pykka alone loses a lot when an actor dies (see docs/supervision.md): queued tells vanish,
+``on_failure`` is skipped when ``on_start`` fails, and a ``BaseException`` stops every actor in
+the process. :class:`SupervisedActor` closes those holes:
+
+=============================  ==============================================================
+how it dies                    what the base class does
+=============================  ==============================================================
+exception in a told message    ``on_failure``: detach the address, drain the inbox (tells kept,
+                               asks failed fast), release resources, tell the supervisor
+                               ``ChildFailed`` with the in-flight message
+exception in an asked message  pykka returns it to the asker and the actor keeps running;
+                               counted in ``errors_returned``
+exception in ``setup``         same report as a told failure, phase "start"
+BaseException from a library   re-raised as :class:`EscapedBaseException` (a normal failure)
+hang or silent thread death    found by the supervisor's heartbeat sweep, not here
+=============================  ==============================================================
+
+Subclasses implement ``handle`` (one ``match`` on the message type), and optionally ``setup``
+(open resources, actor thread), ``release`` (close them; called after both a stop and a
+failure), ``stats`` and ``breakers`` for introspection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import pykka
+
+from core.logs import bind_request_id, log_event
+from messages.supervision import ChildFailed, Describe, Ping, Redelivery, SystemMessage
+from supervision.errors import EscapedBaseException
+from supervision.inbox import drain_inbox
+from supervision.snapshot import ActorReport
+
+if TYPE_CHECKING:
+    from supervision.breaker import BreakerSnapshot
+    from supervision.context import ChildContext
+
+__all__ = ["SupervisedActor"]
+
+logger = logging.getLogger(__name__)
+
+# Everything that is a BaseException but not an Exception and that library code is known to
+# leak. Listed by name (never ``except BaseException``) so a deliberate interpreter exit in
+# the main thread still works.
+_ESCAPING = (SystemExit, KeyboardInterrupt, GeneratorExit, asyncio.CancelledError)
+
+
+class SupervisedActor(pykka.ThreadingActor):
+    """A pykka actor that reports every failure to its supervisor and loses no message."""
+
+    def __init__(self, ctx: ChildContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self._failed_message: object | None = None
+
+    # -- hooks for subclasses ----------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Open resources; runs in the actor's thread before the first message."""
+
+    def handle(self, message: Any) -> Any:
+        """Handle one message; the default logs it as unexpected."""
+        log_event(
+            logger,
+            "actor.unexpected_message",
+            logging.WARNING,
+            actor=self.ctx.name,
+            message_type=type(message).__name__,
+        )
+        return None
+
+    def release(self) -> None:
+        """Close resources; runs after an orderly stop and after a failure alike."""
+
+    def stats(self) -> Mapping[str, object]:
+        """Actor-specific figures for introspection (plain values only)."""
+        return {}
+
+    def breakers(self) -> tuple[BreakerSnapshot, ...]:
+        """Snapshots of the circuit breakers this actor owns."""
+        return ()
+
+    # -- pykka hooks -------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        try:
+            self.setup()
+        except Exception as exc:
+            self._report("start", exc, inflight=None)
+            self._release_quietly()
+            raise
+
+    def on_receive(self, message: Any) -> Any:
+        ctx = self.ctx
+        if type(message) is Ping:
+            return ctx.handled
+        if type(message) is Describe:
+            return self.describe()
+        payload = message.message if type(message) is Redelivery else message
+        ctx.inflight = message
+        request_id = getattr(payload, "request_id", None)
+        try:
+            if request_id is None:
+                result = self.handle(payload)
+            else:
+                with bind_request_id(request_id):
+                    result = self.handle(payload)
+        except Exception as exc:
+            self._failed_message = message
+            ctx.inflight = None
+            ctx.errors_returned += 1
+            ctx.last_error = repr(exc)
+            raise
+        except _ESCAPING as exc:
+            self._failed_message = message
+            ctx.inflight = None
+            raise EscapedBaseException(f"{type(exc).__name__} escaped a handler: {exc!r}") from exc
+        ctx.inflight = None
+        ctx.handled += 1
+        return result
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Only told messages get here, so the failed message is not also an asker's error.
+        self.ctx.errors_returned -= 1
+        inflight = self._failed_message
+        if isinstance(inflight, SystemMessage) and not isinstance(inflight, Redelivery):
+            inflight = None
+        self._report("message", exception_value, inflight=inflight)
+        self._release_quietly()
+
+    def on_stop(self) -> None:
+        self.release()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _report(self, phase: str, error: BaseException | None, inflight: object | None) -> None:
+        ctx = self.ctx
+        ctx.address.detach(ctx.generation)
+        drained = tuple(
+            message
+            for message in drain_inbox(self.actor_inbox, ctx.name, "actor crashed; retry shortly")
+            if type(message) is Redelivery or not isinstance(message, SystemMessage)
+        )
+        report = ChildFailed(
+            name=ctx.name,
+            generation=ctx.generation,
+            phase=phase,
+            error=repr(error),
+            inflight=inflight,
+            drained=drained,
+            failed_at=time.monotonic(),
+        )
+        if ctx.supervisor is None:
+            if ctx.on_escalate is not None:
+                ctx.on_escalate(report)
+            return
+        try:
+            ctx.supervisor.tell(report)
+        except pykka.ActorDeadError:
+            # The supervisor is going down too; its successor restarts us and gets these.
+            retry: tuple[object, ...] = ()
+            if inflight is not None:
+                retry = (inflight if type(inflight) is Redelivery else Redelivery(inflight, 1),)
+            ctx.address.requeue_front(retry + drained)
+            log_event(
+                logger,
+                "actor.failure_unreported",
+                logging.ERROR,
+                actor=ctx.name,
+                error=report.error,
+                kept_messages=len(drained) + (inflight is not None),
+            )
+
+    def _release_quietly(self) -> None:
+        try:
+            self.release()
+        except Exception:
+            logger.exception("release() of %s failed", self.ctx.name)
+
+    def describe(self) -> ActorReport:
+        """Introspection report; supervisors add their children."""
+        return ActorReport(
+            stats=tuple(sorted((str(k), v) for k, v in self.stats().items())),
+            breakers=self.breakers(),
+            children=(),
+        )
