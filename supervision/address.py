@@ -62,7 +62,8 @@ class Address:
     def __init__(self, name: str, *, buffer_limit: int = DEFAULT_BUFFER_LIMIT) -> None:
         self.name = name
         self._buffer_limit = buffer_limit
-        self._lock = threading.Lock()
+        # A Condition over a plain Lock: senders only lock; waiters watch state changes.
+        self._lock = threading.Condition(threading.Lock())
         self._ref: pykka.ActorRef[Any] | None = None
         self._generation = 0
         self._state = AddressState.UNBOUND
@@ -145,6 +146,19 @@ class Address:
         except pykka.ActorDeadError as exc:
             raise ChildUnavailable(self.name, "stopped before answering") from exc
 
+    def wait_until_running(self, *, generation: int = 1, timeout: float) -> bool:
+        """Block until instance ``generation`` (or a later one) runs; False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(
+                lambda: self._generation >= generation and self._state is AddressState.RUNNING,
+                timeout,
+            )
+
+    def wait_until_state(self, state: AddressState, *, timeout: float) -> bool:
+        """Block until the address is in ``state``; False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._state is state, timeout)
+
     # -- the owning supervisor ---------------------------------------------------------------
 
     def bind(self, supervisor: pykka.ActorRef[Any], *, lazy: bool) -> None:
@@ -171,6 +185,7 @@ class Address:
             self._ref = ref
             self._generation = generation
             self._state = AddressState.RUNNING
+            self._lock.notify_all()
 
     def detach(self, generation: int) -> bool:
         """Stop sending to instance ``generation``; False if a newer one is already attached."""
@@ -179,6 +194,7 @@ class Address:
                 return False
             self._ref = None
             self._state = AddressState.RESTARTING
+            self._lock.notify_all()
             return True
 
     def close(self, reason: str) -> None:
@@ -186,6 +202,7 @@ class Address:
         with self._lock:
             self._ref = None
             self._state = AddressState.STOPPED
+            self._lock.notify_all()
             while self._buffer:
                 message, future = self._buffer.popleft()
                 self._dead_letter_locked(message, future, reason)

@@ -41,7 +41,7 @@ from messages.supervision import (
 )
 from supervision.actor import SupervisedActor
 from supervision.address import Address
-from supervision.backoff import RestartBackoff
+from supervision.backoff import RestartBackoff, Rng
 from supervision.context import ChildContext
 from supervision.errors import MaxRestartsExceeded
 from supervision.inbox import drain_inbox
@@ -103,12 +103,12 @@ class Supervisor(SupervisedActor):
         specs: Sequence[ChildSpec],
         settings: SupervisorSettings = SupervisorSettings(),
         clock: Callable[[], float] = time.monotonic,
-        rng: random.Random | None = None,
+        rng: Rng | None = None,
     ) -> None:
         super().__init__(ctx)
         self.settings = settings
         self._clock = clock
-        rng = rng or random.Random()
+        rng = rng if rng is not None else random.Random()
         self._order = start_order(specs)
         self._children = {
             spec.name: _Child(

@@ -18,6 +18,7 @@ import pykka
 from core.logs import log_event
 from messages.supervision import ChildFailed
 from supervision.address import Address, Directory
+from supervision.backoff import Rng
 from supervision.context import ChildContext
 from supervision.snapshot import ActorSnapshot, collect_tree
 from supervision.spec import ChildSpec
@@ -39,12 +40,14 @@ class SupervisionTree:
         name: str = "root",
         on_root_failure: Callable[[ChildFailed], None] | None = None,
         directory: Directory | None = None,
+        rng: Rng | None = None,
     ) -> None:
         self.name = name
         self.directory = directory or Directory()
         self._specs = tuple(specs)
         self._settings = settings
         self._on_root_failure = on_root_failure
+        self._rng = rng
         self._ref: pykka.ActorRef[Any] | None = None
         self.failed = threading.Event()
         """Set once the root has given up; ``failure`` says why."""
@@ -67,7 +70,9 @@ class SupervisionTree:
             supervisor=None,
             on_escalate=self._root_failed,
         )
-        self._ref = Supervisor.start(ctx, specs=self._specs, settings=self._settings)
+        self._ref = Supervisor.start(
+            ctx, specs=self._specs, settings=self._settings, rng=self._rng
+        )
         self.root.attach(self._ref, 1)
         log_event(logger, "supervision.started", logging.INFO, root=self.name, children=len(self._specs))
         return self

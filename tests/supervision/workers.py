@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from typing import Any
 
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
+from supervision.spec import ChildSpec
+from supervision.supervisor import SupervisorSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,9 +21,11 @@ class Work:
     request_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Crash:
-    """Told: the worker raises while handling it."""
+    """Told: the worker raises on the first ``times`` deliveries of this very message."""
+
+    times: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,22 +43,38 @@ class RaiseCancelled:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class StopSelf:
+    """The worker stops itself without telling anyone (a silent death)."""
+
+
 class Journal:
     """Thread-safe record of what every worker instance saw."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.attempts: Counter[tuple[str, int]] = Counter()
         self.completed: Counter[tuple[str, int]] = Counter()
         self.starts: Counter[str] = Counter()
         self.crash_next: set[str] = set()
         self.fail_setup: Counter[str] = Counter()
         self.released = Counter[str]()
+        self.events: list[tuple[str, str]] = []
+        self.crashes: Counter[int] = Counter()
         self.changed = threading.Condition(self.lock)
 
     def wait_for(self, predicate: Any, timeout: float = 5.0) -> bool:
         with self.changed:
             return self.changed.wait_for(predicate, timeout)
+
+    def record(self, what: str, name: str) -> None:
+        with self.changed:
+            self.events.append((what, name))
+            self.changed.notify_all()
+
+    def order(self, what: str) -> list[str]:
+        with self.lock:
+            return [name for kind, name in self.events if kind == what]
 
     def note(self, field: Counter[Any], key: Any) -> None:
         with self.changed:
@@ -76,25 +97,33 @@ class Worker(SupervisedActor):
         if fail:
             raise RuntimeError("setup failed on purpose")
         self.journal.note(self.journal.starts, self.ctx.name)
+        self.journal.record("start", self.ctx.name)
 
     def release(self) -> None:
         self.journal.note(self.journal.released, self.ctx.name)
+        self.journal.record("release", self.ctx.name)
 
     def handle(self, message: Any) -> Any:
         match message:
             case Work():
                 return self._on_work(message)
-            case Crash():
-                raise RuntimeError("crash on purpose")
+            case Crash(times=times):
+                with self.journal.lock:
+                    self.journal.crashes[id(message)] += 1
+                    crash = self.journal.crashes[id(message)] <= times
+                if crash:
+                    raise RuntimeError("crash on purpose")
+                return None
             case Echo(value=value):
                 return value
             case Block(release=release):
                 release.wait(10)
                 return None
             case RaiseCancelled():
-                import asyncio
-
                 raise asyncio.CancelledError()
+            case StopSelf():
+                self.stop()
+                return None
         return super().handle(message)
 
     def stats(self) -> dict[str, object]:
@@ -110,3 +139,12 @@ class Worker(SupervisedActor):
             raise RuntimeError(f"crash while handling {message.seq}")
         self.journal.note(self.journal.completed, key)
         return message.seq
+
+
+def worker_spec(name: str, journal: Journal, **fields: Any) -> ChildSpec:
+    return ChildSpec(name=name, factory=lambda ctx: Worker.start(ctx, journal), **fields)
+
+
+FAST = SupervisorSettings(
+    backoff_base_s=0.0, heartbeat_interval_s=0.05, hang_timeout_s=0.5, max_restarts=50, period_s=30
+)
