@@ -53,6 +53,18 @@ logger = logging.getLogger(__name__)
 _ESCAPING = (SystemExit, KeyboardInterrupt, GeneratorExit, asyncio.CancelledError)
 
 
+_REQUEST_ID_CARRIERS: dict[type, bool] = {}
+
+
+def _carries_request_id(message: object) -> bool:
+    """Whether this message type has a request_id (cached: a missing-attribute getattr is slow)."""
+    kind = type(message)
+    known = _REQUEST_ID_CARRIERS.get(kind)
+    if known is None:
+        known = _REQUEST_ID_CARRIERS[kind] = hasattr(message, "request_id")
+    return known
+
+
 class SupervisedActor(pykka.ThreadingActor):
     """A pykka actor that reports every failure to its supervisor and loses no message."""
 
@@ -100,13 +112,15 @@ class SupervisedActor(pykka.ThreadingActor):
 
     def on_receive(self, message: Any) -> Any:
         ctx = self.ctx
-        if type(message) is Ping:
+        kind = type(message)
+        if kind is Ping:
             return ctx.handled
-        if type(message) is Describe:
+        if kind is Describe:
             return self.describe()
-        payload = message.message if type(message) is Redelivery else message
+        payload = message.message if kind is Redelivery else message
+        # Left set after success too: it only matters while a handler runs (hang detection).
         ctx.inflight = message
-        request_id = getattr(payload, "request_id", None)
+        request_id = getattr(payload, "request_id", None) if _carries_request_id(payload) else None
         try:
             if request_id is None:
                 result = self.handle(payload)
@@ -123,7 +137,6 @@ class SupervisedActor(pykka.ThreadingActor):
             self._failed_message = message
             ctx.inflight = None
             raise EscapedBaseException(f"{type(exc).__name__} escaped a handler: {exc!r}") from exc
-        ctx.inflight = None
         ctx.handled += 1
         return result
 

@@ -62,8 +62,10 @@ class Address:
     def __init__(self, name: str, *, buffer_limit: int = DEFAULT_BUFFER_LIMIT) -> None:
         self.name = name
         self._buffer_limit = buffer_limit
-        # A Condition over a plain Lock: senders only lock; waiters watch state changes.
-        self._lock = threading.Condition(threading.Lock())
+        # Senders take the plain lock (cheap); waiters watch state changes on a Condition
+        # over the same lock.
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._ref: pykka.ActorRef[Any] | None = None
         self._generation = 0
         self._state = AddressState.UNBOUND
@@ -108,14 +110,13 @@ class Address:
         with self._lock:
             ref = self._ref
             if ref is not None:
-                try:
-                    ref.tell(message)
-                except pykka.ActorDeadError:
-                    # Died and its report is on the way: the supervisor will restart it.
-                    self._ref = None
-                    self._state = AddressState.RESTARTING
-                else:
+                # What ActorRef.tell does, one call cheaper on the hottest path of the bot.
+                if not ref.actor_stopped.is_set():
+                    ref.actor_inbox.put(Envelope(message))
                     return
+                # Died and its report is on the way: the supervisor will restart it.
+                self._ref = None
+                self._state = AddressState.RESTARTING
             self._keep_locked(message, None)
 
     def ask_future(self, message: object) -> pykka.Future[Any]:
@@ -148,16 +149,16 @@ class Address:
 
     def wait_until_running(self, *, generation: int = 1, timeout: float) -> bool:
         """Block until instance ``generation`` (or a later one) runs; False on timeout."""
-        with self._lock:
-            return self._lock.wait_for(
+        with self._changed:
+            return self._changed.wait_for(
                 lambda: self._generation >= generation and self._state is AddressState.RUNNING,
                 timeout,
             )
 
     def wait_until_state(self, state: AddressState, *, timeout: float) -> bool:
         """Block until the address is in ``state``; False on timeout."""
-        with self._lock:
-            return self._lock.wait_for(lambda: self._state is state, timeout)
+        with self._changed:
+            return self._changed.wait_for(lambda: self._state is state, timeout)
 
     # -- the owning supervisor ---------------------------------------------------------------
 
@@ -185,7 +186,7 @@ class Address:
             self._ref = ref
             self._generation = generation
             self._state = AddressState.RUNNING
-            self._lock.notify_all()
+            self._changed.notify_all()
 
     def detach(self, generation: int) -> bool:
         """Stop sending to instance ``generation``; False if a newer one is already attached."""
@@ -194,7 +195,7 @@ class Address:
                 return False
             self._ref = None
             self._state = AddressState.RESTARTING
-            self._lock.notify_all()
+            self._changed.notify_all()
             return True
 
     def close(self, reason: str) -> None:
@@ -202,7 +203,7 @@ class Address:
         with self._lock:
             self._ref = None
             self._state = AddressState.STOPPED
-            self._lock.notify_all()
+            self._changed.notify_all()
             while self._buffer:
                 message, future = self._buffer.popleft()
                 self._dead_letter_locked(message, future, reason)

@@ -133,8 +133,11 @@ class Worker(SupervisedActor):
         key = (self.ctx.name, message.seq)
         self.journal.note(self.journal.attempts, key)
         with self.journal.lock:
-            crash = self.ctx.name in self.journal.crash_next
-            self.journal.crash_next.discard(self.ctx.name)
+            # Injected crashes hit first deliveries only: a redelivered message that crashed
+            # again would (rightly) be dead-lettered as poison.
+            crash = self.ctx.name in self.journal.crash_next and self.journal.attempts[key] == 1
+            if crash:
+                self.journal.crash_next.discard(self.ctx.name)
         if crash or message.poison:
             raise RuntimeError(f"crash while handling {message.seq}")
         self.journal.note(self.journal.completed, key)
