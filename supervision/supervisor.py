@@ -204,6 +204,10 @@ class Supervisor(SupervisedActor):
         if child.spec.restart is RestartType.TEMPORARY:
             self._retire(child, "temporary child died")
             return
+        if child.spec.restart is RestartType.TRANSIENT and report.phase == "dead":
+            # It ended without a failure: a normal exit, which OTP does not restart.
+            self._retire(child, "transient child exited normally")
+            return
         if self._intensity.record(now):
             self._escalate(child)
         started = [s.name for s in self._order if self._children[s.name].state in ("running", "failed")]

@@ -97,6 +97,12 @@ class TestRestartTypes:
         tree.address("t").tell(Crash())
         wait_generation(tree, "t", 2)
 
+    def test_transient_child_that_exits_normally_is_not_restarted(self, make_tree, journal):
+        tree = make_tree([worker_spec("t", journal, restart=RestartType.TRANSIENT)])
+        tree.address("t").tell(StopSelf())
+        wait_state(tree, "t", AddressState.STOPPED)
+        assert journal.starts["t"] == 1
+
 
 class TestIntensityAndEscalation:
     def test_exceeding_intensity_at_the_root_sets_failed_and_stops_children_in_reverse(

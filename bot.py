@@ -1,0 +1,359 @@
+"""The one entry point: the command line, and ``CryptoBot``, the facade over the actor system.
+
+Everything the bot does runs inside one supervision tree (docs/supervision.md); this module
+only builds that tree from the configuration, starts and stops it, and turns its outcome into
+an exit status an external process manager understands: 0 clean, 1 the root supervisor gave
+up (restart me), 2 bad configuration or usage (restarting will not help).
+
+Subcommands that belong to later issues (the Telegram transport, the status endpoint) say so
+and exit 2 rather than pretend; ``demo`` runs the real actor system with a small console.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import select
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from types import FrameType
+
+import pykka.debug
+
+from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config
+from core.errors import ConfigError
+from core.logs import HANDLER_NAME, configure_logging, log_event
+from messages.supervision import ChildFailed
+from supervision.address import Address
+from supervision.snapshot import ActorSnapshot, render_tree
+from supervision.spec import ChildSpec
+from supervision.supervisor import SupervisorSettings
+from supervision.tree import SupervisionTree
+
+__all__ = [
+    "EXIT_BAD_USAGE", "EXIT_OK", "EXIT_ROOT_FAILED", "CryptoBot", "build_specs", "describe_health",
+    "describe_root_failure", "main", "render_config", "serve_until_stopped", "supervisor_settings",
+]
+
+EXIT_OK = 0
+EXIT_ROOT_FAILED = 1
+EXIT_BAD_USAGE = 2
+
+logger = logging.getLogger("cryptobot")
+
+# A lazy child waits for its first message by design, so it does not make the bot degraded.
+_HEALTHY_STATES = frozenset({"running", "lazy"})
+# Bounds each wait of the main thread so signal handlers and root failures are noticed promptly.
+_MAIN_THREAD_WAIT_S = 0.25
+
+
+def build_specs(config: BotConfig) -> list[ChildSpec]:
+    """The bot's own children of the root supervisor, in declaration order.
+
+    Empty for now: the market-data, storage and chat subtrees plug in here (each as a
+    ``supervisor_spec``) when their issues land, so later work only appends to this list.
+    """
+    return []
+
+
+def supervisor_settings(config: BotConfig) -> SupervisorSettings:
+    """The root supervisor's failure policy, taken from the supervision settings."""
+    return SupervisorSettings(
+        max_restarts=config.restart_intensity,
+        period_s=config.restart_period_s,
+        backoff_base_s=config.restart_backoff_base_s,
+        backoff_cap_s=config.restart_backoff_cap_s,
+        backoff_reset_s=config.restart_backoff_reset_s,
+        heartbeat_interval_s=config.heartbeat_interval_s,
+        hang_timeout_s=config.hang_timeout_s,
+        shutdown_timeout_s=config.shutdown_timeout_s,
+    )
+
+
+class CryptoBot:
+    """The whole bot as one object: a supervision tree over ``build_specs`` + ``extra_specs``."""
+
+    def __init__(self, config: BotConfig, *, extra_specs: Sequence[ChildSpec] = ()) -> None:
+        self.config = config
+        # Set by a stop request or by the root giving up: whatever should end serve_until_stopped.
+        self._should_exit = threading.Event()
+        self._tree = SupervisionTree([*build_specs(config), *extra_specs],
+                                     supervisor_settings(config),
+                                     on_root_failure=lambda _report: self._should_exit.set())
+
+    @property
+    def failed(self) -> threading.Event:
+        """Set once the root supervisor has given up; ``failure`` says why."""
+        return self._tree.failed
+
+    @property
+    def failure(self) -> ChildFailed | None:
+        return self._tree.failure
+
+    def start(self) -> CryptoBot:
+        self._tree.start()
+        return self
+
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        """Stop every actor in reverse start order; True if all stopped within ``timeout_s``."""
+        return self._tree.stop(timeout_s)
+
+    def status(self, timeout_s: float = 1.0) -> ActorSnapshot:
+        """A plain-data snapshot of every actor; silent ones show as ``unresponsive``."""
+        return self._tree.snapshot(timeout_s)
+
+    def address(self, name: str) -> Address:
+        """The restart-proof address of the actor called ``name``."""
+        return self._tree.address(name)
+
+    def request_stop(self) -> None:
+        """Make ``serve_until_stopped`` return; safe to call from a signal handler."""
+        self._should_exit.set()
+
+    def wait_for_exit_request(self, timeout_s: float) -> bool:
+        """Wait until a stop is requested or the root fails; False if ``timeout_s`` ran out."""
+        return self._should_exit.wait(timeout_s)
+
+    def __enter__(self) -> CryptoBot:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def describe_root_failure(report: ChildFailed | None) -> str:
+    """One line saying why the root gave up, for the console and the exit log line."""
+    return "unknown reason" if report is None else f"{report.phase}: {report.error}"
+
+
+def serve_until_stopped(bot: CryptoBot) -> int:
+    """Block until SIGINT/SIGTERM (exit 0) or until the root supervisor gives up (exit 1).
+
+    ``bot`` must be started; it is stopped before this returns. ``run`` ends with this call
+    once the Telegram transport exists; a non-zero exit lets systemd restart the process.
+    """
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        bot.request_stop()
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = ({sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+                if in_main_thread else {})
+    try:
+        while not bot.wait_for_exit_request(_MAIN_THREAD_WAIT_S):
+            pass  # the bounded wait only keeps the main thread responsive to signals
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    stopped_in_time = bot.stop(bot.config.shutdown_timeout_s * 2)
+    if bot.failed.is_set():
+        log_event(logger, "bot.exiting_after_root_failure", logging.CRITICAL,
+                  reason=describe_root_failure(bot.failure), exit_status=EXIT_ROOT_FAILED)
+        return EXIT_ROOT_FAILED
+    log_event(logger, "bot.stopped", logging.INFO, in_time=stopped_in_time)
+    return EXIT_OK
+
+
+def _render_value(value: object) -> str:
+    # JSON spells strings, numbers, booleans and lists the way TOML does; TOML has no null and
+    # the config loader reads "" as unset, so the output can be pasted back into a file.
+    return '""' if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def render_config(config: BotConfig) -> str:
+    """``key = value  # env VAR`` per setting, in declaration order, secrets redacted."""
+    values = config.redacted()
+    return "\n".join(f"{info.name} = {_render_value(values[info.name])}  # env {info.env_var}"
+                     for info in describe_settings())
+
+
+def describe_health(snapshot: ActorSnapshot) -> str:
+    """``ok`` or ``degraded`` with every actor that is not running, from one snapshot."""
+    nodes = list(snapshot.walk())
+    problems = [f"{node.name} is {node.state}" for node in nodes
+                if node.state not in _HEALTHY_STATES]
+    if problems:
+        return "degraded: " + "; ".join(problems)
+    running = sum(node.state == "running" for node in nodes)
+    lazy = len(nodes) - running
+    return (f"ok: {running} actor{'s' if running != 1 else ''} running"
+            + (f", {lazy} waiting for a first message (lazy)" if lazy else ""))
+
+
+# -- the demo console (the chat issue replaces it with a console actor) -----------------------
+
+_DEMO_BANNER = ("cryptobot demo: the supervised actor system is running. "
+                "Type /help; Ctrl-D (end of input) quits.")
+_DEMO_HELP = "\n".join([
+    "/help     this list",
+    "/actors   the supervision tree with each actor's state",
+    "/health   ok, or degraded naming the actors that are not running",
+    "/config   the effective configuration, secrets redacted",
+    "/quit     stop the actors and exit (so does end of input)",
+])
+# Commands users will expect from a crypto bot, and the issue that brings each.
+_PLANNED_COMMANDS = {"/price": "market data", "/chart": "market data", "/analysis": "market data",
+                     "/indicators": "market data", "/alert": "chat", "/alerts": "chat",
+                     "/start": "chat", "/status": "operations"}
+
+
+def _demo_reply(bot: CryptoBot, line: str) -> str:
+    command = line.split()[0].lower()
+    if not command.startswith("/"):
+        return "Commands start with /, try /help"
+    if command == "/help":
+        return _DEMO_HELP
+    if command == "/actors":
+        return render_tree(bot.status())
+    if command == "/health":
+        return describe_health(bot.status())
+    if command == "/config":
+        return render_config(bot.config)
+    if command in _PLANNED_COMMANDS:
+        return f"{command} arrives with the {_PLANNED_COMMANDS[command]} issue — not built yet"
+    return (f"{command} is not a demo command (market, chat and storage commands are not "
+            "built yet); try /help")
+
+
+def _console_lines(stop: threading.Event) -> Iterator[str]:
+    """Lines of stdin until end of input, ending early once ``stop`` is set.
+
+    select() with a timeout instead of a blocking readline, so a root failure ends the console
+    even while nobody types; os.read because select cannot see data buffered by sys.stdin.
+    """
+    if os.name != "posix":  # select() cannot wait on a console or pipe elsewhere
+        yield from sys.stdin
+        return
+    fd, pending = sys.stdin.fileno(), b""
+    while not stop.is_set():
+        readable, _, _ = select.select([fd], [], [], _MAIN_THREAD_WAIT_S)
+        chunk = os.read(fd, 65536) if readable else None
+        if chunk == b"":
+            break
+        *complete, pending = (pending + (chunk or b"")).split(b"\n")
+        yield from (line.decode(errors="replace") for line in complete)
+    if pending and not stop.is_set():
+        yield pending.decode(errors="replace")  # a last line without a newline
+
+
+def _run_demo(config: BotConfig) -> int:
+    _configure_demo_logging(config)
+    _log_thread_tracebacks_on_sigusr1()
+    bot = CryptoBot(config).start()
+    echo = not sys.stdin.isatty()  # piped transcripts read better with the commands in them
+    print(_DEMO_BANNER, flush=True)
+    try:
+        for line in _console_lines(bot.failed):
+            if not line.strip() or bot.failed.is_set():
+                continue
+            if echo:
+                print(f"> {line.strip()}")
+            if line.split()[0].lower() in ("/quit", "/exit"):
+                break
+            print(_demo_reply(bot, line), flush=True)
+    except KeyboardInterrupt:
+        print()  # Ctrl-C quits like end of input, without a traceback
+    finally:
+        stopped_in_time = bot.stop(config.shutdown_timeout_s * 2)
+    if bot.failed.is_set():
+        print(f"the root supervisor gave up ({describe_root_failure(bot.failure)}); exiting",
+              file=sys.stderr)
+        return EXIT_ROOT_FAILED
+    if not stopped_in_time:
+        print("some actors did not stop in time", file=sys.stderr)
+    print("bye")
+    return EXIT_OK
+
+
+# -- command line -------------------------------------------------------------------------------
+
+def _secrets(config: BotConfig) -> list[str]:
+    return [config.telegram_token] if config.telegram_token else []
+
+
+def _configure_demo_logging(config: BotConfig) -> None:
+    """Text at WARNING on stderr, so log lines never interleave with the console on stdout."""
+    configure_logging(log_format="text", log_level="WARNING", log_file=None,
+                      secrets=_secrets(config))
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == HANDLER_NAME and isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+
+
+def _log_thread_tracebacks_on_sigusr1() -> None:
+    # `kill -USR1 <pid>` logs every thread's stack: the quickest diagnosis of a deadlock.
+    if hasattr(signal, "SIGUSR1") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGUSR1, pykka.debug.log_thread_tracebacks)
+
+
+def _run(config: BotConfig) -> int:
+    configure_logging(log_format=config.log_format, log_level=config.log_level,
+                      log_file=config.log_file, secrets=_secrets(config))
+    _log_thread_tracebacks_on_sigusr1()
+    if config.telegram_token is None:
+        print(f"{TOKEN_ENV_VAR} is not set; export it or try `python bot.py demo`",
+              file=sys.stderr)
+    else:
+        print("run: the Telegram transport is not built yet (see the chat issue); "
+              "`python bot.py demo` runs the actor system with a console", file=sys.stderr)
+    return EXIT_BAD_USAGE
+
+
+def _exchange_sim(argv: list[str]) -> int:
+    try:
+        from market import simulator  # lazy: numpy and the candle data load only when asked
+    except ImportError as error:
+        missing = isinstance(error, ModuleNotFoundError) and error.name in ("market",
+                                                                          "market.simulator")
+        print("exchange-sim: not built yet" if missing
+              else f"exchange-sim: cannot be loaded ({error})", file=sys.stderr)
+        return EXIT_BAD_USAGE
+    return simulator.main(argv)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bot.py", description="Telegram crypto-analysis bot built as supervised actors.",
+        epilog="Exit status: 0 clean, 1 the root supervisor gave up, 2 bad configuration or usage.")
+    parser.add_argument("--config", metavar="PATH",
+                        help="flat TOML file of settings (environment variables override it)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run the bot on Telegram (the default)")
+    commands.add_parser("demo", help="run the actor system with a console on stdin/stdout")
+    inspect = commands.add_parser("inspect", help="show a running bot's actors")
+    inspect.add_argument("--url", help="status endpoint of the running bot")
+    # add_help=False: its options and --help belong to the simulator's own parser.
+    commands.add_parser("exchange-sim", add_help=False,
+                        help="serve a fake Binance API on 127.0.0.1 (--port N [--seed S])")
+    commands.add_parser("config", help="print the effective configuration, secrets redacted")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    command = args.command or "run"  # `python bot.py --config bot.toml` runs the bot
+    if rest and command != "exchange-sim":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        config = load_config(toml_path=args.config)
+        if command == "config":
+            print(render_config(config))
+            return EXIT_OK
+        if command == "inspect":
+            print("inspect: not built yet (the status endpoint arrives with the operations issue)",
+                  file=sys.stderr)
+            return EXIT_BAD_USAGE
+        if command == "exchange-sim":
+            return _exchange_sim(rest)
+        return _run_demo(config) if command == "demo" else _run(config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)  # one line naming the key; a traceback would bury it
+        return EXIT_BAD_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""bot.py: the command line as an operator meets it, and the CryptoBot facade in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pykka
+import pytest
+
+from bot import CryptoBot, describe_health, render_config
+from core.config import BotConfig, describe_settings
+from supervision.actor import SupervisedActor
+from supervision.context import ChildContext
+from supervision.snapshot import ActorSnapshot
+from supervision.spec import ChildSpec
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi"
+SUBPROCESS_TIMEOUT_S = 60
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The caller's environment without bot settings, so a developer's shell cannot leak in."""
+    env = {key: value for key, value in os.environ.items()
+           if key != "TELEGRAM_BOT_TOKEN" and not key.startswith("CRYPTOBOT_")}
+    env.update(overrides)
+    return env
+
+
+def run_bot(*args: str, env: dict[str, str] | None = None,
+            stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "bot.py", *args], cwd=REPO_ROOT, input=stdin,
+                          env=env if env is not None else clean_env(), capture_output=True,
+                          text=True, timeout=SUBPROCESS_TIMEOUT_S)
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+def test_config_prints_every_setting_redacted_and_never_the_token() -> None:
+    result = run_bot("config", env=clean_env(TELEGRAM_BOT_TOKEN=TOKEN))
+    assert result.returncode == 0, result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == 'telegram_token = "<set>"  # env TELEGRAM_BOT_TOKEN'
+    assert [line.split(" = ")[0] for line in lines] == [info.name for info in describe_settings()]
+
+
+def test_a_bad_environment_value_exits_2_with_one_line_naming_the_key() -> None:
+    result = run_bot("config", env=clean_env(CRYPTOBOT_STATUS_PORT="abc"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "invalid setting CRYPTOBOT_STATUS_PORT='abc': an integer from 0 to 65535 (0 disables)"]
+
+
+def test_a_bad_value_stops_every_subcommand_without_a_traceback() -> None:
+    for command in ("run", "demo", "inspect"):
+        result = run_bot(command, env=clean_env(CRYPTOBOT_LOG_LEVEL="loud"))
+        assert result.returncode == 2, command
+        assert "CRYPTOBOT_LOG_LEVEL" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_toml_file_applies_and_the_environment_beats_it(tmp_path: Path) -> None:
+    settings = tmp_path / "bot.toml"
+    settings.write_text('status_port = 1234\nlog_level = "DEBUG"\n', encoding="utf-8")
+    result = run_bot("--config", str(settings), "config",
+                     env=clean_env(CRYPTOBOT_STATUS_PORT="4321"))
+    assert result.returncode == 0, result.stderr
+    assert "status_port = 4321  # env CRYPTOBOT_STATUS_PORT" in result.stdout
+    assert 'log_level = "DEBUG"  # env CRYPTOBOT_LOG_LEVEL' in result.stdout
+
+
+def test_a_missing_config_file_exits_2_naming_the_option(tmp_path: Path) -> None:
+    result = run_bot("--config", str(tmp_path / "absent.toml"), "config")
+    assert result.returncode == 2
+    assert result.stderr.startswith("invalid setting --config=")
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_answers_piped_commands_and_says_bye() -> None:
+    result = run_bot("demo", stdin="/help\n/actors\n/bogus\nhello\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "> /help" in out and "/actors   the supervision tree" in out
+    assert "> /actors\n● root  running, one_for_one" in out
+    assert "> /bogus\n/bogus is not a demo command" in out and "try /help" in out
+    assert "> hello\nCommands start with /, try /help" in out
+    assert out.rstrip().endswith("bye")
+
+
+def test_demo_reports_health_and_config_without_the_token() -> None:
+    result = run_bot("demo", stdin="/health\n/config\n/price BTC", env=clean_env(
+        TELEGRAM_BOT_TOKEN=TOKEN))
+    assert result.returncode == 0, result.stderr
+    assert "ok: 1 actor running" in result.stdout
+    assert 'telegram_token = "<set>"' in result.stdout
+    assert "/price arrives with the market data issue — not built yet" in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_run_without_a_token_exits_2_and_says_how_to_fix_it() -> None:
+    result = run_bot("run")
+    assert result.returncode == 2
+    assert ("TELEGRAM_BOT_TOKEN is not set; export it or try `python bot.py demo`"
+            in result.stderr)
+
+
+def test_run_with_a_token_says_the_transport_is_not_built_and_never_prints_it() -> None:
+    result = run_bot("run", env=clean_env(TELEGRAM_BOT_TOKEN=TOKEN))
+    assert result.returncode == 2
+    assert "the Telegram transport is not built yet" in result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_no_subcommand_means_run() -> None:
+    assert "TELEGRAM_BOT_TOKEN is not set" in run_bot().stderr
+
+
+def test_inspect_says_it_is_not_built_yet() -> None:
+    result = run_bot("inspect", "--url", "http://127.0.0.1:9108")
+    assert result.returncode == 2
+    assert "inspect: not built yet" in result.stderr
+
+
+def test_exchange_sim_hands_its_arguments_to_the_simulator() -> None:
+    result = run_bot("exchange-sim", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: bot.py exchange-sim" in result.stdout and "--seed" in result.stdout
+
+
+def test_unknown_arguments_are_a_usage_error() -> None:
+    result = run_bot("config", "--verbose")
+    assert result.returncode == 2
+    assert "unrecognized arguments: --verbose" in result.stderr
+
+
+# -- CryptoBot in-process -----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Crash:
+    """Told to a worker: it raises while handling it."""
+
+
+class Worker(SupervisedActor):
+    """The smallest useful child: answers anything, crashes on ``Crash``."""
+
+    def handle(self, message: Any) -> Any:
+        if isinstance(message, Crash):
+            raise RuntimeError("crash on purpose")
+        return message
+
+
+class FailsToStart(SupervisedActor):
+    def setup(self) -> None:
+        raise RuntimeError("cannot start on purpose")
+
+
+def worker_spec(actor: type[SupervisedActor] = Worker) -> ChildSpec:
+    def start(ctx: ChildContext) -> pykka.ActorRef[Any]:
+        return actor.start(ctx)
+    return ChildSpec(name="worker", factory=start)
+
+
+@pytest.fixture
+def no_leftover_actors() -> Iterator[None]:
+    yield
+    leftovers = pykka.ActorRegistry.get_all()
+    pykka.ActorRegistry.stop_all(timeout=5)
+    assert not leftovers, f"actors left running: {leftovers}"
+
+
+@pytest.mark.usefixtures("no_leftover_actors")
+def test_a_started_bot_runs_its_worker_and_stops_leaving_no_threads() -> None:
+    threads_before = set(threading.enumerate())
+    bot = CryptoBot(BotConfig(), extra_specs=[worker_spec()]).start()
+    try:
+        worker = bot.status().find("worker")
+        assert worker is not None and worker.state == "running"
+        assert bot.address("worker").ask("hello", timeout=5) == "hello"
+    finally:
+        assert bot.stop(timeout_s=10) is True
+    new_threads = [t for t in threading.enumerate() if t not in threads_before and not t.daemon]
+    for thread in new_threads:  # an actor thread ends a moment after answering its stop
+        thread.join(timeout=5)
+    assert [t.name for t in new_threads if t.is_alive()] == []
+    assert not bot.failed.is_set()
+
+
+@pytest.mark.usefixtures("no_leftover_actors")
+def test_a_child_crashing_beyond_the_restart_intensity_makes_the_root_give_up() -> None:
+    config = BotConfig().with_overrides(restart_intensity=1, restart_backoff_base_s=0.0)
+    with CryptoBot(config, extra_specs=[worker_spec()]) as bot:
+        # The crashing message is redelivered once, so one tell crashes the worker twice.
+        bot.address("worker").tell(Crash())
+        assert bot.failed.wait(5)
+        assert bot.failure is not None and "MaxRestartsExceeded" in bot.failure.error
+
+
+def test_a_root_failure_makes_the_process_exit_1(tmp_path: Path) -> None:
+    script = tmp_path / "crashing_bot.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO_ROOT)!r})
+        sys.path.insert(0, {str(REPO_ROOT / "tests")!r})
+        from bot import CryptoBot, serve_until_stopped
+        from core.config import BotConfig
+        from core.logs import configure_logging
+        from test_bot import FailsToStart, worker_spec
+
+        configure_logging(log_format="json", log_level="INFO", log_file=None)
+        config = BotConfig().with_overrides(restart_intensity=0)
+        bot = CryptoBot(config, extra_specs=[worker_spec(FailsToStart)]).start()
+        sys.exit(serve_until_stopped(bot))
+    """), encoding="utf-8")
+    result = subprocess.run([sys.executable, str(script)], cwd=REPO_ROOT, env=clean_env(),
+                            capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S)
+    assert result.returncode == 1, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    exit_line = next(e for e in events if e["event"] == "bot.exiting_after_root_failure")
+    assert exit_line["level"] == "CRITICAL" and exit_line["exit_status"] == 1
+    assert any(e["event"] == "supervision.root_failed" for e in events)
+
+
+# -- pure helpers -------------------------------------------------------------------------------
+
+def test_health_is_degraded_naming_each_actor_that_is_not_running() -> None:
+    tree = ActorSnapshot(name="root", state="running", kind="supervisor", children=(
+        ActorSnapshot(name="fetcher", state="restarting", kind="worker"),
+        ActorSnapshot(name="cache", state="lazy", kind="worker"),
+        ActorSnapshot(name="db", state="unresponsive", kind="worker"),
+    ))
+    assert describe_health(tree) == "degraded: fetcher is restarting; db is unresponsive"
+
+
+def test_health_is_ok_when_everything_runs_or_waits_lazily() -> None:
+    tree = ActorSnapshot(name="root", state="running", kind="supervisor", children=(
+        ActorSnapshot(name="cache", state="lazy", kind="worker"),))
+    assert describe_health(tree) == "ok: 1 actor running, 1 waiting for a first message (lazy)"
+
+
+def test_rendered_config_can_be_read_back_as_toml() -> None:
+    config = BotConfig().with_overrides(admin_ids=(7,), log_format="text")
+    parsed = tomllib.loads(render_config(config))
+    assert parsed["admin_ids"] == [7] and parsed["log_format"] == "text"
+    assert parsed["log_file"] == "" and parsed["telegram_token"] == "<unset>"
