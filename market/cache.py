@@ -1,0 +1,244 @@
+"""A layered TTL + LRU cache bounded by bytes, with stale-while-revalidate bookkeeping.
+
+Three layers share ``max_bytes`` (``cache_size_mb``): raw exchange responses (kept compressed:
+klines are the bulk of the memory and compress well), computed analyses, and rendered charts.
+Each entry is fresh for the TTL of its data kind and interval (:func:`ttl_for`); after that it
+is *stale* but kept, so a failing exchange can still be answered with labelled old data, until
+LRU eviction or ``max_stale_s`` removes it. Keys that are read often and are about to expire are
+reported by :meth:`LayeredCache.due_for_refresh`, so the cache actor can refresh them in the
+background before anyone sees a miss.
+
+Pure and single-threaded: the cache actor owns one instance.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from market.intervals import INTERVAL_MS
+
+__all__ = ["CacheHit", "Layer", "LayerStats", "LayeredCache", "ttl_for"]
+
+
+class Layer(StrEnum):
+    RAW = "raw"
+    COMPUTED = "computed"
+    CHARTS = "charts"
+
+
+LAYER_SHARES = {Layer.RAW: 0.6, Layer.COMPUTED: 0.25, Layer.CHARTS: 0.15}
+"""How ``max_bytes`` is split: raw data is the largest and most reusable."""
+
+TICKER_TTL_S = 5.0
+"""Prices and 24h stats: users compare against other screens, so a few seconds at most."""
+EXCHANGE_INFO_TTL_S = 3600.0
+"""Symbols and limits change rarely."""
+
+
+def ttl_for(kind: str, interval: str = "") -> float:
+    """Freshness of one data kind. Klines: 1/60 of the interval, between 5 s and 120 s."""
+    if kind == "exchange_info":
+        return EXCHANGE_INFO_TTL_S
+    if kind in ("klines", "analysis", "chart"):
+        seconds = INTERVAL_MS.get(interval, 3_600_000) / 60_000
+        ttl = min(max(seconds, TICKER_TTL_S), 120.0)
+        # An analysis also shows the live price, so it cannot outlive the ticker.
+        return TICKER_TTL_S if kind == "analysis" else ttl
+    return TICKER_TTL_S
+
+
+@dataclass(frozen=True, slots=True)
+class CacheHit:
+    """A value found in the cache, with how old it is."""
+
+    value: object
+    """The stored value (decompressed for the raw layer)."""
+    age_s: float
+    """Seconds since it was stored."""
+    fresh: bool
+    """False once its TTL passed (stale-while-revalidate)."""
+
+
+@dataclass(slots=True)
+class LayerStats:
+    """Counters of one layer, for introspection."""
+
+    hits: int = 0
+    misses: int = 0
+    stale_hits: int = 0
+    evictions: int = 0
+    bytes: int = 0
+    entries: int = 0
+
+    def hit_rate(self) -> float | None:
+        lookups = self.hits + self.stale_hits + self.misses
+        return None if lookups == 0 else (self.hits + self.stale_hits) / lookups
+
+
+@dataclass(slots=True)
+class _Entry:
+    payload: object
+    compressed: bool
+    size: int
+    stored_at: float
+    ttl_s: float
+    reads_since_store: int = 0
+    refreshing: bool = False
+
+
+@dataclass(slots=True)
+class _LayerState:
+    budget: int
+    entries: OrderedDict[Hashable, _Entry] = field(default_factory=OrderedDict)
+    stats: LayerStats = field(default_factory=LayerStats)
+
+
+class LayeredCache:
+    """TTL + LRU-by-bytes cache with three layers; see the module docstring."""
+
+    def __init__(
+        self,
+        max_bytes: int,
+        *,
+        clock: Callable[[], float],
+        max_stale_s: float = 6 * 3600.0,
+        layer_of: Callable[[Hashable], Layer] = lambda key: Layer.RAW,
+    ) -> None:
+        self.max_bytes = max_bytes
+        self._clock = clock
+        self._max_stale_s = max_stale_s
+        self._layer_of = layer_of
+        self._layers = {
+            layer: _LayerState(budget=int(max_bytes * share)) for layer, share in LAYER_SHARES.items()
+        }
+
+    # -- reads and writes ----------------------------------------------------------------------
+
+    def get(self, key: Hashable, *, allow_stale: bool = True) -> CacheHit | None:
+        """The entry for ``key``: fresh, stale (if allowed and not too old), or None."""
+        state = self._layers[self._layer_of(key)]
+        entry = state.entries.get(key)
+        now = self._clock()
+        if entry is None:
+            state.stats.misses += 1
+            return None
+        age = now - entry.stored_at
+        fresh = age <= entry.ttl_s
+        if not fresh and (not allow_stale or age > entry.ttl_s + self._max_stale_s):
+            state.stats.misses += 1
+            return None
+        state.entries.move_to_end(key)
+        entry.reads_since_store += 1
+        if fresh:
+            state.stats.hits += 1
+        else:
+            state.stats.stale_hits += 1
+        return CacheHit(value=self._unpack(entry), age_s=age, fresh=fresh)
+
+    def put(self, key: Hashable, value: object, *, ttl_s: float, size: int | None = None) -> None:
+        """Store ``value``; raw-layer values are compressed and sized by their compressed bytes."""
+        layer = self._layer_of(key)
+        state = self._layers[layer]
+        if layer is Layer.RAW:
+            payload: object = zlib.compress(pickle.dumps(value, protocol=5), 1)
+            compressed = True
+            nbytes = len(payload)  # type: ignore[arg-type]
+        else:
+            payload, compressed = value, False
+            nbytes = size if size is not None else _estimate_size(value)
+        old = state.entries.pop(key, None)
+        if old is not None:
+            state.stats.bytes -= old.size
+        state.entries[key] = _Entry(payload, compressed, nbytes, self._clock(), ttl_s)
+        state.stats.bytes += nbytes
+        self._evict_to(state, state.budget)
+        state.stats.entries = len(state.entries)
+
+    def invalidate(self, key: Hashable) -> None:
+        state = self._layers[self._layer_of(key)]
+        entry = state.entries.pop(key, None)
+        if entry is not None:
+            state.stats.bytes -= entry.size
+            state.stats.entries = len(state.entries)
+
+    # -- background refresh --------------------------------------------------------------------
+
+    def due_for_refresh(
+        self, *, layer: Layer = Layer.RAW, before_expiry: float = 0.25, min_reads: int = 2
+    ) -> tuple[Hashable, ...]:
+        """Keys read at least ``min_reads`` times since stored, in the last quarter of their TTL.
+
+        Each is returned once and marked as refreshing until it is stored again.
+        """
+        now = self._clock()
+        due = []
+        for key, entry in self._layers[layer].entries.items():
+            remaining = entry.ttl_s - (now - entry.stored_at)
+            if (
+                not entry.refreshing
+                and entry.reads_since_store >= min_reads
+                and 0 <= remaining <= entry.ttl_s * before_expiry
+            ):
+                entry.refreshing = True
+                due.append(key)
+        return tuple(due)
+
+    def refresh_failed(self, key: Hashable) -> None:
+        """Let a key be offered for refresh again."""
+        entry = self._layers[self._layer_of(key)].entries.get(key)
+        if entry is not None:
+            entry.refreshing = False
+
+    # -- memory ----------------------------------------------------------------------------------
+
+    def shrink(self, target_fraction: float) -> int:
+        """Evict least recently used entries until every layer is within ``target_fraction``
+        of its budget; returns the bytes freed."""
+        before = self.total_bytes()
+        for state in self._layers.values():
+            self._evict_to(state, int(state.budget * target_fraction))
+            state.stats.entries = len(state.entries)
+        return before - self.total_bytes()
+
+    def total_bytes(self) -> int:
+        return sum(state.stats.bytes for state in self._layers.values())
+
+    def stats(self) -> dict[Layer, LayerStats]:
+        """Per-layer counters (copies)."""
+        return {
+            layer: LayerStats(**{s: getattr(state.stats, s) for s in LayerStats.__slots__})
+            for layer, state in self._layers.items()
+        }
+
+    def keys(self, layer: Layer) -> Iterable[Hashable]:
+        return tuple(self._layers[layer].entries)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _unpack(entry: _Entry) -> object:
+        if entry.compressed:
+            return pickle.loads(zlib.decompress(entry.payload))  # type: ignore[arg-type]
+        return entry.payload
+
+    @staticmethod
+    def _evict_to(state: _LayerState, budget: int) -> None:
+        while state.stats.bytes > budget and state.entries:
+            _, entry = state.entries.popitem(last=False)
+            state.stats.bytes -= entry.size
+            state.stats.evictions += 1
+
+
+def _estimate_size(value: object) -> int:
+    """Bytes a computed value holds; its own ``memory_bytes()`` when it has one."""
+    sizer = getattr(value, "memory_bytes", None)
+    if callable(sizer):
+        return int(sizer())
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    return len(pickle.dumps(value, protocol=5))

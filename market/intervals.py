@@ -1,0 +1,51 @@
+"""Binance kline intervals and their lengths: the one table every market module reads."""
+
+from __future__ import annotations
+
+from market.errors import MarketError
+
+__all__ = ["INTERVAL_MS", "InvalidInterval", "check_interval", "is_open"]
+
+INTERVAL_MS: dict[str, int] = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "2h": 7_200_000,
+    "4h": 14_400_000,
+    "6h": 21_600_000,
+    "8h": 28_800_000,
+    "12h": 43_200_000,
+    "1d": 86_400_000,
+    "3d": 259_200_000,
+    "1w": 604_800_000,
+    "1M": 2_592_000_000,
+}
+"""Nominal lengths (1M as 30 days: only used to tell whether the last candle is still open)."""
+
+
+class InvalidInterval(MarketError):
+    """An interval Binance does not serve."""
+
+    def __init__(self, interval: str) -> None:
+        self.interval = interval
+        super().__init__(
+            f"unknown interval {interval!r}; use one of {', '.join(INTERVAL_MS)}"
+        )
+
+
+def check_interval(interval: str) -> str:
+    """Return ``interval`` if Binance serves it; ``1H``/``1D`` are accepted as ``1h``/``1d``."""
+    if interval in INTERVAL_MS:
+        return interval
+    lowered = interval.lower()
+    if lowered in INTERVAL_MS and lowered != "1m":  # "1M" (month) and "1m" differ by case only
+        return lowered
+    raise InvalidInterval(interval)
+
+
+def is_open(open_time_ms: int, interval: str, now_ms: int) -> bool:
+    """Whether the candle opened at ``open_time_ms`` is still forming at ``now_ms``."""
+    return open_time_ms + INTERVAL_MS[interval] > now_ms
