@@ -85,7 +85,7 @@ class Market:
 
     @classmethod
     def default(cls, *, seed: int, include_replays: bool = True) -> Market:
-        """The 24 synthetic USDT pairs plus, optionally, the packaged real-data replays."""
+        """The 54 synthetic USDT pairs plus, optionally, the packaged real-data replays."""
         market = cls(SyntheticSeries(spec, seed=seed) for spec in DEFAULT_SYMBOLS)
         if include_replays:
             data_dir = importlib.resources.files("market").joinpath("sim_data")
