@@ -24,9 +24,15 @@ from types import FrameType
 
 import pykka.debug
 
+from actors.market_access import MarketAccess
+from actors.market_tree import market_spec
 from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config
 from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
+from market.analysis import MarketAnalysis, MarketUnavailable
+from market.errors import MarketError
+from market.report import format_analysis, format_price, format_unavailable
+from market.simulator import ExchangeSimulator
 from messages.supervision import ChildFailed
 from supervision.address import Address
 from supervision.snapshot import ActorSnapshot, render_tree
@@ -54,10 +60,9 @@ _MAIN_THREAD_WAIT_S = 0.25
 def build_specs(config: BotConfig) -> list[ChildSpec]:
     """The bot's own children of the root supervisor, in declaration order.
 
-    Empty for now: the market-data, storage and chat subtrees plug in here (each as a
-    ``supervisor_spec``) when their issues land, so later work only appends to this list.
+    The market subtree is here; storage and chat plug in beside it when their issues land.
     """
-    return []
+    return [market_spec(config, supervisor_settings(config))]
 
 
 def supervisor_settings(config: BotConfig) -> SupervisorSettings:
@@ -84,6 +89,7 @@ class CryptoBot:
         self._tree = SupervisionTree([*build_specs(config), *extra_specs],
                                      supervisor_settings(config),
                                      on_root_failure=lambda _report: self._should_exit.set())
+        self.market = MarketAccess(self._tree.directory, default_quote=config.default_quote)
 
     @property
     def failed(self) -> threading.Event:
@@ -101,6 +107,17 @@ class CryptoBot:
     def stop(self, timeout_s: float = 10.0) -> bool:
         """Stop every actor in reverse start order; True if all stopped within ``timeout_s``."""
         return self._tree.stop(timeout_s)
+
+    def market_analysis(
+        self, symbol: str, interval: str = "1h", *, request_id: str | None = None
+    ) -> MarketAnalysis | MarketUnavailable:
+        """Price, 24h stats and indicators for ``symbol`` (any spelling: btc, BTC/USDT, ...).
+
+        Degrades instead of failing: stale data labelled with its age, or ``MarketUnavailable``
+        with a retry delay. Bad input raises a ``MarketError`` (unknown symbol with
+        suggestions, unknown interval).
+        """
+        return self.market.analysis(symbol, interval, request_id=request_id)
 
     def status(self, timeout_s: float = 1.0) -> ActorSnapshot:
         """A plain-data snapshot of every actor; silent ones show as ``unresponsive``."""
@@ -192,12 +209,14 @@ _DEMO_HELP = "\n".join([
     "/actors   the supervision tree with each actor's state",
     "/health   ok, or degraded naming the actors that are not running",
     "/config   the effective configuration, secrets redacted",
+    "/analysis SYM [interval]  price, 24h stats and indicators (e.g. /analysis eth 4h)",
+    "/price SYM  last price and 24h change (e.g. /price btc)",
     "/quit     stop the actors and exit (so does end of input)",
 ])
 # Commands users will expect from a crypto bot, and the issue that brings each.
-_PLANNED_COMMANDS = {"/price": "market data", "/chart": "market data", "/analysis": "market data",
-                     "/indicators": "market data", "/alert": "chat", "/alerts": "chat",
-                     "/start": "chat", "/status": "operations"}
+_PLANNED_COMMANDS = {"/chart": "chat", "/top": "chat", "/alert": "storage",
+                     "/alerts": "storage", "/watch": "storage", "/start": "chat",
+                     "/stats": "operations"}
 
 
 def _demo_reply(bot: CryptoBot, line: str) -> str:
@@ -212,10 +231,29 @@ def _demo_reply(bot: CryptoBot, line: str) -> str:
         return describe_health(bot.status())
     if command == "/config":
         return render_config(bot.config)
+    if command in ("/analysis", "/a", "/price", "/p"):
+        return _market_reply(bot, command, line.split()[1:])
     if command in _PLANNED_COMMANDS:
         return f"{command} arrives with the {_PLANNED_COMMANDS[command]} issue — not built yet"
     return (f"{command} is not a demo command (market, chat and storage commands are not "
             "built yet); try /help")
+
+
+def _market_reply(bot: CryptoBot, command: str, args: list[str]) -> str:
+    if not args:
+        return f"usage: {command} SYMBOL [interval], e.g. {command} btc 4h"
+    interval = args[1] if len(args) > 1 and command in ("/analysis", "/a") else "1h"
+    try:
+        answer = bot.market_analysis(args[0], interval)
+    except MarketError as exc:
+        return str(exc)
+    if isinstance(answer, MarketUnavailable):
+        return format_unavailable(answer)
+    if command in ("/price", "/p"):
+        stale = f" (stale, {answer.age_s:.0f} s old)" if answer.stale else ""
+        return (f"{answer.symbol} {format_price(answer.last_price)} "
+                f"24h {answer.change_24h_pct:+.2f}%{stale}")
+    return format_analysis(answer)
 
 
 def _console_lines(stop: threading.Event) -> Iterator[str]:
@@ -242,6 +280,9 @@ def _console_lines(stop: threading.Event) -> Iterator[str]:
 def _run_demo(config: BotConfig) -> int:
     _configure_demo_logging(config)
     _log_thread_tracebacks_on_sigusr1()
+    # The demo needs no network: a Binance-compatible simulator runs in this process.
+    simulator = ExchangeSimulator().start()
+    config = config.with_overrides(exchange_urls=(simulator.base_url,))
     bot = CryptoBot(config).start()
     echo = not sys.stdin.isatty()  # piped transcripts read better with the commands in them
     print(_DEMO_BANNER, flush=True)
@@ -258,6 +299,7 @@ def _run_demo(config: BotConfig) -> int:
         print()  # Ctrl-C quits like end of input, without a traceback
     finally:
         stopped_in_time = bot.stop(config.shutdown_timeout_s * 2)
+        simulator.stop()
     if bot.failed.is_set():
         print(f"the root supervisor gave up ({describe_root_failure(bot.failure)}); exiting",
               file=sys.stderr)

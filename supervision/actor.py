@@ -106,8 +106,7 @@ class SupervisedActor(pykka.ThreadingActor):
         try:
             self.setup()
         except Exception as exc:
-            self._report("start", exc, inflight=None)
-            self._release_quietly()
+            self._fail("start", exc, inflight=None)
             raise
 
     def on_receive(self, message: Any) -> Any:
@@ -151,15 +150,19 @@ class SupervisedActor(pykka.ThreadingActor):
         inflight = self._failed_message
         if isinstance(inflight, SystemMessage) and not isinstance(inflight, Redelivery):
             inflight = None
-        self._report("message", exception_value, inflight=inflight)
-        self._release_quietly()
+        self._fail("message", exception_value, inflight=inflight)
 
     def on_stop(self) -> None:
         self.release()
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _report(self, phase: str, error: BaseException | None, inflight: object | None) -> None:
+    def _fail(self, phase: str, error: BaseException | None, inflight: object | None) -> None:
+        """Keep every message, close resources, then tell the supervisor.
+
+        Resources close before the report goes out so the replacement never overlaps with
+        this instance (a supervisor's children are all stopped before it is restarted).
+        """
         ctx = self.ctx
         ctx.address.detach(ctx.generation)
         drained = tuple(
@@ -176,6 +179,7 @@ class SupervisedActor(pykka.ThreadingActor):
             drained=drained,
             failed_at=time.monotonic(),
         )
+        self._release_quietly()
         if ctx.supervisor is None:
             if ctx.on_escalate is not None:
                 ctx.on_escalate(report)

@@ -100,13 +100,23 @@ def test_demo_answers_piped_commands_and_says_bye() -> None:
 
 
 def test_demo_reports_health_and_config_without_the_token() -> None:
-    result = run_bot("demo", stdin="/health\n/config\n/price BTC", env=clean_env(
+    result = run_bot("demo", stdin="/health\n/config\n/chart BTC", env=clean_env(
         TELEGRAM_BOT_TOKEN=TOKEN))
     assert result.returncode == 0, result.stderr
-    assert "ok: 1 actor running" in result.stdout
+    assert "> /health\nok: " in result.stdout and "actors running" in result.stdout
     assert 'telegram_token = "<set>"' in result.stdout
-    assert "/price arrives with the market data issue — not built yet" in result.stdout
+    assert "/chart arrives with the chat issue — not built yet" in result.stdout
     assert TOKEN not in result.stdout + result.stderr
+
+
+def test_demo_answers_price_and_analysis_from_the_in_process_simulator() -> None:
+    result = run_bot("demo", stdin="/price btc\n/analysis eth 4h\n/analysis btcc\n/price\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "> /price btc\nBTCUSDT " in out and "24h " in out
+    assert "ETHUSDT · 4h" in out and "RSI(14)" in out and "trend:" in out
+    assert "unknown symbol 'BTCCUSDT'; did you mean BTCUSDT" in out
+    assert "usage: /price SYMBOL" in out
 
 
 def test_run_without_a_token_exits_2_and_says_how_to_fix_it() -> None:
@@ -212,11 +222,10 @@ def test_a_root_failure_makes_the_process_exit_1(tmp_path: Path) -> None:
     script.write_text(textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(REPO_ROOT)!r})
-        sys.path.insert(0, {str(REPO_ROOT / "tests")!r})
         from bot import CryptoBot, serve_until_stopped
         from core.config import BotConfig
         from core.logs import configure_logging
-        from test_bot import FailsToStart, worker_spec
+        from tests.test_bot import FailsToStart, worker_spec
 
         configure_logging(log_format="json", log_level="INFO", log_file=None)
         config = BotConfig().with_overrides(restart_intensity=0)

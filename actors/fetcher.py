@@ -1,0 +1,233 @@
+"""Fetcher: a router actor in front of a pool of HTTP worker actors.
+
+``Fetch`` messages reach the router (``fetcher``). Identical requests already in flight join
+that flight instead of going upstream again (single-flight); new ones go to the least busy
+worker (``fetch_worker_N``), so a slow request never holds up the others. The router owns the
+circuit breaker of the exchange: while it is open every request fails at once with
+``CircuitOpenError`` (callers then serve stale data). Every success is also stored in the cache,
+which is how background refreshes land.
+
+Workers only do blocking HTTP, each with its own ``BinanceClient`` (its own connection pool) and
+one shared, thread-safe weight budget. A hung worker is found by its supervisor's heartbeat; a
+flight that never completes (its worker died with it) expires here after ``flight_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pykka
+
+from core.logs import log_event
+from market.errors import MarketError
+from messages.market import CachePut, Fetch, FetchDone, FetchSpec, RefreshFailed, WorkerFetch
+from supervision.actor import SupervisedActor
+from supervision.breaker import BreakerSnapshot, BreakerTransition, CircuitBreaker
+from supervision.context import ChildContext
+from supervision.errors import ChildUnavailable, CircuitOpenError
+from supervision.inbox import fail_future
+
+__all__ = ["FetchWorker", "FetcherRouter", "MarketSource", "worker_names"]
+
+logger = logging.getLogger(__name__)
+
+
+def worker_names(pool_size: int) -> tuple[str, ...]:
+    return tuple(f"fetch_worker_{n}" for n in range(pool_size))
+
+
+class MarketSource(Protocol):
+    """What a worker needs from the exchange client (``market.binance.BinanceClient``)."""
+
+    def call(self, spec: FetchSpec) -> object: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class _Flight:
+    started_at: float
+    waiters: list[pykka.Future[Any] | None] = field(default_factory=list)
+
+
+class FetcherRouter(SupervisedActor):
+    """Single-flight, least-busy dispatch and the exchange's circuit breaker."""
+
+    def __init__(
+        self,
+        ctx: ChildContext,
+        *,
+        workers: Sequence[str],
+        breaker: Callable[[], CircuitBreaker],
+        is_upstream_failure: Callable[[Exception], bool],
+        flight_timeout_s: float,
+        cache: str = "cache",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(ctx)
+        self._workers = {name: ctx.directory[name] for name in workers}
+        self._busy = dict.fromkeys(workers, 0)
+        self._cache = ctx.directory[cache]
+        self._make_breaker = breaker
+        self._breaker: CircuitBreaker | None = None
+        self._is_upstream_failure = is_upstream_failure
+        self._flight_timeout_s = flight_timeout_s
+        self._clock = clock
+        self._flights: dict[FetchSpec, _Flight] = {}
+        self._upstream_calls = 0
+        self._coalesced = 0
+        self._refused_open = 0
+
+    def setup(self) -> None:
+        self._breaker = self._make_breaker()
+        self._breaker.add_listener(_log_transition)
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case Fetch():
+                return self._on_fetch(message)
+            case FetchDone():
+                return self._on_done(message)
+        return super().handle(message)
+
+    def stats(self) -> Mapping[str, object]:
+        return {
+            "upstream_calls": self._upstream_calls,
+            "coalesced": self._coalesced,
+            "refused_circuit_open": self._refused_open,
+            "in_flight": len(self._flights),
+            "busy_workers": sum(1 for n in self._busy.values() if n),
+        }
+
+    def breakers(self) -> tuple[BreakerSnapshot, ...]:
+        return () if self._breaker is None else (self._breaker.snapshot(),)
+
+    def _on_fetch(self, message: Fetch) -> None:
+        breaker = self._breaker
+        assert breaker is not None
+        now = self._clock()
+        flight = self._flights.get(message.spec)
+        if flight is not None and now - flight.started_at > self._flight_timeout_s:
+            self._finish(message.spec, error=ChildUnavailable("fetcher", "upstream call lost"))
+            flight = None
+        if flight is not None:
+            self._coalesced += 1
+            flight.waiters.append(message.reply_to)
+            return
+        if not breaker.try_acquire():
+            self._refused_open += 1
+            if message.reply_to is not None:
+                fail_future(message.reply_to, CircuitOpenError("exchange", breaker.retry_after_s()))
+            else:
+                self._cache.tell(RefreshFailed(message.spec))
+            return
+        self._flights[message.spec] = _Flight(now, [message.reply_to])
+        worker = min(self._busy, key=self._busy.__getitem__)
+        self._busy[worker] += 1
+        self._upstream_calls += 1
+        self._workers[worker].tell(WorkerFetch(message.spec, message.request_id))
+
+    def _on_done(self, message: FetchDone) -> None:
+        breaker = self._breaker
+        assert breaker is not None
+        if message.worker in self._busy:
+            self._busy[message.worker] = max(0, self._busy[message.worker] - 1)
+        if message.error is None:
+            breaker.record_success()
+            self._cache.tell(CachePut(message.spec, message.value))
+        elif self._is_upstream_failure(message.error):
+            breaker.record_failure()
+        else:
+            breaker.record_ignored()  # e.g. unknown symbol: the exchange itself is fine
+        self._finish(message.spec, value=message.value, error=message.error)
+
+    def _finish(self, spec: FetchSpec, *, value: object = None, error: Exception | None = None) -> None:
+        flight = self._flights.pop(spec, None)
+        if flight is None:
+            return
+        for waiter in flight.waiters:
+            if waiter is None:
+                if error is not None:
+                    self._cache.tell(RefreshFailed(spec))
+            elif error is None:
+                try:
+                    waiter.set(value)
+                except Exception:  # queue.Full: the asker's future was completed already
+                    pass
+            else:
+                fail_future(waiter, error)
+
+
+class FetchWorker(SupervisedActor):
+    """Does one blocking upstream request at a time and reports the outcome to the router."""
+
+    def __init__(
+        self,
+        ctx: ChildContext,
+        *,
+        source_factory: Callable[[], MarketSource],
+        router: str = "fetcher",
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        super().__init__(ctx)
+        self._source_factory = source_factory
+        self._router = ctx.directory[router]
+        self._clock = clock
+        self._source: MarketSource | None = None
+        self._calls = 0
+        self._errors = 0
+
+    def setup(self) -> None:
+        self._source = self._source_factory()
+
+    def release(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case WorkerFetch():
+                return self._on_work(message)
+        return super().handle(message)
+
+    def stats(self) -> Mapping[str, object]:
+        return {"calls": self._calls, "errors": self._errors}
+
+    def _on_work(self, message: WorkerFetch) -> None:
+        assert self._source is not None
+        started = self._clock()
+        self._calls += 1
+        try:
+            value = self._source.call(message.spec)
+        except MarketError as exc:  # expected upstream trouble; anything else is a bug: crash
+            self._errors += 1
+            log_event(
+                logger,
+                "fetch.failed",
+                logging.WARNING,
+                kind=message.spec.kind,
+                symbol=message.spec.symbol,
+                error=repr(exc),
+                request_id=message.request_id,
+            )
+            done = FetchDone(message.spec, self.ctx.name, error=exc, elapsed_s=self._clock() - started)
+        else:
+            done = FetchDone(message.spec, self.ctx.name, value=value, elapsed_s=self._clock() - started)
+        self._router.tell(done)
+
+
+def _log_transition(transition: BreakerTransition) -> None:
+    log_event(
+        logger,
+        "breaker.state_changed",
+        logging.WARNING,
+        breaker=transition.name,
+        old=transition.old.value,
+        new=transition.new.value,
+        reason=transition.reason,
+    )

@@ -1,0 +1,239 @@
+"""How code outside the market subtree asks it for an analysis.
+
+Not an actor: it runs in the caller's thread (the facade, a chat worker) and talks to the
+market actors only through stable addresses, with one deadline for the whole request, so a slow
+or broken exchange costs a user a few seconds at most and never blocks an actor. The degradation
+ladder lives here:
+
+=========================================  =====================================================
+situation                                  answer
+=========================================  =====================================================
+fresh analysis in cache                    it, ``source="cache"``
+data fetched in time                       new analysis, stored in the cache
+indicator actor down or slow               price and 24h stats now, indicators marked missing
+exchange failing, breaker open, too slow   last analysis (or raw data) from cache, labelled
+                                           stale with its age and the reason
+... and nothing cached                     ``MarketUnavailable`` with a retry delay, at once
+=========================================  =====================================================
+
+Thread-safe: the only shared state is the symbol directory, replaced atomically.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pykka
+
+from core.errors import BotError
+from market.analysis import MarketAnalysis, MarketUnavailable, build_analysis
+from market.cache import CacheHit
+from market.candles import Candles
+from market.errors import MarketError, UnknownSymbol
+from market.indicator_set import IndicatorSet
+from market.intervals import check_interval, is_open
+from market.models import Klines
+from market.symbols import SymbolDirectory, normalize_symbol
+from messages.market import AnalysisKey, CacheLookup, CachePut, ComputeIndicators, Fetch, FetchSpec
+from supervision.address import Directory
+from supervision.errors import ChildUnavailable, CircuitOpenError
+
+__all__ = ["KLINE_LIMIT", "MarketAccess"]
+
+KLINE_LIMIT = 500
+"""Enough history for EMA200 and ADX to settle; klines cost the same weight up to 1000."""
+INDICATOR_TIMEOUT_S = 2.0
+SYMBOLS_MAX_AGE_S = 3600.0
+
+
+class MarketAccess:
+    """Analyses with a deadline, through the cache, fetcher and indicator addresses."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        *,
+        default_quote: str = "USDT",
+        deadline_s: float = 5.0,
+        wall_clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._cache = directory["cache"]
+        self._fetcher = directory["fetcher"]
+        self._indicator = directory["indicator"]
+        self._default_quote = default_quote
+        self._deadline_s = deadline_s
+        self._wall_clock = wall_clock
+        self._clock = clock
+        self._symbols: tuple[float, SymbolDirectory] | None = None
+
+    # -- public --------------------------------------------------------------------------------
+
+    def analysis(
+        self, text: str, interval: str = "1h", *, request_id: str | None = None
+    ) -> MarketAnalysis | MarketUnavailable:
+        """The analysis of ``text`` (any spelling of a symbol) on ``interval``.
+
+        Raises a ``MarketError`` for bad input (unknown symbol with suggestions, bad interval).
+        """
+        interval = check_interval(interval)
+        deadline = self._clock() + self._deadline_s
+        symbol = self.resolve(text, request_id=request_id, deadline=deadline)
+        key = AnalysisKey(symbol, interval)
+        klines = FetchSpec("klines", symbol, interval, KLINE_LIMIT)
+        ticker = FetchSpec("ticker_24h", symbol)
+        cached = self._lookup((key, klines, ticker))
+        if cached[0] is not None and cached[0].fresh:
+            analysis = cached[0].value
+            assert isinstance(analysis, MarketAnalysis)
+            return analysis.served_from_cache(cached[0].age_s)
+        try:
+            values = self._gather({klines: cached[1], ticker: cached[2]}, deadline, request_id)
+        except (MarketError, ChildUnavailable, CircuitOpenError) as exc:
+            if isinstance(exc, UnknownSymbol):
+                raise
+            return self._degrade(symbol, interval, exc, cached, deadline, request_id)
+        return self._assemble(
+            symbol, interval, values[klines].candles, values[ticker], deadline, request_id
+        )
+
+    def resolve(self, text: str, *, request_id: str | None = None, deadline: float | None = None) -> str:
+        """The exchange symbol for ``text``; validated against exchangeInfo when available."""
+        directory = self.symbol_directory(request_id=request_id, deadline=deadline)
+        if directory is None:  # exchangeInfo unavailable: trust the spelling, the exchange decides
+            return normalize_symbol(text, self._default_quote)
+        return directory.resolve(text)
+
+    def symbol_directory(
+        self, *, request_id: str | None = None, deadline: float | None = None
+    ) -> SymbolDirectory | None:
+        """Live symbols from exchangeInfo (cached an hour); None while it cannot be had."""
+        known = self._symbols
+        if known is not None and self._clock() - known[0] < SYMBOLS_MAX_AGE_S:
+            return known[1]
+        spec = FetchSpec("exchange_info")
+        deadline = deadline if deadline is not None else self._clock() + self._deadline_s
+        try:
+            values = self._gather({spec: self._lookup((spec,))[0]}, deadline, request_id)
+        except (MarketError, ChildUnavailable, CircuitOpenError):
+            return known[1] if known is not None else None
+        directory = SymbolDirectory.from_exchange_info(values[spec], self._default_quote)
+        self._symbols = (self._clock(), directory)
+        return directory
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _lookup(self, keys: tuple[Any, ...]) -> tuple[CacheHit | None, ...]:
+        try:
+            hits = self._cache.ask(CacheLookup(keys), timeout=1.0)
+        except ChildUnavailable:
+            return (None,) * len(keys)  # no cache right now: go to the exchange
+        assert isinstance(hits, tuple)
+        return hits
+
+    def _gather(
+        self, wanted: dict[FetchSpec, CacheHit | None], deadline: float, request_id: str | None
+    ) -> dict[FetchSpec, Any]:
+        """Fresh values for every spec: from the cache hit if fresh, else fetched in parallel."""
+        values: dict[FetchSpec, Any] = {}
+        pending: dict[FetchSpec, pykka.Future[Any]] = {}
+        for spec, hit in wanted.items():
+            if hit is not None and hit.fresh:
+                values[spec] = hit.value
+            else:
+                reply: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
+                self._fetcher.tell(Fetch(spec, reply, request_id))
+                pending[spec] = reply
+        for spec, waiting in pending.items():
+            try:
+                values[spec] = waiting.get(timeout=max(0.0, deadline - self._clock()))
+            except pykka.Timeout as exc:
+                raise ExchangeTooSlow(self._deadline_s) from exc
+        return values
+
+    def _assemble(
+        self,
+        symbol: str,
+        interval: str,
+        candles: Candles,
+        ticker: object,
+        deadline: float,
+        request_id: str | None,
+        *,
+        store: bool = True,
+    ) -> MarketAnalysis:
+        indicators, note = self._indicators(symbol, interval, candles, deadline, request_id)
+        analysis = build_analysis(
+            symbol=symbol,
+            interval=interval,
+            ticker=ticker,
+            indicators=indicators,
+            indicators_note=note,
+            computed_at=self._wall_clock(),
+        )
+        if store and indicators is not None:  # partial or stale answers are not kept
+            self._cache.tell(CachePut(AnalysisKey(symbol, interval), analysis))
+        return analysis
+
+    def _indicators(
+        self, symbol: str, interval: str, candles: Candles, deadline: float, request_id: str | None
+    ) -> tuple[IndicatorSet | None, str | None]:
+        now_ms = int(self._wall_clock() * 1000)
+        if len(candles) and is_open(int(candles.open_time[-1]), interval, now_ms):
+            candles = candles[: len(candles) - 1]  # indicators use closed candles only
+        timeout = max(0.05, min(INDICATOR_TIMEOUT_S, deadline - self._clock()))
+        try:
+            result = self._indicator.ask(
+                ComputeIndicators(symbol, interval, candles, request_id), timeout=timeout
+            )
+        except ChildUnavailable as exc:
+            return None, f"indicators unavailable right now ({exc.reason})"
+        except BotError as exc:
+            return None, f"indicators could not be computed ({exc})"
+        assert isinstance(result, IndicatorSet)
+        return result, None
+
+    def _degrade(
+        self,
+        symbol: str,
+        interval: str,
+        error: Exception,
+        cached: tuple[CacheHit | None, ...],
+        deadline: float,
+        request_id: str | None,
+    ) -> MarketAnalysis | MarketUnavailable:
+        reason, retry_after = describe_failure(error)
+        analysis_hit, klines_hit, ticker_hit = cached
+        if analysis_hit is not None:
+            analysis = analysis_hit.value
+            assert isinstance(analysis, MarketAnalysis)
+            return analysis.served_stale(analysis_hit.age_s, reason)
+        if klines_hit is not None and ticker_hit is not None:
+            klines = klines_hit.value
+            assert isinstance(klines, Klines)
+            rebuilt = self._assemble(
+                symbol, interval, klines.candles, ticker_hit.value, deadline, request_id, store=False
+            )
+            return rebuilt.served_stale(max(klines_hit.age_s, ticker_hit.age_s), reason)
+        return MarketUnavailable(symbol, reason, retry_after)
+
+
+class ExchangeTooSlow(MarketError):
+    """The exchange did not answer within the request deadline (the fetch goes on)."""
+
+    retry_after_s = 5.0
+
+    def __init__(self, deadline_s: float) -> None:
+        super().__init__(f"the exchange did not answer within {deadline_s:g} s")
+
+
+def describe_failure(error: Exception) -> tuple[str, float]:
+    """Plain-language reason and retry delay for a failed fetch."""
+    retry_after = float(getattr(error, "retry_after_s", 0.0) or 0.0)
+    if isinstance(error, CircuitOpenError):
+        return "the exchange is failing; requests are paused", max(retry_after, 1.0)
+    if isinstance(error, ChildUnavailable):
+        return "the market service is restarting", max(retry_after, 2.0)
+    return f"exchange problem: {error}", max(retry_after, 5.0)
