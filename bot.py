@@ -241,6 +241,8 @@ def _demo_reply(bot: CryptoBot, line: str) -> str:
 
 def _market_reply(bot: CryptoBot, command: str, args: list[str]) -> str:
     if not args:
+        if command in ("/price", "/p"):
+            return f"usage: {command} SYMBOL, e.g. {command} btc"
         return f"usage: {command} SYMBOL [interval], e.g. {command} btc 4h"
     interval = args[1] if len(args) > 1 and command in ("/analysis", "/a") else "1h"
     try:

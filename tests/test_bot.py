@@ -115,7 +115,7 @@ def test_demo_answers_price_and_analysis_from_the_in_process_simulator() -> None
     out = result.stdout
     assert "> /price btc\nBTCUSDT " in out and "24h " in out
     assert "ETHUSDT · 4h" in out and "RSI(14)" in out and "trend:" in out
-    assert "unknown symbol 'BTCCUSDT'; did you mean BTCUSDT" in out
+    assert "unknown symbol 'btcc'; did you mean BTCUSDT" in out
     assert "usage: /price SYMBOL" in out
 
 
