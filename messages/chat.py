@@ -1,0 +1,131 @@
+"""Messages of the chat conversation: what transports hand in and what goes back out.
+
+A transport (Telegram, the console) turns each update into a :class:`ChatCommand` or
+:class:`ButtonPressed` for the conversation actor, and sends every :class:`ChatReply` it gets
+back. Texts are HTML (Telegram's parse mode) with everything dynamic already escaped.
+
+The loading-then-edit flow uses *slots*: a reply with ``slot="r1"`` makes the transport remember
+the message id it got; a later reply with ``edit_slot="r1"`` edits that message in place. The
+conversation never needs to know Telegram's message ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Button",
+    "ButtonPressed",
+    "ChatAction",
+    "ChatCommand",
+    "ChatReply",
+    "ReplyFailed",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """One inline keyboard button."""
+
+    text: str
+    """Label shown to the user."""
+    data: str
+    """callback_data (encoded by chat.callbacks; at most 64 bytes)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatCommand:
+    """A text message from a user (a command or plain text)."""
+
+    request_id: str
+    """Correlates every log line and reply caused by this update."""
+    chat_id: int
+    """Where to answer."""
+    user_id: int
+    """Who sent it (access control, rate limits, ownership of alerts)."""
+    text: str
+    """The message text as typed."""
+    chat_type: str = "private"
+    """private, group, supergroup or channel (outbound limits differ)."""
+    username: str | None = None
+    """@username, for display only."""
+    message_id: int | None = None
+    """Telegram's id of the user's message (to reply to it)."""
+    received_at: float = 0.0
+    """Monotonic time the transport received it (end-to-end latency)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ButtonPressed:
+    """A user pressed an inline button; must always be answered (CallbackAnswer)."""
+
+    request_id: str
+    """Correlates logs and replies."""
+    chat_id: int
+    """Chat of the message carrying the keyboard."""
+    user_id: int
+    """Who pressed it."""
+    message_id: int
+    """The message carrying the keyboard (edited in place by most buttons)."""
+    callback_id: str
+    """Telegram's callback query id, to answer it."""
+    data: str
+    """Raw callback_data as received (validated by chat.callbacks)."""
+    chat_type: str = "private"
+    """Chat kind, for outbound limits."""
+    received_at: float = 0.0
+    """Monotonic receive time."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatReply:
+    """Something to show a user: a new message, an edit, a photo, or a callback answer."""
+
+    request_id: str
+    """The request it answers."""
+    chat_id: int
+    """Destination chat."""
+    text: str = ""
+    """HTML text (or the photo caption); the transport splits texts over 4096 characters."""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    """Inline keyboard rows."""
+    photo: bytes | None = None
+    """PNG to send as a photo, with ``text`` as caption."""
+    slot: str | None = None
+    """Remember the sent message under this name (for a later edit)."""
+    edit_slot: str | None = None
+    """Edit the message remembered under this name instead of sending a new one."""
+    edit_message_id: int | None = None
+    """Edit this message (button presses know the id)."""
+    callback_id: str | None = None
+    """Answer this callback query (with ``toast`` as its text)."""
+    toast: str | None = None
+    """Short text shown by the callback answer."""
+    chat_type: str = "private"
+    """Chat kind, for outbound limits."""
+    final: bool = True
+    """False for interim messages (loading); latency is measured at the final one."""
+    received_at: float = 0.0
+    """Copied from the request, for end-to-end latency."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatAction:
+    """Show "typing…" or "sending photo…" while a slow answer is prepared."""
+
+    chat_id: int
+    """Destination chat."""
+    action: str
+    """typing or upload_photo."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyFailed:
+    """Transport to conversation: a reply could not be delivered after all retries."""
+
+    request_id: str
+    """The request whose reply failed."""
+    chat_id: int
+    """Destination chat."""
+    reason: str
+    """Why (never contains the token)."""
