@@ -129,7 +129,8 @@ class BotConfig:
     http_max_connections: int = _setting(10, "Pooled HTTP connections per host.", _COUNT)
     http_connect_timeout_s: float = _setting(3.05, "HTTP connect timeout (s).", _POSITIVE)
     http_read_timeout_s: float = _setting(10.0, "HTTP read timeout (s).", _POSITIVE)
-    fetcher_pool_size: int = _setting(4, "Number of market-data fetcher actors.", _COUNT)
+    fetcher_pool_size: int = _setting(
+        8, "HTTP worker actors in the fetcher pool (requests in parallel).", _COUNT)
     rate_limit_strategy: RateLimitStrategy = _setting("sliding_window",
                                                       "Algorithm of the exchange request limiter.")
     request_weight_limit_per_minute: int = _setting(

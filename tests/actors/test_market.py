@@ -134,3 +134,22 @@ class TestDegradation:
         answer = analysis_of(market, "bnb")
         assert answer.last_price > 0 and answer.indicators is None and answer.summary is None
         assert answer.indicators_note and "unavailable" in answer.indicators_note
+
+
+class TestBackgroundRefresh:
+    def test_a_hot_key_about_to_expire_is_refreshed_before_anyone_misses(self, market):
+        from messages.market import RefreshDue
+        from messages.supervision import Describe
+
+        analysis_of(market, "btc")
+        for _ in range(2):  # analyses expire after 5 s; the 1h klines stay fresh for 60 s
+            market.age_cache(6)
+            analysis_of(market, "btc")
+        market.age_cache(35)  # 47 s old: in the last quarter of its TTL
+        before = dict(market.tree.address("fetcher").ask(Describe(), timeout=5).stats)
+        market.tree.address("cache").tell(RefreshDue())
+        market.settle()
+        after = dict(market.tree.address("fetcher").ask(Describe(), timeout=5).stats)
+        cache = dict(market.tree.address("cache").ask(Describe(), timeout=5).stats)
+        assert cache["background_refreshes"] == 1
+        assert after["upstream_calls"] == before["upstream_calls"] + 1

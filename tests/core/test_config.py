@@ -247,7 +247,7 @@ def test_with_overrides_returns_a_validated_copy() -> None:
     original = BotConfig()
     changed = original.with_overrides(fetcher_pool_size=2, preload_symbols=["ada"])
     assert (changed.fetcher_pool_size, changed.preload_symbols) == (2, ("ADA",))
-    assert original.fetcher_pool_size == 4
+    assert original.fetcher_pool_size == 8
 
 
 def test_with_overrides_rejects_unknown_names() -> None:
