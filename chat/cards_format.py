@@ -1,0 +1,89 @@
+"""Number, percentage, age and time formats shared by every card.
+
+Why one place: a price must read the same in /price, /watchlist and the analysis card (95,000.00
+for BTC, 0.00002200 for SHIB), and a stale label must always say its age the same way. Every
+function returns plain text; the cards escape it.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+from market.intervals import INTERVAL_MS
+from market.report import format_price
+
+__all__ = [
+    "arrow",
+    "format_age",
+    "format_compact",
+    "format_date",
+    "format_percent",
+    "format_price",
+    "format_signed",
+    "format_time",
+]
+
+_COMPACT_UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def arrow(change: float) -> str:
+    """▲ for a rise, ▼ for a fall, • for no change."""
+    if change > 0:
+        return "▲"
+    if change < 0:
+        return "▼"
+    return "•"
+
+
+def format_percent(change: float) -> str:
+    """A signed percentage: "+2.35%", "-0.40%"."""
+    return f"{change:+.2f}%"
+
+
+def format_signed(value: float) -> str:
+    """A value that may be negative (MACD): "+12.3400", "-0.1638"."""
+    if not math.isfinite(value):
+        return "n/a"
+    sign = "+" if value > 0 else "-" if value < 0 else ""
+    magnitude = abs(value)
+    # Below 1, four significant digits say more than format_price's fixed 8 decimals.
+    return sign + (format_price(magnitude) if magnitude >= 1 or magnitude == 0
+                   else f"{magnitude:.4g}")
+
+
+def format_compact(value: float) -> str:
+    """Large amounts in short form: 1.23M, -45.6K, 950.12."""
+    if not math.isfinite(value):
+        return "n/a"
+    for size, unit in _COMPACT_UNITS:
+        if abs(value) >= size:
+            return f"{value / size:.2f}{unit}"
+    return f"{value:.2f}"
+
+
+def format_age(seconds: float) -> str:
+    """How old something is, in the largest sensible unit: "40 s", "12 min", "3 h 5 min"."""
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{round(seconds / 86_400)} d"
+
+
+def format_time(epoch_ms: int, interval: str | None = None) -> str:
+    """A UTC time: "14:00 UTC" for intraday intervals, "2024-05-01 UTC" for daily and longer."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+    if interval is not None and INTERVAL_MS.get(interval, 0) >= INTERVAL_MS["1d"]:
+        return f"{moment:%Y-%m-%d} UTC"
+    return f"{moment:%H:%M} UTC"
+
+
+def format_date(epoch_s: float) -> str:
+    """A UTC date: "2024-05-01"."""
+    return f"{datetime.fromtimestamp(epoch_s, tz=timezone.utc):%Y-%m-%d}"

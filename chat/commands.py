@@ -1,0 +1,202 @@
+"""The one command table: handlers, ``/help``, ``/start`` and the Telegram menu all read it.
+
+Why: a bot that lists its commands in three places (handlers, help text, menu) lets them drift
+apart; here adding a row to :data:`COMMANDS` is the whole job, and a test checks that every row
+has a valid Telegram menu entry and appears in ``docs/commands.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from chat.html import code, escape
+
+__all__ = [
+    "COMMANDS",
+    "CommandSpec",
+    "command_help",
+    "help_text",
+    "lookup",
+    "menu_commands",
+    "names_and_aliases",
+    "welcome_text",
+]
+
+_COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+_TIMEFRAMES = "15m, 1h, 4h, 1d (also 1m 3m 5m 30m 2h 6h 8h 12h 3d 1w 1M)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandSpec:
+    """One row of the command table."""
+
+    name: str
+    """Telegram command name without the slash: lower-case a-z, 0-9, _ (1-32 chars)."""
+    summary: str
+    """Menu text (1-256 chars) and the help line's description."""
+    args: str = ""
+    """Argument usage, e.g. "SYM [interval]"; empty when the command takes none."""
+    example: str
+    """A complete example the user can copy, e.g. "/analysis btc 4h"."""
+    aliases: tuple[str, ...] = ()
+    """Short names that work the same (not shown in the menu)."""
+    admin: bool = False
+    """Only admins may run it, and only they see it in help and menu."""
+    min_args: int = 0
+    """Fewest arguments accepted."""
+    max_args: int | None = 0
+    """Most arguments accepted; None means any number."""
+    comma_separated: bool = False
+    """The arguments are a list in which commas separate items too ("btc,eth sol")."""
+
+    def __post_init__(self) -> None:
+        for name in (self.name, *self.aliases):
+            if not _COMMAND_NAME.fullmatch(name):
+                raise ValueError(f"command name {name!r} breaks Telegram's a-z0-9_ rule")
+        if not 1 <= len(self.summary) <= 256:
+            raise ValueError(f"/{self.name}: the summary must be 1-256 characters")
+        if self.max_args is not None and self.max_args < self.min_args:
+            raise ValueError(f"/{self.name}: max_args < min_args")
+
+    @property
+    def usage(self) -> str:
+        """The command with its argument pattern, e.g. "/alert SYM above|below PRICE"."""
+        return f"/{self.name} {self.args}".rstrip()
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    # /start takes an optional argument only because deep links send "/start PAYLOAD".
+    CommandSpec(name="start", summary="Welcome and a quick tour", example="/start", max_args=1),
+    CommandSpec(
+        name="help", summary="All commands with examples", args="[command]",
+        example="/help alert", max_args=1,
+    ),
+    CommandSpec(
+        name="price", aliases=("p",), summary="Price and 24h change of one or more coins",
+        args="SYM [SYM...]", example="/price btc eth sol", min_args=1, max_args=10,
+        comma_separated=True,
+    ),
+    CommandSpec(
+        name="analysis", aliases=("a",),
+        summary="Trend, RSI, MACD, EMAs and Bollinger bands for one coin",
+        args="SYM [interval]", example="/analysis btc 4h", min_args=1, max_args=2,
+    ),
+    CommandSpec(
+        name="chart", aliases=("c",), summary="Candlestick chart of one coin",
+        args="SYM [interval]", example="/chart eth 1d", min_args=1, max_args=2,
+    ),
+    CommandSpec(
+        name="alert", summary="Alert me when a price goes above or below a level",
+        args="SYM above|below PRICE", example="/alert btc above 70k", min_args=3, max_args=3,
+    ),
+    CommandSpec(name="alerts", summary="List my alerts", example="/alerts"),
+    CommandSpec(
+        name="delalert", summary="Delete one of my alerts", args="ID", example="/delalert 3",
+        min_args=1, max_args=1,
+    ),
+    CommandSpec(
+        name="watch", summary="Add a coin to my watchlist", args="SYM", example="/watch sol",
+        min_args=1, max_args=1,
+    ),
+    CommandSpec(
+        name="unwatch", summary="Remove a coin from my watchlist", args="SYM",
+        example="/unwatch sol", min_args=1, max_args=1,
+    ),
+    CommandSpec(name="watchlist", summary="Prices of my watched coins", example="/watchlist"),
+    CommandSpec(name="top", summary="24h top gainers and losers among USDT pairs", example="/top"),
+    CommandSpec(
+        name="actors", summary="Supervision tree with each actor's state", example="/actors",
+        admin=True,
+    ),
+    CommandSpec(
+        name="health", summary="Overall health: ok, or what is degraded", example="/health",
+        admin=True,
+    ),
+    CommandSpec(name="stats", summary="Usage and runtime statistics", example="/stats", admin=True),
+)
+
+
+def _index(commands: tuple[CommandSpec, ...]) -> MappingProxyType[str, CommandSpec]:
+    index: dict[str, CommandSpec] = {}
+    for spec in commands:
+        for name in (spec.name, *spec.aliases):
+            if name in index:
+                raise ValueError(f"/{name} is defined twice in the command table")
+            index[name] = spec
+    return MappingProxyType(index)
+
+
+_BY_NAME = _index(COMMANDS)
+
+
+def lookup(name: str) -> CommandSpec | None:
+    """The command called ``name`` or an alias: "/Price@MyBot", "price" and "p" all work."""
+    bare = name.strip().removeprefix("/").partition("@")[0].lower()
+    return _BY_NAME.get(bare)
+
+
+def names_and_aliases() -> tuple[str, ...]:
+    """Every name a command answers to (for did-you-mean suggestions)."""
+    return tuple(_BY_NAME)
+
+
+def _visible(is_admin: bool) -> tuple[CommandSpec, ...]:
+    return tuple(spec for spec in COMMANDS if is_admin or not spec.admin)
+
+
+def menu_commands(admin: bool) -> tuple[tuple[str, str], ...]:
+    """(command, description) pairs for Telegram's setMyCommands, admin ones only if ``admin``."""
+    return tuple((spec.name, spec.summary) for spec in _visible(admin))
+
+
+def _help_line(spec: CommandSpec) -> str:
+    aliases = ", ".join(f"/{alias}" for alias in spec.aliases)
+    also = f" (or {escape(aliases)})" if aliases else ""
+    return f"{escape(spec.usage)}{also} — {escape(spec.summary)}\n    e.g. {code(spec.example)}"
+
+
+def help_text(is_admin: bool) -> str:
+    """The ``/help`` answer (HTML): every command the user may run, with an example."""
+    lines = ["<b>Commands</b>"]
+    lines += [_help_line(spec) for spec in COMMANDS if not spec.admin]
+    if is_admin:
+        lines += ["", "<b>Admin</b>"]
+        lines += [_help_line(spec) for spec in COMMANDS if spec.admin]
+    lines += [
+        "",
+        f"Coins: {code('btc')}, {code('BTCUSDT')} and {code('BTC/USDT')} all work.",
+        f"Intervals: {escape(_TIMEFRAMES)}; the default is 1h.",
+        f"Prices: {code('65000')}, {code('65,000')}, {code('65k')} or {code('1.5m')}.",
+    ]
+    return "\n".join(lines)
+
+
+def command_help(spec: CommandSpec) -> str:
+    """Help for one command (HTML), for ``/help alert``."""
+    aliases = ", ".join(f"/{alias}" for alias in spec.aliases)
+    lines = [f"<b>{escape(spec.usage)}</b>", escape(spec.summary), f"Example: {code(spec.example)}"]
+    if aliases:
+        lines.append(f"Short form: {escape(aliases)}")
+    if "interval" in spec.args:
+        lines.append(f"Intervals: {escape(_TIMEFRAMES)}; the default is 1h.")
+    return "\n".join(lines)
+
+
+def welcome_text(is_admin: bool) -> str:
+    """The ``/start`` answer (HTML): what the bot does and three commands to try."""
+    lines = [
+        "<b>Hi! I watch the crypto market for you.</b>",
+        "Prices, technical analysis, charts, price alerts and a watchlist, from Binance data.",
+        "",
+        "Try:",
+        f"{code('/price btc eth')} — price and 24h change",
+        f"{code('/analysis btc 4h')} — trend and indicators, with buttons",
+        f"{code('/alert btc above 70k')} — tell me when it gets there",
+        "",
+        "/help lists every command.",
+    ]
+    if is_admin:
+        lines.append("You are an admin: /actors, /health and /stats are yours too.")
+    return "\n".join(lines)

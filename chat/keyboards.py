@@ -1,0 +1,95 @@
+"""Inline keyboards under cards: every button's data comes from :mod:`chat.callbacks`.
+
+Why here and not in the conversation actor: the layout (which buttons, which one is marked as
+current) is a rule users see, so it is pure and tested; and building each payload with
+``encode`` keeps every button within Telegram's 64-byte limit by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chat.callbacks import (
+    DeleteAlert,
+    RearmAlert,
+    RefreshAnalysis,
+    RefreshWatchlist,
+    ShowAnalysis,
+    ShowChart,
+    encode,
+)
+from messages.chat import Button
+
+__all__ = [
+    "CURRENT_MARK",
+    "TIMEFRAMES",
+    "Keyboard",
+    "alert_fired_keyboard",
+    "alerts_keyboard",
+    "analysis_keyboard",
+    "chart_keyboard",
+    "watchlist_keyboard",
+]
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+TIMEFRAMES = ("15m", "1h", "4h", "1d")
+"""The timeframe buttons; other intervals work by command but get no button."""
+CURRENT_MARK = "• "
+"""Prefix of the timeframe button that is the one shown."""
+_ALERT_BUTTONS_PER_ROW = 3
+_MAX_ALERT_BUTTONS = 30
+
+
+def _timeframe_label(timeframe: str, current: str) -> str:
+    return f"{CURRENT_MARK}{timeframe}" if timeframe == current else timeframe
+
+
+def analysis_keyboard(symbol: str, interval: str, expanded: bool) -> Keyboard:
+    """Details/Less, Chart, Refresh; then the timeframes, the current one marked."""
+    toggle = ShowAnalysis(symbol, interval, not expanded)
+    actions = (
+        Button("Less" if expanded else "Details", encode(toggle)),
+        Button("Chart", encode(ShowChart(symbol, interval))),
+        Button("Refresh", encode(RefreshAnalysis(symbol, interval, expanded))),
+    )
+    timeframes = tuple(
+        Button(_timeframe_label(tf, interval), encode(ShowAnalysis(symbol, tf, expanded)))
+        for tf in TIMEFRAMES
+    )
+    return (actions, timeframes)
+
+
+def chart_keyboard(symbol: str, interval: str) -> Keyboard:
+    """The timeframes (current one marked), then Analysis and Refresh."""
+    timeframes = tuple(
+        Button(_timeframe_label(tf, interval), encode(ShowChart(symbol, tf))) for tf in TIMEFRAMES
+    )
+    actions = (
+        Button("Analysis", encode(ShowAnalysis(symbol, interval, False))),
+        Button("Refresh", encode(ShowChart(symbol, interval))),
+    )
+    return (timeframes, actions)
+
+
+def alert_fired_keyboard(symbol: str, alert_id: int, interval: str = "1h") -> Keyboard:
+    """Under a fired alert: look at the analysis, or arm the alert again."""
+    return ((
+        Button("Analysis", encode(ShowAnalysis(symbol, interval, False))),
+        Button("Re-arm", encode(RearmAlert(alert_id))),
+    ),)
+
+
+def alerts_keyboard(alert_ids: Sequence[int]) -> Keyboard:
+    """A delete button per alert under /alerts (the first 30), three to a row."""
+    buttons = [Button(f"🗑 #{alert_id}", encode(DeleteAlert(alert_id)))
+               for alert_id in alert_ids[:_MAX_ALERT_BUTTONS]]
+    return tuple(
+        tuple(buttons[start:start + _ALERT_BUTTONS_PER_ROW])
+        for start in range(0, len(buttons), _ALERT_BUTTONS_PER_ROW)
+    )
+
+
+def watchlist_keyboard() -> Keyboard:
+    """Refresh the watchlist in place."""
+    return ((Button("Refresh", encode(RefreshWatchlist())),),)

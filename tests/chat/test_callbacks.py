@@ -1,0 +1,161 @@
+"""Button payloads round-trip, fit in 64 bytes, and anything else is politely refused."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chat.callbacks import (
+    CALLBACK_VERSION,
+    MAX_ALERT_ID,
+    MAX_CALLBACK_BYTES,
+    CallbackAction,
+    DeleteAlert,
+    InvalidCallback,
+    RearmAlert,
+    RefreshAnalysis,
+    RefreshWatchlist,
+    ShowAnalysis,
+    ShowChart,
+    decode,
+    encode,
+)
+from core.errors import BotError
+from market.intervals import INTERVAL_MS
+
+LONGEST_SYMBOL = "A" * 20
+LONGEST_INTERVAL = max(INTERVAL_MS, key=len)
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        (ShowAnalysis("BTCUSDT", "1h", False), "1|a|BTCUSDT|1h|0"),
+        (ShowAnalysis("BTCUSDT", "4h", True), "1|a|BTCUSDT|4h|1"),
+        (RefreshAnalysis("ETHUSDT", "15m", True), "1|r|ETHUSDT|15m|1"),
+        (ShowChart("SOLUSDT", "1d"), "1|c|SOLUSDT|1d"),
+        (RefreshWatchlist(), "1|w"),
+        (RearmAlert(42), "1|m|42"),
+        (DeleteAlert(7), "1|d|7"),
+    ],
+)
+def test_each_action_has_a_compact_readable_payload(action: CallbackAction, data: str) -> None:
+    assert encode(action) == data
+    assert decode(data) == action
+
+
+def test_the_longest_payloads_fit_telegrams_limit() -> None:
+    longest: list[CallbackAction] = [
+        ShowAnalysis(LONGEST_SYMBOL, LONGEST_INTERVAL, True),
+        RefreshAnalysis(LONGEST_SYMBOL, LONGEST_INTERVAL, True),
+        ShowChart(LONGEST_SYMBOL, LONGEST_INTERVAL),
+        RearmAlert(MAX_ALERT_ID),
+        DeleteAlert(MAX_ALERT_ID),
+    ]
+    for action in longest:
+        assert len(encode(action).encode("utf-8")) <= MAX_CALLBACK_BYTES
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ("0|a|BTCUSDT|1h|0", "version"),
+        ("2|a|BTCUSDT|1h|0", "version"),
+        ("a|BTCUSDT|1h|0", "version"),
+        ("update_profit", "version"),
+        ("", "version"),
+        ("1", "unknown action"),
+        ("1|x|BTCUSDT", "unknown action"),
+        ("1|a|BTCUSDT|1h", "takes 3 fields"),
+        ("1|a|BTCUSDT|1h|0|extra", "takes 3 fields"),
+        ("1|w|", "takes 0 fields"),
+        ("1|a|btcusdt|1h|0", "symbol"),
+        ("1|a|B|1h|0", "symbol"),
+        ("1|a|BTC-USDT|1h|0", "symbol"),
+        ("1|a|BTCUSDT|7h|0", "interval"),
+        ("1|a|BTCUSDT|1H|0", "interval"),
+        ("1|a|BTCUSDT|1h|2", "flag"),
+        ("1|a|BTCUSDT|1h|", "flag"),
+        ("1|m|0", "alert id"),
+        ("1|m|-3", "alert id"),
+        ("1|m|007", "alert id"),
+        ("1|d|1" + "0" * 15, "alert id"),
+        ("1|d|٣", "ASCII"),
+        ("1|c|" + "A" * 70, "64 bytes"),
+    ],
+)
+def test_forged_garbled_or_old_payloads_are_refused_politely(data: str, reason: str) -> None:
+    with pytest.raises(InvalidCallback) as caught:
+        decode(data)
+    assert reason in caught.value.reason
+    assert caught.value.user_text == "This button is out of date — send the command again."
+
+
+def test_invalid_callback_is_a_bot_error() -> None:
+    assert issubclass(InvalidCallback, BotError)
+
+
+def test_decode_refuses_what_is_not_text() -> None:
+    with pytest.raises(InvalidCallback):
+        decode(b"1|w")  # type: ignore[arg-type]
+    with pytest.raises(InvalidCallback):
+        decode(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: ShowAnalysis("btcusdt", "1h", False),
+        lambda: ShowAnalysis("BTCUSDT", "1H", False),
+        lambda: ShowAnalysis("BTCUSDT", "1h", 1),  # type: ignore[arg-type]
+        lambda: ShowChart("A" * 21, "1h"),
+        lambda: RearmAlert(0),
+        lambda: DeleteAlert(True),
+        lambda: DeleteAlert(MAX_ALERT_ID + 1),
+    ],
+)
+def test_an_action_that_could_not_be_encoded_cannot_be_built(build: object) -> None:
+    with pytest.raises(ValueError):
+        build()  # type: ignore[operator]
+
+
+def test_the_version_is_the_first_field() -> None:
+    assert encode(RefreshWatchlist()).split("|")[0] == CALLBACK_VERSION
+
+
+# --- properties ----------------------------------------------------------------------------
+
+symbols = st.from_regex(r"[A-Z0-9]{2,20}", fullmatch=True)
+intervals = st.sampled_from(sorted(INTERVAL_MS))
+alert_ids = st.integers(min_value=1, max_value=MAX_ALERT_ID)
+actions: st.SearchStrategy[CallbackAction] = st.one_of(
+    st.builds(ShowAnalysis, symbols, intervals, st.booleans()),
+    st.builds(RefreshAnalysis, symbols, intervals, st.booleans()),
+    st.builds(ShowChart, symbols, intervals),
+    st.just(RefreshWatchlist()),
+    st.builds(RearmAlert, alert_ids),
+    st.builds(DeleteAlert, alert_ids),
+)
+
+
+@given(actions)
+def test_decode_inverts_encode_within_64_bytes(action: CallbackAction) -> None:
+    data = encode(action)
+    assert len(data.encode("utf-8")) <= MAX_CALLBACK_BYTES
+    assert decode(data) == action
+
+
+@given(st.one_of(
+    st.text(max_size=100),
+    st.binary(max_size=64).map(lambda raw: raw.decode("latin-1")),
+    st.lists(st.sampled_from(["1", "a", "r", "c", "w", "m", "d", "BTCUSDT", "1h", "0", "1",
+                              "", "01", "x" * 30, "-1"]), max_size=7).map("|".join),
+))
+def test_decode_never_raises_anything_but_invalid_callback(data: str) -> None:
+    try:
+        action = decode(data)
+    except InvalidCallback as error:
+        assert error.user_text
+        return
+    assert encode(action) == data  # only canonical payloads are accepted

@@ -1,0 +1,117 @@
+"""Lists, error texts and the admin cards: readable, escaped, and honest about problems."""
+
+from __future__ import annotations
+
+from chat.cards import (
+    AlertView,
+    WatchRow,
+    actors_tree,
+    alerts_list,
+    health_text,
+    symbol_error_text,
+    unavailable_text,
+    watchlist,
+)
+from chat.html import is_balanced, visible_text
+from market.analysis import MarketUnavailable
+from market.errors import InvalidSymbolFormat, UnknownSymbol
+from supervision.breaker import BreakerSnapshot
+from supervision.snapshot import ActorSnapshot
+
+MAY_1_2024 = 1_714_521_600.0
+
+
+def shown(text: str) -> list[str]:
+    assert is_balanced(text), text
+    return visible_text(text).split("\n")
+
+
+def test_unavailable_says_why_and_when_to_retry() -> None:
+    text = unavailable_text(MarketUnavailable("BTCUSDT", "the exchange is not answering.", 90))
+    assert shown(text) == [
+        "⚠️ No data for BTCUSDT right now: the exchange is not answering.",
+        "Try again in 2 min.",
+    ]
+
+
+def test_an_unknown_coin_gets_suggestions() -> None:
+    text = symbol_error_text(UnknownSymbol("BTX", ("BTCUSDT", "BTTCUSDT")))
+    assert shown(text) == ["⚠️ I don't know the coin BTX. Did you mean BTCUSDT, BTTCUSDT?"]
+    assert shown(symbol_error_text(UnknownSymbol("ZZZ"))) == ["⚠️ I don't know the coin ZZZ."]
+
+
+def test_a_halted_pair_and_a_bad_format_are_explained() -> None:
+    halted = symbol_error_text(UnknownSymbol("LUNAUSDT", status="BREAK"))
+    assert shown(halted) == ["⚠️ LUNAUSDT is not trading right now (status BREAK)."]
+    bad = symbol_error_text(InvalidSymbolFormat("<$$>", "use only letters and digits"))
+    assert "&lt;$$&gt;" in bad
+    assert shown(bad) == ["⚠️ <$$> is not a coin: use only letters and digits."]
+
+
+def test_alerts_are_listed_with_ids_and_how_to_delete() -> None:
+    text = alerts_list([
+        AlertView(3, "BTCUSDT", "above", 70_000.0, MAY_1_2024),
+        AlertView(4, "PEPEUSDT", "below", 0.0000091, MAY_1_2024 + 86_400),
+    ])
+    assert shown(text) == [
+        "Your alerts (2)",
+        "#3 BTCUSDT above 70,000.00 · set 2024-05-01",
+        "#4 PEPEUSDT below 0.0000091 · set 2024-05-02",
+        "Delete one with /delalert ID.",
+    ]
+
+
+def test_no_alerts_shows_how_to_set_one() -> None:
+    assert shown(alerts_list([])) == ["You have no alerts. Set one with /alert btc above 70k."]
+
+
+def test_the_watchlist_is_a_monospace_table() -> None:
+    text = watchlist([
+        WatchRow("BTCUSDT", 65_000.0, 2.35),
+        WatchRow("ETHUSDT", 3_100.0, -1.2, note="stale: 5 min old"),
+        WatchRow("NEWUSDT", None, None, note="no data <yet>"),
+    ])
+    assert text.startswith("<b>Watchlist</b>\n<pre>") and text.endswith("</pre>")
+    assert shown(text) == [
+        "Watchlist",
+        "BTCUSDT    ▲   +2.35%  65,000.00",
+        "ETHUSDT    ▼   -1.20%  3,100.00  (stale: 5 min old)",
+        "NEWUSDT           n/a  n/a  (no data <yet>)",
+    ]
+
+
+def test_an_empty_watchlist_shows_how_to_add() -> None:
+    assert shown(watchlist([])) == ["Your watchlist is empty. Add a coin with /watch btc."]
+
+
+def tree() -> ActorSnapshot:
+    breaker = BreakerSnapshot(name="binance", state="open", consecutive_failures=5,
+                              failure_rate=1.0, calls_in_window=5, trips=1,
+                              reset_timeout_s=30.0, retry_after_s=12.4)
+    fetcher = ActorSnapshot(name="fetcher<1>", state="restarting", kind="worker", restarts=2,
+                            last_failure="handle: TimeoutError", breakers=(breaker,))
+    cache = ActorSnapshot(name="cache", state="running", kind="worker")
+    charts = ActorSnapshot(name="charts", state="lazy", kind="worker")
+    return ActorSnapshot(name="root", state="running", kind="supervisor",
+                         strategy="one_for_one", children=(fetcher, cache, charts))
+
+
+def test_actors_tree_is_escaped_inside_pre() -> None:
+    text = actors_tree(tree())
+    assert text.startswith("<b>Actors</b>\n<pre>") and text.endswith("</pre>")
+    assert "fetcher&lt;1&gt;" in text
+    assert "● cache  running" in visible_text(text)
+
+
+def test_health_names_every_unhealthy_actor_and_open_breaker() -> None:
+    assert shown(health_text(tree())) == [
+        "⚠️ degraded: 2 actors running, 1 waiting for a first message, 2 restarts so far",
+        "• fetcher<1> is restarting (last failure: handle: TimeoutError)",
+        "• breaker binance of fetcher<1> is open, retry in 12 s",
+    ]
+
+
+def test_health_is_ok_when_everything_runs() -> None:
+    healthy = ActorSnapshot(name="root", state="running", kind="supervisor",
+                            children=(ActorSnapshot(name="cache", state="running", kind="worker"),))
+    assert shown(health_text(healthy)) == ["✅ ok: 2 actors running"]
