@@ -14,34 +14,32 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import select
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from types import FrameType
 
 import pykka.debug
 
 from actors.market_access import MarketAccess
+from actors.chat_tree import chat_spec
+from actors.console_io import DEMO_USER_ID, ConsoleIO, ConsoleSession
 from actors.market_tree import market_spec
 from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config
 from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
-from market.errors import MarketError
-from market.report import format_analysis, format_price, format_unavailable
 from market.simulator import ExchangeSimulator
 from messages.supervision import ChildFailed
-from supervision.address import Address
-from supervision.snapshot import ActorSnapshot, render_tree
-from supervision.spec import ChildSpec
+from supervision.address import Address, Directory
+from supervision.snapshot import ActorSnapshot
+from supervision.spec import ActorFactory, ChildSpec
 from supervision.supervisor import SupervisorSettings
 from supervision.tree import SupervisionTree
 
 __all__ = [
-    "EXIT_BAD_USAGE", "EXIT_OK", "EXIT_ROOT_FAILED", "CryptoBot", "build_specs", "describe_health",
+    "EXIT_BAD_USAGE", "EXIT_OK", "EXIT_ROOT_FAILED", "CryptoBot", "build_specs", 
     "describe_root_failure", "main", "render_config", "serve_until_stopped", "supervisor_settings",
 ]
 
@@ -52,17 +50,28 @@ EXIT_BAD_USAGE = 2
 logger = logging.getLogger("cryptobot")
 
 # A lazy child waits for its first message by design, so it does not make the bot degraded.
-_HEALTHY_STATES = frozenset({"running", "lazy"})
 # Bounds each wait of the main thread so signal handlers and root failures are noticed promptly.
 _MAIN_THREAD_WAIT_S = 0.25
 
 
-def build_specs(config: BotConfig) -> list[ChildSpec]:
-    """The bot's own children of the root supervisor, in declaration order.
+def build_specs(
+    config: BotConfig,
+    *,
+    market: MarketAccess,
+    directory: Directory,
+    transport_factory: ActorFactory | None = None,
+) -> list[ChildSpec]:
+    """The bot's own children of the root supervisor, in start order.
 
-    The market subtree is here; storage and chat plug in beside it when their issues land.
+    Without a transport (tests, benchmarks) there is no chat subtree; storage plugs in beside
+    the market when its issue lands.
     """
-    return [market_spec(config, supervisor_settings(config))]
+    settings = supervisor_settings(config)
+    specs = [market_spec(config, settings)]
+    if transport_factory is not None:
+        specs.append(chat_spec(config, settings, market=market, directory=directory,
+                               transport_factory=transport_factory))
+    return specs
 
 
 def supervisor_settings(config: BotConfig) -> SupervisorSettings:
@@ -82,14 +91,18 @@ def supervisor_settings(config: BotConfig) -> SupervisorSettings:
 class CryptoBot:
     """The whole bot as one object: a supervision tree over ``build_specs`` + ``extra_specs``."""
 
-    def __init__(self, config: BotConfig, *, extra_specs: Sequence[ChildSpec] = ()) -> None:
+    def __init__(self, config: BotConfig, *, transport_factory: ActorFactory | None = None,
+                 extra_specs: Sequence[ChildSpec] = ()) -> None:
         self.config = config
         # Set by a stop request or by the root giving up: whatever should end serve_until_stopped.
         self._should_exit = threading.Event()
-        self._tree = SupervisionTree([*build_specs(config), *extra_specs],
-                                     supervisor_settings(config),
+        directory = Directory()
+        self.market = MarketAccess(directory, default_quote=config.default_quote)
+        specs = build_specs(config, market=self.market, directory=directory,
+                            transport_factory=transport_factory)
+        self._tree = SupervisionTree([*specs, *extra_specs], supervisor_settings(config),
+                                     directory=directory,
                                      on_root_failure=lambda _report: self._should_exit.set())
-        self.market = MarketAccess(self._tree.directory, default_quote=config.default_quote)
 
     @property
     def failed(self) -> threading.Event:
@@ -120,7 +133,7 @@ class CryptoBot:
         return self.market.analysis(symbol, interval, request_id=request_id)
 
     def status(self, timeout_s: float = 1.0) -> ActorSnapshot:
-        """A plain-data snapshot of every actor; silent ones show as ``unresponsive``."""
+        """A plain-data snapshot of every actor; ones busy with a long message show as ``busy``."""
         return self._tree.snapshot(timeout_s)
 
     def address(self, name: str) -> Address:
@@ -187,116 +200,30 @@ def render_config(config: BotConfig) -> str:
                      for info in describe_settings())
 
 
-def describe_health(snapshot: ActorSnapshot) -> str:
-    """``ok`` or ``degraded`` with every actor that is not running, from one snapshot."""
-    nodes = list(snapshot.walk())
-    problems = [f"{node.name} is {node.state}" for node in nodes
-                if node.state not in _HEALTHY_STATES]
-    if problems:
-        return "degraded: " + "; ".join(problems)
-    running = sum(node.state == "running" for node in nodes)
-    lazy = len(nodes) - running
-    return (f"ok: {running} actor{'s' if running != 1 else ''} running"
-            + (f", {lazy} waiting for a first message (lazy)" if lazy else ""))
+# -- the demo: the console transport in place of Telegram ----------------------------------------
 
-
-# -- the demo console (the chat issue replaces it with a console actor) -----------------------
-
-_DEMO_BANNER = ("cryptobot demo: the supervised actor system is running. "
-                "Type /help; Ctrl-D (end of input) quits.")
-_DEMO_HELP = "\n".join([
-    "/help     this list",
-    "/actors   the supervision tree with each actor's state",
-    "/health   ok, or degraded naming the actors that are not running",
-    "/config   the effective configuration, secrets redacted",
-    "/analysis SYM [interval]  price, 24h stats and indicators (e.g. /analysis eth 4h)",
-    "/price SYM  last price and 24h change (e.g. /price btc)",
-    "/quit     stop the actors and exit (so does end of input)",
-])
-# Commands users will expect from a crypto bot, and the issue that brings each.
-_PLANNED_COMMANDS = {"/chart": "chat", "/top": "chat", "/alert": "storage",
-                     "/alerts": "storage", "/watch": "storage", "/start": "chat",
-                     "/stats": "operations"}
-
-
-def _demo_reply(bot: CryptoBot, line: str) -> str:
-    command = line.split()[0].lower()
-    if not command.startswith("/"):
-        return "Commands start with /, try /help"
-    if command == "/help":
-        return _DEMO_HELP
-    if command == "/actors":
-        return render_tree(bot.status())
-    if command == "/health":
-        return describe_health(bot.status())
-    if command == "/config":
-        return render_config(bot.config)
-    if command in ("/analysis", "/a", "/price", "/p"):
-        return _market_reply(bot, command, line.split()[1:])
-    if command in _PLANNED_COMMANDS:
-        return f"{command} arrives with the {_PLANNED_COMMANDS[command]} issue — not built yet"
-    return (f"{command} is not a demo command (market, chat and storage commands are not "
-            "built yet); try /help")
-
-
-def _market_reply(bot: CryptoBot, command: str, args: list[str]) -> str:
-    if not args:
-        if command in ("/price", "/p"):
-            return f"usage: {command} SYMBOL, e.g. {command} btc"
-        return f"usage: {command} SYMBOL [interval], e.g. {command} btc 4h"
-    interval = args[1] if len(args) > 1 and command in ("/analysis", "/a") else "1h"
-    try:
-        answer = bot.market_analysis(args[0], interval)
-    except MarketError as exc:
-        return str(exc)
-    if isinstance(answer, MarketUnavailable):
-        return format_unavailable(answer)
-    if command in ("/price", "/p"):
-        stale = f" (stale, {answer.age_s:.0f} s old)" if answer.stale else ""
-        return (f"{answer.symbol} {format_price(answer.last_price)} "
-                f"24h {answer.change_24h_pct:+.2f}%{stale}")
-    return format_analysis(answer)
-
-
-def _console_lines(stop: threading.Event) -> Iterator[str]:
-    """Lines of stdin until end of input, ending early once ``stop`` is set.
-
-    select() with a timeout instead of a blocking readline, so a root failure ends the console
-    even while nobody types; os.read because select cannot see data buffered by sys.stdin.
-    """
-    if os.name != "posix":  # select() cannot wait on a console or pipe elsewhere
-        yield from sys.stdin
-        return
-    fd, pending = sys.stdin.fileno(), b""
-    while not stop.is_set():
-        readable, _, _ = select.select([fd], [], [], _MAIN_THREAD_WAIT_S)
-        chunk = os.read(fd, 65536) if readable else None
-        if chunk == b"":
-            break
-        *complete, pending = (pending + (chunk or b"")).split(b"\n")
-        yield from (line.decode(errors="replace") for line in complete)
-    if pending and not stop.is_set():
-        yield pending.decode(errors="replace")  # a last line without a newline
+_DEMO_BANNER = ("cryptobot demo: the supervised actor system is running against a simulated "
+                "exchange. Type /help; numbers press buttons; Ctrl-D (end of input) quits.")
+_DEMO_ANSWER_WAIT_S = 60.0
+"""After end of input, how long to wait for the answers still being prepared."""
 
 
 def _run_demo(config: BotConfig) -> int:
+    """The real actor system with a console in place of Telegram and an in-process exchange."""
     _configure_demo_logging(config)
     _log_thread_tracebacks_on_sigusr1()
-    # The demo needs no network: a Binance-compatible simulator runs in this process.
-    simulator = ExchangeSimulator().start()
-    config = config.with_overrides(exchange_urls=(simulator.base_url,))
-    bot = CryptoBot(config).start()
-    echo = not sys.stdin.isatty()  # piped transcripts read better with the commands in them
-    print(_DEMO_BANNER, flush=True)
+    simulator = ExchangeSimulator().start()  # no network needed
+    config = config.with_overrides(exchange_urls=(simulator.base_url,),
+                                   admin_ids=(*config.admin_ids, DEMO_USER_ID))
+    session = ConsoleSession(sys.stdin, sys.stdout, echo=not sys.stdin.isatty())
+    bot = CryptoBot(config, transport_factory=lambda ctx: ConsoleIO.start(ctx, session=session))
+    bot.start()
+    session.print(_DEMO_BANNER)
+    session.start(bot.address("conversation"), stop=bot.failed)
     try:
-        for line in _console_lines(bot.failed):
-            if not line.strip() or bot.failed.is_set():
-                continue
-            if echo:
-                print(f"> {line.strip()}")
-            if line.split()[0].lower() in ("/quit", "/exit"):
-                break
-            print(_demo_reply(bot, line), flush=True)
+        while not session.input_closed.wait(_MAIN_THREAD_WAIT_S) and not bot.failed.is_set():
+            pass  # bounded waits keep the main thread responsive to Ctrl-C and root failure
+        session.wait_until_done(_DEMO_ANSWER_WAIT_S, abort=bot.failed)
     except KeyboardInterrupt:
         print()  # Ctrl-C quits like end of input, without a traceback
     finally:

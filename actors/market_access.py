@@ -22,7 +22,8 @@ Thread-safe: the only shared state is the symbol directory, replaced atomically.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pykka
@@ -34,18 +35,43 @@ from market.candles import Candles
 from market.errors import MarketError, UnknownSymbol
 from market.indicator_set import IndicatorSet
 from market.intervals import check_interval, is_open
-from market.models import Klines
+from market.models import Klines, Ticker24h
 from market.symbols import SymbolDirectory, normalize_symbol
 from messages.market import AnalysisKey, CacheLookup, CachePut, ComputeIndicators, Fetch, FetchSpec
 from supervision.address import Directory
 from supervision.errors import ChildUnavailable, CircuitOpenError
 
-__all__ = ["KLINE_LIMIT", "MarketAccess"]
+__all__ = ["KLINE_LIMIT", "MarketAccess", "Quotes", "SeriesUnavailable"]
 
 KLINE_LIMIT = 500
 """Enough history for EMA200 and ADX to settle; klines cost the same weight up to 1000."""
 INDICATOR_TIMEOUT_S = 2.0
 SYMBOLS_MAX_AGE_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Quotes:
+    """24h tickers for several symbols from one upstream call, or why there are none."""
+
+    tickers: tuple[Ticker24h, ...]
+    """In the order asked; empty when ``unavailable`` is set."""
+    unknown: tuple[tuple[str, str], ...] = ()
+    """(text as typed, why it is not a symbol) for inputs that could not be resolved."""
+    stale_age_s: float | None = None
+    """Set when served from cache past freshness: how old the data is."""
+    reason: str | None = None
+    """Why the data is stale or missing."""
+    unavailable: MarketUnavailable | None = None
+    """Set when nothing could be given (nothing cached either)."""
+
+
+class SeriesUnavailable(MarketError):
+    """Candles for a chart could not be had now, and none are cached."""
+
+    def __init__(self, reason: str, retry_after_s: float) -> None:
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+        super().__init__(reason)
 
 
 class MarketAccess:
@@ -99,6 +125,54 @@ class MarketAccess:
             symbol, interval, values[klines].candles, values[ticker], deadline, request_id
         )
 
+    def quotes(self, texts: Sequence[str], *, request_id: str | None = None) -> Quotes:
+        """24h tickers for ``texts`` (any spellings) in one upstream call, stale if it must."""
+        deadline = self._clock() + self._deadline_s
+        symbols: list[str] = []
+        unknown: list[tuple[str, str]] = []
+        for text in texts:
+            try:
+                symbol = self.resolve(text, request_id=request_id, deadline=deadline)
+            except MarketError as exc:
+                unknown.append((text, str(exc)))
+                continue
+            if symbol not in symbols:
+                symbols.append(symbol)
+        if not symbols:
+            return Quotes((), tuple(unknown))
+        return self._quotes(symbols, tuple(unknown), deadline, request_id)
+
+    def usdt_quotes(self, *, request_id: str | None = None) -> Quotes:
+        """24h tickers of every live USDT pair (for /top)."""
+        deadline = self._clock() + self._deadline_s
+        directory = self.symbol_directory(request_id=request_id, deadline=deadline)
+        if directory is None:
+            reason, retry = describe_failure(ChildUnavailable("exchange", "no symbol list yet"))
+            return Quotes((), unavailable=MarketUnavailable("USDT pairs", reason, retry))
+        symbols = [s for s in directory.live_symbols() if s.endswith("USDT")]
+        return self._quotes(symbols, (), deadline, request_id)
+
+    def candles(
+        self, text: str, interval: str = "1h", *, request_id: str | None = None
+    ) -> tuple[str, Klines, float | None]:
+        """(symbol, klines, stale age or None) for a chart; raises ``SeriesUnavailable``."""
+        interval = check_interval(interval)
+        deadline = self._clock() + self._deadline_s
+        symbol = self.resolve(text, request_id=request_id, deadline=deadline)
+        spec = FetchSpec("klines", symbol, interval, KLINE_LIMIT)
+        hit = self._lookup((spec,))[0]
+        try:
+            klines = self._gather({spec: hit}, deadline, request_id)[spec]
+        except (MarketError, ChildUnavailable, CircuitOpenError) as exc:
+            if isinstance(exc, UnknownSymbol):
+                raise
+            if hit is None:
+                raise SeriesUnavailable(*describe_failure(exc)) from exc
+            assert isinstance(hit.value, Klines)
+            return symbol, hit.value, hit.age_s
+        assert isinstance(klines, Klines)
+        return symbol, klines, None
+
     def resolve(self, text: str, *, request_id: str | None = None, deadline: float | None = None) -> str:
         """The exchange symbol for ``text``; validated against exchangeInfo when available."""
         directory = self.symbol_directory(request_id=request_id, deadline=deadline)
@@ -124,6 +198,30 @@ class MarketAccess:
         return directory
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _quotes(
+        self,
+        symbols: Sequence[str],
+        unknown: tuple[tuple[str, str], ...],
+        deadline: float,
+        request_id: str | None,
+    ) -> Quotes:
+        spec = FetchSpec("tickers_24h", symbols=tuple(sorted(symbols)))
+        hit = self._lookup((spec,))[0]
+        try:
+            tickers = self._gather({spec: hit}, deadline, request_id)[spec]
+            stale_age, reason = None, None
+        except (MarketError, ChildUnavailable, CircuitOpenError) as exc:
+            if isinstance(exc, UnknownSymbol):
+                raise
+            reason, retry = describe_failure(exc)
+            if hit is None:
+                unavailable = MarketUnavailable(", ".join(symbols[:3]), reason, retry)
+                return Quotes((), unknown, unavailable=unavailable)
+            tickers, stale_age = hit.value, hit.age_s
+        by_symbol = {ticker.symbol: ticker for ticker in tickers}
+        ordered = tuple(by_symbol[s] for s in symbols if s in by_symbol)
+        return Quotes(ordered, unknown, stale_age, reason)
 
     def _lookup(self, keys: tuple[Any, ...]) -> tuple[CacheHit | None, ...]:
         try:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def _latency_rows(bot: CryptoBot, url: str) -> list[Row]:
     symbols = [spec.symbol for spec in DEFAULT_SYMBOLS]
     keys = [(s, i) for i in ("1h", "4h", "15m", "1d") for s in symbols][:COLD_SAMPLES]
     bot.market_analysis("BTC")  # learn the symbol list first: not part of any one request
-    cold = [_timed(lambda s=s, i=i: bot.market_analysis(s, i)) for s, i in keys]
+    cold = [_timed(partial(bot.market_analysis, s, i)) for s, i in keys]
     warm = [_timed(lambda: bot.market_analysis("BTC")) for _ in range(WARM_SAMPLES)]
     client = BinanceClient(
         [url], max_connections=4, connect_timeout_s=3, read_timeout_s=10,
@@ -102,7 +103,7 @@ def _latency_rows(bot: CryptoBot, url: str) -> list[Row]:
         compute_indicators(klines.closed())
 
     try:
-        baseline = [_timed(lambda s=s, i=i: direct(s, i)) for s, i in keys]
+        baseline = [_timed(partial(direct, s, i)) for s, i in keys]
     finally:
         client.close()
     cold50, base50 = statistics.median(cold), statistics.median(baseline)

@@ -19,7 +19,10 @@ __all__ = [
     "ChatAction",
     "ChatCommand",
     "ChatReply",
+    "CommandDone",
+    "LoadingCheck",
     "ReplyFailed",
+    "RunCommand",
 ]
 
 
@@ -129,3 +132,42 @@ class ReplyFailed:
     """Destination chat."""
     reason: str
     """Why (never contains the token)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunCommand:
+    """Conversation to a command worker: do the slow part of one request."""
+
+    request: ChatCommand | ButtonPressed
+    """The update being answered."""
+    command: str
+    """Command name from the table (or "button" for a press)."""
+    args: tuple[str, ...] = ()
+    """Arguments as typed."""
+    is_admin: bool = False
+    """Whether the user may see admin answers."""
+
+    @property
+    def request_id(self) -> str:
+        return self.request.request_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandDone:
+    """Command worker to conversation: the final replies of one request."""
+
+    request_id: str
+    """The request answered."""
+    replies: tuple[ChatReply, ...]
+    """Final replies, in order."""
+    command: str
+    """Command name (for the command log and /stats)."""
+    outcome: str
+    """ok, usage, degraded, unavailable, error."""
+    worker: str = ""
+    """Which command worker did it (load accounting)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadingCheck:
+    """Conversation's own timer: show a loading message for requests still running."""

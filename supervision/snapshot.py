@@ -3,7 +3,8 @@
 Nobody inside the tree blocks to build it: the caller's thread walks the tree, asking each
 supervisor to :class:`~messages.supervision.Describe` itself (its children's state, restarts,
 last failure, mailbox depth, handled count) and each running child for its own figures, each
-ask with a timeout. An actor that does not answer in time shows as ``unresponsive``.
+ask with a timeout. A running child that does not answer in time shows as ``busy`` (hung ones
+are found and restarted by heartbeats); a supervisor that does not answer, as ``unresponsive``.
 """
 
 from __future__ import annotations
@@ -117,8 +118,14 @@ def _breaker_dict(breaker: BreakerSnapshot) -> dict[str, Any]:
     return {slot: getattr(breaker, slot) for slot in type(breaker).__slots__}
 
 
-def collect_tree(root: Address, *, timeout_s: float = 1.0) -> ActorSnapshot:
-    """Snapshot the tree below ``root`` (a supervisor's address)."""
+def collect_tree(
+    root: Address, *, timeout_s: float = 1.0, asker: str | None = None
+) -> ActorSnapshot:
+    """Snapshot the tree below ``root`` (a supervisor's address).
+
+    ``asker`` names the actor doing the asking, if it is in the tree: it cannot answer its own
+    question, so it is shown as busy instead of being asked.
+    """
     report = _describe(root, timeout_s)
     if report is None:
         return ActorSnapshot(name=root.name, state="unresponsive", kind="supervisor")
@@ -130,7 +137,7 @@ def collect_tree(root: Address, *, timeout_s: float = 1.0) -> ActorSnapshot:
         strategy=report.strategy,
         breakers=report.breakers,
         stats=report.stats,
-        children=tuple(_child_snapshot(child, timeout_s) for child in report.children),
+        children=tuple(_child_snapshot(child, timeout_s, asker) for child in report.children),
     )
 
 
@@ -142,11 +149,13 @@ def _describe(address: Address, timeout_s: float) -> ActorReport | None:
     return report if isinstance(report, ActorReport) else None
 
 
-def _child_snapshot(child: ChildReport, timeout_s: float) -> ActorSnapshot:
-    report = _describe(child.address, timeout_s) if child.state == "running" else None
+def _child_snapshot(child: ChildReport, timeout_s: float, asker: str | None) -> ActorSnapshot:
+    asked = child.state == "running" and child.name != asker
+    report = _describe(child.address, timeout_s) if asked else None
     state = child.state
     if child.state == "running" and report is None:
-        state = "unresponsive"
+        # Heartbeats find hung actors; this one is just busy with a long message right now.
+        state = "busy"
     return ActorSnapshot(
         name=child.name,
         state=state,
@@ -160,7 +169,9 @@ def _child_snapshot(child: ChildReport, timeout_s: float) -> ActorSnapshot:
         strategy=report.strategy if report else None,
         breakers=report.breakers if report else (),
         stats=report.stats if report else (),
-        children=tuple(_child_snapshot(c, timeout_s) for c in report.children) if report else (),
+        children=(
+            tuple(_child_snapshot(c, timeout_s, asker) for c in report.children) if report else ()
+        ),
     )
 
 
@@ -172,7 +183,7 @@ def render_tree(snapshot: ActorSnapshot, *, width: int = 46) -> str:
 
 
 def _render(node: ActorSnapshot, head: str, tail: str, lines: list[str], width: int) -> None:
-    marks = {"running": "●", "restarting": "◐", "lazy": "○", "stopped": "■"}
+    marks = {"running": "●", "busy": "●", "restarting": "◐", "lazy": "○", "stopped": "■"}
     mark = marks.get(node.state, "✖")
     detail = [node.state]
     if node.strategy:

@@ -17,11 +17,10 @@ from typing import Any
 import pykka
 import pytest
 
-from bot import CryptoBot, describe_health, render_config
+from bot import CryptoBot, render_config
 from core.config import BotConfig, describe_settings
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
-from supervision.snapshot import ActorSnapshot
 from supervision.spec import ChildSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -88,35 +87,37 @@ def test_a_missing_config_file_exits_2_naming_the_option(tmp_path: Path) -> None
     assert "Traceback" not in result.stderr
 
 
-def test_demo_answers_piped_commands_and_says_bye() -> None:
-    result = run_bot("demo", stdin="/help\n/actors\n/bogus\nhello\n")
+def test_demo_answers_piped_commands_in_order_and_says_bye() -> None:
+    result = run_bot("demo", stdin="/help\n/actors\n/bogus\nhello\n/price\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "> /help" in out and "/actors   the supervision tree" in out
-    assert "> /actors\n● root  running, one_for_one" in out
-    assert "> /bogus\n/bogus is not a demo command" in out and "try /help" in out
-    assert "> hello\nCommands start with /, try /help" in out
+    assert "> /help\nCommands\n/start" in out and "/alert SYM above|below PRICE" in out
+    assert "> /actors\nActors\n● root  running, one_for_one" in out
+    assert "> /bogus\nI don't know /bogus." in out
+    assert "> hello\nI answer commands" in out
+    assert "> /price\n⚠️ /price needs SYM [SYM...].\nUsage: /price SYM [SYM...]\nExample:" in out
     assert out.rstrip().endswith("bye")
 
 
-def test_demo_reports_health_and_config_without_the_token() -> None:
-    result = run_bot("demo", stdin="/health\n/config\n/chart BTC", env=clean_env(
+def test_demo_never_prints_the_token_and_sends_charts() -> None:
+    result = run_bot("demo", stdin="/health\n/chart btc\n", env=clean_env(
         TELEGRAM_BOT_TOKEN=TOKEN))
     assert result.returncode == 0, result.stderr
-    assert "> /health\nok: " in result.stdout and "actors running" in result.stdout
-    assert 'telegram_token = "<set>"' in result.stdout
-    assert "/chart arrives with the chat issue — not built yet" in result.stdout
+    assert "> /health\n" in result.stdout
+    assert "[chart: " in result.stdout and "BTCUSDT · 1h" in result.stdout
     assert TOKEN not in result.stdout + result.stderr
 
 
-def test_demo_answers_price_and_analysis_from_the_in_process_simulator() -> None:
-    result = run_bot("demo", stdin="/price btc\n/analysis eth 4h\n/analysis btcc\n/price\n")
+def test_demo_answers_price_and_analysis_with_buttons_from_the_simulator() -> None:
+    stdin = "/price btc eth\n/analysis eth 4h\n1\n/analysis btcc\n"
+    result = run_bot("demo", stdin=stdin)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "> /price btc\nBTCUSDT " in out and "24h " in out
-    assert "ETHUSDT · 4h" in out and "RSI(14)" in out and "trend:" in out
-    assert "unknown symbol 'btcc'; did you mean BTCUSDT" in out
-    assert "usage: /price SYMBOL" in out
+    assert "> /price btc eth\nBTCUSDT " in out and "\nETHUSDT " in out
+    assert "ETHUSDT · 4h" in out and "RSI(14)" in out and "Trend:" in out
+    assert "[1] Details  [2] Chart  [3] Refresh" in out
+    assert "> 1\n(updated) ETHUSDT · 4h" in out and "Details\nSupport" in out
+    assert "I don't know the coin btcc. Did you mean BTCUSDT" in out
 
 
 def test_run_without_a_token_exits_2_and_says_how_to_fix_it() -> None:
@@ -242,21 +243,6 @@ def test_a_root_failure_makes_the_process_exit_1(tmp_path: Path) -> None:
 
 
 # -- pure helpers -------------------------------------------------------------------------------
-
-def test_health_is_degraded_naming_each_actor_that_is_not_running() -> None:
-    tree = ActorSnapshot(name="root", state="running", kind="supervisor", children=(
-        ActorSnapshot(name="fetcher", state="restarting", kind="worker"),
-        ActorSnapshot(name="cache", state="lazy", kind="worker"),
-        ActorSnapshot(name="db", state="unresponsive", kind="worker"),
-    ))
-    assert describe_health(tree) == "degraded: fetcher is restarting; db is unresponsive"
-
-
-def test_health_is_ok_when_everything_runs_or_waits_lazily() -> None:
-    tree = ActorSnapshot(name="root", state="running", kind="supervisor", children=(
-        ActorSnapshot(name="cache", state="lazy", kind="worker"),))
-    assert describe_health(tree) == "ok: 1 actor running, 1 waiting for a first message (lazy)"
-
 
 def test_rendered_config_can_be_read_back_as_toml() -> None:
     config = BotConfig().with_overrides(admin_ids=(7,), log_format="text")

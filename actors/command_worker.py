@@ -1,0 +1,60 @@
+"""Command workers: a small pool of actors that do the slow part of chat commands.
+
+Each owns a ``CommandService`` and may block while it waits for the market, a chart or the
+database (always with timeouts), which is exactly why this work is not done by the
+conversation actor. A handler bug crashes only the worker: the supervisor restarts it and
+redelivers the request once; the conversation apologises if it never hears back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from actors.chat_commands import CommandService
+from messages.chat import CommandDone, RunCommand
+from supervision.actor import SupervisedActor
+from supervision.context import ChildContext
+
+__all__ = ["CommandWorker", "command_worker_names"]
+
+
+def command_worker_names(count: int) -> tuple[str, ...]:
+    return tuple(f"command_worker_{n}" for n in range(count))
+
+
+class CommandWorker(SupervisedActor):
+    """Runs one RunCommand at a time and reports CommandDone to the conversation."""
+
+    def __init__(
+        self,
+        ctx: ChildContext,
+        *,
+        service_factory: Callable[[str], CommandService],
+        conversation: str = "conversation",
+    ) -> None:
+        super().__init__(ctx)
+        self._service_factory = service_factory
+        self._conversation = ctx.directory[conversation]
+        self._service: CommandService | None = None
+        self._outcomes: dict[str, int] = {}
+
+    def setup(self) -> None:
+        self._service = self._service_factory(self.ctx.name)
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case RunCommand():
+                return self._on_run(message)
+        return super().handle(message)
+
+    def stats(self) -> Mapping[str, object]:
+        return dict(self._outcomes)
+
+    def _on_run(self, run: RunCommand) -> None:
+        assert self._service is not None
+        replies, outcome = self._service.execute(run)
+        self._outcomes[outcome] = self._outcomes.get(outcome, 0) + 1
+        self._conversation.tell(CommandDone(request_id=run.request_id, replies=replies,
+                                            command=run.command, outcome=outcome,
+                                            worker=self.ctx.name))
