@@ -40,7 +40,7 @@ TELEGRAM_TOKEN_PATTERN = re.compile(r"\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("json", "text")
 # httpx logs every request URL (token included) at INFO; these stay at WARNING or above.
-NOISY_LOGGERS = ("httpx", "httpcore", "urllib3")
+NOISY_LOGGERS = ("httpx", "httpcore", "urllib3", "matplotlib")
 # configure_logging finds the handler it installed earlier by this name, so it can replace it.
 HANDLER_NAME = "cryptobot"
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +58,7 @@ def pressure(level: str) -> MemoryPressure:
 
 
 @pytest.fixture
-def chart():
+def chart() -> Iterator[Address]:
     spec = ChildSpec(name="chart", factory=lambda ctx: ChartActor.start(ctx))
     tree = SupervisionTree([spec]).start()
     address = tree.address("chart")
@@ -75,7 +77,7 @@ def stats(address: Address) -> dict[str, Any]:
     return dict(address.ask(Describe(), timeout=5).stats)
 
 
-def test_matplotlib_is_imported_by_the_first_render_not_by_starting_the_bot():
+def test_matplotlib_is_imported_by_the_first_render_not_by_starting_the_bot() -> None:
     completed = subprocess.run(
         [sys.executable, "-W", "error", "-c", FRESH_PROCESS_SCRIPT, str(SOLUSDT_CSV)],
         cwd=ROOT,
@@ -89,7 +91,7 @@ def test_matplotlib_is_imported_by_the_first_render_not_by_starting_the_bot():
     assert outcome == {"before": False, "after": True, "png": PNG_SIGNATURE.hex()}
 
 
-def test_a_render_request_is_answered_with_png_bytes_and_counted(chart):
+def test_a_render_request_is_answered_with_png_bytes_and_counted(chart: Address) -> None:
     assert render(chart).startswith(PNG_SIGNATURE)
     assert render(chart).startswith(PNG_SIGNATURE)
     figures = stats(chart)
@@ -97,14 +99,21 @@ def test_a_render_request_is_answered_with_png_bytes_and_counted(chart):
     assert figures["first_render_ms"] > 0 and figures["render_p50_ms"] > 0
 
 
-def test_a_chart_that_cannot_be_drawn_is_refused_and_the_actor_keeps_working(chart):
+def test_no_figure_outlives_its_render(chart: Address) -> None:
+    render(chart)
+    from matplotlib.figure import Figure
+
+    assert not [thing for thing in gc.get_objects() if isinstance(thing, Figure)]
+
+
+def test_an_undrawable_chart_is_refused_and_the_actor_keeps_working(chart: Address) -> None:
     with pytest.raises(ChartUnavailable, match="at least 2 candles"):
         render(chart, SOLUSDT[:1])
     assert render(chart).startswith(PNG_SIGNATURE)
     assert stats(chart)["failures"] == 1
 
 
-def test_critical_memory_pauses_charts_until_memory_is_normal_again(chart):
+def test_critical_memory_pauses_charts_until_memory_is_normal_again(chart: Address) -> None:
     chart.tell(pressure("critical"))
     with pytest.raises(ChartUnavailable) as refused:
         render(chart)
@@ -119,7 +128,7 @@ def test_critical_memory_pauses_charts_until_memory_is_normal_again(chart):
     assert stats(chart)["paused"] is False
 
 
-def test_a_memory_warning_alone_does_not_stop_charts(chart):
+def test_a_memory_warning_alone_does_not_stop_charts(chart: Address) -> None:
     chart.tell(pressure("warning"))
     assert render(chart).startswith(PNG_SIGNATURE)
     assert stats(chart)["paused"] is False

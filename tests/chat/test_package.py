@@ -9,7 +9,7 @@ import pytest
 
 import chat
 
-MODULES = ["callbacks", "cards", "cards_admin", "cards_analysis", "cards_format",
+MODULES = ["callbacks", "cards", "charts", "cards_admin", "cards_analysis", "cards_format",
            "cards_market", "chunking", "commands", "html", "keyboards", "parsing"]
 
 
