@@ -1,0 +1,299 @@
+"""Messages of the storage conversation: writes to the db_writer, and the records reads return.
+
+Two kinds of write:
+
+* **Acknowledged** (alerts, watchlist, settings, the alert sweep's bookkeeping): they carry a
+  ``reply_to`` future that the writer completes only *after* the commit, with :class:`Saved`
+  (or :class:`FiredAlerts`), or fails with a ``storage.errors.NotSaved`` whose text is meant
+  for the user ("not saved, nothing changed: ..."). A user sees "saved" only after a commit.
+* **Fire-and-forget** (user sightings, the command log, candles): batched, retried while the
+  database is busy, and idempotent, so a redelivery after a crash stores nothing twice.
+
+Every acknowledged write is idempotent too: an alert is keyed by ``(user_id, request_id)``, so
+the same request redelivered returns the same alert id instead of a second alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    import pykka
+
+__all__ = [
+    "AddAlert",
+    "AlertRecord",
+    "CandleRow",
+    "CommandStat",
+    "DeleteAlert",
+    "FireCrossedAlerts",
+    "FiredAlerts",
+    "FlushDue",
+    "LogCommand",
+    "MarkNotified",
+    "RearmAlert",
+    "SaveSettings",
+    "Saved",
+    "StoreCandles",
+    "SweepDue",
+    "TouchUser",
+    "Unwatch",
+    "Watch",
+]
+
+CandleRow: TypeAlias = tuple[int, float, float, float, float, float]
+"""(open_time_ms, open, high, low, close, volume)."""
+
+
+# -- records (answers) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Saved:
+    """The write is committed."""
+
+    changed: bool = True
+    """False when it was already so (same request again, symbol already watched...)."""
+    alert_id: int | None = None
+    """The alert created, re-armed or deleted, for alert writes."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertRecord:
+    """One price alert as stored."""
+
+    alert_id: int
+    """Shown to the user as #id; unique across users."""
+    user_id: int
+    """Owner."""
+    chat_id: int
+    """Where the notification goes."""
+    symbol: str
+    """Exchange symbol, e.g. BTCUSDT."""
+    direction: str
+    """above or below."""
+    price: float
+    """Target price."""
+    created_at: float
+    """Epoch seconds."""
+    fired_at: float | None = None
+    """Epoch seconds it fired; None while active."""
+    fired_price: float | None = None
+    """Last price seen when it fired."""
+    notified_at: float | None = None
+    """Epoch seconds the owner was notified; None if not (yet)."""
+
+    @property
+    def active(self) -> bool:
+        return self.fired_at is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FiredAlerts:
+    """Answer to :class:`FireCrossedAlerts`: the alerts this sweep moved to fired."""
+
+    alerts: tuple[AlertRecord, ...]
+    """Only alerts that were active until this commit, so each fires once."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandStat:
+    """Usage of one command over a period (for ``/stats``)."""
+
+    command: str
+    """Command name without arguments, e.g. /price."""
+    count: int
+    """Times used."""
+    failures: int
+    """Of those, with an outcome other than ok."""
+    p50_ms: float
+    """Median latency."""
+    p95_ms: float
+    """95th percentile latency."""
+
+
+# -- acknowledged writes -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddAlert:
+    """Create a one-shot price alert; answered with ``Saved(alert_id=...)``."""
+
+    request_id: str
+    """Also the idempotency key: the same request twice gives the same alert."""
+    user_id: int
+    """Owner (the per-user limit applies)."""
+    chat_id: int
+    """Where the notification goes."""
+    symbol: str
+    """Exchange symbol, already validated as a live pair by the caller."""
+    direction: str
+    """above or below."""
+    price: float
+    """Target price, > 0."""
+    reply_to: pykka.Future[Any] | None = None
+    """Completed after the commit."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteAlert:
+    """Delete one of the user's own alerts; others' are refused (``NotYours``)."""
+
+    request_id: str
+    """Correlates logs."""
+    user_id: int
+    """Who asks."""
+    alert_id: int
+    """The #id shown by /alerts."""
+    reply_to: pykka.Future[Any] | None = None
+    """Completed after the commit."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RearmAlert:
+    """Make one of the user's fired alerts active again (the button on a notification)."""
+
+    request_id: str
+    """Correlates logs."""
+    user_id: int
+    """Who asks (must own it)."""
+    alert_id: int
+    """The fired alert."""
+    reply_to: pykka.Future[Any] | None = None
+    """Completed after the commit."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Watch:
+    """Add a symbol to the user's watchlist."""
+
+    request_id: str
+    """Correlates logs."""
+    user_id: int
+    """Owner."""
+    symbol: str
+    """Exchange symbol, already validated."""
+    reply_to: pykka.Future[Any] | None = None
+    """Completed after the commit."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unwatch:
+    """Remove a symbol from the user's watchlist."""
+
+    request_id: str
+    """Correlates logs."""
+    user_id: int
+    """Owner."""
+    symbol: str
+    """Exchange symbol."""
+    reply_to: pykka.Future[Any] | None = None
+    """Completed after the commit."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaveSettings:
+    """Merge settings into the user's stored settings (creating the user if unseen)."""
+
+    request_id: str
+    """Correlates logs."""
+    user_id: int
+    """Owner."""
+    chat_id: int
+    """Their chat, in case the user row does not exist yet."""
+    settings: tuple[tuple[str, str], ...]
+    """(name, value) pairs; a later pair wins."""
+    reply_to: pykka.Future[Any] | None = None
+    """Completed after the commit."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FireCrossedAlerts:
+    """The alert sweep: mark every active alert the prices have reached as fired.
+
+    Answered with :class:`FiredAlerts` after the commit, *before* anyone is notified.
+    """
+
+    prices: tuple[tuple[str, float], ...]
+    """(symbol, last price) for every symbol priced in this sweep."""
+    fired_at: float
+    """Epoch seconds of the sweep."""
+    request_id: str = ""
+    """Correlates the sweep's log lines."""
+    reply_to: pykka.Future[Any] | None = None
+    """Completed after the commit."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarkNotified:
+    """The owners of these fired alerts have been sent their notification."""
+
+    alert_ids: tuple[int, ...]
+    """Alerts notified."""
+    notified_at: float
+    """Epoch seconds."""
+    request_id: str = ""
+    """Correlates the sweep's log lines."""
+    reply_to: pykka.Future[Any] | None = None
+    """Completed after the commit (None: fire-and-forget)."""
+
+
+# -- fire-and-forget writes --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TouchUser:
+    """A user was seen: upsert first/last seen (order-insensitive: min/max)."""
+
+    user_id: int
+    """Telegram user id."""
+    chat_id: int
+    """Their latest chat with the bot."""
+    username: str | None
+    """@username if they have one."""
+    seen_at: float
+    """Epoch seconds."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogCommand:
+    """One handled command, for ``/stats`` (stored once per request and command)."""
+
+    request_id: str
+    """The update that carried it."""
+    command: str
+    """Command name without arguments."""
+    latency_ms: float
+    """Receive to final reply."""
+    outcome: str
+    """ok, error, degraded, refused..."""
+    at: float
+    """Epoch seconds."""
+    user_id: int | None = None
+    """Who used it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreCandles:
+    """Upsert candles of one symbol and interval (the still-open one is overwritten later)."""
+
+    symbol: str
+    """Exchange symbol."""
+    interval: str
+    """Kline interval."""
+    rows: tuple[CandleRow, ...]
+    """Candles in any order."""
+
+
+# -- timers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FlushDue:
+    """The writer's own timer: commit whatever has waited a flush interval."""
+
+
+@dataclass(frozen=True, slots=True)
+class SweepDue:
+    """The alerts actor's own timer: run one sweep."""

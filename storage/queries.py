@@ -1,0 +1,164 @@
+"""The read queries, as plain functions over a (read-only) connection.
+
+Each hot query is served by an index; ``HOT_READS`` lists their SQL for the query-plan test.
+Rows become frozen records (``messages.storage``) so they can be handed across actors.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from messages.storage import AlertRecord, CandleRow, CommandStat
+
+__all__ = [
+    "ALERT_COLUMNS",
+    "HOT_READS",
+    "active_users",
+    "alert_by_id",
+    "alert_from_row",
+    "alert_symbols",
+    "alerts_of",
+    "candles_between",
+    "command_stats",
+    "latest_candles",
+    "unnotified_alerts",
+    "user_settings",
+    "watchlist_of",
+]
+
+ALERT_COLUMNS = (
+    "id, user_id, chat_id, symbol, direction, price, created_at, fired_at, fired_price,"
+    " notified_at"
+)
+_CANDLE_COLUMNS = "open_time, open, high, low, close, volume"
+
+_ALERT_BY_ID = f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = :alert_id"
+_ALERTS_OF = f"SELECT {ALERT_COLUMNS} FROM alerts WHERE user_id = :user_id ORDER BY id"
+# DISTINCT would walk every active alert; this walks the index once per symbol instead
+# (a "skip scan": each step seeks the first symbol after the previous one).
+_ALERT_SYMBOLS = """
+WITH RECURSIVE found(symbol) AS (
+    SELECT (SELECT MIN(symbol) FROM alerts WHERE fired_at IS NULL)
+    UNION ALL
+    SELECT (SELECT MIN(symbol) FROM alerts WHERE fired_at IS NULL AND symbol > found.symbol)
+    FROM found WHERE found.symbol IS NOT NULL
+)
+SELECT symbol FROM found WHERE symbol IS NOT NULL
+"""
+_UNNOTIFIED = (
+    f"SELECT {ALERT_COLUMNS} FROM alerts"
+    " WHERE fired_at IS NOT NULL AND notified_at IS NULL ORDER BY fired_at"
+)
+_WATCHLIST_OF = (
+    "SELECT symbol FROM watchlist WHERE user_id = :user_id ORDER BY added_at, symbol"
+)
+_COMMANDS_SINCE = "SELECT command, outcome, latency_ms FROM command_log WHERE at >= :since"
+_ACTIVE_USERS = "SELECT COUNT(*) FROM users WHERE last_seen >= :since"
+_USER_SETTINGS = "SELECT settings FROM users WHERE user_id = :user_id"
+_CANDLES_BETWEEN = (
+    f"SELECT {_CANDLE_COLUMNS} FROM candles WHERE symbol = :symbol AND interval = :interval"
+    " AND open_time >= :start_ms AND open_time < :end_ms ORDER BY open_time"
+)
+_LATEST_CANDLES = (
+    f"SELECT {_CANDLE_COLUMNS} FROM candles WHERE symbol = :symbol AND interval = :interval"
+    " ORDER BY open_time DESC LIMIT :limit"
+)
+
+HOT_READS: dict[str, str] = {
+    "alert_by_id": _ALERT_BY_ID,
+    "alerts_of": _ALERTS_OF,
+    "alert_symbols": _ALERT_SYMBOLS,
+    "unnotified_alerts": _UNNOTIFIED,
+    "watchlist_of": _WATCHLIST_OF,
+    "command_stats": _COMMANDS_SINCE,
+    "active_users": _ACTIVE_USERS,
+    "user_settings": _USER_SETTINGS,
+    "candles_between": _CANDLES_BETWEEN,
+    "latest_candles": _LATEST_CANDLES,
+}
+"""The read path's SQL, by the name of the function that runs it."""
+
+
+def alert_from_row(row: tuple[Any, ...]) -> AlertRecord:
+    """An ``AlertRecord`` from a row selected as ``ALERT_COLUMNS``."""
+    (alert_id, user_id, chat_id, symbol, direction, price, created_at, fired_at, fired_price,
+     notified_at) = row
+    return AlertRecord(alert_id=alert_id, user_id=user_id, chat_id=chat_id, symbol=symbol,
+                       direction=direction, price=price, created_at=created_at,
+                       fired_at=fired_at, fired_price=fired_price, notified_at=notified_at)
+
+
+def alert_by_id(conn: sqlite3.Connection, alert_id: int) -> AlertRecord | None:
+    """One alert, whoever owns it (callers check ``user_id``)."""
+    row = conn.execute(_ALERT_BY_ID, {"alert_id": alert_id}).fetchone()
+    return None if row is None else alert_from_row(row)
+
+
+def alerts_of(conn: sqlite3.Connection, user_id: int) -> tuple[AlertRecord, ...]:
+    """The user's alerts, active and fired, oldest first."""
+    return tuple(map(alert_from_row, conn.execute(_ALERTS_OF, {"user_id": user_id})))
+
+
+def alert_symbols(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """Every symbol with at least one active alert, sorted (what a sweep must price)."""
+    return tuple(row[0] for row in conn.execute(_ALERT_SYMBOLS))
+
+
+def unnotified_alerts(conn: sqlite3.Connection) -> tuple[AlertRecord, ...]:
+    """Alerts that fired but whose owner was not (yet) told, oldest first."""
+    return tuple(map(alert_from_row, conn.execute(_UNNOTIFIED)))
+
+
+def watchlist_of(conn: sqlite3.Connection, user_id: int) -> tuple[str, ...]:
+    """The user's watched symbols in the order they were added."""
+    return tuple(row[0] for row in conn.execute(_WATCHLIST_OF, {"user_id": user_id}))
+
+
+def command_stats(conn: sqlite3.Connection, since: float) -> tuple[CommandStat, ...]:
+    """Per command since ``since`` (epoch s): uses, failures, p50/p95 latency; busiest first."""
+    latencies: dict[str, list[float]] = defaultdict(list)
+    failures: dict[str, int] = defaultdict(int)
+    for command, outcome, latency_ms in conn.execute(_COMMANDS_SINCE, {"since": since}):
+        latencies[command].append(latency_ms)
+        if outcome != "ok":
+            failures[command] += 1
+    stats = []
+    for command, values in latencies.items():
+        p50, p95 = np.percentile(np.asarray(values), [50, 95])
+        stats.append(CommandStat(command=command, count=len(values), failures=failures[command],
+                                 p50_ms=round(float(p50), 3), p95_ms=round(float(p95), 3)))
+    return tuple(sorted(stats, key=lambda stat: (-stat.count, stat.command)))
+
+
+def active_users(conn: sqlite3.Connection, since: float) -> int:
+    """Users seen since ``since`` (epoch s)."""
+    return int(conn.execute(_ACTIVE_USERS, {"since": since}).fetchone()[0])
+
+
+def user_settings(conn: sqlite3.Connection, user_id: int) -> tuple[tuple[str, str], ...]:
+    """The user's stored settings as sorted (name, value) pairs; empty for an unknown user."""
+    row = conn.execute(_USER_SETTINGS, {"user_id": user_id}).fetchone()
+    if row is None:
+        return ()
+    return tuple(sorted((str(key), str(value)) for key, value in json.loads(row[0]).items()))
+
+
+def candles_between(conn: sqlite3.Connection, symbol: str, interval: str, start_ms: int,
+                    end_ms: int) -> tuple[CandleRow, ...]:
+    """Stored candles opening in [start_ms, end_ms), oldest first."""
+    params = {"symbol": symbol, "interval": interval, "start_ms": start_ms, "end_ms": end_ms}
+    return tuple(conn.execute(_CANDLES_BETWEEN, params))
+
+
+def latest_candles(conn: sqlite3.Connection, symbol: str, interval: str,
+                   limit: int) -> tuple[CandleRow, ...]:
+    """The ``limit`` most recent stored candles, oldest first."""
+    params = {"symbol": symbol, "interval": interval, "limit": limit}
+    rows = conn.execute(_LATEST_CANDLES, params).fetchall()
+    rows.reverse()
+    return tuple(rows)

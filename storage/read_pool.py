@@ -1,0 +1,165 @@
+"""A small pool of read-only connections that any thread may use while the writer writes.
+
+Why an object and not a pool of reader actors: every hot read is an indexed lookup that takes
+tens of microseconds, less than one actor round trip, and WAL gives each read a consistent
+snapshot without blocking the writer. So the reading thread (a chat worker, the alerts actor)
+runs the query itself on a borrowed connection; the pool only bounds how many run at once
+(``db_read_pool_size``) and times them. A connection is used by one thread at a time (the queue
+hands it out), which is what ``check_same_thread=False`` requires.
+
+Connections open lazily, so the pool can be built before the writer has created and migrated
+the file; one that fails is closed and reopened on its next use.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Concatenate, ParamSpec, TypeVar
+
+from core.config import BotConfig
+from messages.storage import AlertRecord, CandleRow, CommandStat
+from storage import queries
+from storage.connection import open_read_only
+from storage.errors import StorageUnavailable
+from storage.timing import QueryTimer
+
+__all__ = ["ReadPool"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class ReadPool:
+    """Thread-safe, bounded access to read-only connections, with per-query timings."""
+
+    def __init__(self, path: str | os.PathLike[str], size: int, *, timeout_s: float = 2.0,
+                 slow_query_ms: float = 50.0) -> None:
+        self.path = os.fspath(path)
+        self.size = size
+        self.timeout_s = timeout_s
+        self.timer = QueryTimer(slow_query_ms)
+        # LIFO: the most recently used (warm, already open) connection goes out first.
+        self._idle: queue.LifoQueue[sqlite3.Connection | None] = queue.LifoQueue()
+        for _ in range(size):
+            self._idle.put(None)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._opened = 0
+
+    @classmethod
+    def from_config(cls, config: BotConfig) -> ReadPool:
+        """``db_read_pool_size`` connections to ``db_path``, slow above ``db_slow_query_ms``."""
+        return cls(config.db_path, config.db_read_pool_size, slow_query_ms=config.db_slow_query_ms)
+
+    # -- the read API ---------------------------------------------------------------------------
+
+    def alert_by_id(self, alert_id: int) -> AlertRecord | None:
+        return self.run("alert_by_id", queries.alert_by_id, alert_id)
+
+    def alerts_of(self, user_id: int) -> tuple[AlertRecord, ...]:
+        return self.run("alerts_of", queries.alerts_of, user_id)
+
+    def alert_symbols(self) -> tuple[str, ...]:
+        return self.run("alert_symbols", queries.alert_symbols)
+
+    def unnotified_alerts(self) -> tuple[AlertRecord, ...]:
+        return self.run("unnotified_alerts", queries.unnotified_alerts)
+
+    def watchlist_of(self, user_id: int) -> tuple[str, ...]:
+        return self.run("watchlist_of", queries.watchlist_of, user_id)
+
+    def command_stats(self, since: float) -> tuple[CommandStat, ...]:
+        return self.run("command_stats", queries.command_stats, since)
+
+    def active_users(self, since: float) -> int:
+        return self.run("active_users", queries.active_users, since)
+
+    def user_settings(self, user_id: int) -> tuple[tuple[str, str], ...]:
+        return self.run("user_settings", queries.user_settings, user_id)
+
+    def candles_between(self, symbol: str, interval: str, start_ms: int,
+                        end_ms: int) -> tuple[CandleRow, ...]:
+        return self.run("candles_between", queries.candles_between, symbol, interval, start_ms,
+                        end_ms)
+
+    def latest_candles(self, symbol: str, interval: str, limit: int) -> tuple[CandleRow, ...]:
+        return self.run("latest_candles", queries.latest_candles, symbol, interval, limit)
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def run(self, kind: str, query: Callable[Concatenate[sqlite3.Connection, P], T],
+            *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``query(connection, ...)`` on a pooled connection, timed as ``kind``.
+
+        Raises :class:`StorageUnavailable` when no connection frees up within ``timeout_s`` or
+        SQLite fails.
+        """
+        with self.connection() as conn, self.timer.measure(kind):
+            try:
+                return query(conn, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise StorageUnavailable(f"reading {kind} failed") from exc
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """Borrow a connection; it goes back (or is replaced, after an error) on exit."""
+        if self._closed:
+            raise StorageUnavailable("the read pool is closed")
+        try:
+            conn = self._idle.get(timeout=self.timeout_s)
+        except queue.Empty:
+            raise StorageUnavailable(f"all {self.size} read connections are busy") from None
+        healthy = False
+        try:
+            if self._closed:
+                raise StorageUnavailable("the read pool is closed")
+            if conn is None:
+                conn = self._open()
+            yield conn
+            healthy = True
+        finally:
+            if not healthy and conn is not None:
+                conn.close()  # it may be broken; the next borrower opens a fresh one
+                conn = None
+            self._give_back(conn)
+
+    def close(self) -> None:
+        """Close idle connections now and borrowed ones as they come back."""
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            if conn is not None:
+                conn.close()
+
+    def stats(self) -> Mapping[str, object]:
+        figures: dict[str, object] = {"read_pool.size": self.size,
+                                      "read_pool.idle": self._idle.qsize(),
+                                      "read_pool.opened": self._opened}
+        figures.update(self.timer.stats("read"))
+        return figures
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = open_read_only(self.path, timeout_s=self.timeout_s)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable("the database cannot be opened for reading") from exc
+        with self._lock:
+            self._opened += 1
+        return conn
+
+    def _give_back(self, conn: sqlite3.Connection | None) -> None:
+        with self._lock:
+            closed = self._closed
+        if closed and conn is not None:
+            conn.close()
+            return
+        self._idle.put(conn)

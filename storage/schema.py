@@ -1,0 +1,150 @@
+"""The database schema as a list of forward migrations, numbered by ``PRAGMA user_version``.
+
+A database from any older version upgrades in place at start: each pending step runs in its
+own ``BEGIN IMMEDIATE`` transaction together with the bump of ``user_version`` (which SQLite
+stores in the file header, inside the same transaction), so a crash or an error mid-step leaves
+the file exactly at the previous version. Steps are never edited once released; changes are
+new steps. A file *newer* than this code is refused rather than guessed at.
+
+sqlite-utils builds the plain tables and columns (types, primary keys, NOT NULL, defaults read
+better as a dict than as DDL text); raw SQL covers what it cannot express: ``WITHOUT ROWID``
+tables, partial indexes and data fixes.
+
+History:
+
+1. users, alerts, watchlist: the first release.
+2. candles and the command log (for ``/stats``), users by last seen.
+3. restart-safe one-shot alerts: an idempotency key per request, ``fired_price`` and
+   ``notified_at`` (an outbox column: fired but not yet notified), and the sweep's indexes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+from storage.errors import SchemaError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "migrate", "schema_version"]
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _v1_users_alerts_watchlist(db: sqlite_utils.Database) -> None:
+    db.table("users").create(
+        {"user_id": int, "chat_id": int, "username": str, "first_seen": float,
+         "last_seen": float, "settings": str},
+        pk="user_id",
+        not_null={"chat_id", "first_seen", "last_seen", "settings"},
+        defaults={"settings": "{}"},
+    )
+    db.table("alerts").create(
+        {"id": int, "user_id": int, "chat_id": int, "symbol": str, "direction": str,
+         "price": float, "created_at": float, "fired_at": float},
+        pk="id",
+        not_null={"user_id", "chat_id", "symbol", "direction", "price", "created_at"},
+    )
+    db.table("alerts").create_index(["user_id"], index_name="alerts_user")
+    db.table("watchlist").create(
+        {"user_id": int, "symbol": str, "added_at": float},
+        pk=("user_id", "symbol"),
+        not_null={"added_at"},
+    )
+
+
+def _v2_candles_command_log(db: sqlite_utils.Database) -> None:
+    # WITHOUT ROWID clusters rows by (symbol, interval, open_time): a range read is one
+    # B-tree walk, and an upsert touches one tree instead of a table plus an index.
+    db.execute(
+        """
+        CREATE TABLE candles (
+            symbol TEXT NOT NULL,
+            interval TEXT NOT NULL,
+            open_time INTEGER NOT NULL,
+            open REAL NOT NULL,
+            high REAL NOT NULL,
+            low REAL NOT NULL,
+            close REAL NOT NULL,
+            volume REAL NOT NULL,
+            PRIMARY KEY (symbol, interval, open_time)
+        ) WITHOUT ROWID
+        """
+    )
+    db.table("command_log").create(
+        {"id": int, "request_id": str, "user_id": int, "command": str, "latency_ms": float,
+         "outcome": str, "at": float},
+        pk="id",
+        not_null={"request_id", "command", "latency_ms", "outcome", "at"},
+    )
+    # Unique so a redelivered or requeued LogCommand is stored once.
+    db.table("command_log").create_index(["request_id", "command"],
+                                         index_name="command_log_request", unique=True)
+    # Covering for /stats: the time range plus everything it aggregates.
+    db.table("command_log").create_index(["at", "command", "outcome", "latency_ms"],
+                                         index_name="command_log_at")
+    db.table("users").create_index(["last_seen"], index_name="users_last_seen")
+
+
+def _v3_one_shot_alerts(db: sqlite_utils.Database) -> None:
+    alerts = db.table("alerts")
+    alerts.add_column("request_key", str)
+    alerts.add_column("fired_price", float)
+    alerts.add_column("notified_at", float)
+    # Version 2 notified as it fired, so anything fired then was delivered; without this the
+    # upgrade would resend every old notification.
+    db.execute("UPDATE alerts SET notified_at = fired_at WHERE fired_at IS NOT NULL")
+    db.execute("DROP INDEX alerts_user")
+    # One statement per execute(): executescript() would COMMIT the open transaction first.
+    for statement in (
+        "CREATE INDEX alerts_by_user ON alerts (user_id, fired_at)",
+        "CREATE UNIQUE INDEX alerts_request ON alerts (user_id, request_key)",
+        "CREATE INDEX alerts_active ON alerts (symbol, direction, price) WHERE fired_at IS NULL",
+        "CREATE INDEX alerts_unnotified ON alerts (fired_at)"
+        " WHERE fired_at IS NOT NULL AND notified_at IS NULL",
+    ):
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_users_alerts_watchlist,
+    _v2_candles_command_log,
+    _v3_one_shot_alerts,
+)
+"""Step ``n`` (1-based) brings a database from version ``n - 1`` to ``n``."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+TABLES = ("users", "alerts", "watchlist", "candles", "command_log")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> tuple[int, int]:
+    """Run the pending steps up to ``target``; returns (version before, version after).
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``): each step opens its own
+    transaction. Raises :class:`SchemaError` for a newer file or a failing step (rolled back).
+    """
+    before = schema_version(conn)
+    if before > SCHEMA_VERSION:
+        raise SchemaError(
+            f"the database has schema version {before}, newer than this cryptobot understands "
+            f"({SCHEMA_VERSION}); upgrade cryptobot or restore a backup"
+        )
+    db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
+    for version in range(before + 1, target + 1):
+        step = MIGRATIONS[version - 1]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            step(db)
+            # PRAGMA takes no bound parameters; version is an int from range().
+            conn.execute(f"PRAGMA user_version = {version:d}")
+            conn.execute("COMMIT")
+        except (sqlite3.Error, sqlite_utils.db.AlterError) as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise SchemaError(f"migration to schema version {version} failed: {exc}") from exc
+    return before, max(before, target)

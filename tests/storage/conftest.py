@@ -1,0 +1,43 @@
+"""Fixtures for the storage package: a migrated database file and a few ways to fill it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from messages.storage import AddAlert, Saved
+from storage.connection import open_writer
+from storage.writes import WriteRules, add_alert
+
+NOW = 1_750_000_000.0
+"""A fixed wall-clock time (epoch seconds) for writes in these tests."""
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "cryptobot.sqlite3"
+
+
+@pytest.fixture
+def conn(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """The writer's connection on a fresh, migrated file."""
+    connection = open_writer(db_path)
+    yield connection
+    connection.close()
+
+
+def insert_alert(conn: sqlite3.Connection, *, user_id: int = 1, symbol: str = "BTCUSDT",
+                 direction: str = "above", price: float = 100.0, key: str | None = None,
+                 rules: WriteRules = WriteRules()) -> int:
+    """Add one alert in its own transaction; returns its id."""
+    message = AddAlert(request_id=key or f"{user_id}-{symbol}-{direction}-{price}",
+                       user_id=user_id, chat_id=user_id * 10, symbol=symbol,
+                       direction=direction, price=price)
+    conn.execute("BEGIN IMMEDIATE")
+    saved = add_alert(conn, message, now=NOW, rules=rules)
+    conn.execute("COMMIT")
+    assert isinstance(saved, Saved) and saved.alert_id is not None
+    return saved.alert_id

@@ -1,0 +1,143 @@
+"""Reads: every hot query is served by an index (checked on the query plan), and each read
+function returns what the rows say."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+
+from messages.storage import LogCommand, SaveSettings, StoreCandles, TouchUser
+from storage.queries import (
+    HOT_READS,
+    active_users,
+    alert_by_id,
+    alert_symbols,
+    alerts_of,
+    candles_between,
+    command_stats,
+    latest_candles,
+    unnotified_alerts,
+    user_settings,
+    watchlist_of,
+)
+from storage.writes import HOT_WRITES, log_commands, save_settings, store_candles, touch_users
+from tests.storage.conftest import NOW, insert_alert
+
+SAMPLE_PARAMS = {
+    "user_id": 1, "key": "k", "symbol": "BTCUSDT", "direction": "above", "price": 1.0,
+    "alert_id": 1, "since": 0.0, "interval": "1h", "start_ms": 0, "end_ms": 1, "limit": 10,
+    "fired_at": 0.0, "fired_price": 1.0, "notified_at": 0.0, "now": 0.0,
+    "prices": '{"BTCUSDT": 1.0}',
+}
+# What a plan may scan whole: a CTE of the query itself, and the sweep's JSON price list.
+NOT_TABLES = {"found", "CONSTANT"}
+HOT = {**HOT_READS, **HOT_WRITES}
+
+
+def plan(conn: sqlite3.Connection, sql: str) -> list[str]:
+    return [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, SAMPLE_PARAMS)]
+
+
+def unindexed_scans(conn: sqlite3.Connection, sql: str) -> list[str]:
+    return [detail for detail in plan(conn, sql)
+            if detail.startswith("SCAN ") and "USING" not in detail
+            and "VIRTUAL TABLE" not in detail and detail.split()[1] not in NOT_TABLES]
+
+
+@pytest.mark.parametrize("name", sorted(HOT))
+def test_hot_statement_finds_its_rows_through_an_index(conn, name):
+    assert unindexed_scans(conn, HOT[name]) == []
+
+
+def test_the_plan_check_catches_a_full_table_scan(conn):
+    assert unindexed_scans(conn, "SELECT * FROM alerts WHERE price > :price") == ["SCAN alerts"]
+
+
+def test_the_sweep_walks_the_active_alerts_index_once_per_priced_symbol(conn):
+    steps = plan(conn, HOT_WRITES["crossed_alerts"])
+    assert steps.count("SCAN p VIRTUAL TABLE INDEX 1:") == 2
+    assert "SEARCH a USING INDEX alerts_active (symbol=? AND direction=? AND price<?)" in steps
+    assert "SEARCH a USING INDEX alerts_active (symbol=? AND direction=? AND price>?)" in steps
+
+
+def test_plans_stay_indexed_once_sqlite_has_statistics(conn):
+    """ANALYZE (or PRAGMA optimize) changes the planner's estimates; the plans must hold."""
+    for n in range(2_000):
+        insert_alert(conn, user_id=n % 50, symbol=f"S{n % 20}USDT", price=1.0 + n,
+                     direction="above" if n % 2 else "below")
+    conn.execute("ANALYZE")
+    for name, sql in HOT.items():
+        assert unindexed_scans(conn, sql) == [], name
+    assert not any("BLOOM" in step for step in plan(conn, HOT_WRITES["crossed_alerts"]))
+
+
+class TestAlertReads:
+    def test_alerts_of_lists_only_the_users_own_oldest_first(self, conn):
+        first = insert_alert(conn, user_id=1, symbol="ETHUSDT")
+        insert_alert(conn, user_id=2)
+        second = insert_alert(conn, user_id=1, symbol="BTCUSDT", direction="below", price=5.0)
+        assert [a.alert_id for a in alerts_of(conn, 1)] == [first, second]
+        record = alert_by_id(conn, second)
+        assert record is not None and (record.user_id, record.direction, record.price) == (
+            1, "below", 5.0)
+        assert record.active and record.created_at == NOW
+        assert alert_by_id(conn, 999) is None
+
+    def test_alert_symbols_are_the_distinct_symbols_of_active_alerts(self, conn):
+        for user, symbol in ((1, "SOLUSDT"), (2, "BTCUSDT"), (3, "SOLUSDT"), (4, "ADAUSDT")):
+            insert_alert(conn, user_id=user, symbol=symbol)
+        conn.execute("UPDATE alerts SET fired_at = 1 WHERE symbol = 'ADAUSDT'")
+        assert alert_symbols(conn) == ("BTCUSDT", "SOLUSDT")
+
+    def test_no_active_alerts_means_no_symbols(self, conn):
+        assert alert_symbols(conn) == ()
+
+    def test_unnotified_alerts_are_those_fired_and_not_yet_notified(self, conn):
+        a, b, c = (insert_alert(conn, user_id=n) for n in (1, 2, 3))
+        conn.execute("UPDATE alerts SET fired_at = 2 WHERE id = ?", (a,))
+        conn.execute("UPDATE alerts SET fired_at = 1 WHERE id = ?", (b,))
+        conn.execute("UPDATE alerts SET fired_at = 1, notified_at = 1 WHERE id = ?", (c,))
+        assert [alert.alert_id for alert in unnotified_alerts(conn)] == [b, a]
+
+
+class TestOtherReads:
+    def test_watchlist_of_keeps_the_order_symbols_were_added(self, conn):
+        conn.executemany("INSERT INTO watchlist VALUES (?, ?, ?)",
+                         [(1, "SOLUSDT", 1.0), (1, "BTCUSDT", 2.0), (2, "ETHUSDT", 0.5)])
+        assert watchlist_of(conn, 1) == ("SOLUSDT", "BTCUSDT")
+        assert watchlist_of(conn, 3) == ()
+
+    def test_command_stats_counts_failures_and_latency_percentiles_since_a_time(self, conn):
+        logs = [LogCommand(request_id=f"r{i}", command="/price", latency_ms=float(i),
+                           outcome="ok" if i % 10 else "error", at=NOW + i) for i in range(1, 101)]
+        logs.append(LogCommand(request_id="old", command="/help", latency_ms=1.0, outcome="ok",
+                               at=NOW - 3600))
+        logs.append(LogCommand(request_id="h", command="/help", latency_ms=3.0, outcome="ok",
+                               at=NOW + 5))
+        log_commands(conn, logs)
+        price, help_ = command_stats(conn, since=NOW)
+        assert (price.command, price.count, price.failures) == ("/price", 100, 10)
+        assert price.p50_ms == pytest.approx(50.5) and price.p95_ms == pytest.approx(95.05)
+        assert (help_.command, help_.count, help_.failures, help_.p50_ms) == ("/help", 1, 0, 3.0)
+
+    def test_active_users_counts_users_seen_since_a_time(self, conn):
+        touch_users(conn, [TouchUser(user_id=u, chat_id=u, username=None, seen_at=NOW + u)
+                           for u in range(5)])
+        assert active_users(conn, since=NOW + 3) == 2
+
+    def test_user_settings_are_sorted_pairs_and_empty_for_strangers(self, conn):
+        save_settings(conn, SaveSettings(request_id="s", user_id=1, chat_id=1,
+                                         settings=(("tf", "4h"), ("lang", "en"))), now=NOW)
+        assert user_settings(conn, 1) == (("lang", "en"), ("tf", "4h"))
+        assert user_settings(conn, 2) == ()
+
+    def test_candle_reads_return_a_range_or_the_latest_oldest_first(self, conn):
+        rows = tuple((t * 60_000, 1.0, 2.0, 0.5, 1.5, 10.0) for t in range(10))
+        store_candles(conn, StoreCandles(symbol="BTCUSDT", interval="1m", rows=rows))
+        store_candles(conn, StoreCandles(symbol="BTCUSDT", interval="1h", rows=rows[:1]))
+        between = candles_between(conn, "BTCUSDT", "1m", 2 * 60_000, 5 * 60_000)
+        assert [row[0] for row in between] == [120_000, 180_000, 240_000]
+        assert latest_candles(conn, "BTCUSDT", "1m", 3) == rows[-3:]
+        assert latest_candles(conn, "ETHUSDT", "1m", 3) == ()
