@@ -12,10 +12,13 @@ and exit 2 rather than pretend; ``demo`` runs the real actor system with a small
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from types import FrameType
@@ -23,7 +26,10 @@ from types import FrameType
 import pykka.debug
 
 from actors.market_access import MarketAccess
+from actors.alerts import alerts_spec
+from actors.chat_storage import StorageCommands
 from actors.chat_tree import chat_spec
+from actors.db_writer import storage_spec
 from actors.console_io import DEMO_USER_ID, ConsoleIO, ConsoleSession
 from actors.market_tree import market_spec
 from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config
@@ -31,6 +37,7 @@ from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
 from market.simulator import ExchangeSimulator
+from storage.read_pool import ReadPool
 from messages.supervision import ChildFailed
 from supervision.address import Address, Directory
 from supervision.snapshot import ActorSnapshot
@@ -59,18 +66,27 @@ def build_specs(
     *,
     market: MarketAccess,
     directory: Directory,
+    read_pool: ReadPool | None = None,
     transport_factory: ActorFactory | None = None,
 ) -> list[ChildSpec]:
     """The bot's own children of the root supervisor, in start order.
 
-    Without a transport (tests, benchmarks) there is no chat subtree; storage plugs in beside
-    the market when its issue lands.
+    Storage comes first (users' data must be writable before anyone can ask to save it); chat
+    and the alert sweep only exist with a transport to talk through (not in tests and
+    benchmarks of the market alone).
     """
     settings = supervisor_settings(config)
     specs = [market_spec(config, settings)]
+    if read_pool is not None:
+        specs.insert(0, storage_spec(config, settings, read_pool=read_pool))
     if transport_factory is not None:
+        storage = (StorageCommands(market=market, directory=directory, reads=read_pool)
+                   if read_pool is not None else None)
         specs.append(chat_spec(config, settings, market=market, directory=directory,
-                               transport_factory=transport_factory))
+                               transport_factory=transport_factory, storage=storage))
+        if read_pool is not None:
+            alerts = alerts_spec(config, read_pool)
+            specs.append(dataclasses.replace(alerts, depends_on=("storage", "market", "chat")))
     return specs
 
 
@@ -98,8 +114,11 @@ class CryptoBot:
         self._should_exit = threading.Event()
         directory = Directory()
         self.market = MarketAccess(directory, default_quote=config.default_quote)
+        # Storage comes with the chat: without a transport nobody can save anything.
+        self.read_pool = (ReadPool.from_config(config) if transport_factory is not None
+                          else None)
         specs = build_specs(config, market=self.market, directory=directory,
-                            transport_factory=transport_factory)
+                            read_pool=self.read_pool, transport_factory=transport_factory)
         self._tree = SupervisionTree([*specs, *extra_specs], supervisor_settings(config),
                                      directory=directory,
                                      on_root_failure=lambda _report: self._should_exit.set())
@@ -119,7 +138,10 @@ class CryptoBot:
 
     def stop(self, timeout_s: float = 10.0) -> bool:
         """Stop every actor in reverse start order; True if all stopped within ``timeout_s``."""
-        return self._tree.stop(timeout_s)
+        stopped = self._tree.stop(timeout_s)
+        if self.read_pool is not None:
+            self.read_pool.close()
+        return stopped
 
     def market_analysis(
         self, symbol: str, interval: str = "1h", *, request_id: str | None = None
@@ -213,8 +235,10 @@ def _run_demo(config: BotConfig) -> int:
     _configure_demo_logging(config)
     _log_thread_tracebacks_on_sigusr1()
     simulator = ExchangeSimulator().start()  # no network needed
+    scratch = tempfile.TemporaryDirectory(prefix="cryptobot-demo-")  # the demo keeps nothing
     config = config.with_overrides(exchange_urls=(simulator.base_url,),
-                                   admin_ids=(*config.admin_ids, DEMO_USER_ID))
+                                   admin_ids=(*config.admin_ids, DEMO_USER_ID),
+                                   db_path=os.path.join(scratch.name, "demo.sqlite3"))
     session = ConsoleSession(sys.stdin, sys.stdout, echo=not sys.stdin.isatty())
     bot = CryptoBot(config, transport_factory=lambda ctx: ConsoleIO.start(ctx, session=session))
     bot.start()
@@ -229,6 +253,7 @@ def _run_demo(config: BotConfig) -> int:
     finally:
         stopped_in_time = bot.stop(config.shutdown_timeout_s * 2)
         simulator.stop()
+        scratch.cleanup()
     if bot.failed.is_set():
         print(f"the root supervisor gave up ({describe_root_failure(bot.failure)}); exiting",
               file=sys.stderr)
