@@ -30,7 +30,7 @@ from chat.html import bold, escape
 from chat.keyboards import alert_fired_keyboard
 from core.config import BotConfig
 from core.errors import BotError
-from core.logs import log_event
+from core.logs import bind_request_id, log_event
 from market.errors import UnknownSymbol
 from market.models import PriceTicker
 from market.report import format_price
@@ -102,6 +102,7 @@ class AlertsActor(SupervisedActor):
         self._counts = dict.fromkeys(("sweeps", "skipped", "fired", "notified", "recovered",
                                       "failed_sweeps"), 0)
         self._last_sweep_ms = 0.0
+        self._sweep_id: str | None = None
 
     def setup(self) -> None:
         self._ticker = Ticker(self.actor_ref, SweepDue(), self._interval_s, self.ctx.name).start()
@@ -130,6 +131,16 @@ class AlertsActor(SupervisedActor):
         if started - self._last_sweep_end < self._min_gap_s:
             self._counts["skipped"] += 1
             return
+        self._counts["sweeps"] += 1
+        self._sweep_id = f"sweep-{self.ctx.generation}-{self._counts['sweeps']}"
+        with bind_request_id(self._sweep_id):
+            try:
+                self._sweep()
+            finally:
+                self._last_sweep_end = self._clock()
+                self._last_sweep_ms = (self._last_sweep_end - started) * 1000
+
+    def _sweep(self) -> None:
         step = "confirm"
         try:
             self._confirm()
@@ -143,10 +154,6 @@ class AlertsActor(SupervisedActor):
         except (BotError, pykka.Timeout) as exc:
             self._counts["failed_sweeps"] += 1
             log_event(logger, "alerts.sweep_failed", logging.WARNING, step=step, error=repr(exc))
-        finally:
-            self._last_sweep_end = self._clock()
-            self._last_sweep_ms = (self._last_sweep_end - started) * 1000
-            self._counts["sweeps"] += 1
 
     def _confirm(self) -> None:
         """Mark notified what was sent; kept for the next sweep if the write fails."""
@@ -155,7 +162,7 @@ class AlertsActor(SupervisedActor):
         ids = tuple(sorted(self._unconfirmed))
         future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
         self._writer.tell(MarkNotified(alert_ids=ids, notified_at=self._wall_clock(),
-                                       reply_to=future))
+                                       request_id=self._sweep_id, reply_to=future))
         future.get(timeout=self._write_timeout_s)
         self._unconfirmed.difference_update(ids)
 
@@ -198,7 +205,8 @@ class AlertsActor(SupervisedActor):
         futures = []
         for symbols in symbol_sets:
             future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-            self._fetcher.tell(Fetch(FetchSpec("prices", symbols=symbols), reply_to=future))
+            self._fetcher.tell(Fetch(FetchSpec("prices", symbols=symbols), reply_to=future,
+                                     request_id=self._sweep_id))
             futures.append(future)
         deadline = self._clock() + self._fetch_timeout_s
         answers: list[Any] = []
@@ -214,7 +222,7 @@ class AlertsActor(SupervisedActor):
     def _fire(self, prices: tuple[tuple[str, float], ...]) -> tuple[AlertRecord, ...]:
         future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
         self._writer.tell(FireCrossedAlerts(prices=prices, fired_at=self._wall_clock(),
-                                            reply_to=future))
+                                            request_id=self._sweep_id, reply_to=future))
         fired: FiredAlerts = future.get(timeout=self._write_timeout_s)
         self._counts["fired"] += len(fired.alerts)
         if fired.alerts:

@@ -219,7 +219,7 @@ class FireCrossedAlerts:
     """(symbol, last price) for every symbol priced in this sweep."""
     fired_at: float
     """Epoch seconds of the sweep."""
-    request_id: str = ""
+    request_id: str | None = None
     """Correlates the sweep's log lines."""
     reply_to: pykka.Future[Any] | None = None
     """Completed after the commit."""
@@ -233,7 +233,7 @@ class MarkNotified:
     """Alerts notified."""
     notified_at: float
     """Epoch seconds."""
-    request_id: str = ""
+    request_id: str | None = None
     """Correlates the sweep's log lines."""
     reply_to: pykka.Future[Any] | None = None
     """Completed after the commit (None: fire-and-forget)."""

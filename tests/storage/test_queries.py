@@ -3,7 +3,6 @@ function returns what the rows say."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
 
 import pytest
