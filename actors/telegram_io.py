@@ -1,0 +1,179 @@
+"""The Telegram transport actor: updates in as ChatCommand/ButtonPressed, ChatReply out.
+
+A thin shell (the supervision tree knows it as "transport"): ``setup`` starts
+:class:`~actors.telegram_loop.TelegramLoop`, which runs python-telegram-bot on an event loop of
+its own, ``release`` stops it, and ``handle`` passes replies and chat actions to that loop
+without waiting. Each update is turned into an immutable message by :func:`convert_update` and
+*told* to the conversation actor from the loop thread; nothing here ever waits on an actor.
+Anything that is not a text message or a callback button (edits, channel posts, photos,
+unknown kinds) is logged as ``telegram.update_ignored`` and dropped; a press that is ignored
+still gets its callback answered so the user's spinner stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import Update
+from telegram.constants import UpdateType
+
+from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings
+from actors.telegram_outbox import TransportStats
+from chat.commands import menu_commands
+from core.config import BotConfig
+from core.errors import ConfigError
+from core.logs import log_event, new_request_id
+from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply
+from supervision.actor import SupervisedActor
+from supervision.address import Address
+from supervision.context import ChildContext
+
+__all__ = ["IgnoredUpdate", "TelegramIO", "convert_update"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoredUpdate:
+    """An update the bot does not act on, and why."""
+
+    kind: str
+    """The update's type ("edited_message", "channel_post", ... or "unknown")."""
+    reason: str
+    """Why it is ignored."""
+    callback_id: str | None = None
+    """Set for ignored button presses: they must still be answered."""
+
+
+def _kind_of(update: Update) -> str:
+    for kind in UpdateType:
+        if getattr(update, kind.value, None) is not None:
+            return str(kind.value)
+    return "unknown"
+
+
+def convert_update(
+    update: Update, received_at: float
+) -> ChatCommand | ButtonPressed | IgnoredUpdate:
+    """The message an update becomes for the conversation, each with a fresh request id."""
+    message = update.message
+    if message is not None:
+        if message.text is None:
+            return IgnoredUpdate("message", "no text")
+        if message.from_user is None or message.chat.type == "channel":
+            return IgnoredUpdate("message", "no user sender")
+        return ChatCommand(request_id=new_request_id(), chat_id=message.chat.id,
+                           user_id=message.from_user.id, text=message.text,
+                           chat_type=message.chat.type, username=message.from_user.username,
+                           message_id=message.message_id, received_at=received_at)
+    query = update.callback_query
+    if query is not None:
+        if query.data is None:
+            return IgnoredUpdate("callback_query", "no callback data", query.id)
+        if query.message is None:
+            return IgnoredUpdate("callback_query", "inline message", query.id)
+        return ButtonPressed(request_id=new_request_id(), chat_id=query.message.chat.id,
+                             user_id=query.from_user.id, message_id=query.message.message_id,
+                             callback_id=query.id, data=query.data,
+                             chat_type=query.message.chat.type, received_at=received_at)
+    return IgnoredUpdate(_kind_of(update), "not a message or a button press")
+
+
+class _UpdateRouter:
+    """Runs on the loop thread: converts each update and tells the conversation."""
+
+    def __init__(self, conversation: Address, answer_callback: Callable[[str], None],
+                 stats: TransportStats, name: str) -> None:
+        self._conversation = conversation
+        self._answer_callback = answer_callback
+        self._stats = stats
+        self._name = name
+
+    def __call__(self, update: Update, received_at: float) -> None:
+        converted = convert_update(update, received_at)
+        if isinstance(converted, IgnoredUpdate):
+            self._stats.ignored_updates += 1
+            log_event(logger, "telegram.update_ignored", logging.INFO, transport=self._name,
+                      update_id=update.update_id, kind=converted.kind, reason=converted.reason)
+            if converted.callback_id is not None:
+                self._answer_callback(converted.callback_id)
+            return
+        self._conversation.tell(converted)
+
+
+class TelegramIO(SupervisedActor):
+    """Hosts the PTB application; forwards updates and sends replies within Telegram's limits."""
+
+    def __init__(self, ctx: ChildContext, *, config: BotConfig, conversation: str = "conversation",
+                 name_for_logs: str = "telegram", tuning: TransportTuning = TransportTuning(),
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(ctx)
+        self._config = config
+        self._conversation = ctx.directory[conversation]
+        self._name = name_for_logs
+        self._tuning = tuning
+        self._clock = clock
+        self._loop: TelegramLoop | None = None
+        self._router: _UpdateRouter | None = None
+
+    def setup(self) -> None:
+        config = self._config
+        token = config.telegram_token
+        if not token:
+            raise ConfigError("telegram_token", "<unset>", "a bot token (set TELEGRAM_BOT_TOKEN)")
+        webhook = None
+        if config.telegram_mode == "webhook":
+            webhook = WebhookSettings(listen=config.webhook_listen, port=config.webhook_port,
+                                      url=config.webhook_url)
+        loop = TelegramLoop(token=token, api_url=config.telegram_api_url,
+                            on_update=self._route, on_failed=self._conversation.tell,  # ReplyFailed
+                            menu=menu_commands(admin=False), webhook=webhook, tuning=self._tuning,
+                            name=self._name, clock=self._clock)
+        self._router = _UpdateRouter(self._conversation, loop.answer_callback, loop.stats,
+                                     self._name)
+        self._loop = loop
+        loop.start()
+        log_event(logger, "telegram.started", logging.INFO, transport=self._name,
+                  mode=config.telegram_mode, api_host=urlsplit(config.telegram_api_url).netloc)
+
+    def release(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.stop()
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case ChatReply():
+                return self._on_reply(message)
+            case ChatAction():
+                return self._on_action(message)
+        return super().handle(message)
+
+    def stats(self) -> Mapping[str, object]:
+        loop = self._loop
+        if loop is None:
+            return {}
+        return asdict(loop.stats)
+
+    def _on_reply(self, message: ChatReply) -> None:
+        self._running_loop().submit(message)
+
+    def _on_action(self, message: ChatAction) -> None:
+        self._running_loop().send_action(message)
+
+    def _running_loop(self) -> TelegramLoop:
+        # A dead loop raises here: the actor fails, restarts, and gets this message again.
+        loop = self._loop
+        assert loop is not None, "handle() before setup()"
+        return loop
+
+    def _route(self, update: Update, received_at: float) -> None:
+        """Loop thread: forward one update (kept tiny; the router does the work)."""
+        router = self._router
+        if router is not None:
+            router(update, received_at)

@@ -1,0 +1,325 @@
+"""The asyncio side of the Telegram transport: PTB's lifecycle on an event loop of its own.
+
+Why a thread of its own: python-telegram-bot is asyncio, actors are threads. One event loop on
+one thread hosts the ``Application`` (polling or webhook), the update handler and the
+:class:`~actors.telegram_outbox.Outbox`. The actor hands replies over with
+``call_soon_threadsafe`` and waits on the loop only to start and stop it, with timeouts.
+
+Start: ``initialize`` (getMe) -> ``start`` -> ``updater.start_polling`` (deleteWebhook, then
+getUpdates long polls) or ``start_webhook``; then the outbox and a setMyCommands task that
+retries with backoff until Telegram accepts the menu. Stop: the reverse, and every reply not
+yet delivered is reported failed. The token never leaves this module in an error or log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
+
+from actors.telegram_outbox import Outbox, TransportStats, retry_after_seconds
+from chat.outbound import DeliveryPolicy, OutboundLimits
+from core.errors import BotError
+from core.logs import Redactor, log_event
+from messages.chat import ChatAction, ChatReply, ReplyFailed
+from supervision.backoff import full_jitter_delay
+
+__all__ = ["TelegramLoop", "TransportError", "TransportTuning", "WebhookSettings",
+           "quiet_token_leaking_loggers"]
+
+logger = logging.getLogger(__name__)
+
+# Loggers that print the token-bearing URL: httpx/httpcore every request at INFO, PTB's Bot
+# "Set Bot API URL: ..." at DEBUG. Redaction covers formatted output; these keep it off records.
+_LEAKY_LOGGERS = (("httpx", logging.WARNING), ("httpcore", logging.WARNING),
+                  ("telegram.Bot", logging.INFO), ("telegram.ext.ExtBot", logging.INFO))
+_UPDATE_TYPES = ["message", "callback_query"]
+
+
+class TransportError(BotError):
+    """The Telegram transport could not start or lost its event loop (no token inside)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransportTuning:
+    """Knobs of the transport that are not user settings (tests make them fast)."""
+
+    limits: OutboundLimits = OutboundLimits()
+    """Our side of Telegram's flood limits."""
+    delivery: DeliveryPolicy = DeliveryPolicy()
+    """Retries before a reply is reported failed."""
+    poll_timeout_s: int = 10
+    """getUpdates long-poll length."""
+    request_timeout_s: float = 15.0
+    """Read and write timeout of ordinary calls."""
+    connect_timeout_s: float = 5.0
+    pool_timeout_s: float = 5.0
+    media_write_timeout_s: float = 30.0
+    lifecycle_timeout_s: float = 30.0
+    """Longest wait for PTB to start or to stop."""
+    startup_retry_base_s: float = 2.0
+    """First delay before retrying setMyCommands."""
+    startup_retry_cap_s: float = 300.0
+    slot_capacity: int = 4096
+    """Reply slots remembered (least recently used forgotten)."""
+    bootstrap_retries: int = 2
+    """deleteWebhook/setWebhook retries at start."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookSettings:
+    """Where PTB's webhook server listens and the public URL Telegram posts to."""
+
+    listen: str
+    port: int
+    url: str
+
+
+def quiet_token_leaking_loggers() -> None:
+    """Raise the loggers that print the token to a level where they no longer do."""
+    for name, level in _LEAKY_LOGGERS:
+        named = logging.getLogger(name)
+        if named.level < level:
+            named.setLevel(level)
+
+
+class TelegramLoop:
+    """PTB on an event-loop thread plus the outbound queue; thread-safe entry points only."""
+
+    def __init__(self, *, token: str, api_url: str, on_update: Callable[[Update, float], None],
+                 on_failed: Callable[[ReplyFailed], None], menu: tuple[tuple[str, str], ...],
+                 webhook: WebhookSettings | None = None,
+                 tuning: TransportTuning = TransportTuning(),
+                 name: str = "telegram", clock: Callable[[], float] = time.monotonic) -> None:
+        self._token = token
+        self._api_url = api_url
+        self._on_update = on_update
+        self._on_failed = on_failed
+        self._menu = menu
+        self._webhook = webhook
+        self._tuning = tuning
+        self._name = name
+        self._clock = clock
+        self._redactor = Redactor([token])
+        self._rng = random.Random()
+        self.stats = TransportStats()
+        self._outbox: Outbox | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self._requests: tuple[HTTPXRequest, ...] = ()
+
+    # -- thread-safe entry points --------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the loop thread, then PTB (getMe, deleteWebhook, polling).
+
+        Raises TransportError (never showing the token) when Telegram cannot be reached or
+        refuses the token.
+        """
+        os.environ.setdefault("PTB_TIMEDELTA", "true")  # else reading RetryAfter warns (v22.2+)
+        quiet_token_leaking_loggers()
+        if self._thread is not None:
+            raise TransportError("the Telegram transport was already started")
+        loop = self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, args=(loop,),
+                                        name=f"{self._name}-loop", daemon=True)
+        self._thread.start()
+        self._run_blocking(self._start_app(), "start")
+
+    def stop(self) -> None:
+        """Stop PTB, report queued replies as failed, end the loop thread; each step bounded."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive():
+            return
+        try:
+            self._run_blocking(self._stop_app(), "stop")
+        except TransportError as error:
+            log_event(logger, "telegram.stop_incomplete", logging.WARNING, transport=self._name,
+                      reason=str(error))
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(self._tuning.lifecycle_timeout_s)
+
+    def submit(self, reply: ChatReply) -> None:
+        """Queue ``reply`` for sending (its callback answer goes at once)."""
+        self._call_soon(lambda: self._require_outbox().accept(reply))
+
+    def send_action(self, action: ChatAction) -> None:
+        """Show "typing…" (or similar) in a chat, best effort."""
+        self._call_soon(lambda: self._spawn(self._require_outbox().send_action(action)))
+
+    def answer_callback(self, callback_id: str, text: str | None = None) -> None:
+        """Stop a button's spinner (for presses nobody else will answer)."""
+        self._call_soon(
+            lambda: self._spawn(self._require_outbox().answer_callback(callback_id, text)))
+
+    # -- lifecycle (loop thread) ---------------------------------------------------------------
+
+    @staticmethod
+    def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def _run_blocking(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(work, self._loop)
+        try:
+            future.result(self._tuning.lifecycle_timeout_s)
+        except TimeoutError:
+            future.cancel()
+            raise TransportError(f"Telegram transport did not {what} within "
+                                 f"{self._tuning.lifecycle_timeout_s}s") from None
+        except InvalidToken:
+            # PTB's message quotes the token; say what happened without it or its chain.
+            raise TransportError("Telegram rejected the bot token (Unauthorized)") from None
+        except TelegramError as error:
+            raise TransportError(f"Telegram transport could not {what}: "
+                                 f"{self._redact(error)}") from None
+        except RuntimeError as error:  # e.g. webhook mode without the webhooks extra
+            raise TransportError(f"Telegram transport could not {what}: "
+                                 f"{self._redact(error)}") from None
+
+    def _call_soon(self, callback: Callable[[], object]) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive() or loop.is_closed():
+            raise TransportError("the Telegram event loop is not running")
+        loop.call_soon_threadsafe(callback)
+
+    def _build_app(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        tuning = self._tuning
+        request = HTTPXRequest(connection_pool_size=64, read_timeout=tuning.request_timeout_s,
+                               write_timeout=tuning.request_timeout_s,
+                               connect_timeout=tuning.connect_timeout_s,
+                               pool_timeout=tuning.pool_timeout_s,
+                               media_write_timeout=tuning.media_write_timeout_s)
+        # PTB adds the long-poll timeout to this read timeout for getUpdates.
+        updates_request = HTTPXRequest(connection_pool_size=2,
+                                       read_timeout=tuning.request_timeout_s,
+                                       connect_timeout=tuning.connect_timeout_s,
+                                       pool_timeout=tuning.pool_timeout_s)
+        self._requests = (request, updates_request)
+        app = (ApplicationBuilder().token(self._token).base_url(self._api_url).request(request)
+               .get_updates_request(updates_request).job_queue(None).build())
+        app.add_handler(TypeHandler(Update, self._handle_update), group=0)
+        app.add_error_handler(self._handle_error)
+        return app
+
+    async def _start_app(self) -> None:
+        app = self._app = self._build_app()
+        await app.initialize()
+        await app.start()
+        assert app.updater is not None
+        tuning = self._tuning
+        if self._webhook is None:
+            await app.updater.start_polling(
+                timeout=timedelta(seconds=tuning.poll_timeout_s),
+                bootstrap_retries=tuning.bootstrap_retries, allowed_updates=_UPDATE_TYPES,
+                error_callback=self._polling_error)
+        else:
+            path = urlsplit(self._webhook.url).path.lstrip("/")
+            await app.updater.start_webhook(
+                listen=self._webhook.listen, port=self._webhook.port, url_path=path,
+                webhook_url=self._webhook.url, allowed_updates=_UPDATE_TYPES,
+                bootstrap_retries=tuning.bootstrap_retries)
+        self._outbox = Outbox(bot=app.bot, policy=tuning.delivery, limits=tuning.limits,
+                              slot_capacity=tuning.slot_capacity, stats=self.stats,
+                              on_failed=self._on_failed, redact=self._redact, spawn=self._spawn,
+                              clock=self._clock, rng=self._rng)
+        self._spawn(self._outbox.dispatch_forever())
+        self._spawn(self._register_commands())
+
+    async def _stop_app(self) -> None:
+        background = set(self._background)
+        for task in background:
+            task.cancel()
+        if background:
+            await asyncio.wait(background, timeout=self._tuning.lifecycle_timeout_s)
+        if self._outbox is not None:
+            abandoned = self._outbox.abandon("transport stopped before sending it")
+            if abandoned:
+                log_event(logger, "telegram.replies_abandoned", logging.WARNING,
+                          transport=self._name, replies=abandoned)
+        app = self._app
+        if app is None:
+            return
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        for request in self._requests:
+            # app.shutdown() skips them when initialize() failed half-way (a rejected token).
+            await request.shutdown()
+
+    def _require_outbox(self) -> Outbox:
+        if self._outbox is None:
+            raise TransportError("the Telegram transport has not started")
+        return self._outbox
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- inbound (loop thread) ------------------------------------------------------------------
+
+    async def _handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.stats.updates += 1
+        self._on_update(update, self._clock())
+
+    async def _handle_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log_event(logger, "telegram.handler_error", logging.ERROR, transport=self._name,
+                  error=self._redact(context.error))
+
+    def _polling_error(self, error: TelegramError) -> None:
+        log_event(logger, "telegram.polling_error", logging.WARNING, transport=self._name,
+                  error=self._redact(error))
+
+    async def _register_commands(self) -> None:
+        app = self._app
+        assert app is not None
+        commands = [BotCommand(name, description) for name, description in self._menu]
+        attempt = 0
+        while True:
+            try:
+                await app.bot.set_my_commands(commands)
+                log_event(logger, "telegram.commands_set", logging.INFO, count=len(commands))
+                return
+            except BadRequest as error:
+                log_event(logger, "telegram.startup_call_failed", logging.ERROR,
+                          call="setMyCommands", attempt=attempt + 1, retry_in_s=None,
+                          error=self._redact(error))
+                return  # the menu itself is invalid; retrying cannot help
+            except TelegramError as error:
+                attempt += 1
+                if isinstance(error, RetryAfter):
+                    delay = retry_after_seconds(error)
+                else:
+                    delay = full_jitter_delay(attempt - 1, base_s=self._tuning.startup_retry_base_s,
+                                              cap_s=self._tuning.startup_retry_cap_s, rng=self._rng)
+                log_event(logger, "telegram.startup_call_failed", logging.WARNING,
+                          call="setMyCommands", attempt=attempt, retry_in_s=round(delay, 3),
+                          error=self._redact(error))
+                await asyncio.sleep(delay)
+
+    def _redact(self, error: object) -> str:
+        text = f"{type(error).__name__}: {error}" if isinstance(error, Exception) else str(error)
+        return self._redactor.redact(text)

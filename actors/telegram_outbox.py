@@ -1,0 +1,342 @@
+"""Every outgoing Telegram call of the transport: paced, retried, and never silently lost.
+
+Why apart from the loop: this is the part with the decisions (what a 429 or a BadRequest
+means for a reply), while ``actors.telegram_loop`` only runs PTB. It lives on the transport's
+event loop: calls leave in the order and at the pace :class:`chat.outbound.OutboundScheduler`
+allows, and each failure is sorted by PTB exception:
+
+================================  ============================================================
+``RetryAfter`` (429)              pause the chat (every chat if several were hit) and retry
+``BadRequest`` "not modified"     success: the message already shows this
+``BadRequest`` "can't parse       retry once as plain text (tags stripped): never lose a reply
+entities"
+``BadRequest`` edit target gone   send it as a new message instead
+``NetworkError`` / ``TimedOut``   retry with full-jitter backoff, up to ``max_attempts``
+anything else                     the reply failed: ``ReplyFailed`` to the conversation
+================================  ============================================================
+
+Callback answers and chat actions skip the queue (a spinner or "typing…" is only useful now).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+
+from chat.chunking import split_html
+from chat.html import visible_text
+from chat.outbound import (
+    DeliveryPolicy,
+    OutboundLimits,
+    OutboundScheduler,
+    OutboundStep,
+    SlotMap,
+    StepKind,
+    plan_reply,
+)
+from core.logs import log_event
+from messages.chat import Button, ChatAction, ChatReply, ReplyFailed
+from supervision.backoff import full_jitter_delay
+
+__all__ = ["Outbox", "TransportStats", "retry_after_seconds"]
+
+logger = logging.getLogger(__name__)
+
+_ANSWERED_MEMORY = 4096
+_CALLBACK_TEXT_LIMIT = 200
+_EDIT_TARGET_GONE = ("message to edit not found", "message can't be edited",
+                     "there is no text in the message to edit")
+
+
+@dataclass(slots=True)
+class TransportStats:
+    """Counters written by the loop thread, read by the actor (plain ints)."""
+
+    updates: int = 0
+    ignored_updates: int = 0
+    sent: int = 0
+    edited: int = 0
+    photos: int = 0
+    callbacks_answered: int = 0
+    actions: int = 0
+    retries: int = 0
+    too_many_requests: int = 0
+    not_modified: int = 0
+    plain_fallbacks: int = 0
+    failed: int = 0
+    queue_depth: int = 0
+
+
+@dataclass(eq=False, slots=True)
+class _Delivery:
+    reply: ChatReply
+    failed: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class _Job:
+    delivery: _Delivery
+    step: OutboundStep
+    attempts: int = 0
+    flood_waits: int = 0
+    plain: bool = False
+    as_new: bool = False
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """``error.retry_after`` in seconds, whether PTB hands out an int or a timedelta."""
+    value: object = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(str(value))
+
+
+def _keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
+                                 for row in rows])
+
+
+class Outbox:
+    """Queues, paces and sends replies; every method runs on the transport's event loop."""
+
+    def __init__(self, *, bot: Bot, policy: DeliveryPolicy, limits: OutboundLimits,
+                 slot_capacity: int, stats: TransportStats,
+                 on_failed: Callable[[ReplyFailed], None], redact: Callable[[object], str],
+                 spawn: Callable[[Coroutine[Any, Any, None]], None],
+                 clock: Callable[[], float], rng: random.Random) -> None:
+        self._bot = bot
+        self._policy = policy
+        self._stats = stats
+        self._on_failed = on_failed
+        self._redact = redact
+        self._spawn = spawn
+        self._clock = clock
+        self._rng = rng
+        self._scheduler: OutboundScheduler[_Job] = OutboundScheduler(limits)
+        self._slots = SlotMap(slot_capacity)
+        self._answered: dict[str, None] = {}
+        # Every reply accepted and neither fully sent nor failed, queued or in flight, so a
+        # stop can report each one instead of losing it silently.
+        self._open: dict[int, _Delivery] = {}
+        self._wakeup = asyncio.Event()
+
+    def accept(self, reply: ChatReply) -> None:
+        """Queue ``reply``'s messages; its callback answer goes at once."""
+        if reply.callback_id is not None:
+            self._spawn(self.answer_callback(reply.callback_id, reply.toast))
+        try:
+            steps = plan_reply(reply, split_html)
+        except ValueError as error:
+            self._report_failure(_Delivery(reply), f"could not split the text: {error}")
+            return
+        if not steps and reply.callback_id is None:
+            log_event(logger, "chat.reply_empty", logging.WARNING, request_id=reply.request_id,
+                      chat_id=reply.chat_id)
+        delivery = _Delivery(reply)
+        if steps:
+            self._open[id(delivery)] = delivery
+        for step in steps:
+            self._scheduler.submit(reply.chat_id, reply.chat_type, _Job(delivery, step),
+                                   is_message=not step.is_edit)
+        self._wake()
+
+    def abandon(self, reason: str) -> int:
+        """Report every reply not yet delivered as failed (the transport is stopping)."""
+        open_deliveries = list(self._open.values())
+        for delivery in open_deliveries:
+            self._report_failure(delivery, reason)
+        return len(open_deliveries)
+
+    async def dispatch_forever(self) -> None:
+        """Hand each call to its own task as soon as the limits allow; runs until cancelled."""
+        while True:
+            job, wait = self._scheduler.next_ready(self._clock())
+            if job is not None:
+                self._spawn(self._deliver(job))
+                continue
+            self._stats.queue_depth = self._scheduler.pending()
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), None if wait == float("inf") else wait)
+            except TimeoutError:
+                pass
+
+    async def answer_callback(self, callback_id: str, text: str | None) -> None:
+        """Answer a button press once (a second answer is an error on Telegram's side)."""
+        if callback_id in self._answered:
+            return
+        self._answered[callback_id] = None
+        if len(self._answered) > _ANSWERED_MEMORY:
+            del self._answered[next(iter(self._answered))]
+        policy = self._policy
+        for attempt in range(1, policy.max_attempts + 1):
+            try:
+                await self._bot.answer_callback_query(
+                    callback_id, text=text[:_CALLBACK_TEXT_LIMIT] if text else None)
+                self._stats.callbacks_answered += 1
+                return
+            except RetryAfter as error:
+                delay = min(retry_after_seconds(error), policy.retry_after_cap_s)
+            except BadRequest:
+                break  # expired or already answered: no spinner left to stop
+            except NetworkError:
+                delay = full_jitter_delay(attempt - 1, base_s=policy.backoff_base_s,
+                                          cap_s=policy.backoff_cap_s, rng=self._rng)
+            except TelegramError:
+                break
+            await asyncio.sleep(delay)
+        log_event(logger, "telegram.callback_unanswered", logging.WARNING, callback_id=callback_id)
+
+    async def send_action(self, action: ChatAction) -> None:
+        """"typing…" and friends: best effort, never retried."""
+        try:
+            await self._bot.send_chat_action(action.chat_id, action.action)
+            self._stats.actions += 1
+        except TelegramError as error:
+            log_event(logger, "telegram.action_failed", logging.INFO, chat_id=action.chat_id,
+                      error=self._redact(error))
+
+    # -- one call ------------------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        self._stats.queue_depth = self._scheduler.pending()
+        self._wakeup.set()
+
+    async def _deliver(self, job: _Job) -> None:
+        try:
+            message_id = await self._call(job)
+        except RetryAfter as error:
+            self._on_flood(job, retry_after_seconds(error))
+        except BadRequest as error:
+            self._on_bad_request(job, error)
+        except NetworkError as error:  # TimedOut included; BadRequest is handled above
+            self._on_network_error(job, error)
+        except TelegramError as error:  # Forbidden, InvalidToken, ChatMigrated, Conflict
+            self._fail(job, self._redact(error))
+        except Exception as error:  # a bug must not wedge the chat's queue forever
+            logger.exception("sending a reply failed unexpectedly")
+            self._fail(job, f"unexpected {type(error).__name__}")
+        else:
+            self._succeeded(job, message_id)
+        finally:
+            self._wake()
+
+    async def _call(self, job: _Job) -> int | None:
+        step, chat_id = job.step, job.delivery.reply.chat_id
+        text = visible_text(step.text) if job.plain else step.text
+        parse_mode = None if job.plain else ParseMode.HTML
+        markup = _keyboard(step.buttons)
+        if step.kind is StepKind.PHOTO:
+            assert step.photo is not None
+            photo = await self._bot.send_photo(chat_id, photo=step.photo, caption=text or None,
+                                               parse_mode=parse_mode, reply_markup=markup)
+            self._stats.photos += 1
+            return int(photo.message_id)
+        target = None if job.as_new else self._edit_target(chat_id, step)
+        if target is not None:
+            await self._bot.edit_message_text(text, chat_id=chat_id, message_id=target,
+                                              parse_mode=parse_mode, reply_markup=markup)
+            self._stats.edited += 1
+            return target
+        message = await self._bot.send_message(chat_id, text, parse_mode=parse_mode,
+                                               reply_markup=markup)
+        self._stats.sent += 1
+        return int(message.message_id)
+
+    def _edit_target(self, chat_id: int, step: OutboundStep) -> int | None:
+        if step.edit_message_id is not None:
+            return step.edit_message_id
+        if step.edit_slot is not None:
+            return self._slots.lookup(chat_id, step.edit_slot)  # None: forgotten, send anew
+        return None
+
+    def _retry_later(self, job: _Job, delay_s: float) -> None:
+        chat_id = job.delivery.reply.chat_id
+        self._scheduler.requeue_front(chat_id, job)
+        if delay_s > 0:
+            self._scheduler.pause_chat(chat_id, self._clock() + delay_s)
+
+    def _on_flood(self, job: _Job, retry_after_s: float) -> None:
+        self._stats.too_many_requests += 1
+        job.flood_waits += 1
+        policy = self._policy
+        if job.flood_waits > policy.max_flood_waits:
+            self._fail(job, f"still flood-limited after {policy.max_flood_waits} waits")
+            return
+        chat_id = job.delivery.reply.chat_id
+        pause = min(retry_after_s, policy.retry_after_cap_s)
+        self._scheduler.requeue_front(chat_id, job)
+        everyone = self._scheduler.throttled(chat_id, pause, self._clock())
+        log_event(logger, "telegram.flood_wait", logging.WARNING, chat_id=chat_id,
+                  retry_after_s=pause, all_chats=everyone,
+                  request_id=job.delivery.reply.request_id)
+
+    def _on_bad_request(self, job: _Job, error: BadRequest) -> None:
+        problem = str(error).lower()
+        if "message is not modified" in problem:
+            self._stats.not_modified += 1
+            self._succeeded(job, self._edit_target(job.delivery.reply.chat_id, job.step))
+        elif "can't parse entities" in problem and not job.plain:
+            self._stats.plain_fallbacks += 1
+            log_event(logger, "telegram.html_rejected", logging.WARNING,
+                      request_id=job.delivery.reply.request_id, error=self._redact(error))
+            job.plain = True
+            self._retry_later(job, 0.0)
+        elif job.step.is_edit and not job.as_new and any(
+                phrase in problem for phrase in _EDIT_TARGET_GONE):
+            job.as_new = True
+            self._retry_later(job, 0.0)
+        else:
+            self._fail(job, self._redact(error))
+
+    def _on_network_error(self, job: _Job, error: NetworkError) -> None:
+        job.attempts += 1
+        policy = self._policy
+        if job.attempts >= policy.max_attempts:
+            self._fail(job, f"{self._redact(error)} (after {job.attempts} attempts)")
+            return
+        self._stats.retries += 1
+        delay = full_jitter_delay(job.attempts - 1, base_s=policy.backoff_base_s,
+                                  cap_s=policy.backoff_cap_s, rng=self._rng)
+        self._retry_later(job, delay)
+
+    def _succeeded(self, job: _Job, message_id: int | None) -> None:
+        reply, step = job.delivery.reply, job.step
+        self._scheduler.complete(reply.chat_id)
+        if step.remember_slot is not None and message_id is not None:
+            self._slots.remember(reply.chat_id, step.remember_slot, message_id)
+        if not step.is_last:
+            return
+        self._open.pop(id(job.delivery), None)
+        if reply.final:
+            latency = (self._clock() - reply.received_at) if reply.received_at else None
+            log_event(logger, "chat.reply_sent", logging.INFO, request_id=reply.request_id,
+                      chat_id=reply.chat_id, messages=step.total,
+                      latency_ms=None if latency is None else round(latency * 1000, 1))
+
+    def _fail(self, job: _Job, reason: str) -> None:
+        delivery = job.delivery
+        self._scheduler.complete(delivery.reply.chat_id)
+        self._scheduler.discard(delivery.reply.chat_id, lambda other: other.delivery is delivery)
+        self._report_failure(delivery, reason)
+
+    def _report_failure(self, delivery: _Delivery, reason: str) -> None:
+        if delivery.failed:
+            return
+        delivery.failed = True
+        self._open.pop(id(delivery), None)
+        reply = delivery.reply
+        self._stats.failed += 1
+        log_event(logger, "chat.reply_failed", logging.WARNING, request_id=reply.request_id,
+                  chat_id=reply.chat_id, reason=reason)
+        self._on_failed(ReplyFailed(request_id=reply.request_id, chat_id=reply.chat_id,
+                                    reason=reason))

@@ -1,0 +1,387 @@
+"""A fake Telegram Bot API server on loopback: the real PTB stack talks to it in tests and demos.
+
+Why: the transport must be tested with python-telegram-bot itself (its encoding, its error
+mapping, its polling loop), without Telegram's network and without a real token. ``FakeBotApi``
+serves ``/bot<token>/<method>`` with real status codes and descriptions, validates what the real
+server validates (HTML entities, 4096/1024/200/64-byte limits, keyboards, commands), enforces
+the flood limits (429 with retry_after), and misbehaves on demand (429, 5xx, dropped
+connections, slow answers). Tests drive it in-process (push a user message, read what the bot
+sent, wait for a condition); the bench and soak runs use the same controls over HTTP under
+``/_fake``. Semantics live in ``fake_bot_api_state`` and ``fake_bot_api_rules``; this module
+holds the lock, owns the threads and does the long poll. See docs/telegram.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import FrameType, TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from chat.fake_bot_api_control import CONTROL_SUMMARY, handle_control
+from chat.fake_bot_api_http import BodyError, FakeHttpServer, FakeRequestHandler
+from chat.fake_bot_api_records import CallRecord, SentRecord
+from chat.fake_bot_api_rules import (
+    ApiError,
+    FaultBook,
+    FaultMode,
+    FaultRule,
+    FloodControl,
+    FloodRules,
+)
+from chat.fake_bot_api_state import BotApiState
+
+__all__ = ["CallRecord", "DEMO_TOKEN", "FakeBotApi", "FloodRules", "SentRecord", "main"]
+
+_log = logging.getLogger(__name__)
+
+_LOOPBACK = "127.0.0.1"
+_POLL_INTERVAL_S = 0.05
+_LONG_POLL_CAP_S = 50.0
+DEMO_TOKEN = "1000001:FAKE-local-token-for-demos-only-xyz"
+
+
+class FakeBotApi:
+    """Telegram's Bot API on ``http://127.0.0.1:<port>``, for one bot token.
+
+    Use as a context manager, or ``start()``/``stop()``. ``clock`` (monotonic seconds) drives
+    the flood limits and the ``at`` of every record.
+    """
+
+    def __init__(self, *, token: str, host: str = _LOOPBACK, port: int = 0,
+                 enforce_limits: bool = True, clock: Callable[[], float] = time.monotonic,
+                 flood: FloodRules = FloodRules()) -> None:
+        if host not in (_LOOPBACK, "localhost"):
+            raise ValueError(f"the fake Bot API only binds to loopback, not {host!r}")
+        if not token:
+            raise ValueError("token must not be empty")
+        self._token = token
+        self._address = (_LOOPBACK, port)
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        flood_control = FloodControl(flood) if enforce_limits else None
+        self._state = BotApiState(token=token, flood=flood_control, clock=clock)
+        self._faults = FaultBook()
+        self._polls_held = 0
+        self._stopping = threading.Event()
+        self._server: FakeHttpServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> FakeBotApi:
+        """Bind and serve on a background thread; returns self for chaining."""
+        if self._server is not None:
+            raise RuntimeError("fake Bot API already started")
+        self._stopping.clear()
+        self._server = FakeHttpServer(self._address, self._dispatch)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": _POLL_INTERVAL_S},
+                                        name=f"fake-bot-api:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop serving, release held long polls, close every socket; safe to call twice."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._stopping.set()
+        with self._changed:
+            self._changed.notify_all()
+            # Held long polls answer [] now; let them finish writing before sockets are cut.
+            self._changed.wait_for(lambda: self._polls_held == 0, min(timeout_s, 1.0))
+        server.shutdown()
+        server.close_live_connections(timeout_s)
+        server.server_close()
+        thread.join(timeout_s)
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeBotApi:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("fake Bot API not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """python-telegram-bot's ``base_url`` (it appends the token and the method)."""
+        return f"http://{_LOOPBACK}:{self.port}/bot"
+
+    @property
+    def control_url(self) -> str:
+        return f"http://{_LOOPBACK}:{self.port}/_fake"
+
+    # -- driving: what users do ----------------------------------------------------------------
+
+    def push_message(self, chat_id: int, user_id: int, text: str, chat_type: str = "private",
+                     username: str | None = None) -> int:
+        """A user sends ``text``; returns the update_id. Commands get a bot_command entity."""
+        with self._changed:
+            update_id = self._state.push_message(chat_id, user_id, text, chat_type, username)
+            self._changed.notify_all()
+            return update_id
+
+    def push_callback(self, chat_id: int, user_id: int, message_id: int, data: str) -> str:
+        """A user presses a button with ``data`` under ``message_id``; returns the query id."""
+        with self._changed:
+            callback_id = self._state.push_callback(chat_id, user_id, message_id, data)
+            self._changed.notify_all()
+            return callback_id
+
+    def push_raw_update(self, update: dict[str, Any]) -> int:
+        """Queue any update object as is (its update_id is replaced); returns the update_id."""
+        with self._changed:
+            update_id = self._state.push_update(update)
+            self._changed.notify_all()
+            return update_id
+
+    # -- reading: what the bot did -------------------------------------------------------------
+
+    def sent(self, chat_id: int | None = None, method: str | None = None) -> list[SentRecord]:
+        """Every accepted outgoing call (messages, edits, photos, answers, actions), in order."""
+        with self._lock:
+            return [record for record in self._state.sent
+                    if (chat_id is None or record.chat_id == chat_id)
+                    and (method is None or record.method == method)]
+
+    def calls(self, method: str | None = None) -> list[CallRecord]:
+        """Every received Bot API call, rejected ones included, in order."""
+        with self._lock:
+            return [record for record in self._state.calls
+                    if method is None or record.method.lower() == method.lower()]
+
+    def commands(self) -> tuple[tuple[str, str], ...]:
+        """The menu commands last set with setMyCommands."""
+        with self._lock:
+            return self._state.commands
+
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by a getUpdates offset."""
+        with self._lock:
+            return len(self._state.updates)
+
+    def polling(self) -> int:
+        """getUpdates long polls being held right now (1 while a bot polls and waits)."""
+        with self._lock:
+            return self._polls_held
+
+    def too_many_requests_count(self) -> int:
+        """429 answers so far (flood limits and injected ones)."""
+        with self._lock:
+            return self._state.too_many_requests
+
+    def counters(self) -> dict[str, object]:
+        with self._lock:
+            per_method: dict[str, int] = {}
+            for record in self._state.calls:
+                per_method[record.method] = per_method.get(record.method, 0) + 1
+            return {"calls": per_method, "statuses": dict(self._state.statuses),
+                    "too_many_requests": self._state.too_many_requests,
+                    "sent": len(self._state.sent), "pending_updates": len(self._state.updates),
+                    "webhook_url": self._state.webhook_url}
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block until ``predicate()`` is true (re-checked after every call); False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    # -- controls ------------------------------------------------------------------------------
+
+    def inject(self, method: str, mode: str, count: int | None = 1, *, retry_after_s: int = 1,
+               status: int = 500, delay_s: float = 1.0) -> FaultRule:
+        """Make the next ``count`` calls of ``method`` ("*" = any) fail as ``mode``.
+
+        Modes: "429" (retry_after_s), "5xx" (status), "drop" (close without answering),
+        "slow" (wait delay_s, then answer). ``count=None`` lasts until ``clear_faults``.
+        """
+        return self.add_fault(FaultRule.from_json({
+            "method": method, "mode": mode, "count": count, "retry_after_s": retry_after_s,
+            "status": status, "delay_s": delay_s}))
+
+    def add_fault(self, rule: FaultRule) -> FaultRule:
+        """Activate ``rule`` (after every fault added before it)."""
+        with self._lock:
+            return self._faults.add(rule)
+
+    def clear_faults(self) -> int:
+        with self._lock:
+            return self._faults.clear()
+
+    def faults(self) -> list[dict[str, object]]:
+        with self._lock:
+            return self._faults.active()
+
+    def reset(self) -> None:
+        """Forget updates, chats, messages, records, commands, faults and flood state."""
+        with self._changed:
+            self._state.reset()
+            self._faults.clear()
+            self._changed.notify_all()
+
+    # -- request handling (server threads) -----------------------------------------------------
+
+    def _dispatch(self, handler: FakeRequestHandler, http_method: str) -> None:
+        path = urlsplit(handler.path).path
+        try:
+            if path == "/_fake" or path.startswith("/_fake/"):
+                handle_control(self, handler, http_method, path.rstrip("/"))
+                return
+            token, _, method = path.removeprefix("/bot").partition("/")
+            if not path.startswith("/bot") or not method or "/" in method:
+                handler.send_json(404, _error_body(ApiError(404, "Not Found")))
+            elif token != self._token:
+                self._answer_error(handler, method, None, ApiError(401, "Unauthorized"))
+            else:
+                self._handle_api(handler, method)
+        except OSError:
+            handler.hang_up()  # the client went away mid-answer (a timeout, a stop): routine
+        except Exception as error:  # a fake's bug must still answer, like a real 500
+            _log.error("fake Bot API failed on %s: %s", http_method, type(error).__name__)
+            handler.send_json(500, _error_body(ApiError(500, "Internal Server Error")))
+
+    def _handle_api(self, handler: FakeRequestHandler, method: str) -> None:
+        try:
+            params, files = handler.read_params()
+        except BodyError as error:
+            self._answer_error(handler, method, None, ApiError(400, f"Bad Request: {error}"))
+            return
+        chat_id = _chat_id(params)
+        with self._lock:
+            fault = self._faults.take(method)
+        if fault is not None and fault.mode is FaultMode.SLOW:
+            if self._stopping.wait(fault.delay_s):
+                fault = FaultRule(method=fault.method, mode=FaultMode.DROP)
+            else:
+                fault = None
+        if fault is not None:
+            self._answer_fault(handler, method, chat_id, fault)
+            return
+        try:
+            if method.lower() == "getupdates":
+                result = self._long_poll(params)
+            else:
+                with self._changed:
+                    result = self._state.call(method, params, files)
+                    self._state.record_call(method, 200, chat_id)
+                    self._changed.notify_all()
+        except ApiError as error:
+            self._answer_error(handler, method, chat_id, error)
+            return
+        handler.send_json(200, {"ok": True, "result": result})
+
+    def _long_poll(self, params: dict[str, Any]) -> object:
+        offset = _number(params, "offset", 0)
+        limit = min(max(_number(params, "limit", 100), 1), 100)
+        timeout = min(max(_number(params, "timeout", 0), 0), _LONG_POLL_CAP_S)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            if self._state.webhook_url:
+                raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
+                                    "active; use deleteWebhook to delete the webhook first")
+            self._state.confirm(offset)
+            self._polls_held += 1
+            self._changed.notify_all()
+            try:
+                while True:
+                    updates = self._state.pending_updates(limit)
+                    remaining = deadline - time.monotonic()
+                    if updates or remaining <= 0 or self._stopping.is_set():
+                        self._state.record_call("getUpdates", 200, None)
+                        return updates
+                    self._changed.wait(remaining)
+            finally:
+                self._polls_held -= 1
+                self._changed.notify_all()
+
+    def _answer_fault(self, handler: FakeRequestHandler, method: str, chat_id: int | None,
+                      fault: FaultRule) -> None:
+        if fault.mode is FaultMode.DROP:
+            with self._changed:
+                self._state.record_call(method, 0, chat_id, "dropped", fault.mode.value)
+                self._changed.notify_all()
+            handler.hang_up()
+            return
+        if fault.mode is FaultMode.TOO_MANY_REQUESTS:
+            seconds = fault.retry_after_s
+            error = ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
+        else:
+            error = ApiError(fault.status, "Internal Server Error")
+        self._answer_error(handler, method, chat_id, error, fault=fault.mode.value)
+
+    def _answer_error(self, handler: FakeRequestHandler, method: str, chat_id: int | None,
+                      error: ApiError, fault: str | None = None) -> None:
+        with self._changed:
+            self._state.record_call(method, error.status, chat_id, error.description, fault)
+            self._changed.notify_all()
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        handler.send_json(error.status, _error_body(error), headers)
+
+def _error_body(error: ApiError) -> dict[str, object]:
+    body: dict[str, object] = {"ok": False, "error_code": error.status,
+                               "description": error.description}
+    if error.retry_after is not None:
+        body["parameters"] = {"retry_after": error.retry_after}
+    return body
+
+
+def _chat_id(params: dict[str, Any]) -> int | None:
+    value = params.get("chat_id")
+    try:
+        return int(value) if value not in (None, "") and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _number(params: dict[str, Any], name: str, default: int) -> int:
+    try:
+        return int(float(params.get(name, default)))
+    except (TypeError, ValueError):
+        raise ApiError(400, f"Bad Request: {name} must be a number") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m chat.fake_bot_api``: serve on loopback until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m chat.fake_bot_api",
+                                     description="Fake Telegram Bot API for local runs")
+    parser.add_argument("--port", type=int, default=8081, help="TCP port on 127.0.0.1")
+    parser.add_argument("--token", default=DEMO_TOKEN, help="the only token accepted")
+    parser.add_argument("--no-limits", action="store_true", help="do not answer 429 on floods")
+    args = parser.parse_args(argv)
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = ({sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+                if in_main_thread else {})
+    try:
+        with FakeBotApi(token=args.token, port=args.port,
+                        enforce_limits=not args.no_limits) as fake:
+            print(f"fake Bot API on {fake.base_url} (control: {fake.control_url})", flush=True)
+            for route, meaning in CONTROL_SUMMARY.items():
+                print(f"  {route:<34} {meaning}", flush=True)
+            while not stop_requested.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""The fake Bot API's control API under ``/_fake``: drive and inspect it over HTTP.
+
+Why: the bench and soak runs (and a human with curl) use the fake from another process, so
+everything a test does in-process (push an update, read what the bot sent, inject a fault)
+is also a JSON route. Each route calls the same public method of :class:`FakeBotApi`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chat.fake_bot_api_records import CallRecord, SentRecord
+from chat.fake_bot_api_rules import FaultRule
+from chat.fake_bot_api_state import chat_type_of
+
+if TYPE_CHECKING:
+    from chat.fake_bot_api import FakeBotApi
+    from chat.fake_bot_api_http import FakeRequestHandler
+
+__all__ = ["CONTROL_SUMMARY", "handle_control"]
+
+CONTROL_SUMMARY = {
+    "GET /_fake": "this summary",
+    "POST /_fake/updates/message": '{"chat_id", "user_id", "text", "chat_type"?, "username"?}',
+    "POST /_fake/updates/callback": '{"chat_id", "user_id", "message_id", "data"}',
+    "POST /_fake/updates/raw": "any Update object (update_id is assigned)",
+    "GET /_fake/sent?chat_id=&method=": "accepted outgoing calls",
+    "GET /_fake/calls?method=": "every received call with its status",
+    "GET /_fake/counters": "calls per method, statuses, 429s, pending updates",
+    "GET /_fake/commands": "the menu set with setMyCommands",
+    "GET|POST|DELETE /_fake/faults": '{"method": "sendMessage"|"*", "mode": "429|5xx|drop|slow", '
+                                     '"count": N|null, "retry_after_s", "status", "delay_s"}',
+    "POST /_fake/reset": "forget everything",
+}
+
+
+def handle_control(fake: FakeBotApi, handler: FakeRequestHandler, http_method: str,
+                   path: str) -> None:
+    """Answer one control request; bad input is a 400 with the reason."""
+    try:
+        params, _files = handler.read_params()
+        status, answer = _route(fake, http_method, path, params)
+    except (ValueError, TypeError, KeyError) as error:
+        status, answer = 400, {"error": f"{type(error).__name__}: {error}"}
+    handler.send_json(status, answer)
+
+
+def _route(fake: FakeBotApi, http_method: str, path: str,
+           params: dict[str, Any]) -> tuple[int, object]:
+    route = (http_method, path)
+    if route == ("GET", "/_fake"):
+        return 200, {"base_url": fake.base_url, "control": CONTROL_SUMMARY}
+    if route == ("POST", "/_fake/updates/message"):
+        chat_id = int(params["chat_id"])
+        update_id = fake.push_message(chat_id, int(params["user_id"]), str(params["text"]),
+                                      str(params.get("chat_type") or chat_type_of(chat_id)),
+                                      params.get("username"))
+        return 201, {"update_id": update_id}
+    if route == ("POST", "/_fake/updates/callback"):
+        callback_id = fake.push_callback(int(params["chat_id"]), int(params["user_id"]),
+                                         int(params["message_id"]), str(params["data"]))
+        return 201, {"callback_query_id": callback_id}
+    if route == ("POST", "/_fake/updates/raw"):
+        return 201, {"update_id": fake.push_raw_update(dict(params))}
+    if route == ("GET", "/_fake/sent"):
+        wanted = params.get("chat_id")
+        records = fake.sent(None if wanted in (None, "") else int(wanted),
+                            params.get("method") or None)
+        return 200, {"sent": [record_json(record) for record in records]}
+    if route == ("GET", "/_fake/calls"):
+        calls = fake.calls(params.get("method") or None)
+        return 200, {"calls": [record_json(record) for record in calls]}
+    if route == ("GET", "/_fake/counters"):
+        return 200, fake.counters()
+    if route == ("GET", "/_fake/commands"):
+        return 200, {"commands": [list(pair) for pair in fake.commands()]}
+    if route == ("GET", "/_fake/faults"):
+        return 200, {"faults": fake.faults()}
+    if route == ("POST", "/_fake/faults"):
+        return 201, {"fault": fake.add_fault(FaultRule.from_json(params)).to_json()}
+    if route == ("DELETE", "/_fake/faults"):
+        return 200, {"cleared": fake.clear_faults()}
+    if route == ("POST", "/_fake/reset"):
+        fake.reset()
+        return 200, {"reset": "all"}
+    return 404, {"error": f"no control route {http_method} {path}", "control": CONTROL_SUMMARY}
+
+
+def record_json(record: SentRecord | CallRecord) -> dict[str, object]:
+    """A record as plain JSON data."""
+    fields = {name: getattr(record, name) for name in record.__slots__}
+    if isinstance(record, SentRecord):
+        fields["buttons"] = [[list(button) for button in row] for row in record.buttons]
+    return fields

@@ -1,0 +1,188 @@
+"""HTTP plumbing of the fake Bot API: a loopback server that stops promptly, and body parsing.
+
+Why its own module: python-telegram-bot never sends JSON. It posts urlencoded forms, multipart
+uploads for photos and empty bodies for parameterless calls (api-contracts §4.3), and the fake
+must read all of them, plus JSON for curl and the bench. Like the exchange simulator's server,
+this one tracks open connections so ``stop()`` can cut idle keep-alive clients and held long
+polls at once. Request paths carry the bot token, so nothing here logs a raw path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+__all__ = ["BodyError", "FakeHttpServer", "FakeRequestHandler", "Params", "redact_path"]
+
+_log = logging.getLogger(__name__)
+
+_IDLE_CONNECTION_TIMEOUT_S = 60.0
+_MAX_BODY_BYTES = 12_000_000
+_BOT_PATH = re.compile(r"^/bot[^/]*")
+
+Params = tuple[dict[str, Any], dict[str, bytes]]
+"""Request parameters and uploaded files (by form field name)."""
+
+Dispatch = Callable[["FakeRequestHandler", str], None]
+
+
+class BodyError(ValueError):
+    """The request body could not be read (too large, bad multipart, bad JSON)."""
+
+
+def redact_path(path: str) -> str:
+    """``path`` with the token part of ``/bot<token>/...`` replaced, safe to log."""
+    return _BOT_PATH.sub("/bot<token>", path)
+
+
+class FakeRequestHandler(BaseHTTPRequestHandler):
+    """One connection; answers with Content-Length so keep-alive clients can reuse it."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = _IDLE_CONNECTION_TIMEOUT_S
+    disable_nagle_algorithm = True
+    server: FakeHttpServer
+
+    def do_GET(self) -> None:
+        self.server.dispatch(self, "GET")
+
+    def do_POST(self) -> None:
+        self.server.dispatch(self, "POST")
+
+    def do_DELETE(self) -> None:
+        self.server.dispatch(self, "DELETE")
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        _log.debug("%s %s -> %s", self.command, redact_path(urlsplit(self.path).path), code)
+
+    def log_message(self, format: str, *args: object) -> None:
+        # http.server's error lines quote the request line, token included.
+        _log.debug("fake bot api: %s", redact_path(format % args))
+
+    def send_json(self, status: int, payload: object,
+                  headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def hang_up(self) -> None:
+        """End the connection after this request without answering it."""
+        self.close_connection = True
+
+    def read_params(self) -> Params:
+        """Query string plus body (urlencoded, multipart, JSON or empty) as parameters."""
+        params: dict[str, Any] = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+        files: dict[str, bytes] = {}
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY_BYTES:
+            raise BodyError("Request Entity Too Large")
+        raw = self.rfile.read(length) if length else b""
+        content_type = self.headers.get("Content-Type", "")
+        kind = content_type.split(";", 1)[0].strip().lower()
+        if not raw.strip():
+            return params, files
+        if kind == "application/json":
+            try:
+                body = json.loads(raw)
+            except json.JSONDecodeError as error:
+                raise BodyError(f"body is not JSON: {error}") from None
+            if not isinstance(body, dict):
+                raise BodyError("a JSON body must be an object")
+            params.update(body)
+        elif kind == "multipart/form-data":
+            fields, files = parse_multipart(raw, content_type)
+            params.update(fields)
+        else:
+            params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        return params, files
+
+
+def parse_multipart(raw: bytes, content_type: str) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Split a multipart/form-data body into text fields and file parts (by field name)."""
+    header = Message()
+    header["Content-Type"] = content_type
+    boundary = header.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise BodyError("multipart body without a boundary")
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    delimiter = b"--" + boundary.encode()
+    for part in raw.split(delimiter)[1:]:
+        if part.startswith(b"--"):
+            break  # the closing delimiter
+        head, separator, body = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        if not separator:
+            raise BodyError("multipart part without headers")
+        body = body.removesuffix(b"\r\n")
+        disposition = Message()
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            name, _, value = line.partition(":")
+            disposition[name.strip()] = value.strip()
+        field_name = disposition.get_param("name", header="content-disposition")
+        if not isinstance(field_name, str):
+            raise BodyError("multipart part without a name")
+        if disposition.get_param("filename", header="content-disposition") is not None:
+            files[field_name] = body
+        else:
+            fields[field_name] = body.decode("utf-8", "replace")
+    return fields, files
+
+
+class FakeHttpServer(ThreadingHTTPServer):
+    """A threading HTTP server that tracks its connections so they can be cut on stop."""
+
+    daemon_threads = True
+    block_on_close = False  # close_live_connections joins the threads, with a deadline
+
+    def __init__(self, address: tuple[str, int], dispatch: Dispatch) -> None:
+        super().__init__(address, FakeRequestHandler)
+        self.dispatch = dispatch
+        self._live_lock = threading.Lock()
+        self._live: dict[socket.socket, threading.Thread] = {}
+
+    def process_request_thread(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
+        connection = request if isinstance(request, socket.socket) else request[1]
+        with self._live_lock:
+            self._live[connection] = threading.current_thread()
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._live_lock:
+                self._live.pop(connection, None)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            _log.debug("connection from %s ended abruptly", client_address)
+        else:
+            _log.error("request from %s failed: %r", client_address, error)
+
+    def close_live_connections(self, timeout_s: float) -> None:
+        """Shut every open connection down and wait, at most ``timeout_s``, for its thread."""
+        with self._live_lock:
+            live = list(self._live.items())
+        for connection, _thread in live:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # its handler closed it first
+        deadline = time.monotonic() + timeout_s
+        for _connection, thread in live:
+            thread.join(max(0.0, deadline - time.monotonic()))

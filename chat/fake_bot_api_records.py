@@ -1,0 +1,56 @@
+"""What the fake Bot API tells its tests: every accepted outgoing call and every received call.
+
+Kept apart so tests, the bench and the control API share one immutable record shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chat.fake_bot_api_rules import Rows
+
+__all__ = ["CallRecord", "SentRecord"]
+
+
+@dataclass(frozen=True, slots=True)
+class SentRecord:
+    """One accepted outgoing call of the bot (what a user would see happen)."""
+
+    method: str
+    """Bot API method, e.g. "sendMessage"."""
+    chat_id: int | None
+    """Target chat (None for answerCallbackQuery)."""
+    text: str | None
+    """Text or caption as sent (HTML source), or the callback answer's text."""
+    buttons: Rows
+    """Inline keyboard as rows of (label, callback_data or url)."""
+    message_id: int | None
+    """The message created or edited."""
+    photo_bytes: int
+    """Size of an uploaded photo (0 otherwise)."""
+    parse_mode: str | None
+    """Parse mode of the text, if any."""
+    callback_query_id: str | None
+    """Answered callback query."""
+    action: str | None
+    """sendChatAction's action."""
+    at: float
+    """Server clock when it was accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One received call, accepted or not."""
+
+    method: str
+    """Method as named in the URL."""
+    status: int
+    """HTTP status answered; 0 when the connection was dropped."""
+    chat_id: int | None
+    """chat_id parameter, when given and numeric."""
+    description: str | None
+    """Error description for rejected calls."""
+    fault: str | None
+    """Injected fault mode that answered it, if any."""
+    at: float
+    """Server clock when it was answered."""

@@ -1,0 +1,398 @@
+"""Outbound flood control: which queued Telegram call may go now, and what a reply turns into.
+
+Why: Telegram throttles bots (about 30 messages a second overall, one a second per chat, 20 a
+minute per group) and answers excess with 429 "retry after N". A bot that just fires replies
+loses them or gets the whole bot paused, so every outgoing call waits in a per-chat FIFO here
+and leaves only when all limits allow it. Nothing is dropped: a burst to one chat is spread out,
+a 429 pauses the chat (or every chat when several chats were hit at once, which means the
+global limit) and the call goes back to the front of its queue.
+
+Everything is pure and single-threaded (the transport's event loop owns it) with the time
+passed in, so the limits are tested with a fake clock. :class:`OutboundScheduler` is the queue,
+:func:`plan_reply` turns a :class:`~messages.chat.ChatReply` into the calls to make, and
+:class:`SlotMap` remembers which Telegram message a reply slot became.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Generic, TypeVar
+
+from messages.chat import Button, ChatReply
+
+__all__ = [
+    "DeliveryPolicy",
+    "GROUP_CHAT_TYPES",
+    "OutboundLimits",
+    "OutboundScheduler",
+    "OutboundStep",
+    "SlotMap",
+    "StepKind",
+    "plan_reply",
+]
+
+T = TypeVar("T")
+
+# A wait this small is float noise (now + wait == now for a large now): treat it as no wait,
+# or a caller jumping its clock by the wait would never get there.
+_TOLERANCE_S = 1e-9
+
+GROUP_CHAT_TYPES = frozenset({"group", "supergroup", "channel"})
+"""Chat types that also get the per-minute group limit."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundLimits:
+    """Telegram's published flood limits (Bots FAQ; PTB ``constants.FloodLimit``)."""
+
+    chat_interval_s: float = 1.0
+    """Least time between two messages to the same chat."""
+    group_messages: int = 20
+    """Messages allowed per ``group_window_s`` in one group, supergroup or channel."""
+    group_window_s: float = 60.0
+    """The group window."""
+    global_calls: int = 30
+    """Calls allowed per ``global_window_s`` over all chats (messages and edits)."""
+    global_window_s: float = 1.0
+    """The global window."""
+    margin_s: float = 0.05
+    """Added to the windows: our clock and Telegram's disagree by the network latency."""
+    flood_window_s: float = 1.0
+    """429s in two different chats within this time are taken as the global limit."""
+
+    def scaled(self, factor: float) -> OutboundLimits:
+        """The same limits with every duration multiplied by ``factor`` (fast tests, demos)."""
+        return replace(
+            self,
+            chat_interval_s=self.chat_interval_s * factor,
+            group_window_s=self.group_window_s * factor,
+            global_window_s=self.global_window_s * factor,
+            margin_s=self.margin_s * factor,
+            flood_window_s=self.flood_window_s * factor,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryPolicy:
+    """How hard the transport tries before a reply is reported failed."""
+
+    max_attempts: int = 5
+    """Attempts per call on network errors, the first included."""
+    backoff_base_s: float = 0.5
+    """Full-jitter backoff base between network retries."""
+    backoff_cap_s: float = 30.0
+    """Longest network backoff."""
+    max_flood_waits: int = 10
+    """429s tolerated for one call before giving up on it."""
+    retry_after_cap_s: float = 300.0
+    """Longest pause honoured from one 429 (a bigger value is clamped)."""
+
+
+@dataclass(slots=True)
+class _Entry(Generic[T]):
+    item: T
+    is_message: bool
+
+
+@dataclass(slots=True)
+class _ChatQueue(Generic[T]):
+    is_group: bool
+    entries: deque[_Entry[T]]
+    last_message_at: float = -math.inf
+    group_sends: deque[float] | None = None
+    paused_until: float = -math.inf
+    in_flight: _Entry[T] | None = None
+
+
+class OutboundScheduler(Generic[T]):
+    """Per-chat FIFO queues served round robin within Telegram's flood limits.
+
+    ``next_ready`` hands out at most one call per chat at a time (the chat is *in flight* until
+    ``complete`` or ``requeue_front``), so a chat's messages keep their order even when a call
+    is retried. Items marked ``is_message=False`` (edits) skip the per-chat and group limits
+    but count towards the global one.
+    """
+
+    def __init__(
+        self, limits: OutboundLimits = OutboundLimits(), *, max_idle_chats: int = 1024
+    ) -> None:
+        self._limits = limits
+        self._max_idle_chats = max_idle_chats
+        self._next_prune_at = -math.inf
+        self._chats: dict[int, _ChatQueue[T]] = {}
+        # Chats with queued items, in serving order; idle chats keep their limit state in
+        # _chats only, so a long tail of past chats costs nothing per call.
+        self._rotation: deque[int] = deque()
+        self._global_sends: deque[float] = deque()
+        self._paused_all_until = -math.inf
+        self._recent_floods: deque[tuple[float, int]] = deque()
+
+    @property
+    def limits(self) -> OutboundLimits:
+        return self._limits
+
+    def submit(self, chat_id: int, chat_type: str, item: T, *, is_message: bool = True) -> None:
+        """Queue ``item`` behind everything already queued for ``chat_id``."""
+        self._queue_for(chat_id, chat_type).entries.append(_Entry(item, is_message))
+        self._enter_rotation(chat_id)
+
+    def next_ready(self, now: float) -> tuple[T | None, float]:
+        """The next item allowed to go at ``now``, or None and how long until one may.
+
+        The wait is ``math.inf`` when nothing is queued (or everything queued is in flight).
+        Handing out an item records its send: the caller must make the call now.
+        """
+        if len(self._chats) > self._max_idle_chats and now >= self._next_prune_at:
+            self._prune(now)
+        global_wait = max(self._global_wait(now), self._paused_all_until - now)
+        soonest = math.inf
+        for _ in range(len(self._rotation)):
+            chat_id = self._rotation.popleft()
+            queue = self._chats[chat_id]
+            if not queue.entries:
+                continue  # emptied by discard(); leaves the rotation
+            self._rotation.append(chat_id)
+            if queue.in_flight is not None:
+                continue
+            wait = max(self._chat_wait(queue, now), global_wait)
+            if wait > _TOLERANCE_S:
+                soonest = min(soonest, wait)
+                continue
+            return self._hand_out(chat_id, queue, now), 0.0
+        return None, soonest
+
+    def complete(self, chat_id: int) -> None:
+        """The call handed out for ``chat_id`` is finished (sent, or failed for good)."""
+        queue = self._chats.get(chat_id)
+        if queue is not None:
+            queue.in_flight = None
+
+    def requeue_front(self, chat_id: int, item: T) -> None:
+        """Put ``item`` back at the head of its chat's queue (to retry it before the rest)."""
+        queue = self._queue_for(chat_id, "private")
+        is_message = queue.in_flight.is_message if queue.in_flight is not None else True
+        queue.in_flight = None
+        queue.entries.appendleft(_Entry(item, is_message))
+        self._enter_rotation(chat_id)
+
+    def pause_chat(self, chat_id: int, until: float) -> None:
+        """Send nothing to ``chat_id`` before ``until`` (a later pause wins)."""
+        queue = self._queue_for(chat_id, "private")
+        queue.paused_until = max(queue.paused_until, until)
+
+    def pause_all(self, until: float) -> None:
+        """Send nothing to any chat before ``until``."""
+        self._paused_all_until = max(self._paused_all_until, until)
+
+    def throttled(self, chat_id: int, retry_after_s: float, now: float) -> bool:
+        """Apply a 429 for ``chat_id``; True when it was taken as the global limit.
+
+        Telegram does not say which limit a 429 is for. One chat hit alone is that chat's
+        limit; a second chat hit within ``flood_window_s`` means the bot as a whole is over.
+        """
+        until = now + retry_after_s
+        self.pause_chat(chat_id, until)
+        floods = self._recent_floods
+        while floods and floods[0][0] <= now - self._limits.flood_window_s:
+            floods.popleft()
+        floods.append((now, chat_id))
+        if len({chat for _, chat in floods}) < 2:
+            return False
+        self.pause_all(until)
+        return True
+
+    def discard(self, chat_id: int, doomed: Callable[[T], bool]) -> int:
+        """Remove queued (not in-flight) items of ``chat_id`` for which ``doomed`` is true."""
+        queue = self._chats.get(chat_id)
+        if queue is None:
+            return 0
+        kept = deque(entry for entry in queue.entries if not doomed(entry.item))
+        removed = len(queue.entries) - len(kept)
+        queue.entries = kept
+        return removed
+
+    def pending(self) -> int:
+        """Items queued and not handed out yet."""
+        return sum(len(self._chats[chat_id].entries) for chat_id in self._rotation)
+
+    def in_flight(self) -> int:
+        """Items handed out and not yet completed or requeued."""
+        return sum(1 for queue in self._chats.values() if queue.in_flight is not None)
+
+    def known_chats(self) -> int:
+        """Chats whose limit state is kept (queued, in flight or recently served)."""
+        return len(self._chats)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _queue_for(self, chat_id: int, chat_type: str) -> _ChatQueue[T]:
+        queue = self._chats.get(chat_id)
+        if queue is None:
+            is_group = chat_type in GROUP_CHAT_TYPES
+            queue = _ChatQueue(is_group, deque(), group_sends=deque() if is_group else None)
+            self._chats[chat_id] = queue
+        return queue
+
+    def _enter_rotation(self, chat_id: int) -> None:
+        if chat_id not in self._rotation:
+            self._rotation.append(chat_id)
+
+    def _prune(self, now: float) -> None:
+        """Forget idle chats whose limits can no longer delay their next message."""
+        limits = self._limits
+        horizon = max(limits.chat_interval_s, limits.group_window_s + limits.margin_s)
+        for chat_id, queue in list(self._chats.items()):
+            last = queue.group_sends[-1] if queue.group_sends else queue.last_message_at
+            idle = not queue.entries and queue.in_flight is None
+            if idle and last <= now - horizon and queue.paused_until <= now:
+                del self._chats[chat_id]
+        self._rotation = deque(chat_id for chat_id in self._rotation if chat_id in self._chats)
+        # Amortised: at most one sweep per horizon, however many calls are made.
+        self._next_prune_at = now + horizon
+
+    def _global_wait(self, now: float) -> float:
+        limits = self._limits
+        window = limits.global_window_s + limits.margin_s
+        sends = self._global_sends
+        while sends and sends[0] <= now - window:
+            sends.popleft()
+        if len(sends) < limits.global_calls:
+            return 0.0
+        return sends[len(sends) - limits.global_calls] + window - now
+
+    def _chat_wait(self, queue: _ChatQueue[T], now: float) -> float:
+        wait = queue.paused_until - now
+        if not queue.entries[0].is_message:
+            return wait
+        limits = self._limits
+        wait = max(wait, queue.last_message_at + limits.chat_interval_s - now)
+        sends = queue.group_sends
+        if sends is not None:
+            window = limits.group_window_s + limits.margin_s
+            while sends and sends[0] <= now - window:
+                sends.popleft()
+            if len(sends) >= limits.group_messages:
+                wait = max(wait, sends[len(sends) - limits.group_messages] + window - now)
+        return wait
+
+    def _hand_out(self, chat_id: int, queue: _ChatQueue[T], now: float) -> T:
+        entry = queue.entries.popleft()
+        queue.in_flight = entry
+        self._global_sends.append(now)
+        if entry.is_message:
+            queue.last_message_at = now
+            if queue.group_sends is not None:
+                queue.group_sends.append(now)
+        return entry.item
+
+
+class SlotMap:
+    """(chat, slot name) -> Telegram message id, forgetting the least recently used."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self._capacity = capacity
+        self._ids: OrderedDict[tuple[int, str], int] = OrderedDict()
+
+    def remember(self, chat_id: int, slot: str, message_id: int) -> None:
+        key = (chat_id, slot)
+        self._ids[key] = message_id
+        self._ids.move_to_end(key)
+        while len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+    def lookup(self, chat_id: int, slot: str) -> int | None:
+        key = (chat_id, slot)
+        message_id = self._ids.get(key)
+        if message_id is not None:
+            self._ids.move_to_end(key)
+        return message_id
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+class StepKind(Enum):
+    """The Bot API call a step becomes."""
+
+    TEXT = "text"
+    """sendMessage, or editMessageText when the step has an edit target."""
+    PHOTO = "photo"
+    """sendPhoto with the text as caption."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundStep:
+    """One Telegram call of a reply; the first carries the slot and edit, the last the keyboard."""
+
+    kind: StepKind
+    """What to call."""
+    text: str
+    """HTML text or caption (may be empty for a photo)."""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    """Inline keyboard (only on the last step)."""
+    photo: bytes | None = None
+    """Image bytes for PHOTO steps."""
+    edit_slot: str | None = None
+    """Edit the message remembered under this slot (TEXT, first step only)."""
+    edit_message_id: int | None = None
+    """Edit this message (TEXT, first step only)."""
+    remember_slot: str | None = None
+    """Remember the resulting message id under this slot (first step only)."""
+    index: int = 0
+    """Position among the reply's steps."""
+    total: int = 1
+    """Number of steps of the reply."""
+
+    @property
+    def is_edit(self) -> bool:
+        return self.edit_slot is not None or self.edit_message_id is not None
+
+    @property
+    def is_last(self) -> bool:
+        return self.index == self.total - 1
+
+
+Splitter = Callable[[str, int], list[str]]
+"""``chat.chunking.split_html``: HTML into well-formed chunks of at most ``limit``."""
+
+
+def plan_reply(
+    reply: ChatReply, split: Splitter, *, text_limit: int = 4096, caption_limit: int = 1024
+) -> tuple[OutboundStep, ...]:
+    """The calls that deliver ``reply`` (not counting its callback answer), in order.
+
+    Long texts become several messages; a long caption stays with the photo up to
+    ``caption_limit`` and the rest follows as messages. A photo is always sent new (a text
+    edit cannot change a photo). Empty when there is nothing to show.
+    """
+    if reply.photo is not None:
+        captions = split(reply.text, caption_limit) if reply.text else []
+        rest = split("\n".join(captions[1:]), text_limit) if len(captions) > 1 else []
+        texts = [captions[0] if captions else "", *rest]
+        kinds = [StepKind.PHOTO] + [StepKind.TEXT] * len(rest)
+        edit_slot, edit_message_id = None, None
+    else:
+        texts = split(reply.text, text_limit) if reply.text else []
+        kinds = [StepKind.TEXT] * len(texts)
+        edit_slot, edit_message_id = reply.edit_slot, reply.edit_message_id
+    total = len(texts)
+    return tuple(
+        OutboundStep(
+            kind=kind,
+            text=text,
+            buttons=reply.buttons if index == total - 1 else (),
+            photo=reply.photo if kind is StepKind.PHOTO else None,
+            edit_slot=edit_slot if index == 0 else None,
+            edit_message_id=edit_message_id if index == 0 else None,
+            remember_slot=reply.slot if index == 0 else None,
+            index=index,
+            total=total,
+        )
+        for index, (kind, text) in enumerate(zip(kinds, texts, strict=True))
+    )

@@ -1,0 +1,332 @@
+"""Outbound flood control, with a hand-driven clock: limits hold, order holds, nothing is lost."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chat.chunking import split_html
+from chat.outbound import (
+    OutboundLimits,
+    OutboundScheduler,
+    SlotMap,
+    StepKind,
+    plan_reply,
+)
+from messages.chat import Button, ChatReply
+
+LIMITS = OutboundLimits()
+Sent = tuple[float, int, str]  # (time, chat id, item)
+
+
+def drain(
+    scheduler: OutboundScheduler[str], chat_of: dict[str, int], now: float = 0.0
+) -> list[Sent]:
+    """Hand out everything, jumping the clock over each wait; every call succeeds at once."""
+    sent: list[Sent] = []
+    while scheduler.pending():
+        item, wait = scheduler.next_ready(now)
+        if item is None:
+            assert math.isfinite(wait) and wait > 0
+            now += wait
+            continue
+        sent.append((now, chat_of[item], item))
+        scheduler.complete(chat_of[item])
+    return sent
+
+
+def submit_all(
+    scheduler: OutboundScheduler[str], chat_id: int, chat_type: str, count: int
+) -> dict[str, int]:
+    items = {f"{chat_id}:{n}": chat_id for n in range(count)}
+    for item in items:
+        scheduler.submit(chat_id, chat_type, item)
+    return items
+
+
+def times_for(sent: list[Sent], chat_id: int) -> list[float]:
+    return [at for at, chat, _ in sent if chat == chat_id]
+
+
+def most_in_any_window(times: list[float], window: float) -> int:
+    """Largest number of times inside any half-open window [t, t + window)."""
+    ordered = sorted(times)
+    return max((sum(1 for u in ordered if t <= u < t + window) for t in ordered), default=0)
+
+
+def test_an_empty_scheduler_has_nothing_and_no_deadline() -> None:
+    assert OutboundScheduler[str]().next_ready(0.0) == (None, math.inf)
+
+
+def test_a_burst_to_one_private_chat_is_spread_one_per_second_and_kept_in_order() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    chat_of = submit_all(scheduler, 42, "private", 20)
+
+    sent = drain(scheduler, chat_of)
+
+    assert [item for _, _, item in sent] == list(chat_of)
+    gaps = [b - a for a, b in zip(times_for(sent, 42), times_for(sent, 42)[1:])]
+    assert min(gaps) >= LIMITS.chat_interval_s - 2e-9
+
+
+def test_a_group_gets_at_most_twenty_messages_a_minute() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    chat_of = submit_all(scheduler, -100, "supergroup", 45)
+
+    sent = drain(scheduler, chat_of)
+
+    assert len(sent) == 45
+    assert most_in_any_window(times_for(sent, -100), LIMITS.group_window_s) <= 20
+
+
+def test_many_chats_together_stay_under_thirty_calls_a_second() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    chat_of: dict[str, int] = {}
+    for chat_id in range(1, 101):
+        chat_of |= submit_all(scheduler, chat_id, "private", 2)
+
+    sent = drain(scheduler, chat_of)
+
+    assert len(sent) == 200
+    assert most_in_any_window([at for at, _, _ in sent], LIMITS.global_window_s) <= 30
+
+
+def test_chats_are_served_round_robin() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    chat_of = submit_all(scheduler, 1, "private", 3) | submit_all(scheduler, 2, "private", 3)
+
+    order = [chat for _, chat, _ in drain(scheduler, chat_of)]
+
+    assert order == [1, 2, 1, 2, 1, 2]
+
+
+def test_a_chat_with_a_call_in_flight_gets_nothing_more_until_it_completes() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS.scaled(0.0))
+    scheduler.submit(7, "private", "first")
+    scheduler.submit(7, "private", "second")
+
+    assert scheduler.next_ready(0.0) == ("first", 0.0)
+    assert scheduler.next_ready(5.0) == (None, math.inf)
+    assert scheduler.in_flight() == 1
+
+    scheduler.complete(7)
+    assert scheduler.next_ready(5.0) == ("second", 0.0)
+
+
+def test_a_requeued_call_goes_before_the_rest_of_its_chat() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    scheduler.submit(7, "private", "first")
+    scheduler.submit(7, "private", "second")
+    item, _ = scheduler.next_ready(0.0)
+    assert item == "first"
+
+    scheduler.requeue_front(7, "first")
+    scheduler.pause_chat(7, until=3.0)
+
+    assert scheduler.next_ready(1.5) == (None, 1.5)
+    assert scheduler.next_ready(3.0) == ("first", 0.0)
+
+
+def test_pausing_every_chat_holds_all_of_them() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    scheduler.submit(1, "private", "a")
+    scheduler.submit(2, "private", "b")
+    scheduler.pause_all(until=10.0)
+
+    assert scheduler.next_ready(4.0) == (None, 6.0)
+    assert scheduler.next_ready(10.0)[0] == "a"
+
+
+def test_a_429_in_one_chat_pauses_only_that_chat() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    scheduler.submit(1, "private", "a")
+    scheduler.submit(2, "private", "b")
+
+    assert scheduler.throttled(1, retry_after_s=5.0, now=0.0) is False
+    assert scheduler.next_ready(0.0) == ("b", 0.0)
+
+
+def test_429s_in_two_chats_at_once_pause_every_chat() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    scheduler.submit(3, "private", "c")
+
+    scheduler.throttled(1, retry_after_s=5.0, now=0.0)
+    assert scheduler.throttled(2, retry_after_s=5.0, now=0.5) is True
+
+    assert scheduler.next_ready(1.0) == (None, 4.5)
+
+
+def test_429s_far_apart_in_time_stay_per_chat() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+
+    scheduler.throttled(1, retry_after_s=1.0, now=0.0)
+
+    assert scheduler.throttled(2, retry_after_s=1.0, now=5.0) is False
+
+
+def test_edits_skip_the_per_chat_interval_but_count_globally() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    scheduler.submit(7, "private", "message")
+    scheduler.submit(7, "private", "edit", is_message=False)
+
+    assert scheduler.next_ready(0.0)[0] == "message"
+    scheduler.complete(7)
+    assert scheduler.next_ready(0.1) == ("edit", 0.0)
+
+
+def test_discard_removes_only_matching_queued_items() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    for item in ("r1-a", "r2-a", "r1-b"):
+        scheduler.submit(7, "private", item)
+
+    assert scheduler.discard(7, lambda item: item.startswith("r1")) == 2
+    assert scheduler.pending() == 1
+    assert scheduler.next_ready(0.0)[0] == "r2-a"
+
+
+def test_idle_chats_are_forgotten_once_their_limits_no_longer_matter() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS, max_idle_chats=10)
+    chat_of: dict[str, int] = {}
+    for chat_id in range(50):
+        chat_of |= submit_all(scheduler, chat_id, "private", 1)
+    drain(scheduler, chat_of)
+
+    scheduler.next_ready(1_000.0)
+
+    assert scheduler.known_chats() == 0
+
+
+def test_scaled_limits_shrink_every_duration_but_no_count() -> None:
+    fast = LIMITS.scaled(0.1)
+
+    assert math.isclose(fast.chat_interval_s, 0.1)
+    assert math.isclose(fast.group_window_s, 6.0)
+    assert (fast.group_messages, fast.global_calls) == (20, 30)
+
+
+_CHATS = {1: "private", 2: "private", 3: "private", -10: "group", -20: "supergroup"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(sorted(_CHATS)), st.integers(0, 30)), min_size=1,
+             max_size=120),
+    st.lists(st.sampled_from(["ok", "ok", "ok", "429", "network"]), min_size=1, max_size=50),
+)
+def test_limits_order_and_delivery_hold_under_any_arrivals_and_failures(
+    arrivals: list[tuple[int, int]], outcomes: list[str]
+) -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    submitted: dict[int, list[str]] = defaultdict(list)
+    # Arrivals are spread over time (in tenths of a second after the previous one).
+    arrival_times: list[tuple[float, int, str]] = []
+    clock = 0.0
+    for n, (chat_id, gap) in enumerate(arrivals):
+        clock += gap / 10
+        arrival_times.append((clock, chat_id, f"{chat_id}#{n}"))
+    dispatched: list[tuple[float, int, str]] = []
+    delivered: dict[int, list[str]] = defaultdict(list)
+    failures: dict[str, int] = defaultdict(int)
+    now, next_arrival, attempt = 0.0, 0, 0
+    while next_arrival < len(arrival_times) or scheduler.pending():
+        while next_arrival < len(arrival_times) and arrival_times[next_arrival][0] <= now:
+            _, chat_id, name = arrival_times[next_arrival]
+            scheduler.submit(chat_id, _CHATS[chat_id], name)
+            submitted[chat_id].append(name)
+            next_arrival += 1
+        ready, wait = scheduler.next_ready(now)
+        if ready is None:
+            upcoming = (arrival_times[next_arrival][0] if next_arrival < len(arrival_times)
+                        else math.inf)
+            now = min(now + wait, upcoming)
+            assert math.isfinite(now)
+            continue
+        item = ready
+        chat_id = int(item.split("#")[0])
+        dispatched.append((now, chat_id, item))
+        # Each call fails at most twice, so the run ends whatever the outcomes drawn.
+        outcome = outcomes[attempt % len(outcomes)] if failures[item] < 2 else "ok"
+        attempt += 1
+        failures[item] += outcome != "ok"
+        if outcome == "429":
+            scheduler.requeue_front(chat_id, item)
+            scheduler.throttled(chat_id, retry_after_s=2.0, now=now)
+        elif outcome == "network":
+            scheduler.requeue_front(chat_id, item)
+            scheduler.pause_chat(chat_id, now + 0.7)
+        else:
+            delivered[chat_id].append(item)
+            scheduler.complete(chat_id)
+
+    assert dict(delivered) == dict(submitted)
+    assert most_in_any_window([at for at, _, _ in dispatched], 1.0) <= 30
+    for chat_id, chat_type in _CHATS.items():
+        times = times_for(dispatched, chat_id)
+        assert all(b - a >= 1.0 - 2e-9 for a, b in zip(times, times[1:]))
+        if chat_type != "private":
+            assert most_in_any_window(times, 60.0) <= 20
+
+
+def test_the_slot_map_forgets_the_least_recently_used_slot() -> None:
+    slots = SlotMap(capacity=2)
+    slots.remember(1, "a", 10)
+    slots.remember(1, "b", 11)
+    assert slots.lookup(1, "a") == 10  # "a" is now the most recent
+
+    slots.remember(2, "a", 12)
+
+    assert slots.lookup(1, "b") is None
+    assert (slots.lookup(1, "a"), slots.lookup(2, "a"), len(slots)) == (10, 12, 2)
+
+
+def test_a_short_reply_is_one_step_carrying_slot_keyboard_and_edit() -> None:
+    keyboard = ((Button("Refresh", "r:1"),),)
+    reply = ChatReply(request_id="r", chat_id=1, text="<b>hi</b>", buttons=keyboard,
+                      slot="s1", edit_slot="s0")
+
+    (step,) = plan_reply(reply, split_html)
+
+    assert (step.kind, step.text, step.buttons) == (StepKind.TEXT, "<b>hi</b>", keyboard)
+    assert (step.edit_slot, step.remember_slot) == ("s0", "s1")
+    assert step.is_edit and step.is_last
+
+
+def test_a_long_reply_puts_the_edit_first_and_the_keyboard_last() -> None:
+    keyboard = ((Button("More", "m"),),)
+    text = "\n".join(f"line {n} " + "x" * 50 for n in range(200))
+    reply = ChatReply(request_id="r", chat_id=1, text=text, buttons=keyboard, edit_message_id=5)
+
+    steps = plan_reply(reply, split_html)
+
+    assert len(steps) > 1
+    assert all(len(step.text) <= 4096 for step in steps)
+    assert [step.edit_message_id for step in steps] == [5] + [None] * (len(steps) - 1)
+    assert [bool(step.buttons) for step in steps] == [False] * (len(steps) - 1) + [True]
+    assert "\n".join(step.text for step in steps) == text
+
+
+def test_a_photo_keeps_a_short_caption_and_is_never_an_edit() -> None:
+    reply = ChatReply(request_id="r", chat_id=1, text="BTC 1h", photo=b"png", edit_slot="s")
+
+    (step,) = plan_reply(reply, split_html)
+
+    assert (step.kind, step.text, step.photo) == (StepKind.PHOTO, "BTC 1h", b"png")
+    assert not step.is_edit
+
+
+def test_a_photo_with_a_long_caption_sends_the_rest_as_messages() -> None:
+    text = "\n".join("caption line " + "y" * 60 for _ in range(40))
+    reply = ChatReply(request_id="r", chat_id=1, text=text, photo=b"png")
+
+    steps = plan_reply(reply, split_html)
+
+    assert steps[0].kind is StepKind.PHOTO and len(steps[0].text) <= 1024
+    assert {step.kind for step in steps[1:]} == {StepKind.TEXT}
+    assert sum(step.text.count("caption line") for step in steps) == 40
+
+
+def test_a_reply_with_nothing_to_show_has_no_steps() -> None:
+    assert plan_reply(ChatReply(request_id="r", chat_id=1, callback_id="q"), split_html) == ()
