@@ -32,6 +32,7 @@ from actors.chat_tree import chat_spec
 from actors.db_writer import storage_spec
 from actors.console_io import DEMO_USER_ID, ConsoleIO, ConsoleSession
 from actors.market_tree import market_spec
+from actors.telegram_io import TelegramIO
 from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config
 from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
@@ -292,10 +293,10 @@ def _run(config: BotConfig) -> int:
     if config.telegram_token is None:
         print(f"{TOKEN_ENV_VAR} is not set; export it or try `python bot.py demo`",
               file=sys.stderr)
-    else:
-        print("run: the Telegram transport is not built yet (see the chat issue); "
-              "`python bot.py demo` runs the actor system with a console", file=sys.stderr)
-    return EXIT_BAD_USAGE
+        return EXIT_BAD_USAGE
+    bot = CryptoBot(config, transport_factory=lambda ctx: TelegramIO.start(ctx, config=config))
+    bot.start()
+    return serve_until_stopped(bot)
 
 
 def _exchange_sim(argv: list[str]) -> int:

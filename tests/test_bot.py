@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,9 @@ import pykka
 import pytest
 
 from bot import CryptoBot, render_config
+from chat.fake_bot_api import FakeBotApi
 from core.config import BotConfig, describe_settings
+from market.simulator import ExchangeSimulator
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec
@@ -127,11 +130,29 @@ def test_run_without_a_token_exits_2_and_says_how_to_fix_it() -> None:
             in result.stderr)
 
 
-def test_run_with_a_token_says_the_transport_is_not_built_and_never_prints_it() -> None:
-    result = run_bot("run", env=clean_env(TELEGRAM_BOT_TOKEN=TOKEN))
-    assert result.returncode == 2
-    assert "the Telegram transport is not built yet" in result.stderr
-    assert TOKEN not in result.stdout + result.stderr
+def test_run_answers_telegram_through_the_fake_bot_api_and_stops_on_sigterm(
+        tmp_path: Path) -> None:
+    with ExchangeSimulator() as exchange, FakeBotApi(token=TOKEN) as telegram:
+        env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, CRYPTOBOT_TELEGRAM_API_URL=telegram.base_url,
+                        CRYPTOBOT_EXCHANGE_URLS=exchange.base_url, CRYPTOBOT_LOG_LEVEL="DEBUG",
+                        CRYPTOBOT_DB_PATH=str(tmp_path / "bot.sqlite3"))
+        process = subprocess.Popen([sys.executable, "bot.py", "run"], cwd=REPO_ROOT, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            telegram.push_message(42, 42, "/price btc")
+            assert telegram.wait_for(
+                lambda: any("BTCUSDT" in (r.text or "") for r in telegram.sent(chat_id=42)),
+                SUBPROCESS_TIMEOUT_S)
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=SUBPROCESS_TIMEOUT_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert TOKEN not in out + err and TOKEN.split(":")[1] not in out + err
+    events = [json.loads(line)["event"] for line in out.splitlines() if line.startswith("{")]
+    assert "chat.command_handled" in events and "bot.stopped" in events
 
 
 def test_no_subcommand_means_run() -> None:
