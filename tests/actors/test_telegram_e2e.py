@@ -1,0 +1,160 @@
+"""The whole bot through the real python-telegram-bot stack: the fake Bot API server and the
+exchange simulator on loopback, a real SQLite file, real threads. Every command and button."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.telegram_io import TelegramIO
+from bot import CryptoBot
+from chat.fake_bot_api import FakeBotApi
+from core.config import BotConfig
+from market.simulator import ExchangeSimulator
+
+TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
+ADMIN = 1
+WAIT_S = 30.0
+
+
+@dataclass
+class Telegram:
+    fake: FakeBotApi
+    simulator: ExchangeSimulator
+    bot: CryptoBot
+
+    def say(self, chat: int, text: str, marker: str, *, method: str | None = None) -> Any:
+        """Send ``text`` as user ``chat``; the first new record whose text has ``marker``."""
+        before = len(self.fake.sent(chat_id=chat))
+        self.fake.push_message(chat, chat, text)
+        return self.wait(chat, marker, before, method)
+
+    def wait(self, chat: int, marker: str, before: int, method: str | None = None) -> Any:
+        def found() -> Any:
+            return next((r for r in self.fake.sent(chat_id=chat)[before:]
+                         if marker in (r.text or "") and (method is None or r.method == method)),
+                        None)
+        assert self.fake.wait_for(lambda: found() is not None, WAIT_S), (
+            marker, [(r.method, r.text) for r in self.fake.sent(chat_id=chat)[before:]])
+        return found()
+
+    def press(self, chat: int, record: Any, label: str, marker: str,
+              method: str | None = None) -> Any:
+        data = next(d for row in record.buttons for (text, d) in row if label in text)
+        before = len(self.fake.sent(chat_id=chat))
+        self.fake.push_callback(chat, chat, record.message_id, data)
+        return self.wait(chat, marker, before, method)
+
+
+@pytest.fixture
+def make_telegram(tmp_path: Path) -> Iterator[Any]:
+    started: list[tuple[CryptoBot, FakeBotApi, ExchangeSimulator]] = []
+
+    def make(**overrides: Any) -> Telegram:
+        simulator = ExchangeSimulator().start()
+        fake = FakeBotApi(token=TOKEN).start()
+        config = BotConfig().with_overrides(**{
+            "exchange_urls": (simulator.base_url,), "telegram_token": TOKEN,
+            "telegram_api_url": fake.base_url, "db_path": str(tmp_path / "bot.sqlite3"),
+            "admin_ids": (ADMIN,), "alert_sweep_interval_s": 0.5, **overrides})
+        bot = CryptoBot(config, transport_factory=lambda ctx: TelegramIO.start(ctx, config=config))
+        bot.start()
+        started.append((bot, fake, simulator))
+        return Telegram(fake, simulator, bot)
+
+    yield make
+    for bot, fake, simulator in started:
+        bot.stop()
+        fake.stop()
+        simulator.stop()
+
+
+def test_every_command_is_answered_through_telegram(make_telegram, caplog):
+    tg = make_telegram()
+    with caplog.at_level(logging.DEBUG):
+        assert tg.say(7, "/start", "Hi!")
+        assert tg.say(7, "/help", "/price SYM")
+        assert tg.say(7, "/price btc eth", "ETHUSDT")
+        assert tg.say(7, "/analysis btc", "RSI").buttons
+        assert tg.say(7, "/chart eth 4h", "ETHUSDT", method="sendPhoto").photo_bytes > 10_000
+        assert tg.say(7, "/top", "Gainers")
+        saved = tg.say(7, "/alert btc above 10000000", "saved")
+        alert_id = saved.text.split("#")[1].split(" ")[0]
+        assert tg.say(7, "/alerts", f"#{alert_id}")
+        assert tg.say(7, f"/delalert {alert_id}", "deleted")
+        assert tg.say(7, "/watch sol", "added")
+        assert tg.say(7, "/watchlist", "SOLUSDT")
+        assert tg.say(7, "/unwatch sol", "removed")
+        assert tg.say(7, "/actors", "not available")
+        assert tg.say(ADMIN, "/actors", "root")
+        assert tg.say(ADMIN, "/health", "ok")
+        assert tg.say(ADMIN, "/stats", "Runtime")
+        assert tg.say(7, "/prcie btc", "Did you mean /price?")
+        assert tg.say(7, "hello", "/help")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert TOKEN not in logged and TOKEN.split(":")[1] not in logged
+
+
+def test_every_analysis_button_edits_the_card_in_place(make_telegram):
+    tg = make_telegram()
+    card = tg.say(8, "/analysis eth", "ETHUSDT")
+    details = tg.press(8, card, "Details", "Support", method="editMessageText")
+    assert details.message_id == card.message_id
+    back = tg.press(8, details, "Less", "ETHUSDT", method="editMessageText")
+    assert "Support" not in back.text
+    four_hours = tg.press(8, back, "4h", "4h", method="editMessageText")
+    calls_before = len(tg.fake.calls("editMessageText"))
+    tg.fake.push_callback(8, 8, four_hours.message_id,
+                          next(d for row in four_hours.buttons for (t, d) in row if "Refresh" in t))
+    # Same data within the cache TTL: Telegram says "not modified", which counts as done.
+    assert tg.fake.wait_for(lambda: len(tg.fake.calls("editMessageText")) > calls_before, WAIT_S)
+    photo = tg.press(8, four_hours, "Chart", "ETHUSDT", method="sendPhoto")
+    assert tg.press(8, photo, "1d", "1d", method="sendPhoto")
+    answered = tg.fake.sent(method="answerCallbackQuery")
+    assert len(answered) >= 6  # every press was answered
+
+
+def test_a_forged_button_is_answered_politely(make_telegram):
+    tg = make_telegram()
+    card = tg.say(9, "/price btc", "BTCUSDT")
+    tg.fake.push_callback(9, 9, card.message_id, "9|forged|<b>")
+    assert tg.fake.wait_for(lambda: any("out of date" in (r.text or "")
+                                        for r in tg.fake.sent(method="answerCallbackQuery")),
+                            WAIT_S)
+
+
+def test_a_slow_answer_is_a_loading_message_edited_into_the_result(make_telegram):
+    tg = make_telegram()
+    tg.say(10, "/price btc", "BTCUSDT")  # symbols known: only the klines will be slow
+    tg.simulator.inject("slow", endpoint="/api/v3/klines", delay_s=1.0)
+    loading = tg.say(10, "/analysis sol", "Working on it", method="sendMessage")
+    edited = tg.wait(10, "SOLUSDT", 0, method="editMessageText")
+    assert edited.message_id == loading.message_id
+
+
+def test_strangers_and_floods_get_one_answer_each_then_silence(make_telegram):
+    tg = make_telegram(allowed_users=(ADMIN, 11), user_rate_limit_count=2,
+                       user_rate_limit_window_s=600)
+    assert tg.say(12, "/price btc", "private")
+    tg.say(11, "/help", "/price")
+    tg.say(11, "/help", "/price")
+    assert tg.say(11, "/help", "faster than I can answer")
+    before = len(tg.fake.sent(chat_id=11))
+    tg.fake.push_message(11, 11, "/help")
+    tg.say(ADMIN, "/help", "/price")  # the flood's next message was handled before this one
+    assert len(tg.fake.sent(chat_id=11)) == before
+
+
+def test_a_crossed_alert_notifies_its_owner_once_with_buttons(make_telegram):
+    tg = make_telegram()
+    tg.say(13, "/alert btc above 1", "saved")
+    note = tg.wait(13, "now off", 0)
+    labels = [text for row in note.buttons for (text, _) in row]
+    assert any("Analysis" in label for label in labels)
+    tg.say(13, "/help", "/price")  # a few sweeps later: still exactly one notification
+    assert len([r for r in tg.fake.sent(chat_id=13) if "now off" in (r.text or "")]) == 1
