@@ -158,3 +158,21 @@ def test_a_crossed_alert_notifies_its_owner_once_with_buttons(make_telegram):
     assert any("Analysis" in label for label in labels)
     tg.say(13, "/help", "/price")  # a few sweeps later: still exactly one notification
     assert len([r for r in tg.fake.sent(chat_id=13) if "now off" in (r.text or "")]) == 1
+
+
+def test_alert_and_watchlist_buttons_work(make_telegram):
+    tg = make_telegram()
+    tg.say(14, "/alert btc above 10000000", "saved")
+    listing = tg.say(14, "/alerts", "Your alerts")
+    assert tg.press(14, listing, "🗑", "deleted")
+    tg.say(14, "/watch eth", "added")
+    watchlist = tg.say(14, "/watchlist", "ETHUSDT")
+    answers = len(tg.fake.sent(method="answerCallbackQuery"))
+    tg.fake.push_callback(14, 14, watchlist.message_id,
+                          next(d for row in watchlist.buttons for (t, d) in row if "Refresh" in t))
+    assert tg.fake.wait_for(lambda: len(tg.fake.sent(method="answerCallbackQuery")) > answers,
+                            WAIT_S)
+    tg.say(14, "/alert eth above 1", "saved")
+    fired = tg.wait(14, "now off", 0)
+    assert tg.press(14, fired, "Re-arm", "re-armed")
+    assert tg.press(14, fired, "Analysis", "ETHUSDT")
