@@ -247,6 +247,9 @@ class TelegramLoop:
         self._spawn(self._register_commands())
 
     async def _stop_app(self) -> None:
+        app = self._app
+        if app is not None and app.updater is not None and app.updater.running:
+            await app.updater.stop()  # no new updates from here on
         background = set(self._background)
         for task in background:
             task.cancel()
@@ -257,14 +260,10 @@ class TelegramLoop:
             if abandoned:
                 log_event(logger, "telegram.replies_abandoned", logging.WARNING,
                           transport=self._name, replies=abandoned)
-        app = self._app
-        if app is None:
-            return
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
+        if app is not None:
+            if app.running:
+                await app.stop()
+            await app.shutdown()
         for request in self._requests:
             # app.shutdown() skips them when initialize() failed half-way (a rejected token).
             await request.shutdown()

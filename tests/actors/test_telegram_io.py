@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -13,12 +12,7 @@ import pykka
 import pytest
 
 from actors.telegram_io import TelegramIO
-from actors.telegram_loop import (
-    TelegramLoop,
-    TransportError,
-    TransportTuning,
-    WebhookSettings,
-)
+from actors.telegram_loop import TransportTuning
 from chat.commands import menu_commands
 from chat.fake_bot_api import FakeBotApi, FloodRules, SentRecord
 from chat.html import escape
@@ -34,6 +28,7 @@ from messages.chat import (
 )
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
+from supervision.snapshot import ActorSnapshot
 from supervision.spec import ChildSpec
 from supervision.tree import SupervisionTree
 
@@ -134,6 +129,8 @@ class EchoConversation(SupervisedActor):
                 return [reply("Pick", buttons=((Button("Too long", "x" * 65),),))]
             case "/badhtml":
                 return [reply("1 < 2 <b>bold")]
+            case "/editgone":
+                return [reply("fresh", edit_message_id=999)]
         return [reply(f"echo: {escape(command.text)}")]
 
 
@@ -143,31 +140,26 @@ class Bot:
     tree: SupervisionTree
     journal: Journal = field(default_factory=Journal)
 
-    def say(self, text: str, chat_id: int = CHAT) -> None:
-        self.fake.push_message(chat_id, USER, text, username="ann")
+    def say(self, text: str) -> None:
+        self.fake.push_message(CHAT, USER, text, username="ann")
 
-    def sent(self, method: str, chat_id: int = CHAT) -> list[SentRecord]:
-        return self.fake.sent(chat_id, method)
+    def sent(self, method: str) -> list[SentRecord]:
+        return self.fake.sent(CHAT, method)
 
-    def texts(self, chat_id: int = CHAT) -> list[str | None]:
-        return [record.text for record in self.sent("sendMessage", chat_id)]
+    def texts(self) -> list[str | None]:
+        return [record.text for record in self.sent("sendMessage")]
 
     def wait_until(self, predicate: Callable[[], bool]) -> None:
         assert self.fake.wait_for(predicate, WAIT_S), "the fake never saw it"
 
-    def wait_for_texts(self, count: int, chat_id: int = CHAT) -> list[str | None]:
-        self.wait_until(lambda: len(self.texts(chat_id)) >= count)
-        return self.texts(chat_id)
+    def wait_for_texts(self, count: int) -> list[str | None]:
+        self.wait_until(lambda: len(self.texts()) >= count)
+        return self.texts()
 
-    def transport_stats(self) -> dict[str, object]:
+    def transport(self) -> ActorSnapshot:
         node = self.tree.snapshot(timeout_s=5).find("transport")
         assert node is not None
-        return dict(node.stats)
-
-    def restarts(self) -> int:
-        node = self.tree.snapshot(timeout_s=5).find("transport")
-        assert node is not None
-        return node.restarts
+        return node
 
 
 @pytest.fixture
@@ -258,7 +250,7 @@ def test_an_edit_that_changes_nothing_counts_as_delivered(bot: Bot) -> None:
 
     assert bot.wait_for_texts(2) == ["Same", "echo: after"]
     assert bot.journal.of(ReplyFailed) == []
-    assert bot.transport_stats()["not_modified"] == 1
+    assert dict(bot.transport().stats)["not_modified"] == 1
 
 
 def test_a_button_press_is_forwarded_answered_and_edits_its_message(bot: Bot) -> None:
@@ -312,7 +304,7 @@ def test_dropped_connections_and_server_errors_are_retried(bot: Bot) -> None:
     bot.say("hello")
 
     assert bot.wait_for_texts(1) == ["echo: hello"]
-    assert bot.transport_stats()["retries"] == 2
+    assert dict(bot.transport().stats)["retries"] == 2
 
 
 def test_a_reply_that_keeps_failing_is_reported_to_the_conversation(bot: Bot) -> None:
@@ -339,6 +331,24 @@ def test_html_telegram_cannot_parse_is_sent_again_as_plain_text(bot: Bot) -> Non
 
     assert bot.wait_for_texts(1) == ["1 < 2 bold"]
     assert bot.sent("sendMessage")[0].parse_mode is None
+
+
+def test_an_edit_of_a_message_telegram_cannot_find_is_sent_as_a_new_message(bot: Bot) -> None:
+    bot.say("/editgone")
+
+    assert bot.wait_for_texts(1) == ["fresh"]
+    assert [call.status for call in bot.fake.calls("editMessageText")] == [400]
+
+
+def test_replies_still_queued_at_shutdown_are_reported_failed(bot: Bot) -> None:
+    bot.fake.inject("sendMessage", "429", count=1, retry_after_s=60)
+    bot.say("hello")
+    bot.wait_until(lambda: bot.fake.too_many_requests_count() == 1)
+
+    assert bot.tree.stop(timeout_s=15)
+
+    (failed,) = bot.journal.of(ReplyFailed)
+    assert failed.reason == "transport stopped before sending it"
 
 
 def test_a_failing_set_my_commands_is_retried_and_the_bot_still_works(
@@ -375,8 +385,8 @@ def test_updates_that_are_not_messages_or_buttons_are_ignored_without_a_restart(
     assert bot.wait_for_texts(1) == ["echo: still here"]
     assert [command.text for command in bot.journal.of(ChatCommand)] == ["still here"]
     bot.wait_until(lambda: bool(bot.fake.sent(method="answerCallbackQuery")))
-    assert bot.transport_stats()["ignored_updates"] == 6
-    assert bot.restarts() == 0
+    assert dict(bot.transport().stats)["ignored_updates"] == 6
+    assert bot.transport().restarts == 0
 
 
 def test_the_token_never_reaches_the_logs(
@@ -396,36 +406,3 @@ def test_the_token_never_reaches_the_logs(
     assert TOKEN not in caplog.text
     assert all(TOKEN not in record.getMessage() for record in caplog.records)
     assert TOKEN.split(":")[1] not in caplog.text
-
-
-def test_a_rejected_token_fails_the_start_without_showing_the_token() -> None:
-    with FakeBotApi(token="987654321:AAothertokenothertokenothertokenxx") as other:
-        loop = TelegramLoop(token=TOKEN, api_url=other.base_url, on_update=lambda u, t: None,
-                            on_failed=lambda failed: None, menu=(), tuning=FAST)
-        try:
-            with pytest.raises(TransportError) as raised:
-                loop.start()
-        finally:
-            loop.stop()
-
-    assert "Unauthorized" in str(raised.value)
-    assert TOKEN not in repr(raised.value) and raised.value.__cause__ is None
-    assert raised.value.__suppress_context__
-
-
-def test_webhook_mode_registers_the_webhook_or_says_which_extra_is_missing(
-    fake: FakeBotApi,
-) -> None:
-    url = "https://bot.example.org/telegram/hook"
-    loop = TelegramLoop(token=TOKEN, api_url=fake.base_url, on_update=lambda u, t: None,
-                        on_failed=lambda failed: None, menu=(), tuning=FAST,
-                        webhook=WebhookSettings(listen="127.0.0.1", port=0, url=url))
-    try:
-        if importlib.util.find_spec("tornado") is None:
-            with pytest.raises(TransportError, match=r"webhooks"):
-                loop.start()
-        else:
-            loop.start()
-            assert fake.counters()["webhook_url"] == url
-    finally:
-        loop.stop()
