@@ -32,6 +32,7 @@ from actors.chat_tree import chat_spec
 from actors.db_writer import storage_spec
 from actors.console_io import DEMO_USER_ID, ConsoleIO, ConsoleSession
 from actors.market_tree import market_spec
+from actors.memory_monitor import memory_spec
 from actors.telegram_io import TelegramIO
 from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config
 from core.errors import ConfigError
@@ -77,7 +78,7 @@ def build_specs(
     benchmarks of the market alone).
     """
     settings = supervisor_settings(config)
-    specs = [market_spec(config, settings)]
+    specs = [market_spec(config, settings), memory_spec(config)]
     if read_pool is not None:
         specs.insert(0, storage_spec(config, settings, read_pool=read_pool))
     if transport_factory is not None:
