@@ -34,6 +34,8 @@ from actors.console_io import DEMO_USER_ID, ConsoleIO, ConsoleSession
 from actors.market_tree import market_spec
 from actors.memory_monitor import memory_spec
 from actors.telegram_io import TelegramIO
+from ops import inspect_cli
+from ops.status_http import StatusServer
 from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config
 from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
@@ -297,7 +299,24 @@ def _run(config: BotConfig) -> int:
         return EXIT_BAD_USAGE
     bot = CryptoBot(config, transport_factory=lambda ctx: TelegramIO.start(ctx, config=config))
     bot.start()
-    return serve_until_stopped(bot)
+    status = _start_status_server(bot)
+    try:
+        return serve_until_stopped(bot)
+    finally:
+        if status is not None:
+            status.stop()
+
+
+def _start_status_server(bot: CryptoBot) -> StatusServer | None:
+    """The loopback status endpoint (/healthz, /actors, /metrics) unless status_port is 0."""
+    port = bot.config.status_port
+    if not port:
+        return None
+    try:
+        return StatusServer(bot.status, port=port).start()
+    except OSError as exc:  # a busy port must not take the bot down: it still answers users
+        log_event(logger, "status_http.unavailable", logging.ERROR, port=port, error=str(exc))
+        return None
 
 
 def _exchange_sim(argv: list[str]) -> int:
@@ -342,9 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             print(render_config(config))
             return EXIT_OK
         if command == "inspect":
-            print("inspect: not built yet (the status endpoint arrives with the operations issue)",
-                  file=sys.stderr)
-            return EXIT_BAD_USAGE
+            return inspect_cli.main(["--url", args.url] if args.url else [], config=config)
         if command == "exchange-sim":
             return _exchange_sim(rest)
         return _run_demo(config) if command == "demo" else _run(config)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import threading
 import tomllib
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +135,11 @@ def test_run_without_a_token_exits_2_and_says_how_to_fix_it() -> None:
 def test_run_answers_telegram_through_the_fake_bot_api_and_stops_on_sigterm(
         tmp_path: Path) -> None:
     with ExchangeSimulator() as exchange, FakeBotApi(token=TOKEN) as telegram:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            status_port = probe.getsockname()[1]
         env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, CRYPTOBOT_TELEGRAM_API_URL=telegram.base_url,
+                        CRYPTOBOT_STATUS_PORT=str(status_port),
                         CRYPTOBOT_EXCHANGE_URLS=exchange.base_url, CRYPTOBOT_LOG_LEVEL="DEBUG",
                         CRYPTOBOT_DB_PATH=str(tmp_path / "bot.sqlite3"))
         process = subprocess.Popen([sys.executable, "bot.py", "run"], cwd=REPO_ROOT, env=env,
@@ -143,6 +149,12 @@ def test_run_answers_telegram_through_the_fake_bot_api_and_stops_on_sigterm(
             assert telegram.wait_for(
                 lambda: any("BTCUSDT" in (r.text or "") for r in telegram.sent(chat_id=42)),
                 SUBPROCESS_TIMEOUT_S)
+            inspected = run_bot("inspect", "--url", f"http://127.0.0.1:{status_port}")
+            assert inspected.returncode == 0, inspected.stderr
+            assert "root" in inspected.stdout and "transport" in inspected.stdout
+            with urllib.request.urlopen(f"http://127.0.0.1:{status_port}/metrics",
+                                        timeout=10) as response:
+                assert b"cryptobot_up 1" in response.read()
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=SUBPROCESS_TIMEOUT_S)
         finally:
@@ -159,10 +171,13 @@ def test_no_subcommand_means_run() -> None:
     assert "TELEGRAM_BOT_TOKEN is not set" in run_bot().stderr
 
 
-def test_inspect_says_it_is_not_built_yet() -> None:
-    result = run_bot("inspect", "--url", "http://127.0.0.1:9108")
+def test_inspect_says_clearly_when_no_bot_answers() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_bot("inspect", "--url", f"http://127.0.0.1:{port}")
     assert result.returncode == 2
-    assert "inspect: not built yet" in result.stderr
+    assert "cannot reach the bot" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_exchange_sim_hands_its_arguments_to_the_simulator() -> None:

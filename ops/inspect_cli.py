@@ -1,0 +1,153 @@
+"""``python bot.py inspect``: the live actor tree and health of a bot running elsewhere.
+
+Why: when a bot misbehaves on a server, the operator wants the same tree the /actors card
+shows without a Telegram client, from a shell on that machine. The running bot serves its
+snapshot on the loopback status port (``ops.status_http``); this command fetches ``/actors``
+and ``/healthz``, rebuilds the snapshot and prints it with the same ``render_tree``.
+
+Exit status: 0 healthy, 1 degraded (reasons printed), 2 the bot could not be reached or did not
+answer like a cryptobot status endpoint (one line naming the URL on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import requests
+
+from core.config import BotConfig
+from core.errors import BotError
+from supervision.breaker import BreakerSnapshot
+from supervision.snapshot import ActorSnapshot, render_tree
+
+__all__ = [
+    "EXIT_DEGRADED", "EXIT_HEALTHY", "EXIT_UNREACHABLE", "InspectError", "default_url", "main",
+    "snapshot_from_dict",
+]
+
+EXIT_HEALTHY = 0
+EXIT_DEGRADED = 1
+EXIT_UNREACHABLE = 2
+
+_DEFAULT_TIMEOUT_S = 5.0
+_FALLBACK_TERMINAL_COLUMNS = 100
+
+
+class InspectError(BotError):
+    """The status endpoint could not be reached or answered something unexpected."""
+
+
+def default_url(config: BotConfig | None = None) -> str | None:
+    """The status URL of a bot using ``config`` (defaults when None); None if it is disabled."""
+    port = (config or BotConfig()).status_port
+    return f"http://127.0.0.1:{port}" if port else None
+
+
+def _breaker_from_dict(data: Mapping[str, Any]) -> BreakerSnapshot:
+    return BreakerSnapshot(
+        name=str(data["name"]),
+        state=str(data["state"]),
+        consecutive_failures=int(data.get("consecutive_failures", 0)),
+        failure_rate=data.get("failure_rate"),
+        calls_in_window=int(data.get("calls_in_window", 0)),
+        trips=int(data.get("trips", 0)),
+        reset_timeout_s=float(data.get("reset_timeout_s", 0.0)),
+        retry_after_s=float(data.get("retry_after_s", 0.0)),
+    )
+
+
+def _node_from_dict(data: Mapping[str, Any]) -> ActorSnapshot:
+    stats = data.get("stats") or {}
+    return ActorSnapshot(
+        name=str(data["name"]),
+        state=str(data["state"]),
+        kind=str(data.get("kind", "worker")),
+        restarts=int(data.get("restarts", 0)),
+        last_failure=data.get("last_failure"),
+        mailbox_depth=int(data.get("mailbox_depth", 0)),
+        handled=int(data.get("handled", 0)),
+        restart_type=str(data.get("restart_type", "permanent")),
+        priority=str(data.get("priority", "CRITICAL")),
+        strategy=data.get("strategy"),
+        breakers=tuple(_breaker_from_dict(b) for b in data.get("breakers") or ()),
+        stats=tuple(sorted((str(key), value) for key, value in stats.items())),
+        children=tuple(_node_from_dict(child) for child in data.get("children") or ()),
+    )
+
+
+def snapshot_from_dict(data: object) -> ActorSnapshot:
+    """The inverse of ``ActorSnapshot.to_dict()``; ``InspectError`` if ``data`` is not one."""
+    if not isinstance(data, Mapping):
+        raise InspectError(f"expected an actor tree object, got {type(data).__name__}")
+    try:
+        return _node_from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InspectError(f"malformed actor tree: {type(exc).__name__}: {exc}") from exc
+
+
+def _get_json(session: requests.Session, url: str, timeout_s: float) -> tuple[int, Any]:
+    try:
+        response = session.get(url, timeout=timeout_s)
+    except requests.RequestException as exc:
+        raise InspectError(f"cannot reach the bot at {url} ({type(exc).__name__})") from exc
+    try:
+        return response.status_code, response.json()
+    except ValueError as exc:
+        raise InspectError(
+            f"{url} answered {response.status_code} without JSON; is it a cryptobot status port?"
+        ) from exc
+
+
+def _tree_text(status: int, body: Any, url: str) -> str:
+    if status == 200:
+        width = shutil.get_terminal_size((_FALLBACK_TERMINAL_COLUMNS, 24)).columns
+        return render_tree(snapshot_from_dict(body), width=width)
+    if status == 503 and isinstance(body, Mapping):
+        return f"actor tree unavailable: {body.get('error', 'no reason given')}"
+    raise InspectError(f"{url} answered {status}; is it a cryptobot status port?")
+
+
+def _health_verdict(status: int, body: Any, url: str) -> tuple[int, list[str]]:
+    if not isinstance(body, Mapping) or status not in (200, 503):
+        raise InspectError(f"{url} answered {status}; is it a cryptobot status port?")
+    reasons = [str(reason) for reason in body.get("reasons") or ()]
+    if status == 200 and not reasons:
+        return EXIT_HEALTHY, ["health: ok"]
+    return EXIT_DEGRADED, ["health: degraded", *(f"  • {reason}" for reason in reasons)]
+
+
+def _parser(fallback_url: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bot.py inspect", description="Show a running bot's actor tree and health.",
+        epilog="Exit status: 0 healthy, 1 degraded, 2 the bot could not be reached.")
+    parser.add_argument("--url", default=fallback_url,
+                        help=f"status endpoint of the running bot (default: {fallback_url})")
+    parser.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                        help="how long to wait for each answer")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, config: BotConfig | None = None) -> int:
+    """Print the tree and the health verdict; the exit status says which verdict."""
+    args = _parser(default_url(config)).parse_args(argv)
+    if not args.url:
+        print("inspect: the status server is disabled (status_port = 0); pass --url",
+              file=sys.stderr)
+        return EXIT_UNREACHABLE
+    base_url = str(args.url).rstrip("/")
+    try:
+        with requests.Session() as session:
+            actors_url, health_url = f"{base_url}/actors", f"{base_url}/healthz"
+            tree = _tree_text(*_get_json(session, actors_url, args.timeout), actors_url)
+            verdict, lines = _health_verdict(
+                *_get_json(session, health_url, args.timeout), health_url)
+    except InspectError as error:
+        print(f"inspect: {error}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    print(tree)
+    print("\n".join(lines))
+    return verdict

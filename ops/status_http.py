@@ -1,0 +1,208 @@
+"""The status HTTP server: health, the live actor tree and Prometheus metrics on loopback.
+
+Why: a process manager or load balancer needs a yes/no health probe, Prometheus needs a page
+to scrape, and ``bot.py inspect`` needs the tree of a bot running in another process. All three
+read one ``ActorSnapshot`` taken per request through ``snapshot_provider``, so this module never
+talks to an actor itself; a provider that raises (the tree is stopping, a bug) turns into a 503
+naming the reason, never into a dead server thread.
+
+It binds 127.0.0.1 only: the tree names internal failures and is no business of the network;
+put a reverse proxy in front if a remote scraper must reach it.
+
+Routes (``GET`` only):
+
+* ``/healthz``: 200 ``{"status": "ok", "reasons": []}`` or 503 ``{"status": "degraded",
+  "reasons": ["market/fetcher is restarting", "breaker exchange is open (fetcher)"]}``;
+* ``/actors``: the snapshot as JSON (``ActorSnapshot.to_dict()``);
+* ``/metrics``: Prometheus text format (see ``ops.metrics``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from chat.cards_admin import HEALTHY_STATES
+from core.logs import log_event
+from market.sim_http import JSON_CONTENT_TYPE, LoopbackServer, RequestHandler
+from ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ops.metrics import render_metrics
+from supervision.snapshot import ActorSnapshot
+
+__all__ = ["LOOPBACK", "SnapshotProvider", "StatusServer", "health_reasons"]
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+SnapshotProvider = Callable[[], ActorSnapshot]
+"""Takes a fresh snapshot of the whole tree (``CryptoBot.status``); may block briefly."""
+
+_POLL_INTERVAL_S = 0.1
+_TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+
+
+def health_reasons(snapshot: ActorSnapshot) -> list[str]:
+    """Why the bot is degraded, one line per unhealthy actor or non-closed breaker.
+
+    Same judgement as the /health card: an actor outside ``HEALTHY_STATES`` or a breaker that
+    is not closed. Actors are named by their path below the root, e.g. ``market/fetcher``.
+    """
+    reasons: list[str] = []
+    _collect_reasons(snapshot, None, reasons)
+    return reasons
+
+
+def _collect_reasons(node: ActorSnapshot, parent_path: str | None, reasons: list[str]) -> None:
+    path = node.name if parent_path is None else f"{parent_path}/{node.name}"
+    shown = path.split("/", 1)[1] if "/" in path else path  # the root prefixes everything
+    if node.state not in HEALTHY_STATES:
+        failure = f" (last failure: {node.last_failure})" if node.last_failure else ""
+        reasons.append(f"{shown} is {node.state}{failure}")
+    for breaker in node.breakers:
+        if breaker.state != "closed":
+            reasons.append(f"breaker {breaker.name} is {breaker.state} ({shown})")
+    for child in node.children:
+        _collect_reasons(child, path, reasons)
+
+
+def _describe_error(error: Exception) -> str:
+    return f"snapshot failed: {type(error).__name__}: {error}"
+
+
+def _send_json(handler: RequestHandler, status: int, payload: object) -> None:
+    # default=str: an actor's stats() may hold a value JSON cannot spell (a Decimal, a path);
+    # showing its text beats failing the whole tree.
+    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    handler.send_bytes(status, body, content_type=JSON_CONTENT_TYPE)
+
+
+class StatusServer:
+    """``/healthz``, ``/actors`` and ``/metrics`` on ``http://127.0.0.1:<port>``.
+
+    Use as a context manager, or call ``start()`` and ``stop()``. ``port=0`` picks a free port
+    (tests); ``started_at`` is a ``clock()`` reading (monotonic by default) for the uptime
+    gauge, the time of ``start()`` when not given.
+    """
+
+    def __init__(
+        self,
+        snapshot_provider: SnapshotProvider,
+        *,
+        host: str = LOOPBACK,
+        port: int,
+        started_at: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if host not in (LOOPBACK, "localhost"):
+            raise ValueError(f"the status server only binds to loopback, not {host!r}")
+        self._snapshot_provider = snapshot_provider
+        self._address = (LOOPBACK, port)
+        self._started_at = started_at
+        self._clock = clock
+        self._server: LoopbackServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> StatusServer:
+        """Bind and serve on a background thread; returns self for chaining."""
+        if self._server is not None:
+            raise RuntimeError("status server already started")
+        if self._started_at is None:
+            self._started_at = self._clock()
+        self._server = LoopbackServer(self._address, self._dispatch)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL_S},
+            name=f"status-http:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        log_event(logger, "status_http.started", logging.INFO, url=self.url)
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop serving and close every connection within ``timeout_s``; safe to call twice."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        url = self.url
+        server.shutdown()
+        server.close_live_connections(timeout_s)
+        server.server_close()
+        thread.join(timeout_s)
+        self._server = self._thread = None
+        log_event(logger, "status_http.stopped", logging.INFO, url=url)
+
+    def __enter__(self) -> StatusServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("status server not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    # -- request handling (server threads) ---------------------------------------------------
+
+    def _dispatch(self, handler: RequestHandler, method: str) -> None:
+        path = urlsplit(handler.path).path.rstrip("/") or "/"
+        routes = {"/healthz": self._healthz, "/actors": self._actors, "/metrics": self._metrics}
+        route = routes.get(path)
+        if route is None:
+            _send_json(handler, 404, {"error": f"no route {path}", "routes": sorted(routes)})
+        elif method != "GET":
+            _send_json(handler, 405, {"error": f"{method} not allowed on {path}; use GET"})
+        else:
+            route(handler)
+
+    def _snapshot(self) -> ActorSnapshot | str:
+        """A fresh snapshot, or the reason there is none."""
+        try:
+            return self._snapshot_provider()
+        except Exception as error:
+            # A failed snapshot is an answer (503), not a reason to lose the server thread.
+            log_event(logger, "status_http.snapshot_failed", logging.WARNING,
+                      error=repr(error), exc_info=True)
+            return _describe_error(error)
+
+    def _healthz(self, handler: RequestHandler) -> None:
+        snapshot = self._snapshot()
+        reasons = [snapshot] if isinstance(snapshot, str) else health_reasons(snapshot)
+        if reasons:
+            _send_json(handler, 503, {"status": "degraded", "reasons": reasons})
+        else:
+            _send_json(handler, 200, {"status": "ok", "reasons": []})
+
+    def _actors(self, handler: RequestHandler) -> None:
+        snapshot = self._snapshot()
+        if isinstance(snapshot, str):
+            _send_json(handler, 503, {"error": snapshot})
+        else:
+            _send_json(handler, 200, snapshot.to_dict())
+
+    def _metrics(self, handler: RequestHandler) -> None:
+        snapshot = self._snapshot()
+        if isinstance(snapshot, str):
+            handler.send_bytes(503, f"{snapshot}\n".encode(), content_type=_TEXT_CONTENT_TYPE)
+            return
+        started_at = self._started_at if self._started_at is not None else self._clock()
+        text = render_metrics(snapshot, uptime_s=max(0.0, self._clock() - started_at))
+        handler.send_bytes(200, text.encode(), content_type=METRICS_CONTENT_TYPE)

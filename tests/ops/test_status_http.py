@@ -1,0 +1,223 @@
+"""The status server answers health, tree and metrics over real loopback HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pykka
+import pytest
+import requests
+
+from ops.status_http import StatusServer, health_reasons
+from supervision.breaker import BreakerSnapshot
+from supervision.snapshot import ActorSnapshot
+from supervision.tree import SupervisionTree
+from tests.supervision.workers import FAST, Journal, worker_spec
+
+_TIMEOUT_S = 5
+
+
+class Provider:
+    """A snapshot provider a test can switch between healthy, degraded and failing."""
+
+    def __init__(self, snapshot: ActorSnapshot) -> None:
+        self._lock = threading.Lock()
+        self._snapshot = snapshot
+        self._error: Exception | None = None
+
+    def set(self, snapshot: ActorSnapshot) -> None:
+        with self._lock:
+            self._snapshot, self._error = snapshot, None
+
+    def fail_with(self, error: Exception) -> None:
+        with self._lock:
+            self._error = error
+
+    def __call__(self) -> ActorSnapshot:
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            return self._snapshot
+
+
+def _breaker(state: str) -> BreakerSnapshot:
+    return BreakerSnapshot(name="exchange", state=state, consecutive_failures=5,
+                           failure_rate=1.0, calls_in_window=5, trips=1, reset_timeout_s=30.0,
+                           retry_after_s=12.0)
+
+
+def _tree(*, fetcher_state: str = "running", breaker_state: str = "closed") -> ActorSnapshot:
+    fetcher = ActorSnapshot(name="fetcher", state=fetcher_state, kind="worker",
+                            breakers=(_breaker(breaker_state),),
+                            stats=(("upstream_calls", 3),))
+    cache = ActorSnapshot(name="cache", state="lazy", kind="worker")
+    market = ActorSnapshot(name="market", state="running", kind="supervisor",
+                           strategy="one_for_one", children=(fetcher, cache))
+    return ActorSnapshot(name="root", state="running", kind="supervisor", children=(market,))
+
+
+@pytest.fixture
+def provider() -> Provider:
+    return Provider(_tree())
+
+
+@pytest.fixture
+def server(provider: Provider) -> Iterator[StatusServer]:
+    with StatusServer(provider, port=0) as running:
+        yield running
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
+
+
+def _get(http: requests.Session, server: StatusServer, path: str) -> requests.Response:
+    return http.get(f"{server.url}{path}", timeout=_TIMEOUT_S)
+
+
+class TestHealthReasons:
+    def test_a_running_busy_or_lazy_tree_with_closed_breakers_is_healthy(self) -> None:
+        assert health_reasons(_tree()) == []
+
+    def test_an_unhealthy_actor_is_named_by_its_path_below_the_root(self) -> None:
+        assert health_reasons(_tree(fetcher_state="restarting")) == [
+            "market/fetcher is restarting"]
+
+    def test_a_breaker_that_is_not_closed_is_a_reason(self) -> None:
+        assert health_reasons(_tree(breaker_state="half_open")) == [
+            "breaker exchange is half_open (market/fetcher)"]
+
+    def test_the_last_failure_is_part_of_the_reason(self) -> None:
+        root = ActorSnapshot(name="root", state="running", kind="supervisor", children=(
+            ActorSnapshot(name="db", state="stopped", kind="worker", last_failure="setup: boom"),))
+        assert health_reasons(root) == ["db is stopped (last failure: setup: boom)"]
+
+
+class TestHealthz:
+    def test_a_healthy_tree_answers_200_ok(self, server: StatusServer,
+                                           http: requests.Session) -> None:
+        response = _get(http, server, "/healthz")
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert response.json() == {"status": "ok", "reasons": []}
+
+    def test_a_degraded_tree_answers_503_with_reasons(
+        self, server: StatusServer, http: requests.Session, provider: Provider
+    ) -> None:
+        provider.set(_tree(fetcher_state="restarting", breaker_state="open"))
+        response = _get(http, server, "/healthz")
+        assert response.status_code == 503
+        assert response.json() == {"status": "degraded", "reasons": [
+            "market/fetcher is restarting", "breaker exchange is open (market/fetcher)"]}
+
+    def test_a_failing_provider_answers_503_naming_the_error(
+        self, server: StatusServer, http: requests.Session, provider: Provider
+    ) -> None:
+        provider.fail_with(RuntimeError("tree is stopping"))
+        response = _get(http, server, "/healthz")
+        assert response.status_code == 503
+        assert response.json()["reasons"] == ["snapshot failed: RuntimeError: tree is stopping"]
+
+
+class TestActors:
+    def test_the_tree_is_served_as_the_snapshots_json(
+        self, server: StatusServer, http: requests.Session
+    ) -> None:
+        response = _get(http, server, "/actors")
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert response.json() == _tree().to_dict()
+
+    def test_a_failing_provider_answers_503_and_the_server_keeps_serving(
+        self, server: StatusServer, http: requests.Session, provider: Provider
+    ) -> None:
+        provider.fail_with(TimeoutError("root did not answer"))
+        failed = _get(http, server, "/actors")
+        assert failed.status_code == 503
+        assert failed.json() == {"error": "snapshot failed: TimeoutError: root did not answer"}
+        provider.set(_tree())
+        assert _get(http, server, "/actors").status_code == 200
+
+    def test_stats_json_cannot_spell_are_shown_as_text(
+        self, server: StatusServer, http: requests.Session, provider: Provider
+    ) -> None:
+        provider.set(ActorSnapshot(name="root", state="running", kind="supervisor",
+                                   stats=(("started", object),)))
+        response = _get(http, server, "/actors")
+        assert response.json()["stats"] == {"started": "<class 'object'>"}
+
+
+class TestMetrics:
+    def test_metrics_are_prometheus_text(self, server: StatusServer,
+                                         http: requests.Session) -> None:
+        response = _get(http, server, "/metrics")
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        lines = response.text.splitlines()
+        assert "cryptobot_up 1" in lines
+        assert 'cryptobot_actor_stat{actor="fetcher",stat="upstream_calls"} 3' in lines
+
+    def test_uptime_counts_from_started_at_on_the_given_clock(
+        self, provider: Provider, http: requests.Session
+    ) -> None:
+        with StatusServer(provider, port=0, started_at=100.0, clock=lambda: 112.5) as server:
+            lines = _get(http, server, "/metrics").text.splitlines()
+        assert "cryptobot_uptime_seconds 12.5" in lines
+
+    def test_a_failing_provider_answers_503(
+        self, server: StatusServer, http: requests.Session, provider: Provider
+    ) -> None:
+        provider.fail_with(RuntimeError("boom"))
+        response = _get(http, server, "/metrics")
+        assert response.status_code == 503
+        assert "snapshot failed: RuntimeError: boom" in response.text
+
+
+class TestRoutingAndLifecycle:
+    def test_an_unknown_path_answers_404_json(self, server: StatusServer,
+                                              http: requests.Session) -> None:
+        response = _get(http, server, "/nope")
+        assert response.status_code == 404
+        assert response.json()["routes"] == ["/actors", "/healthz", "/metrics"]
+
+    def test_only_get_is_allowed(self, server: StatusServer, http: requests.Session) -> None:
+        response = http.post(f"{server.url}/healthz", timeout=_TIMEOUT_S)
+        assert response.status_code == 405
+
+    def test_it_refuses_to_bind_anything_but_loopback(self, provider: Provider) -> None:
+        with pytest.raises(ValueError, match="loopback"):
+            StatusServer(provider, host="0.0.0.0", port=0)
+
+    def test_it_binds_127_0_0_1_and_stopping_twice_is_harmless(self, provider: Provider) -> None:
+        server = StatusServer(provider, port=0).start()
+        assert server.url == f"http://127.0.0.1:{server.port}"
+        server.stop(timeout_s=_TIMEOUT_S)
+        server.stop(timeout_s=_TIMEOUT_S)
+        with pytest.raises(RuntimeError, match="not started"):
+            _ = server.port
+
+
+@pytest.fixture
+def live_tree() -> Iterator[SupervisionTree]:
+    tree = SupervisionTree([worker_spec("pinger", Journal())], FAST).start()
+    yield tree
+    tree.stop(timeout_s=_TIMEOUT_S)
+    leftovers = pykka.ActorRegistry.get_all()
+    pykka.ActorRegistry.stop_all(timeout=_TIMEOUT_S)
+    assert not leftovers, f"actors left running: {leftovers}"
+
+
+def test_a_real_supervision_tree_is_served_live(
+    live_tree: SupervisionTree, http: requests.Session
+) -> None:
+    with StatusServer(lambda: live_tree.snapshot(timeout_s=_TIMEOUT_S), port=0) as server:
+        health = _get(http, server, "/healthz")
+        actors = _get(http, server, "/actors").json()
+        metrics = _get(http, server, "/metrics").text.splitlines()
+    assert health.status_code == 200, health.json()
+    assert [child["name"] for child in actors["children"]] == ["pinger"]
+    assert actors["children"][0]["stats"] == {"kind": "test-worker"}
+    assert 'cryptobot_actor_up{actor="pinger",kind="worker"} 1' in metrics
