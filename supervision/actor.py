@@ -119,7 +119,10 @@ class SupervisedActor(pykka.ThreadingActor):
         payload = message.message if kind is Redelivery else message
         # Left set after success too: it only matters while a handler runs (hang detection).
         ctx.inflight = message
-        request_id = getattr(payload, "request_id", None) if _carries_request_id(payload) else None
+        carries = _REQUEST_ID_CARRIERS.get(type(payload))  # inlined: this is the hottest path
+        if carries is None:
+            carries = _carries_request_id(payload)
+        request_id = payload.request_id if carries else None
         try:
             if request_id is None:
                 result = self.handle(payload)
