@@ -37,6 +37,7 @@ from market.report import format_price
 from messages.chat import ChatReply
 from messages.market import Fetch, FetchSpec
 from messages.storage import AlertRecord, FireCrossedAlerts, FiredAlerts, MarkNotified, SweepDue
+from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
@@ -153,6 +154,10 @@ class AlertsActor(SupervisedActor):
                 self._notify(self._fire(prices))
         except (BotError, pykka.Timeout) as exc:
             self._counts["failed_sweeps"] += 1
+            if self._counts["sweeps"] == 1 and isinstance(exc, StorageUnavailable):
+                # The very first sweep can run before the writer has created the database.
+                log_event(logger, "alerts.storage_not_ready", logging.INFO, step=step)
+                return
             log_event(logger, "alerts.sweep_failed", logging.WARNING, step=step, error=repr(exc))
 
     def _confirm(self) -> None:
