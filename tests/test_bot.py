@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import threading
 import tomllib
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +157,10 @@ def test_run_answers_telegram_through_the_fake_bot_api_and_stops_on_sigterm(
             with urllib.request.urlopen(f"http://127.0.0.1:{status_port}/metrics",
                                         timeout=10) as response:
                 assert b"cryptobot_up 1" in response.read()
+            telegram.push_message(42, 42, "/alert btc above 10000000")
+            assert telegram.wait_for(
+                lambda: any("saved" in (r.text or "") for r in telegram.sent(chat_id=42)),
+                SUBPROCESS_TIMEOUT_S)
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=SUBPROCESS_TIMEOUT_S)
         finally:
@@ -165,6 +171,8 @@ def test_run_answers_telegram_through_the_fake_bot_api_and_stops_on_sigterm(
     assert TOKEN not in out + err and TOKEN.split(":")[1] not in out + err
     events = [json.loads(line)["event"] for line in out.splitlines() if line.startswith("{")]
     assert "chat.command_handled" in events and "bot.stopped" in events
+    with closing(sqlite3.connect(tmp_path / "bot.sqlite3")) as db:  # acked before SIGTERM
+        assert db.execute("SELECT count(*) FROM alerts").fetchone() == (1,)
 
 
 def test_no_subcommand_means_run() -> None:
