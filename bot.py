@@ -33,6 +33,7 @@ from actors.db_writer import storage_spec
 from actors.console_io import DEMO_USER_ID, ConsoleIO, ConsoleSession
 from actors.market_tree import market_spec
 from actors.memory_monitor import memory_spec
+from actors.metrics_reporter import metrics_spec
 from actors.telegram_io import TelegramIO
 from ops import inspect_cli
 from ops.status_http import StatusServer
@@ -40,6 +41,7 @@ from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config
 from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
+from market.errors import MarketError
 from market.simulator import ExchangeSimulator
 from storage.read_pool import ReadPool
 from messages.supervision import ChildFailed
@@ -80,7 +82,7 @@ def build_specs(
     benchmarks of the market alone).
     """
     settings = supervisor_settings(config)
-    specs = [market_spec(config, settings), memory_spec(config)]
+    specs = [market_spec(config, settings), memory_spec(config), metrics_spec(config)]
     if read_pool is not None:
         specs.insert(0, storage_spec(config, settings, read_pool=read_pool))
     if transport_factory is not None:
@@ -116,6 +118,8 @@ class CryptoBot:
         self.config = config
         # Set by a stop request or by the root giving up: whatever should end serve_until_stopped.
         self._should_exit = threading.Event()
+        self.preloaded = threading.Event()
+        """Set once the preload (if configured) has finished."""
         directory = Directory()
         self.market = MarketAccess(directory, default_quote=config.default_quote)
         # Storage comes with the chat: without a transport nobody can save anything.
@@ -138,7 +142,26 @@ class CryptoBot:
 
     def start(self) -> CryptoBot:
         self._tree.start()
+        if self.config.preload_on_start:
+            threading.Thread(target=self._preload, name="preload", daemon=True).start()
+        else:
+            self.preloaded.set()
         return self
+
+    def _preload(self) -> None:
+        """Warm the cache for ``preload_symbols`` in the background (not on anyone's path)."""
+        warmed = []
+        for symbol in self.config.preload_symbols:
+            try:
+                answer = self.market.analysis(symbol)
+            except MarketError as exc:
+                log_event(logger, "market.preload_failed", logging.WARNING, symbol=symbol,
+                          error=str(exc))
+                continue
+            if isinstance(answer, MarketAnalysis):
+                warmed.append(answer.symbol)
+        log_event(logger, "market.preloaded", logging.INFO, symbols=",".join(warmed))
+        self.preloaded.set()
 
     def stop(self, timeout_s: float = 10.0) -> bool:
         """Stop every actor in reverse start order; True if all stopped within ``timeout_s``."""

@@ -153,3 +153,17 @@ class TestBackgroundRefresh:
         cache = dict(market.tree.address("cache").ask(Describe(), timeout=5).stats)
         assert cache["background_refreshes"] == 1
         assert after["upstream_calls"] == before["upstream_calls"] + 1
+
+
+def test_preload_on_start_warms_the_cache_for_the_listed_symbols(simulator):
+    from bot import CryptoBot
+    from core.config import BotConfig
+
+    config = BotConfig().with_overrides(exchange_urls=(simulator.base_url,),
+                                        preload_on_start=True, preload_symbols=("BTC", "ETH"))
+    bot = CryptoBot(config).start()
+    try:
+        assert bot.preloaded.wait(30)
+        assert bot.market_analysis("eth").source == "cache"
+    finally:
+        bot.stop()

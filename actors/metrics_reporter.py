@@ -1,0 +1,99 @@
+"""A metrics snapshot as one log line every ``metrics_interval_s``.
+
+Operators who only have the logs (no Prometheus) still get a time series: restarts, queue
+depths, cache hit rate, upstream calls, per-command outcomes — one ``metrics.snapshot`` event.
+It reads the same plain-data tree as ``/actors``, asking each actor with a short timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core.config import BotConfig
+from core.logs import log_event
+from messages.supervision import SystemMessage
+from supervision.actor import SupervisedActor
+from supervision.context import ChildContext
+from supervision.snapshot import ActorSnapshot, collect_tree
+from supervision.spec import ChildSpec, Priority
+from supervision.ticker import Ticker
+
+__all__ = ["MetricsReporter", "ReportNow", "metrics_spec", "snapshot_figures"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportNow(SystemMessage):
+    """Timer (or test): log a snapshot now. A SystemMessage, so never redelivered."""
+
+
+def snapshot_figures(snapshot: ActorSnapshot) -> dict[str, Any]:
+    """The figures worth a line: totals over the tree plus the market's key counters."""
+    nodes = list(snapshot.walk())
+    figures: dict[str, Any] = {
+        "actors": len(nodes),
+        "not_running": sum(node.state not in ("running", "busy", "lazy") for node in nodes),
+        "restarts": sum(node.restarts for node in nodes),
+        "max_queue": max((node.mailbox_depth for node in nodes), default=0),
+    }
+    for node in nodes:
+        stats = dict(node.stats)
+        if node.name == "cache":
+            figures["cache_bytes"] = stats.get("bytes")
+            figures["analysis_hit_rate"] = stats.get("computed.hit_rate")
+        elif node.name == "fetcher":
+            figures["upstream_calls"] = stats.get("upstream_calls")
+            figures["coalesced"] = stats.get("coalesced")
+        elif node.name == "conversation":
+            figures["commands"] = stats.get("commands")
+            figures["rate_limited"] = stats.get("rate_limited")
+        elif node.name == "memory_monitor":
+            figures["rss_mb"] = stats.get("rss_mb")
+        for breaker in node.breakers:
+            figures[f"breaker_{breaker.name}"] = breaker.state
+    return figures
+
+
+class MetricsReporter(SupervisedActor):
+    """Logs ``metrics.snapshot`` on its own timer."""
+
+    def __init__(self, ctx: ChildContext, *, interval_s: float, root: str = "root") -> None:
+        super().__init__(ctx)
+        self._interval_s = interval_s
+        self._root = ctx.directory[root]
+        self._ticker: Ticker | None = None
+        self._reports = 0
+
+    def setup(self) -> None:
+        self._ticker = Ticker(self.actor_ref, ReportNow(), self._interval_s, self.ctx.name).start()
+
+    def release(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case ReportNow():
+                return self._on_report()
+        return super().handle(message)
+
+    def stats(self) -> Mapping[str, object]:
+        return {"reports": self._reports}
+
+    def _on_report(self) -> dict[str, Any]:
+        figures = snapshot_figures(collect_tree(self._root, timeout_s=0.5, asker=self.ctx.name))
+        self._reports += 1
+        log_event(logger, "metrics.snapshot", logging.INFO, exc_info=None, **figures)
+        return figures
+
+
+def metrics_spec(config: BotConfig) -> ChildSpec:
+    return ChildSpec(
+        name="metrics",
+        factory=lambda ctx: MetricsReporter.start(ctx, interval_s=config.metrics_interval_s),
+        priority=Priority.BACKGROUND,
+    )
