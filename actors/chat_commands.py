@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
+
+import psutil
 
 from actors.market_access import MarketAccess, Quotes, SeriesUnavailable
 from chat import cards
@@ -229,18 +232,28 @@ class CommandService:
 
     def _stats(self, run: RunCommand, parsed: ParsedCommand) -> Outcome:
         snapshot = self._snapshot()
-        lines = ["<b>Runtime</b>"]
-        for node in snapshot.walk():
-            figures = dict(node.stats)
-            if node.name == "cache":
-                rate = figures.get("computed.hit_rate")
-                lines.append(f"cache: {figures.get('bytes', 0):,} bytes, analysis hit rate "
-                             f"{'n/a' if rate is None else f'{rate:.0%}'}")
-            if node.name == "fetcher":
-                lines.append(f"exchange calls: {figures.get('upstream_calls', 0)}, "
-                             f"coalesced: {figures.get('coalesced', 0)}")
-        restarts = sum(node.restarts for node in snapshot.walk())
-        lines.append(f"restarts: {restarts}")
+        nodes = {node.name: dict(node.stats) for node in snapshot.walk()}
+        uptime_s = time.time() - psutil.Process().create_time()
+        lines = [f"<b>Runtime</b> · up {cards.escape(cards.format_age(uptime_s))}"]
+        cache = nodes.get("cache", {})
+        rate = cache.get("computed.hit_rate")
+        raw_rate = cache.get("raw.hit_rate")
+        lines.append(f"cache: {cache.get('bytes') or 0:,} bytes · analyses hit "
+                     f"{'n/a' if rate is None else f'{rate:.0%}'} · raw hit "
+                     f"{'n/a' if raw_rate is None else f'{raw_rate:.0%}'}")
+        fetcher = nodes.get("fetcher", {})
+        lines.append(f"exchange: {fetcher.get('upstream_calls', 0)} calls, "
+                     f"{fetcher.get('coalesced', 0)} coalesced, "
+                     f"{fetcher.get('refused_circuit_open', 0)} refused while the breaker was open")
+        db_p99 = [v for k, v in nodes.get("db_writer", {}).items()
+                  if k.endswith(".p99_ms") and isinstance(v, (int, float))]
+        if db_p99:
+            lines.append(f"database: p99 {max(db_p99):.2f} ms (slowest query kind)")
+        rss = nodes.get("memory_monitor", {}).get("rss_mb")
+        if isinstance(rss, (int, float)):
+            level = nodes["memory_monitor"].get("level")
+            lines.append(f"memory: {rss:.0f} MB ({cards.escape(level)})")
+        lines.append(f"restarts: {sum(node.restarts for node in snapshot.walk())}")
         if self._storage is not None:
             lines.append(self._storage.stats_text())
         return (reply(run.request, "\n".join(lines)),), "ok"

@@ -71,13 +71,16 @@ class StorageCommands:
         return log
 
     def stats_text(self) -> str:
-        since = time.time() - 24 * 3600
-        stats = self._reads.command_stats(since)
+        """Per-command use, error rate and latency over the last 24 h (from the command log)."""
+        stats = self._reads.command_stats(time.time() - 24 * 3600)
         if not stats:
             return "commands (24 h): none yet"
-        busiest = ", ".join(f"/{s.command} {s.count}" for s in stats[:5])
+        total = sum(s.count for s in stats)
         failures = sum(s.failures for s in stats)
-        return f"commands (24 h): {busiest}; failures {failures}"
+        lines = [f"<b>Commands, 24 h</b>: {total} · not ok {failures / total:.1%}"]
+        lines += [f"/{cards.escape(s.command.lstrip('/'))} {s.count} · p50 {s.p50_ms:.0f} ms · "
+                  f"p95 {s.p95_ms:.0f} ms" for s in stats[:8]]
+        return "\n".join(lines)
 
     # -- writes --------------------------------------------------------------------------------
 
