@@ -18,8 +18,18 @@ message (hung ones are restarted by heartbeats), so neither makes the bot degrad
 
 
 def actors_tree(snapshot: ActorSnapshot) -> str:
-    """The supervision tree as a monospace block (the chunker splits a very long one)."""
-    return f"{bold('Actors')}\n<pre>{escape(render_tree(snapshot))}</pre>"
+    """The supervision tree as a monospace block (the chunker splits a very long one), with
+    the cache hit rate and the process memory under it."""
+    text = f"{bold('Actors')}\n<pre>{escape(render_tree(snapshot))}</pre>"
+    figures = {node.name: dict(node.stats) for node in snapshot.walk()}
+    extras = []
+    rate = figures.get("cache", {}).get("computed.hit_rate")
+    if isinstance(rate, (int, float)):
+        extras.append(f"cache hit rate {rate:.0%}")
+    rss = figures.get("memory_monitor", {}).get("rss_mb")
+    if isinstance(rss, (int, float)):
+        extras.append(f"memory {rss:.0f} MB")
+    return text + ("\n" + escape(" · ".join(extras)) if extras else "")
 
 
 def _plural(count: int, word: str) -> str:
