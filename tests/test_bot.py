@@ -33,6 +33,7 @@ from supervision.spec import ChildSpec
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi"
 SUBPROCESS_TIMEOUT_S = 60
+SHUTDOWN_BOUND_S = 10
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -162,7 +163,7 @@ def test_run_answers_telegram_through_the_fake_bot_api_and_stops_on_sigterm(
                 lambda: any("saved" in (r.text or "") for r in telegram.sent(chat_id=42)),
                 SUBPROCESS_TIMEOUT_S)
             process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=SUBPROCESS_TIMEOUT_S)
+            out, err = process.communicate(timeout=SHUTDOWN_BOUND_S)  # the 10 s bound
         finally:
             if process.poll() is None:
                 process.kill()
