@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
-import sys
-import threading
-import time
 from collections.abc import Callable
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from market.sim_http import LoopbackServer
 
 __all__ = ["BodyError", "FakeHttpServer", "FakeRequestHandler", "Params", "redact_path"]
 
@@ -143,46 +141,8 @@ def parse_multipart(raw: bytes, content_type: str) -> tuple[dict[str, str], dict
     return fields, files
 
 
-class FakeHttpServer(ThreadingHTTPServer):
-    """A threading HTTP server that tracks its connections so they can be cut on stop."""
-
-    daemon_threads = True
-    block_on_close = False  # close_live_connections joins the threads, with a deadline
+class FakeHttpServer(LoopbackServer):
+    """The simulator's connection-tracking loopback server, with the Bot API's handler."""
 
     def __init__(self, address: tuple[str, int], dispatch: Dispatch) -> None:
-        super().__init__(address, FakeRequestHandler)
-        self.dispatch = dispatch
-        self._live_lock = threading.Lock()
-        self._live: dict[socket.socket, threading.Thread] = {}
-
-    def process_request_thread(
-        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
-    ) -> None:
-        connection = request if isinstance(request, socket.socket) else request[1]
-        with self._live_lock:
-            self._live[connection] = threading.current_thread()
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self._live_lock:
-                self._live.pop(connection, None)
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        error = sys.exc_info()[1]
-        if isinstance(error, OSError):
-            _log.debug("connection from %s ended abruptly", client_address)
-        else:
-            _log.error("request from %s failed: %r", client_address, error)
-
-    def close_live_connections(self, timeout_s: float) -> None:
-        """Shut every open connection down and wait, at most ``timeout_s``, for its thread."""
-        with self._live_lock:
-            live = list(self._live.items())
-        for connection, _thread in live:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # its handler closed it first
-        deadline = time.monotonic() + timeout_s
-        for _connection, thread in live:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        super().__init__(address, dispatch, handler=FakeRequestHandler)

@@ -96,8 +96,14 @@ class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # close_live_connections joins the threads, with a deadline
 
-    def __init__(self, address: tuple[str, int], dispatch: Dispatch) -> None:
-        super().__init__(address, RequestHandler)
+    def __init__(
+        self,
+        address: tuple[str, int],
+        dispatch: Callable[[Any, str], None],
+        handler: type[BaseHTTPRequestHandler] | None = None,
+    ) -> None:
+        # The fake Bot API reuses this server with a handler of its own.
+        super().__init__(address, handler or RequestHandler)
         self.dispatch = dispatch
         self._live_lock = threading.Lock()
         self._live: dict[socket.socket, threading.Thread] = {}
