@@ -8,13 +8,12 @@ shows the whole tree in monospace. Both read one ``ActorSnapshot``; nothing here
 from __future__ import annotations
 
 from chat.html import bold, escape
+from ops.health import HEALTHY_STATES, assess
 from supervision.snapshot import ActorSnapshot, render_tree
 
-__all__ = ["HEALTHY_STATES", "actors_tree", "health_text"]
+__all__ = ["actors_tree", "health_text"]
 
-HEALTHY_STATES = frozenset({"running", "busy", "lazy"})
-"""A lazy child waits for its first message by design and a busy one is handling a long
-message (hung ones are restarted by heartbeats), so neither makes the bot degraded."""
+_LEVEL_ICONS = {"ok": "✅", "degraded": "⚠️", "failing": "🛑"}
 
 
 def actors_tree(snapshot: ActorSnapshot) -> str:
@@ -37,19 +36,10 @@ def _plural(count: int, word: str) -> str:
 
 
 def health_text(snapshot: ActorSnapshot) -> str:
-    """✅ ok with counts, or ⚠️ degraded listing each unhealthy actor and open breaker."""
+    """✅ ok, ⚠️ degraded or 🛑 failing with counts, then each reason (see ``ops.health``)."""
     nodes = list(snapshot.walk())
-    problems = []
-    for node in nodes:
-        if node.state not in HEALTHY_STATES:
-            failure = f" (last failure: {node.last_failure})" if node.last_failure else ""
-            problems.append(f"{node.name} is {node.state}{failure}")
-        for breaker in node.breakers:
-            if breaker.state != "closed":
-                retry = (f", retry in {breaker.retry_after_s:.0f} s"
-                         if breaker.retry_after_s > 0 else "")
-                problems.append(f"breaker {breaker.name} of {node.name} is {breaker.state}{retry}")
-    running = sum(node.state in ("running", "busy") for node in nodes)
+    health = assess(snapshot)
+    running = sum(node.state in HEALTHY_STATES and node.state != "lazy" for node in nodes)
     lazy = sum(node.state == "lazy" for node in nodes)
     restarts = sum(node.restarts for node in nodes)
     counts = _plural(running, "actor") + " running"
@@ -57,8 +47,6 @@ def health_text(snapshot: ActorSnapshot) -> str:
         counts += f", {lazy} waiting for a first message"
     if restarts:
         counts += f", {_plural(restarts, 'restart')} so far"
-    if not problems:
-        return f"✅ {bold('ok')}: {escape(counts)}"
-    lines = [f"⚠️ {bold('degraded')}: {escape(counts)}"]
-    lines += [f"• {escape(problem)}" for problem in problems]
+    lines = [f"{_LEVEL_ICONS[health.level]} {bold(health.level)}: {escape(counts)}"]
+    lines += [f"• {escape(reason)}" for reason in health.reasons]
     return "\n".join(lines)

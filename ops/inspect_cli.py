@@ -6,7 +6,8 @@ snapshot on the loopback status port (``ops.status_http``); this command fetches
 and ``/healthz``, rebuilds the snapshot and prints it with the same ``render_tree``.
 
 Exit status: 0 healthy, 1 degraded (reasons printed), 2 the bot could not be reached or did not
-answer like a cryptobot status endpoint (one line naming the URL on stderr).
+answer like a cryptobot status endpoint (one line naming the URL on stderr), 3 failing (it
+answers, but cannot do its job: reasons printed).
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from supervision.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot, render_tree
 
 __all__ = [
-    "EXIT_DEGRADED", "EXIT_HEALTHY", "EXIT_UNREACHABLE", "InspectError", "default_url", "main",
+    "EXIT_DEGRADED", "EXIT_FAILING", "EXIT_HEALTHY", "EXIT_UNREACHABLE", "InspectError", "default_url", "main",
     "snapshot_from_dict",
 ]
 
 EXIT_HEALTHY = 0
 EXIT_DEGRADED = 1
 EXIT_UNREACHABLE = 2
+EXIT_FAILING = 3
 
 _DEFAULT_TIMEOUT_S = 5.0
 _FALLBACK_TERMINAL_COLUMNS = 100
@@ -115,15 +117,19 @@ def _health_verdict(status: int, body: Any, url: str) -> tuple[int, list[str]]:
     if not isinstance(body, Mapping) or status not in (200, 503):
         raise InspectError(f"{url} answered {status}; is it a cryptobot status port?")
     reasons = [str(reason) for reason in body.get("reasons") or ()]
-    if status == 200 and not reasons:
+    level = body.get("status")
+    if status == 200 and level == "ok" and not reasons:
         return EXIT_HEALTHY, ["health: ok"]
-    return EXIT_DEGRADED, ["health: degraded", *(f"  • {reason}" for reason in reasons)]
+    verdict = EXIT_DEGRADED if status == 200 and level == "degraded" else EXIT_FAILING
+    name = "degraded" if verdict == EXIT_DEGRADED else "failing"
+    return verdict, [f"health: {name}", *(f"  • {reason}" for reason in reasons)]
 
 
 def _parser(fallback_url: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bot.py inspect", description="Show a running bot's actor tree and health.",
-        epilog="Exit status: 0 healthy, 1 degraded, 2 the bot could not be reached.")
+        epilog="Exit status: 0 healthy, 1 degraded, 2 the bot could not be reached, "
+               "3 failing.")
     parser.add_argument("--url", default=fallback_url,
                         help=f"status endpoint of the running bot (default: {fallback_url})")
     parser.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT_S, metavar="SECONDS",

@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from chat.cards_admin import HEALTHY_STATES
+from ops.health import HEALTHY_STATES, assess
 from supervision.snapshot import ActorSnapshot
 
 __all__ = ["CONTENT_TYPE", "escape_label_value", "format_sample_value", "render_metrics"]
@@ -146,6 +146,11 @@ def render_metrics(snapshot: ActorSnapshot, *, uptime_s: float) -> str:
                           "1 when the bot answered this scrape.", [((), 1)])
     lines += _family_lines("cryptobot_uptime_seconds", "gauge",
                            "Seconds since the status server started.", [((), uptime_s)])
+    level = assess(snapshot).level
+    lines += _family_lines("cryptobot_health", "gauge",
+                           "1 for the current verdict of /healthz (ok, degraded or failing).",
+                           [((("level", name),), int(name == level))
+                            for name in ("ok", "degraded", "failing")])
     nodes = list(snapshot.walk())
     for family in _FAMILIES:
         samples = [sample for node in nodes for sample in family.samples(node)]

@@ -11,8 +11,11 @@ put a reverse proxy in front if a remote scraper must reach it.
 
 Routes (``GET`` only):
 
-* ``/healthz``: 200 ``{"status": "ok", "reasons": []}`` or 503 ``{"status": "degraded",
-  "reasons": ["market/fetcher is restarting", "breaker exchange is open (fetcher)"]}``;
+* ``/healthz``: the verdict of ``ops.health.assess``: 200 ``{"status": "ok", "reasons": []}``,
+  200 ``{"status": "degraded", "reasons": ["breaker exchange is open, retry in 12 s
+  (market/fetcher)"]}`` (the bot still answers: stale data, labelled), or 503
+  ``{"status": "failing", "reasons": [...]}`` when it cannot do its job and a process manager
+  should restart it (also when no snapshot can be taken at all);
 * ``/actors``: the snapshot as JSON (``ActorSnapshot.to_dict()``);
 * ``/metrics``: Prometheus text format (see ``ops.metrics``).
 """
@@ -27,14 +30,14 @@ from collections.abc import Callable
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from chat.cards_admin import HEALTHY_STATES
 from core.logs import log_event
+from ops.health import assess
 from market.sim_http import JSON_CONTENT_TYPE, LoopbackServer, RequestHandler
 from ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ops.metrics import render_metrics
 from supervision.snapshot import ActorSnapshot
 
-__all__ = ["LOOPBACK", "SnapshotProvider", "StatusServer", "health_reasons"]
+__all__ = ["LOOPBACK", "SnapshotProvider", "StatusServer"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,30 +47,6 @@ SnapshotProvider = Callable[[], ActorSnapshot]
 
 _POLL_INTERVAL_S = 0.1
 _TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
-
-
-def health_reasons(snapshot: ActorSnapshot) -> list[str]:
-    """Why the bot is degraded, one line per unhealthy actor or non-closed breaker.
-
-    Same judgement as the /health card: an actor outside ``HEALTHY_STATES`` or a breaker that
-    is not closed. Actors are named by their path below the root, e.g. ``market/fetcher``.
-    """
-    reasons: list[str] = []
-    _collect_reasons(snapshot, None, reasons)
-    return reasons
-
-
-def _collect_reasons(node: ActorSnapshot, parent_path: str | None, reasons: list[str]) -> None:
-    path = node.name if parent_path is None else f"{parent_path}/{node.name}"
-    shown = path.split("/", 1)[1] if "/" in path else path  # the root prefixes everything
-    if node.state not in HEALTHY_STATES:
-        failure = f" (last failure: {node.last_failure})" if node.last_failure else ""
-        reasons.append(f"{shown} is {node.state}{failure}")
-    for breaker in node.breakers:
-        if breaker.state != "closed":
-            reasons.append(f"breaker {breaker.name} is {breaker.state} ({shown})")
-    for child in node.children:
-        _collect_reasons(child, path, reasons)
 
 
 def _describe_error(error: Exception) -> str:
@@ -185,11 +164,12 @@ class StatusServer:
 
     def _healthz(self, handler: RequestHandler) -> None:
         snapshot = self._snapshot()
-        reasons = [snapshot] if isinstance(snapshot, str) else health_reasons(snapshot)
-        if reasons:
-            _send_json(handler, 503, {"status": "degraded", "reasons": reasons})
-        else:
-            _send_json(handler, 200, {"status": "ok", "reasons": []})
+        if isinstance(snapshot, str):
+            _send_json(handler, 503, {"status": "failing", "reasons": [snapshot]})
+            return
+        health = assess(snapshot)
+        _send_json(handler, 503 if health.level == "failing" else 200,
+                   {"status": health.level, "reasons": list(health.reasons)})
 
     def _actors(self, handler: RequestHandler) -> None:
         snapshot = self._snapshot()

@@ -107,8 +107,16 @@ def test_health_names_every_unhealthy_actor_and_open_breaker() -> None:
     assert shown(health_text(tree())) == [
         "⚠️ degraded: 2 actors running, 1 waiting for a first message, 2 restarts so far",
         "• fetcher<1> is restarting (last failure: handle: TimeoutError)",
-        "• breaker binance of fetcher<1> is open, retry in 12 s",
+        "• breaker binance is open, retry in 12 s (fetcher<1>)",
     ]
+
+
+def test_health_is_failing_when_an_essential_actor_is_given_up() -> None:
+    gone = ActorSnapshot(name="root", state="running", kind="supervisor",
+                         children=(ActorSnapshot(name="db_writer", state="stopped",
+                                                 kind="worker"),))
+    assert shown(health_text(gone)) == ["🛑 failing: 1 actor running",
+                                        "• db_writer is stopped"]
 
 
 def test_health_is_ok_when_everything_runs() -> None:

@@ -10,6 +10,7 @@ import pytest
 from core.config import BotConfig
 from ops.inspect_cli import (
     EXIT_DEGRADED,
+    EXIT_FAILING,
     EXIT_HEALTHY,
     EXIT_UNREACHABLE,
     InspectError,
@@ -69,14 +70,14 @@ def test_a_degraded_bot_prints_the_reasons_and_exits_1(
     assert "  • market/fetcher is restarting (last failure: handle: RuntimeError('boom'))" in out
 
 
-def test_a_bot_whose_snapshot_fails_is_degraded_and_says_why(
+def test_a_bot_whose_snapshot_fails_is_failing_and_says_why(
     capsys: pytest.CaptureFixture[str]
 ) -> None:
     def failing() -> ActorSnapshot:
         raise RuntimeError("tree is stopping")
 
     with StatusServer(failing, port=0) as server:
-        assert main(["--url", server.url]) == EXIT_DEGRADED
+        assert main(["--url", server.url]) == EXIT_FAILING
     out = capsys.readouterr().out
     assert "actor tree unavailable: snapshot failed: RuntimeError: tree is stopping" in out
 

@@ -166,3 +166,10 @@ def test_special_float_values_are_spelled_the_prometheus_way() -> None:
     assert format_sample_value(-math.inf) == "-Inf"
     assert format_sample_value(False) == "0"
     assert format_sample_value(7) == "7"
+
+
+def test_the_health_verdict_is_one_gauge_per_level_with_only_the_current_one_set() -> None:
+    exposition = parse(render_metrics(_tree(), uptime_s=1))  # the fetcher is restarting
+    levels = {ls["level"]: value for name, ls, value in exposition.samples
+              if name == "cryptobot_health"}
+    assert levels == {"ok": 0, "degraded": 1, "failing": 0}

@@ -9,7 +9,7 @@ import pykka
 import pytest
 import requests
 
-from ops.status_http import StatusServer, health_reasons
+from ops.status_http import StatusServer
 from supervision.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
 from supervision.tree import SupervisionTree
@@ -78,24 +78,6 @@ def _get(http: requests.Session, server: StatusServer, path: str) -> requests.Re
     return http.get(f"{server.url}{path}", timeout=_TIMEOUT_S)
 
 
-class TestHealthReasons:
-    def test_a_running_busy_or_lazy_tree_with_closed_breakers_is_healthy(self) -> None:
-        assert health_reasons(_tree()) == []
-
-    def test_an_unhealthy_actor_is_named_by_its_path_below_the_root(self) -> None:
-        assert health_reasons(_tree(fetcher_state="restarting")) == [
-            "market/fetcher is restarting"]
-
-    def test_a_breaker_that_is_not_closed_is_a_reason(self) -> None:
-        assert health_reasons(_tree(breaker_state="half_open")) == [
-            "breaker exchange is half_open (market/fetcher)"]
-
-    def test_the_last_failure_is_part_of_the_reason(self) -> None:
-        root = ActorSnapshot(name="root", state="running", kind="supervisor", children=(
-            ActorSnapshot(name="db", state="stopped", kind="worker", last_failure="setup: boom"),))
-        assert health_reasons(root) == ["db is stopped (last failure: setup: boom)"]
-
-
 class TestHealthz:
     def test_a_healthy_tree_answers_200_ok(self, server: StatusServer,
                                            http: requests.Session) -> None:
@@ -104,14 +86,23 @@ class TestHealthz:
         assert response.headers["Content-Type"].startswith("application/json")
         assert response.json() == {"status": "ok", "reasons": []}
 
-    def test_a_degraded_tree_answers_503_with_reasons(
+    def test_a_degraded_tree_still_answers_200_with_its_reasons(
         self, server: StatusServer, http: requests.Session, provider: Provider
     ) -> None:
         provider.set(_tree(fetcher_state="restarting", breaker_state="open"))
         response = _get(http, server, "/healthz")
-        assert response.status_code == 503
+        assert response.status_code == 200
         assert response.json() == {"status": "degraded", "reasons": [
-            "market/fetcher is restarting", "breaker exchange is open (market/fetcher)"]}
+            "market/fetcher is restarting",
+            "breaker exchange is open, retry in 12 s (market/fetcher)"]}
+
+    def test_a_failing_tree_answers_503_so_a_process_manager_restarts_it(
+        self, server: StatusServer, http: requests.Session, provider: Provider
+    ) -> None:
+        provider.set(_tree(fetcher_state="failed"))
+        response = _get(http, server, "/healthz")
+        assert response.status_code == 503
+        assert response.json() == {"status": "failing", "reasons": ["market/fetcher is failed"]}
 
     def test_a_failing_provider_answers_503_naming_the_error(
         self, server: StatusServer, http: requests.Session, provider: Provider
@@ -119,7 +110,8 @@ class TestHealthz:
         provider.fail_with(RuntimeError("tree is stopping"))
         response = _get(http, server, "/healthz")
         assert response.status_code == 503
-        assert response.json()["reasons"] == ["snapshot failed: RuntimeError: tree is stopping"]
+        assert response.json() == {"status": "failing", "reasons": [
+            "snapshot failed: RuntimeError: tree is stopping"]}
 
 
 class TestActors:
