@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import psutil
@@ -245,6 +245,7 @@ class CommandService:
         lines.append(f"exchange: {fetcher.get('upstream_calls', 0)} calls, "
                      f"{fetcher.get('coalesced', 0)} coalesced, "
                      f"{fetcher.get('refused_circuit_open', 0)} refused while the breaker was open")
+        lines.append(_weight_line(fetcher))
         db_p99 = [v for k, v in nodes.get("db_writer", {}).items()
                   if k.endswith(".p99_ms") and isinstance(v, (int, float))]
         if db_p99:
@@ -277,3 +278,14 @@ class CommandService:
                 return outcome
         answer = reply(request, "", edit_message_id=None, toast="This button is not available.")
         return (answer,), "unavailable"
+
+
+def _weight_line(fetcher: Mapping[str, object]) -> str:
+    used, limit = fetcher.get("weight.used"), fetcher.get("weight.limit")
+    if not isinstance(used, (int, float)) or not isinstance(limit, int) or limit <= 0:
+        return "request weight: n/a"
+    line = f"request weight: {used:,.0f} of {limit:,} per minute ({used / limit:.0%})"
+    blocked_s, reason = fetcher.get("weight.blocked_s"), fetcher.get("weight.blocked_reason")
+    if isinstance(blocked_s, (int, float)) and blocked_s > 0:
+        line += f" · held back {blocked_s:.0f} s more ({reason})"
+    return cards.escape(line)

@@ -24,6 +24,7 @@ import pykka
 
 from core.logs import log_event
 from market.errors import MarketError
+from market.weights import BudgetSnapshot
 from messages.market import CachePut, Fetch, FetchDone, FetchSpec, RefreshFailed, WorkerFetch
 from supervision.actor import SupervisedActor
 from supervision.breaker import BreakerSnapshot, BreakerTransition, CircuitBreaker
@@ -67,8 +68,10 @@ class FetcherRouter(SupervisedActor):
         flight_timeout_s: float,
         cache: str = "cache",
         clock: Callable[[], float] = time.monotonic,
+        budget: Callable[[], BudgetSnapshot] | None = None,
     ) -> None:
         super().__init__(ctx)
+        self._budget = budget
         self._workers = {name: ctx.directory[name] for name in workers}
         self._busy = dict.fromkeys(workers, 0)
         self._cache = ctx.directory[cache]
@@ -101,7 +104,17 @@ class FetcherRouter(SupervisedActor):
             "refused_circuit_open": self._refused_open,
             "in_flight": len(self._flights),
             "busy_workers": sum(1 for n in self._busy.values() if n),
+            **self._weight_figures(),
         }
+
+    def _weight_figures(self) -> dict[str, object]:
+        # The budget is the workers' shared, lock-protected one; reading it never blocks.
+        if self._budget is None:
+            return {}
+        budget = self._budget()
+        return {"weight.used": round(budget.used, 1), "weight.limit": budget.limit,
+                "weight.blocked_s": round(budget.blocked_for_s, 1), "weight.blocked_reason":
+                None if budget.blocked_reason is None else budget.blocked_reason.value}
 
     def breakers(self) -> tuple[BreakerSnapshot, ...]:
         return () if self._breaker is None else (self._breaker.snapshot(),)

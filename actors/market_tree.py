@@ -92,6 +92,7 @@ def market_spec(
                 breaker=breaker,
                 is_upstream_failure=is_upstream_failure,
                 flight_timeout_s=flight_timeout_s,
+                budget=budget.snapshot,
             ),
             priority=Priority.CRITICAL,
             depends_on=(*workers, "cache"),

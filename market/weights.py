@@ -71,6 +71,8 @@ class BudgetSnapshot:
     blocked_until: float | None
     """Monotonic time until which every request is refused, or None."""
     blocked_reason: BlockReason | None
+    blocked_for_s: float = 0.0
+    """Seconds from the snapshot until requests may leave again (0 when not blocked)."""
 
 
 class _Meter(Protocol):
@@ -298,6 +300,7 @@ class WeightBudget:
                 available=self._meter.available(now),
                 blocked_until=self._blocked_until if blocked else None,
                 blocked_reason=self._blocked_reason if blocked else None,
+                blocked_for_s=(self._blocked_until or now) - now if blocked else 0.0,
             )
 
 

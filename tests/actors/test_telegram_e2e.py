@@ -4,6 +4,7 @@ exchange simulator on loopback, a real SQLite file, real threads. Every command 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,7 +94,8 @@ def test_every_command_is_answered_through_telegram(make_telegram, caplog):
         assert tg.say(7, "/actors", "not available")
         assert tg.say(ADMIN, "/actors", "root")
         assert tg.say(ADMIN, "/health", "ok")
-        assert tg.say(ADMIN, "/stats", "Runtime")
+        stats = tg.say(ADMIN, "/stats", "Runtime").text
+        assert re.search(r"request weight: [1-9][\d,]* of [\d,]+ per minute", stats), stats
         assert tg.say(7, "/prcie btc", "Did you mean /price?")
         assert tg.say(7, "hello", "/help")
     logged = "\n".join(record.getMessage() for record in caplog.records)

@@ -159,6 +159,7 @@ def test_a_ban_is_reported_as_a_ban_with_binances_end_time() -> None:
     assert refused.value.until_ms == 1_750_000_000_000
     snapshot = budget.snapshot()
     assert (snapshot.blocked_until, snapshot.blocked_reason) == (1_120.0, BlockReason.BANNED)
+    assert snapshot.blocked_for_s == pytest.approx(120.0)
 
 
 def test_a_block_never_gets_shorter_and_a_ban_is_never_downgraded() -> None:
