@@ -82,7 +82,9 @@ def build_specs(
     benchmarks of the market alone).
     """
     settings = supervisor_settings(config)
-    specs = [market_spec(config, settings), memory_spec(config), metrics_spec(config)]
+    specs = [market_spec(config, settings), memory_spec(config)]
+    if config.performance_monitoring:
+        specs.append(metrics_spec(config))
     if read_pool is not None:
         specs.insert(0, storage_spec(config, settings, read_pool=read_pool))
     if transport_factory is not None:

@@ -164,7 +164,8 @@ class BotConfig:
     preload_symbols: tuple[str, ...] = _setting(
         ("BTC", "ETH"), "Base symbols fetched at start when preload_on_start is true.",
         _SYMBOL_LIST)
-    performance_monitoring: bool = _setting(True, "Record timings of actor calls and queries.")
+    performance_monitoring: bool = _setting(
+        True, "Log a metrics.snapshot line every metrics_interval_s (false: no metrics actor).")
     # --- Observability ---
     status_port: int = _setting(9108, "Status/metrics HTTP port on 127.0.0.1; 0 disables.",
                                 _PORT)

@@ -22,7 +22,9 @@ from typing import Any
 import pykka
 import pytest
 
-from bot import CryptoBot, render_config
+from actors.market_access import MarketAccess
+from bot import CryptoBot, build_specs, render_config
+from supervision.address import Directory
 from chat.fake_bot_api import FakeBotApi
 from core.config import BotConfig, describe_settings
 from market.simulator import ExchangeSimulator
@@ -294,3 +296,14 @@ def test_rendered_config_can_be_read_back_as_toml() -> None:
     parsed = tomllib.loads(render_config(config))
     assert parsed["admin_ids"] == [7] and parsed["log_format"] == "text"
     assert parsed["log_file"] == "" and parsed["telegram_token"] == "<unset>"
+
+
+def test_performance_monitoring_off_leaves_the_metrics_actor_out_of_the_tree() -> None:
+    directory = Directory()
+    market = MarketAccess(directory)
+
+    def names(config: BotConfig) -> list[str]:
+        return [spec.name for spec in build_specs(config, market=market, directory=directory)]
+
+    assert "metrics" in names(BotConfig())
+    assert "metrics" not in names(BotConfig().with_overrides(performance_monitoring=False))
