@@ -59,6 +59,8 @@ __all__ = [
 EXIT_OK = 0
 EXIT_ROOT_FAILED = 1
 EXIT_BAD_USAGE = 2
+EXIT_FORCED = 130
+"""A second SIGINT/SIGTERM cut the orderly stop short (128 + SIGINT, as shells report it)."""
 
 logger = logging.getLogger("cryptobot")
 
@@ -215,21 +217,32 @@ def serve_until_stopped(bot: CryptoBot) -> int:
     """Block until SIGINT/SIGTERM (exit 0) or until the root supervisor gives up (exit 1).
 
     ``bot`` must be started; it is stopped before this returns. ``run`` ends with this call
-    once the Telegram transport exists; a non-zero exit lets systemd restart the process.
+    once the Telegram transport exists; a non-zero exit lets systemd restart the process. A
+    second signal while stopping exits at once (``EXIT_FORCED``): every write already
+    acknowledged to a user is committed, so only unacknowledged work is cut short.
     """
-    def request_stop(signum: int, frame: FrameType | None) -> None:
+    signals_seen: list[str] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        signals_seen.append(name)
+        if len(signals_seen) > 1:
+            log_event(logger, "bot.forced_exit", logging.CRITICAL, signal=name,
+                      exit_status=EXIT_FORCED)
+            os._exit(EXIT_FORCED)  # skips the orderly stop on purpose: the operator insisted
+        log_event(logger, "bot.stopping", logging.INFO, signal=name)
         bot.request_stop()
 
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = ({sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = ({sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
                 if in_main_thread else {})
     try:
         while not bot.wait_for_exit_request(_MAIN_THREAD_WAIT_S):
             pass  # the bounded wait only keeps the main thread responsive to signals
+        stopped_in_time = bot.stop(bot.config.shutdown_timeout_s * 2)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    stopped_in_time = bot.stop(bot.config.shutdown_timeout_s * 2)
     if bot.failed.is_set():
         log_event(logger, "bot.exiting_after_root_failure", logging.CRITICAL,
                   reason=describe_root_failure(bot.failure), exit_status=EXIT_ROOT_FAILED)

@@ -307,3 +307,50 @@ def test_performance_monitoring_off_leaves_the_metrics_actor_out_of_the_tree() -
 
     assert "metrics" in names(BotConfig())
     assert "metrics" not in names(BotConfig().with_overrides(performance_monitoring=False))
+
+
+def test_a_second_sigterm_during_a_slow_stop_exits_at_once_with_130(tmp_path: Path) -> None:
+    with ExchangeSimulator() as exchange, FakeBotApi(token=TOKEN) as telegram:
+        # Long timeouts make the orderly stop wait a minute for a worker stuck upstream.
+        env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, CRYPTOBOT_TELEGRAM_API_URL=telegram.base_url,
+                        CRYPTOBOT_STATUS_PORT="0", CRYPTOBOT_EXCHANGE_URLS=exchange.base_url,
+                        CRYPTOBOT_HTTP_READ_TIMEOUT_S="60", CRYPTOBOT_SHUTDOWN_TIMEOUT_S="60",
+                        CRYPTOBOT_DB_PATH=str(tmp_path / "bot.sqlite3"))
+        process = subprocess.Popen([sys.executable, "bot.py", "run"], cwd=REPO_ROOT, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines: list[str] = []
+        stopping = threading.Event()
+
+        def read_output() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append(line)
+                if '"bot.stopping"' in line:
+                    stopping.set()
+
+        reader = threading.Thread(target=read_output, daemon=True)
+        reader.start()
+        try:
+            telegram.push_message(42, 42, "/price btc")
+            assert telegram.wait_for(lambda: bool(telegram.sent(chat_id=42)),
+                                     SUBPROCESS_TIMEOUT_S)
+            exchange.inject("timeout", delay_s=110)
+            telegram.push_message(42, 42, "/analysis sol 15m")
+            assert telegram.wait_for(lambda: bool(exchange.counters()["faults"]),
+                                     SUBPROCESS_TIMEOUT_S), "no request got stuck upstream"
+            process.send_signal(signal.SIGTERM)
+            assert stopping.wait(SUBPROCESS_TIMEOUT_S), "".join(lines)
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=SHUTDOWN_BOUND_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+            reader.join(timeout=10)
+            assert process.stdout is not None
+            process.stdout.close()
+    output = "".join(lines)
+    assert process.returncode == 130, output
+    events = [json.loads(line)["event"] for line in lines if line.startswith("{")]
+    assert events[-1] == "bot.forced_exit", events[-5:]
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
