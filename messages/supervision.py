@@ -11,6 +11,7 @@ from dataclasses import dataclass
 __all__ = [
     "ChildFailed",
     "Describe",
+    "InjectCrash",
     "Ping",
     "Redelivery",
     "RestartChildren",
@@ -84,3 +85,18 @@ class Ping(SystemMessage):
 @dataclass(frozen=True, slots=True)
 class Describe(SystemMessage):
     """Ask an actor for its introspection report (custom stats, breakers, children)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InjectCrash(SystemMessage):
+    """Chaos testing: make the receiving actor crash, like Erlang's ``exit(Pid, Reason)``.
+
+    Its supervisor restarts it exactly as after a real bug; the fault matrix uses this to
+    prove that no reply and no acknowledged write is lost when any actor dies under load.
+    """
+
+    reason: str = "injected crash"
+    """Ends up as the crash's error text (``last_failure`` in the tree, the crash event)."""
+    armed: bool = False
+    """False: crash at once. True: crash when the next ordinary message arrives, before
+    handling it, so a crash in the middle of a user's request is exercised (it is redelivered)."""

@@ -34,7 +34,14 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from core.logs import bind_request_id, log_event
-from messages.supervision import ChildFailed, Describe, Ping, Redelivery, SystemMessage
+from messages.supervision import (
+    ChildFailed,
+    Describe,
+    InjectCrash,
+    Ping,
+    Redelivery,
+    SystemMessage,
+)
 from supervision.errors import EscapedBaseException
 from supervision.inbox import drain_inbox
 from supervision.snapshot import ActorReport
@@ -43,7 +50,7 @@ if TYPE_CHECKING:
     from supervision.breaker import BreakerSnapshot
     from supervision.context import ChildContext
 
-__all__ = ["SupervisedActor"]
+__all__ = ["InjectedCrash", "SupervisedActor"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +72,10 @@ def _carries_request_id(message: object) -> bool:
     return known
 
 
+class InjectedCrash(RuntimeError):
+    """The failure an :class:`~messages.supervision.InjectCrash` message causes."""
+
+
 class SupervisedActor(pykka.ThreadingActor):
     """A pykka actor that reports every failure to its supervisor and loses no message."""
 
@@ -72,6 +83,7 @@ class SupervisedActor(pykka.ThreadingActor):
         super().__init__()
         self.ctx = ctx
         self._failed_message: object | None = None
+        self._armed_crash: InjectCrash | None = None
 
     # -- hooks for subclasses ----------------------------------------------------------------
 
@@ -116,6 +128,9 @@ class SupervisedActor(pykka.ThreadingActor):
             return ctx.handled
         if kind is Describe:
             return self.describe()
+        if kind is InjectCrash or (self._armed_crash is not None
+                                   and not isinstance(message, SystemMessage)):
+            return self._inject_crash(message)
         payload = message.message if kind is Redelivery else message
         # Left set after success too: it only matters while a handler runs (hang detection).
         ctx.inflight = message
@@ -159,6 +174,18 @@ class SupervisedActor(pykka.ThreadingActor):
         self.release()
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _inject_crash(self, message: Any) -> None:
+        """Arm a crash for the next ordinary message, or crash now (the message is kept)."""
+        if isinstance(message, InjectCrash) and message.armed:
+            self._armed_crash = message
+            return
+        crash = message if isinstance(message, InjectCrash) else self._armed_crash
+        assert crash is not None
+        self._armed_crash = None
+        self._failed_message = message
+        self.ctx.errors_returned += 1  # on_failure takes it back: this was not an ask's error
+        raise InjectedCrash(crash.reason)
 
     def _fail(self, phase: str, error: BaseException | None, inflight: object | None) -> None:
         """Keep every message, close resources, then tell the supervisor.
