@@ -124,7 +124,13 @@ class Supervisor(SupervisedActor):
             )
             for spec in self._order
         }
-        self._intensity = RestartIntensity(settings.max_restarts, settings.period_s)
+        # Counted per child, as Akka does: a crash loop is a property of one child, and
+        # independent single crashes of the eight workers of a pool are not a reason to give
+        # up on the pool (OTP counts per supervisor, which forces pools to size their limit).
+        self._intensity = {
+            spec.name: RestartIntensity(settings.max_restarts, settings.period_s)
+            for spec in self._order
+        }
         self._ticker: Ticker | None = None
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
@@ -171,7 +177,8 @@ class Supervisor(SupervisedActor):
 
     def describe(self) -> ActorReport:
         return ActorReport(
-            stats=(("recent_restarts", self._intensity.recent(self._clock())),),
+            stats=(("recent_restarts",
+                     sum(counter.recent(self._clock()) for counter in self._intensity.values())),),
             breakers=(),
             children=tuple(self._child_report(self._children[spec.name]) for spec in self._order),
             strategy=self.settings.strategy.value,
@@ -208,7 +215,7 @@ class Supervisor(SupervisedActor):
             # It ended without a failure: a normal exit, which OTP does not restart.
             self._retire(child, "transient child exited normally")
             return
-        if self._intensity.record(now):
+        if self._intensity[child.spec.name].record(now):
             self._escalate(child)
         started = [s.name for s in self._order if self._children[s.name].state in ("running", "failed")]
         names = affected_children(self.settings.strategy, started, child.spec.name)

@@ -122,6 +122,18 @@ class TestIntensityAndEscalation:
         assert "supervision.root_failed" in events
         assert tree.failure is not None and "MaxRestartsExceeded" in tree.failure.error
 
+    def test_intensity_is_counted_per_child_so_single_crashes_of_siblings_do_not_add_up(
+        self, make_tree, journal
+    ):
+        settings = dataclasses.replace(FAST, max_restarts=1)
+        tree = make_tree([worker_spec(n, journal) for n in ("a", "b", "c")], settings)
+        assert journal.wait_for(lambda: len(journal.starts) == 3)
+        for name in ("a", "b", "c"):
+            tree.address(name).tell(Crash())
+            wait_generation(tree, name, 2)
+        assert not tree.failed.is_set()
+        assert dict(tree.snapshot(TIMEOUT).stats)["recent_restarts"] == 3
+
     def test_a_nested_supervisor_that_gives_up_is_restarted_by_its_parent(self, make_tree, journal):
         inner = dataclasses.replace(FAST, max_restarts=0)
         specs = [
