@@ -422,7 +422,7 @@ def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     except OSError as error:
         raise ConfigError(CONFIG_FILE_KEY, os.fspath(path),
                           f"a readable TOML file ({error.strerror or error})") from error
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
         detail = " ".join(str(error).split())  # keep the error to one line
         raise ConfigError(CONFIG_FILE_KEY, os.fspath(path), f"valid TOML ({detail})") from error
 
