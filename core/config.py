@@ -142,10 +142,12 @@ class BotConfig:
         0.5, "Failure fraction within the window that opens a circuit breaker.", _FRACTION)
     breaker_window_s: float = _setting(60.0, "Window a breaker counts failures in (s).",
                                        _POSITIVE)
+    # Short: a trial is one request, and users get fresh data back seconds after an outage
+    # ends instead of stale answers for half a minute (the fault matrix measures this).
     breaker_reset_timeout_s: float = _setting(
-        30.0, "First wait before an open breaker lets a trial call through (s).", _POSITIVE)
+        3.0, "First wait before an open breaker lets a trial call through (s).", _POSITIVE)
     breaker_max_reset_timeout_s: float = _setting(
-        300.0, "Cap on that wait, which doubles after each failed trial (s).", _POSITIVE)
+        30.0, "Cap on that wait, which doubles after each failed trial (s).", _POSITIVE)
     # --- Storage ---
     db_path: str = _setting(DEFAULT_DB_PATH, "SQLite database file.", _NON_EMPTY)
     db_read_pool_size: int = _setting(4, "Read-only SQLite connections.", _COUNT)
