@@ -153,7 +153,8 @@ class FetcherRouter(SupervisedActor):
             breaker.record_success()
             self._cache.tell(CachePut(message.spec, message.value))
         elif self._is_upstream_failure(message.error):
-            breaker.record_failure()
+            flight = self._flights.get(message.spec)
+            breaker.record_failure(started_at=None if flight is None else flight.started_at)
         else:
             breaker.record_ignored()  # e.g. unknown symbol: the exchange itself is fine
         self._finish(message.spec, value=message.value, error=message.error)

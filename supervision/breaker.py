@@ -272,12 +272,21 @@ class CircuitBreaker:
         self._consecutive_failures = 0
         self._append(now, ok=True)
 
-    def record_failure(self) -> None:
-        """Report a failed call. May trip CLOSED -> OPEN; in HALF_OPEN it reopens, longer."""
+    def record_failure(self, started_at: float | None = None) -> None:
+        """Report a failed call. May trip CLOSED -> OPEN; in HALF_OPEN it reopens, longer.
+
+        ``started_at`` (this breaker's clock, when the call was admitted) tells a straggler
+        from the probe: a call admitted before the probe that fails during HALF_OPEN says
+        nothing about now, and must not double the reset timeout (slow calls with retries
+        finish long after the trip, and used to push recovery from 3 s to 24 s).
+        """
         if self._state is BreakerState.OPEN:
             return  # a straggler admitted before the trip; already accounted for
         now = self._clock()
         if self._state is BreakerState.HALF_OPEN:
+            probe = self._probe_started_at
+            if started_at is not None and probe is not None and started_at < probe:
+                return
             self._reset_timeout_s = min(
                 self._reset_timeout_s * self._backoff_factor, self._max_reset_timeout_s
             )

@@ -441,3 +441,21 @@ def test_half_open_never_has_more_than_one_live_probe(
         assert snapshot.retry_after_s >= 0.0
         if breaker.state is BreakerState.CLOSED:
             assert snapshot.retry_after_s == 0.0
+
+
+def test_a_straggler_admitted_before_the_probe_failing_in_half_open_changes_nothing() -> None:
+    clock = FakeClock()
+    admitted_while_closed = clock()
+    breaker = probing(clock)
+    breaker.record_failure(started_at=admitted_while_closed)
+    assert breaker.state is BreakerState.HALF_OPEN
+    breaker.record_success()  # the probe answers: the straggler did not reopen it
+    assert breaker.state is BreakerState.CLOSED
+
+
+def test_the_probe_itself_failing_still_reopens_for_longer() -> None:
+    clock = FakeClock()
+    breaker = probing(clock)
+    breaker.record_failure(started_at=clock())
+    assert breaker.state is BreakerState.OPEN
+    assert breaker.retry_after_s() == 60.0
