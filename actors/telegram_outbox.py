@@ -11,7 +11,8 @@ allows, and each failure is sorted by PTB exception:
 ``BadRequest`` "can't parse       retry once as plain text (tags stripped): never lose a reply
 entities"
 ``BadRequest`` edit target gone   send it as a new message instead
-``NetworkError`` / ``TimedOut``   retry with full-jitter backoff, up to ``max_attempts``
+``NetworkError`` / ``TimedOut``   retry with full-jitter backoff, ``max_attempts`` times and
+                                  for ``retry_window_s`` at least (5xx, dropped connections)
 anything else                     the reply failed: ``ReplyFailed`` to the conversation
 ================================  ============================================================
 
@@ -87,6 +88,7 @@ class _Job:
     delivery: _Delivery
     step: OutboundStep
     attempts: int = 0
+    first_failed_at: float | None = None
     flood_waits: int = 0
     plain: bool = False
     as_new: bool = False
@@ -301,7 +303,11 @@ class Outbox:
     def _on_network_error(self, job: _Job, error: NetworkError) -> None:
         job.attempts += 1
         policy = self._policy
-        if job.attempts >= policy.max_attempts:
+        now = self._clock()
+        if job.first_failed_at is None:
+            job.first_failed_at = now
+        if (job.attempts >= policy.max_attempts
+                and now - job.first_failed_at >= policy.retry_window_s):
             self._fail(job, f"{self._redact(error)} (after {job.attempts} attempts)")
             return
         self._stats.retries += 1

@@ -83,11 +83,15 @@ class DeliveryPolicy:
     """How hard the transport tries before a reply is reported failed."""
 
     max_attempts: int = 5
-    """Attempts per call on network errors, the first included."""
+    """Attempts per call on network errors (5xx, dropped connections), the first included..."""
+    retry_window_s: float = 120.0
+    """...and for at least this long after the first failure: an outage of Telegram's API
+    longer than a few backoffs must not cost users their answers (the fault matrix holds one
+    for 9 s)."""
     backoff_base_s: float = 0.5
     """Full-jitter backoff base between network retries."""
-    backoff_cap_s: float = 30.0
-    """Longest network backoff."""
+    backoff_cap_s: float = 5.0
+    """Longest network backoff: short, so answers flow again soon after an outage ends."""
     max_flood_waits: int = 10
     """429s tolerated for one call before giving up on it."""
     retry_after_cap_s: float = 300.0

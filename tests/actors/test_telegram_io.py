@@ -44,7 +44,8 @@ PNG = bytes.fromhex(
 # Ten times Telegram's pace on both sides, so a 20-message burst takes 2 s instead of 20.
 FAST = TransportTuning(
     limits=OutboundLimits().scaled(0.1),
-    delivery=DeliveryPolicy(max_attempts=3, backoff_base_s=0.05, backoff_cap_s=0.2),
+    delivery=DeliveryPolicy(max_attempts=3, retry_window_s=0.0, backoff_base_s=0.05,
+                            backoff_cap_s=0.2),
     startup_retry_base_s=0.05,
     startup_retry_cap_s=0.2,
     lifecycle_timeout_s=10.0,
