@@ -20,7 +20,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 import pykka.debug
@@ -76,6 +76,7 @@ def build_specs(
     directory: Directory,
     read_pool: ReadPool | None = None,
     transport_factory: ActorFactory | None = None,
+    storage_fault: Callable[[str], None] | None = None,
 ) -> list[ChildSpec]:
     """The bot's own children of the root supervisor, in start order.
 
@@ -88,7 +89,8 @@ def build_specs(
     if config.performance_monitoring:
         specs.append(metrics_spec(config))
     if read_pool is not None:
-        specs.insert(0, storage_spec(config, settings, read_pool=read_pool))
+        specs.insert(0, storage_spec(config, settings, read_pool=read_pool,
+                                     fault=storage_fault or _no_storage_fault))
     if transport_factory is not None:
         storage = (StorageCommands(market=market, directory=directory, reads=read_pool)
                    if read_pool is not None else None)
@@ -98,6 +100,10 @@ def build_specs(
             alerts = alerts_spec(config, read_pool)
             specs.append(dataclasses.replace(alerts, depends_on=("storage", "market", "chat")))
     return specs
+
+
+def _no_storage_fault(point: str) -> None:
+    """The production storage seam: nothing is injected."""
 
 
 def supervisor_settings(config: BotConfig) -> SupervisorSettings:
@@ -118,7 +124,8 @@ class CryptoBot:
     """The whole bot as one object: a supervision tree over ``build_specs`` + ``extra_specs``."""
 
     def __init__(self, config: BotConfig, *, transport_factory: ActorFactory | None = None,
-                 extra_specs: Sequence[ChildSpec] = ()) -> None:
+                 extra_specs: Sequence[ChildSpec] = (),
+                 storage_fault: Callable[[str], None] | None = None) -> None:
         self.config = config
         # Set by a stop request or by the root giving up: whatever should end serve_until_stopped.
         self._should_exit = threading.Event()
@@ -130,7 +137,8 @@ class CryptoBot:
         self.read_pool = (ReadPool.from_config(config) if transport_factory is not None
                           else None)
         specs = build_specs(config, market=self.market, directory=directory,
-                            read_pool=self.read_pool, transport_factory=transport_factory)
+                            read_pool=self.read_pool, transport_factory=transport_factory,
+                            storage_fault=storage_fault)
         self._tree = SupervisionTree([*specs, *extra_specs], supervisor_settings(config),
                                      directory=directory,
                                      on_root_failure=lambda _report: self._should_exit.set())
