@@ -5,18 +5,24 @@ same arrays, and an incremental update per newly closed candle within 100 us. Ev
 the median of repeated ``time.perf_counter`` runs; ours and TA-Lib's runs are interleaved so
 both see the same machine load.
 
-Run ``python -m bench.indicators_bench`` from the project root to print the table.
+Run ``python bench/indicators_bench.py`` (or ``python -m bench.indicators_bench``) from the
+project root to print the table; ``python -m bench`` runs it with the other benchmarks.
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import talib
 
+from bench.report import Row, print_table
 from market.candles import Candles, load_csv
 from market.incremental import IndicatorState
 from market.indicator_set import compute_indicators
@@ -92,22 +98,14 @@ def _update_us(candles: Candles) -> float:
     return statistics.median(timings)
 
 
-def _row(
-    metric: str, goal: str, measured: float, baseline: float | None, limit: float
-) -> dict[str, object]:
-    """A result row; ``ratio`` is measured / baseline, or measured / goal without a baseline."""
-    ratio = measured / baseline if baseline else measured / limit
-    return {
-        "metric": metric,
-        "goal": goal,
-        "measured": round(measured, 1),
-        "baseline": None if baseline is None else round(baseline, 1),
-        "ratio": round(ratio, 2),
-        "passed": (ratio <= limit) if baseline else measured <= limit,
-    }
+def _row(metric: str, goal: str, measured: float, baseline: float | None, limit: float) -> Row:
+    """Pass against ``limit`` as a ratio to the baseline, or as microseconds without one."""
+    ratio = measured / baseline if baseline else None
+    passed = ratio <= limit if ratio is not None else measured <= limit
+    return Row(metric, goal, measured, "us", baseline, ratio, passed)
 
 
-def run() -> list[dict[str, object]]:
+def run() -> list[Row]:
     """Measure and return one row per goal (times in microseconds)."""
     candles = load_csv(SOLUSDT_CSV)
     medians = _interleaved_medians(
@@ -121,31 +119,17 @@ def run() -> list[dict[str, object]]:
     build = _interleaved_medians({"build": lambda: IndicatorState.from_candles(candles)}, 30)
     goal = f"<= {SET_GOAL_RATIO:g}x TA-Lib"
     return [
-        _row("full set, 1,000 candles, numpy kernels (us)", goal, medians["numpy"],
+        _row("full set, 1,000 candles, numpy kernels", goal, medians["numpy"], medians["talib"],
+             SET_GOAL_RATIO),
+        _row("compute_indicators, 1,000 candles, + VWAP and levels", goal, medians["latest"],
              medians["talib"], SET_GOAL_RATIO),
-        _row("compute_indicators, 1,000 candles, + VWAP and levels (us)", goal,
-             medians["latest"], medians["talib"], SET_GOAL_RATIO),
-        _row("IndicatorState.update per new candle (us)", f"<= {UPDATE_GOAL_US:g} us",
+        _row("IndicatorState.update per new candle", f"<= {UPDATE_GOAL_US:g} us",
              _update_us(candles), None, UPDATE_GOAL_US),
-        {
-            "metric": "IndicatorState.from_candles, 1,000 candles (us)",
-            "goal": "(info)",
-            "measured": round(build["build"], 1),
-            "baseline": None,
-            "ratio": None,
-            "passed": True,
-        },
+        Row("IndicatorState.from_candles, 1,000 candles", "(info)", build["build"], "us", None,
+            None, True),
     ]
 
 
-def _print_table(rows: list[dict[str, object]]) -> None:
-    columns = ("metric", "goal", "measured", "baseline", "ratio", "passed")
-    cells = [[("-" if row[key] is None else str(row[key])) for key in columns] for row in rows]
-    widths = [max(len(key), *(len(line[i]) for line in cells)) for i, key in enumerate(columns)]
-    print("  ".join(key.ljust(width) for key, width in zip(columns, widths)))
-    for line in cells:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)))
-
-
 if __name__ == "__main__":
-    _print_table(run())
+    print_table(f"bench/indicators_bench.py: indicators vs TA-Lib on {SOLUSDT_CSV.name} "
+                f"(medians of {_ROUNDS} interleaved rounds)", run())

@@ -1,0 +1,1 @@
+"""Tests of the benchmark reporting (not the benchmarks themselves)."""
