@@ -263,7 +263,7 @@ class Outbox:
 
     def _retry_later(self, job: _Job, delay_s: float) -> None:
         chat_id = job.delivery.reply.chat_id
-        self._scheduler.requeue_front(chat_id, job)
+        self._scheduler.requeue_front(chat_id, job, self._clock())
         if delay_s > 0:
             self._scheduler.pause_chat(chat_id, self._clock() + delay_s)
 
@@ -276,7 +276,7 @@ class Outbox:
             return
         chat_id = job.delivery.reply.chat_id
         pause = min(retry_after_s, policy.retry_after_cap_s)
-        self._scheduler.requeue_front(chat_id, job)
+        self._scheduler.requeue_front(chat_id, job, self._clock())
         everyone = self._scheduler.throttled(chat_id, pause, self._clock())
         log_event(logger, "telegram.flood_wait", logging.WARNING, chat_id=chat_id,
                   retry_after_s=pause, all_chats=everyone,
@@ -317,7 +317,7 @@ class Outbox:
 
     def _succeeded(self, job: _Job, message_id: int | None) -> None:
         reply, step = job.delivery.reply, job.step
-        self._scheduler.complete(reply.chat_id)
+        self._scheduler.complete(reply.chat_id, self._clock())
         if step.remember_slot is not None and message_id is not None:
             self._slots.remember(reply.chat_id, step.remember_slot, message_id)
         if not step.is_last:
@@ -331,7 +331,7 @@ class Outbox:
 
     def _fail(self, job: _Job, reason: str) -> None:
         delivery = job.delivery
-        self._scheduler.complete(delivery.reply.chat_id)
+        self._scheduler.complete(delivery.reply.chat_id, self._clock())
         self._scheduler.discard(delivery.reply.chat_id, lambda other: other.delivery is delivery)
         self._report_failure(delivery, reason)
 

@@ -60,9 +60,11 @@ class OutboundLimits:
     global_window_s: float = 1.0
     """The global window."""
     margin_s: float = 0.2
-    """Added to the windows: requests sent together reach Telegram with different delays, so
-    our window must be a little longer than Telegram's (0.05 s still gave 429s under a burst
-    in bench/chat.py; 0.2 s gave none)."""
+    """Added to the windows. Windows are counted from each call's *completion* (a call in
+    flight fills a slot until it completes), since Telegram counts a call when it arrives,
+    somewhere between our send and its answer; the margin covers what is left of clock and
+    scheduling noise (counting from the send, 0.2 s still gave a few 429s in bench/chat.py
+    whenever the 2 cores were busy)."""
     flood_window_s: float = 1.0
     """429s in two different chats within this time are taken as the global limit."""
 
@@ -133,7 +135,9 @@ class OutboundScheduler(Generic[T]):
         # Chats with queued items, in serving order; idle chats keep their limit state in
         # _chats only, so a long tail of past chats costs nothing per call.
         self._rotation: deque[int] = deque()
-        self._global_sends: deque[float] = deque()
+        self._global_done: list[float] = []
+        """Completion times of calls still inside the global window (unordered, <= limit)."""
+        self._global_in_flight = 0
         self._paused_all_until = -math.inf
         self._recent_floods: deque[tuple[float, int]] = deque()
 
@@ -171,17 +175,18 @@ class OutboundScheduler(Generic[T]):
             return self._hand_out(chat_id, queue, now), 0.0
         return None, soonest
 
-    def complete(self, chat_id: int) -> None:
-        """The call handed out for ``chat_id`` is finished (sent, or failed for good)."""
+    def complete(self, chat_id: int, now: float) -> None:
+        """The call handed out for ``chat_id`` finished at ``now`` (sent, or failed for good)."""
         queue = self._chats.get(chat_id)
         if queue is not None:
-            queue.in_flight = None
+            self._finish_call(queue, now)
 
-    def requeue_front(self, chat_id: int, item: T) -> None:
-        """Put ``item`` back at the head of its chat's queue (to retry it before the rest)."""
+    def requeue_front(self, chat_id: int, item: T, now: float) -> None:
+        """The call for ``item`` ended at ``now`` without success: put it back at the head of
+        its chat's queue (to retry it before the rest). It still counts as a call made."""
         queue = self._queue_for(chat_id, "private")
         is_message = queue.in_flight.is_message if queue.in_flight is not None else True
-        queue.in_flight = None
+        self._finish_call(queue, now)
         queue.entries.appendleft(_Entry(item, is_message))
         self._enter_rotation(chat_id)
 
@@ -263,12 +268,13 @@ class OutboundScheduler(Generic[T]):
     def _global_wait(self, now: float) -> float:
         limits = self._limits
         window = limits.global_window_s + limits.margin_s
-        sends = self._global_sends
-        while sends and sends[0] <= now - window:
-            sends.popleft()
-        if len(sends) < limits.global_calls:
+        done = self._global_done = [at for at in self._global_done if at > now - window]
+        excess = len(done) + self._global_in_flight - limits.global_calls
+        if excess < 0:
             return 0.0
-        return sends[len(sends) - limits.global_calls] + window - now
+        if excess >= len(done):
+            return math.inf  # every slot is a call in flight: wait for one to complete
+        return sorted(done)[excess] + window - now
 
     def _chat_wait(self, queue: _ChatQueue[T], now: float) -> float:
         wait = queue.paused_until - now
@@ -288,12 +294,19 @@ class OutboundScheduler(Generic[T]):
     def _hand_out(self, chat_id: int, queue: _ChatQueue[T], now: float) -> T:
         entry = queue.entries.popleft()
         queue.in_flight = entry
-        self._global_sends.append(now)
+        self._global_in_flight += 1
+        return entry.item
+
+    def _finish_call(self, queue: _ChatQueue[T], now: float) -> None:
+        entry, queue.in_flight = queue.in_flight, None
+        if entry is None:
+            return
+        self._global_in_flight -= 1
+        self._global_done.append(now)
         if entry.is_message:
             queue.last_message_at = now
             if queue.group_sends is not None:
                 queue.group_sends.append(now)
-        return entry.item
 
 
 class SlotMap:

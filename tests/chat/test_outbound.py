@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,7 +35,7 @@ def drain(
             now += wait
             continue
         sent.append((now, chat_of[item], item))
-        scheduler.complete(chat_of[item])
+        scheduler.complete(chat_of[item], now)
     return sent
 
 
@@ -112,7 +113,7 @@ def test_a_chat_with_a_call_in_flight_gets_nothing_more_until_it_completes() -> 
     assert scheduler.next_ready(5.0) == (None, math.inf)
     assert scheduler.in_flight() == 1
 
-    scheduler.complete(7)
+    scheduler.complete(7, 5.0)
     assert scheduler.next_ready(5.0) == ("second", 0.0)
 
 
@@ -123,7 +124,7 @@ def test_a_requeued_call_goes_before_the_rest_of_its_chat() -> None:
     item, _ = scheduler.next_ready(0.0)
     assert item == "first"
 
-    scheduler.requeue_front(7, "first")
+    scheduler.requeue_front(7, "first", 0.0)
     scheduler.pause_chat(7, until=3.0)
 
     assert scheduler.next_ready(1.5) == (None, 1.5)
@@ -173,8 +174,22 @@ def test_edits_skip_the_per_chat_interval_but_count_globally() -> None:
     scheduler.submit(7, "private", "edit", is_message=False)
 
     assert scheduler.next_ready(0.0)[0] == "message"
-    scheduler.complete(7)
+    scheduler.complete(7, 0.0)
     assert scheduler.next_ready(0.1) == ("edit", 0.0)
+
+
+def test_the_global_window_counts_from_completion_so_slow_calls_cannot_bunch_up() -> None:
+    scheduler: OutboundScheduler[str] = OutboundScheduler(LIMITS)
+    for chat_id in range(60):
+        scheduler.submit(chat_id, "private", f"m{chat_id}")
+    handed = [scheduler.next_ready(0.0)[0] for _ in range(30)]
+    assert None not in handed
+    assert scheduler.next_ready(0.3) == (None, math.inf)  # 30 in flight: nothing more
+    for chat_id in range(30):
+        scheduler.complete(chat_id, 0.4)  # Telegram may have counted them as late as this
+    item, wait = scheduler.next_ready(0.5)
+    assert item is None
+    assert wait == pytest.approx(0.4 + LIMITS.global_window_s + LIMITS.margin_s - 0.5)
 
 
 def test_discard_removes_only_matching_queued_items() -> None:
@@ -252,14 +267,14 @@ def test_limits_order_and_delivery_hold_under_any_arrivals_and_failures(
         attempt += 1
         failures[item] += outcome != "ok"
         if outcome == "429":
-            scheduler.requeue_front(chat_id, item)
+            scheduler.requeue_front(chat_id, item, now)
             scheduler.throttled(chat_id, retry_after_s=2.0, now=now)
         elif outcome == "network":
-            scheduler.requeue_front(chat_id, item)
+            scheduler.requeue_front(chat_id, item, now)
             scheduler.pause_chat(chat_id, now + 0.7)
         else:
             delivered[chat_id].append(item)
-            scheduler.complete(chat_id)
+            scheduler.complete(chat_id, now)
 
     assert dict(delivered) == dict(submitted)
     assert most_in_any_window([at for at, _, _ in dispatched], 1.0) <= 30
