@@ -4,7 +4,8 @@
   exchange simulator running in a separate process (so it does not share our GIL); baseline:
   the same two HTTP calls and indicator computation done directly, without actors or cache.
 - 10,000 analyses over 20 symbols with Zipf popularity: cache hit rate (goal >= 95 %) and
-  upstream calls per key per TTL window (goal <= 1).
+  upstream calls per key per refresh period (goal <= 1: fetched once, then refreshed at most
+  once per 0.75 TTL ahead of expiry).
 - The 50-symbol stress test: 50 concurrent cold analyses vs 50 sequential ones.
 - Indicators (from ``bench/indicators_bench.py``): full set vs TA-Lib, incremental update.
 
@@ -118,6 +119,10 @@ def _latency_rows(bot: CryptoBot, url: str) -> list[Row]:
     ]
 
 
+REFRESH_AHEAD_PERIOD = 0.75
+"""Hot keys are refreshed in the last quarter of their TTL (``LayeredCache.due_for_refresh``)."""
+
+
 def _zipf_rows(bot: CryptoBot, url: str) -> list[Row]:
     symbols = [spec.symbol for spec in DEFAULT_SYMBOLS][-ZIPF_SYMBOLS:]  # none seen before
     weights = [1 / (rank**ZIPF_EXPONENT) for rank in range(1, ZIPF_SYMBOLS + 1)]
@@ -138,12 +143,15 @@ def _zipf_rows(bot: CryptoBot, url: str) -> list[Row]:
     for path, kind, interval in (("/api/v3/klines", "klines", "1h"),
                                  ("/api/v3/ticker/24hr", "ticker_24h", "")):
         calls = after.get(path, 0) - before.get(path, 0)
-        windows = ZIPF_SYMBOLS * math.ceil(elapsed / ttl_for(kind, interval))
+        # A hot key is fetched once, then refreshed ahead of expiry in the last quarter of
+        # its TTL: at most 1 + elapsed / (0.75 TTL) calls per key, however many analyses.
+        period = REFRESH_AHEAD_PERIOD * ttl_for(kind, interval)
+        windows = ZIPF_SYMBOLS * (1 + math.floor(elapsed / period))
         worst = max(worst, calls / windows)
     return [
         Row(f"cache hit rate, {ZIPF_ANALYSES:,} Zipf analyses / {ZIPF_SYMBOLS} symbols",
             ">= 95 %", hit_rate * 100, "%", None, None, hit_rate >= 0.95),
-        Row("upstream calls per key per TTL window (worst kind)", "<= 1", worst, "", None,
+        Row("upstream calls per key per refresh period (worst)", "<= 1", worst, "", None,
             None, worst <= 1.0),
     ]
 
