@@ -14,6 +14,8 @@ yet delivered is reported failed. The token never leaves this module in an error
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 import logging
 import os
 import random
@@ -94,6 +96,38 @@ def quiet_token_leaking_loggers() -> None:
         named = logging.getLogger(name)
         if named.level < level:
             named.setLevel(level)
+
+
+class _UpdatesRequest(HTTPXRequest):
+    """getUpdates' own connection, which hands PTB only updates it can parse.
+
+    PTB parses a whole batch at once and, when one update fails, drops the batch without
+    confirming it: the next poll gets the same batch, so one malformed update would stop the
+    bot for good (and spin). Such an update is replaced by a bare one (its update_id only),
+    which is confirmed and then ignored like any update of an unknown kind.
+    """
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        status, payload = await super().do_request(*args, **kwargs)
+        try:
+            body = json.loads(payload)
+        except (ValueError, RecursionError):
+            return status, payload  # PTB reports it as it always does
+        if status != 200 or not isinstance(body, dict) or not isinstance(body.get("result"), list):
+            return status, payload
+        body["result"] = [_parseable(update) for update in body["result"]]
+        return status, json.dumps(body).encode()
+
+
+def _parseable(update: object) -> object:
+    try:
+        Update.de_json(copy.deepcopy(update), None)  # type: ignore[arg-type]
+        return update
+    except Exception as error:  # whatever PTB's parser raises on a malformed update
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        log_event(logger, "telegram.update_unparseable", logging.WARNING, update_id=update_id,
+                  error=type(error).__name__)
+        return {"update_id": update_id} if isinstance(update_id, int) else update
 
 
 class TelegramLoop:
@@ -211,10 +245,10 @@ class TelegramLoop:
                                pool_timeout=tuning.pool_timeout_s,
                                media_write_timeout=tuning.media_write_timeout_s)
         # PTB adds the long-poll timeout to this read timeout for getUpdates.
-        updates_request = HTTPXRequest(connection_pool_size=2,
-                                       read_timeout=tuning.request_timeout_s,
-                                       connect_timeout=tuning.connect_timeout_s,
-                                       pool_timeout=tuning.pool_timeout_s)
+        updates_request = _UpdatesRequest(connection_pool_size=2,
+                                          read_timeout=tuning.request_timeout_s,
+                                          connect_timeout=tuning.connect_timeout_s,
+                                          pool_timeout=tuning.pool_timeout_s)
         self._requests = (request, updates_request)
         app = (ApplicationBuilder().token(self._token).base_url(self._api_url).request(request)
                .get_updates_request(updates_request).job_queue(None).build())
