@@ -25,6 +25,7 @@ from telegram.constants import UpdateType
 from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings
 from actors.telegram_outbox import TransportStats
 from chat.commands import menu_commands
+from chat.parsing import NotACommand, UsageError, parse
 from core.config import BotConfig
 from core.errors import ConfigError
 from core.logs import log_event, new_request_id
@@ -57,16 +58,36 @@ def _kind_of(update: Update) -> str:
     return "unknown"
 
 
+def _bot_username(update: Update) -> str | None:
+    try:
+        return update.get_bot().username
+    except RuntimeError:  # an update built without a bot, or a bot not initialised yet
+        return None
+
+
+def _for_another_bot(text: str, bot_username: str | None) -> bool:
+    try:
+        parsed = parse(text, bot_username)
+    except UsageError:
+        return False
+    return isinstance(parsed, NotACommand) and parsed.addressed_elsewhere
+
+
 def convert_update(
-    update: Update, received_at: float
+    update: Update, received_at: float, bot_username: str | None = None
 ) -> ChatCommand | ButtonPressed | IgnoredUpdate:
-    """The message an update becomes for the conversation, each with a fresh request id."""
+    """The message an update becomes for the conversation, each with a fresh request id.
+
+    ``bot_username`` tells ``/price@ThisBot`` (ours) from ``/price@OtherBot`` (ignored).
+    """
     message = update.message
     if message is not None:
         if message.text is None:
             return IgnoredUpdate("message", "no text")
         if message.from_user is None or message.chat.type == "channel":
             return IgnoredUpdate("message", "no user sender")
+        if _for_another_bot(message.text, bot_username):
+            return IgnoredUpdate("message", "a command for another bot")
         return ChatCommand(request_id=new_request_id(), chat_id=message.chat.id,
                            user_id=message.from_user.id, text=message.text,
                            chat_type=message.chat.type, username=message.from_user.username,
@@ -95,7 +116,7 @@ class _UpdateRouter:
         self._name = name
 
     def __call__(self, update: Update, received_at: float) -> None:
-        converted = convert_update(update, received_at)
+        converted = convert_update(update, received_at, _bot_username(update))
         if isinstance(converted, IgnoredUpdate):
             self._stats.ignored_updates += 1
             log_event(logger, "telegram.update_ignored", logging.INFO, transport=self._name,
