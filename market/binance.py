@@ -37,7 +37,7 @@ from typing import TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
@@ -75,6 +75,7 @@ _PRICE_CHUNK = 100
 _DAY_TICKER_CHUNK = 20  # 1-20 symbols cost weight 2, 21-100 cost 40
 _RETRY_AFTER_429_S = 60.0  # when Binance omits the header: the rest of its minute at most
 _RETRY_AFTER_418_S = 120.0  # Binance's shortest ban
+_MAX_ADOPTED_LIMIT = 10**9  # a larger REQUEST_WEIGHT limit is garbage (and overflows a float)
 _SYMBOL = re.compile(r"[A-Z0-9\-_.]{1,20}")
 _UNKNOWN_SYMBOL_CODES = frozenset({-1121, -1100})
 _USER_AGENT = "cryptobot/0.1 (+requests)"
@@ -103,6 +104,14 @@ class _GetRetry(Retry):
             if wait is not None and wait > self.backoff_max:
                 raise MaxRetryError(_pool, url, ResponseError(f"Retry-After {wait:g} s"))
         return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        # urllib3 raises on a Retry-After it cannot read ("0.5", a bad date, 5000 digits), which
+        # would escape as a raw ValueError; such a header is ignored and the backoff applies.
+        try:
+            return super().get_retry_after(response)
+        except (InvalidHeader, ValueError, OverflowError):
+            return None
 
 
 class BinanceClient:
@@ -219,7 +228,7 @@ class BinanceClient:
         url, data = self._get("/api/v3/exchangeInfo", [])
         info = ExchangeInfo.from_json(data, url)
         limit = info.request_weight_per_minute
-        if limit is not None and limit >= 2:
+        if limit is not None and 2 <= limit <= _MAX_ADOPTED_LIMIT:
             self._budget.set_limit(limit)
         return info
 
@@ -366,7 +375,7 @@ class BinanceClient:
             raise MalformedResponse(url, f"unexpected HTTP status {status}")
         try:
             return json.loads(response.content)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested too deep
             raise MalformedResponse(url, f"body is not JSON: {exc}") from exc
 
     def _throttle(self, status: int, response: requests.Response) -> None:

@@ -31,7 +31,12 @@ __all__ = [
     "parse_error",
 ]
 
-_BANNED_UNTIL = re.compile(r"banned until (\d+)")
+# Kline times outside 1970..9999 are garbage: past int64 they cannot be stored, and no date
+# can be shown for them.
+_LAST_MS = 253_402_300_799_999
+# ASCII digits, at most 16 (epoch ms has 13): int() refuses over 4300 digits, and a longer run or
+# another script's digits is not a time Binance would send.
+_BANNED_UNTIL = re.compile(r"banned until ([0-9]{1,16})(?![0-9])")
 
 
 def _object(data: object, url: str, what: str) -> Mapping[str, object]:
@@ -66,7 +71,7 @@ def _number(value: object, key: str, url: str, *, minimum: float | None = 0.0) -
         raise MalformedResponse(url, f"{key!r} should be a decimal string, got {value!r}")
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a JSON integer beyond float range
         raise MalformedResponse(url, f"{key!r} is not a number: {value!r}") from None
     if not math.isfinite(number) or (minimum is not None and number < minimum):
         raise MalformedResponse(url, f"{key!r} is out of range: {value!r}")
@@ -281,7 +286,7 @@ class Klines:
                 or isinstance(close_time, bool)
                 or not isinstance(open_time, int)
                 or not isinstance(close_time, int)
-                or close_time <= open_time
+                or not 0 <= open_time < close_time <= _LAST_MS
             ):
                 raise MalformedResponse(url, f"kline row {index} has bad open/close times")
             for column, value in enumerate(row[1:6], start=1):
@@ -307,7 +312,7 @@ def parse_error(content: bytes) -> tuple[int | None, str]:
     """Binance's ``{"code": -1121, "msg": "..."}``, or (None, a snippet) for anything else."""
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, content[:120].decode("utf-8", "replace")
     if isinstance(body, dict):
         code, msg = body.get("code"), body.get("msg")

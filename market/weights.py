@@ -46,6 +46,9 @@ WINDOW_S = 60.0
 # despite float rounding; token comparisons get the same slack in the other direction.
 _MARGIN_S = 1e-6
 _EPSILON = 1e-9
+# Far above any real count; a larger header is garbage, and past float range it would crash the
+# budget's arithmetic (a 400-digit X-MBX-USED-WEIGHT-1M is still a valid int).
+_MAX_SERVER_USED = 10**9
 
 
 class BlockReason(enum.StrEnum):
@@ -258,7 +261,7 @@ class WeightBudget:
             server_used = int(str(header_value).strip())
         except ValueError:
             return
-        if server_used < 0:
+        if not 0 <= server_used <= _MAX_SERVER_USED:
             return
         with self._lock:
             self._meter.observe(server_used, self._limit, self._clock())
