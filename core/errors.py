@@ -15,7 +15,15 @@ Errors carry data (a key, a retry delay) as attributes so callers never parse me
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["BotError", "ConfigError"]
+
+# The shape core.logs redacts (core.logs imports this module, so it cannot be imported here): a
+# token pasted into the wrong setting must not be printed back in the error about it. Matching
+# starts only where a run of digits does, so a 5000-digit value is scanned once, not 5000 times.
+_TOKEN_SHAPED = re.compile(r"(?<![0-9])\d{5,}+(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
+_REDACTED = "<redacted>"
 
 
 class BotError(Exception):
@@ -27,6 +35,8 @@ class ConfigError(BotError):
 
     def __init__(self, key: str, value: object, allowed: str) -> None:
         self.key = key
-        self.value = value
+        self.value = _REDACTED if _TOKEN_SHAPED.search(repr(value)) else value
         self.allowed = allowed
-        super().__init__(f"invalid setting {key}={value!r}: {allowed}")
+        shown_key = key if key.isprintable() else repr(key)  # a TOML key may hold a newline
+        message = f"invalid setting {shown_key}={self.value!r}: {allowed}"
+        super().__init__(_TOKEN_SHAPED.sub(_REDACTED, message))

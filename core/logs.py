@@ -37,6 +37,14 @@ __all__ = [
 REDACTED = "[REDACTED]"
 # Telegram bot tokens are "<bot id>:<35-ish url-safe chars>"; %3A is the colon URL-encoded.
 TELEGRAM_TOKEN_PATTERN = re.compile(r"\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
+# Where a match may start: never inside the hex digits of a JSON "\u0010" escape, whose digits
+# a secret right after a control character would otherwise take with it, leaving a JSON line
+# that no longer parses.
+_OUTSIDE_JSON_ESCAPE = "".join(rf"(?<!\\u{'[0-9A-Fa-f]' * n})" for n in range(4))
+# The token's shape as the redactor looks for it: also only where a run of digits starts (or
+# right after an escape), so a long run is scanned once rather than from each of its digits.
+_TOKEN_IN_TEXT = (rf"(?:(?<=\\u[0-9A-Fa-f]{{4}})|(?<![0-9]){_OUTSIDE_JSON_ESCAPE})"
+                  r"\d{5,}+(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("json", "text")
 # httpx logs every request URL (token included) at INFO; these stay at WARNING or above.
@@ -179,12 +187,15 @@ class Redactor:
             spellings = {secret, repr(secret)[1:-1], quote(secret, safe="")}
             variants |= spellings | {json.dumps(s, ensure_ascii=False)[1:-1] for s in spellings}
         # Longest first, so a secret containing another secret is removed whole.
-        alternatives = [re.escape(variant) for variant in sorted(variants, key=len, reverse=True)]
-        alternatives.append(TELEGRAM_TOKEN_PATTERN.pattern)
-        self._pattern = re.compile("|".join(alternatives))
+        literals = "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
+        self._pattern = re.compile(
+            f"{_OUTSIDE_JSON_ESCAPE}(?:{literals})|{_TOKEN_IN_TEXT}" if literals else _TOKEN_IN_TEXT)
+        # Second pass: a secret that only follows text like "\u12" (no escape) is still found.
+        self._anywhere = re.compile(literals) if literals else None
 
     def redact(self, text: str) -> str:
-        return self._pattern.sub(REDACTED, text)
+        text = self._pattern.sub(REDACTED, text)
+        return text if self._anywhere is None else self._anywhere.sub(REDACTED, text)
 
 
 class RedactingFormatter(logging.Formatter):
