@@ -30,7 +30,7 @@ def is_direction(text: str) -> TypeGuard[Direction]:
 
 def check_symbol(symbol: str) -> None:
     """Raise :class:`InvalidWrite` unless ``symbol`` looks like an exchange symbol (BTCUSDT)."""
-    if not _SYMBOL.fullmatch(symbol):
+    if not isinstance(symbol, str) or not _SYMBOL.fullmatch(symbol):
         raise InvalidWrite(f"{symbol!r} is not an exchange symbol")
 
 
