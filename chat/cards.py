@@ -81,13 +81,16 @@ def unavailable_text(answer: MarketUnavailable) -> str:
 
 
 def symbol_error_text(error: InvalidSymbolFormat | UnknownSymbol) -> str:
-    """The answer to a coin the exchange does not have, with suggestions when there are any."""
+    """The answer to a coin the exchange does not have, with suggestions when there are any.
+
+    The user's text is quoted cut to 24 characters: 5,000 characters of garbage must not come
+    back as several messages."""
+    shown = code(error.text if len(error.text) <= 24 else error.text[:23] + "…")
     if isinstance(error, InvalidSymbolFormat):
-        return f"⚠️ {code(error.text)} is not a coin: {escape(error.reason)}."
+        return f"⚠️ {shown} is not a coin: {escape(error.reason)}."
     if error.status is not None:
-        return (f"⚠️ {code(error.text)} is not trading right now "
-                f"(status {escape(error.status)}).")
-    line = f"⚠️ I don't know the coin {code(error.text)}."
+        return f"⚠️ {shown} is not trading right now (status {escape(error.status)})."
+    line = f"⚠️ I don't know the coin {shown}."
     if error.suggestions:
         line += " Did you mean " + ", ".join(code(s) for s in error.suggestions[:5]) + "?"
     return line

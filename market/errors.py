@@ -122,13 +122,18 @@ class BadRequest(ExchangeError):
         super().__init__(f"HTTP {status} (code {code}) from {url}: {msg}")
 
 
+_MAX_REASON = 300
+
+
 class MalformedResponse(ExchangeError):
     """The answer was not JSON, or not the shape the endpoint documents."""
 
     def __init__(self, url: str, reason: str) -> None:
         self.url = url
-        self.reason = reason
-        super().__init__(f"malformed response from {url}: {reason}")
+        # The reason quotes the offending value; a hostile 1 MB value must not become a 1 MB
+        # log line or exception text.
+        self.reason = reason if len(reason) <= _MAX_REASON else reason[:_MAX_REASON] + "…"
+        super().__init__(f"malformed response from {url}: {self.reason}")
 
 
 class Throttled(ExchangeError):

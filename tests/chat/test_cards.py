@@ -123,3 +123,8 @@ def test_health_is_ok_when_everything_runs() -> None:
     healthy = ActorSnapshot(name="root", state="running", kind="supervisor",
                             children=(ActorSnapshot(name="cache", state="running", kind="worker"),))
     assert shown(health_text(healthy)) == ["✅ ok: 2 actors running"]
+
+
+def test_a_huge_unknown_coin_is_quoted_cut_short_not_echoed_whole() -> None:
+    text = symbol_error_text(InvalidSymbolFormat("x" * 5000, "too long"))
+    assert len(text) < 100 and "x" * 23 + "…" in text

@@ -291,3 +291,8 @@ def test_a_kline_time_beyond_int64_is_refused_not_raised() -> None:
     row = [2**70, "1", "1", "1", "1", "1", 2**70 + 5]
     with pytest.raises(MalformedResponse):
         Klines.from_json([row], URL, symbol="BTCUSDT", interval="1h", now_ms=NOW_MS)
+
+
+def test_a_huge_offending_value_is_cut_short_in_the_error_text() -> None:
+    error = MalformedResponse("http://x/api", "bad price " + "9" * 1_000_000)
+    assert len(str(error)) < 400 and str(error).endswith("…")
