@@ -21,9 +21,7 @@ from supervision.spec import ActorFactory, ChildSpec, Priority, RestartType
 from supervision.strategies import Strategy
 from supervision.supervisor import SupervisorSettings, supervisor_spec
 
-__all__ = ["COMMAND_WORKERS", "chat_spec"]
-
-COMMAND_WORKERS = 4
+__all__ = ["chat_spec"]
 
 
 def chat_spec(
@@ -37,7 +35,7 @@ def chat_spec(
     bot_username: str | None = None,
 ) -> ChildSpec:
     """The ``chat`` supervisor and its children."""
-    workers = command_worker_names(COMMAND_WORKERS)
+    workers = command_worker_names(config.command_workers)
 
     def service(worker: str) -> CommandService:
         return CommandService(market=market, directory=directory, storage=storage, worker=worker)

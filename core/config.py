@@ -122,6 +122,9 @@ class BotConfig:
         (), "Telegram user ids allowed to use the bot; empty means everyone.", _USER_IDS)
     user_rate_limit_count: int = _setting(20, "Commands one user may send per window.", _COUNT)
     user_rate_limit_window_s: float = _setting(60.0, "Per-user rate-limit window (s).", _POSITIVE)
+    command_workers: int = _setting(
+        8, "Actors running commands in parallel (each may wait on the market up to 5 s).",
+        _COUNT)
     # --- Exchange HTTP ---
     exchange_urls: tuple[str, ...] = _setting(DEFAULT_EXCHANGE_URLS,
                                               "Exchange REST base URLs, tried in order.", _URL_LIST)
