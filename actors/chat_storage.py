@@ -42,6 +42,10 @@ UNCONFIRMED = ("⚠️ I could not confirm that this was saved (the database is 
                "Check with /alerts or /watchlist in a moment before trying again.")
 
 
+PRICE_NOTE_DEADLINE_S = 1.0
+"""How long a saved alert's confirmation waits for the current price it mentions."""
+
+
 class StorageCommands:
     """Handlers for /alert, /alerts, /delalert, /watch, /unwatch, /watchlist and their buttons."""
 
@@ -108,9 +112,15 @@ class StorageCommands:
             symbol=symbol, direction=wanted.direction, price=wanted.price, reply_to=reply_to))
         if isinstance(result, str):
             return (reply(request, result),), "unavailable"
-        now = self._market.quotes([symbol], request_id=run.request_id)
-        current = (f" (now {cards.format_price(now.tickers[0].last_price)})"
-                   if now.tickers else "")
+        # The alert is already saved: its confirmation must not wait 5 s on a slow exchange
+        # for the current price, which only decorates it.
+        now = self._market.quotes([symbol], request_id=run.request_id,
+                                  deadline_s=PRICE_NOTE_DEADLINE_S)
+        current = ""
+        if now.tickers:  # an old price says how old: never an unlabelled stale figure
+            age = ("" if now.stale_age_s is None
+                   else f", {cards.format_age(now.stale_age_s)} old")
+            current = f" (now {cards.format_price(now.tickers[0].last_price)}{age})"
         text = (f"✅ Alert #{result.alert_id} saved: {cards.bold(symbol)} {wanted.direction} "
                 f"{cards.escape(cards.format_price(wanted.price))}{cards.escape(current)}. "
                 "I'll message you once when it crosses.")

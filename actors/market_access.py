@@ -125,9 +125,14 @@ class MarketAccess:
             symbol, interval, values[klines].candles, values[ticker], deadline, request_id
         )
 
-    def quotes(self, texts: Sequence[str], *, request_id: str | None = None) -> Quotes:
-        """24h tickers for ``texts`` (any spellings) in one upstream call, stale if it must."""
-        deadline = self._clock() + self._deadline_s
+    def quotes(self, texts: Sequence[str], *, request_id: str | None = None,
+               deadline_s: float | None = None) -> Quotes:
+        """24h tickers for ``texts`` (any spellings) in one upstream call, stale if it must.
+
+        ``deadline_s`` shortens the wait for a figure that only decorates another answer.
+        """
+        deadline = self._clock() + (self._deadline_s if deadline_s is None
+                                    else min(deadline_s, self._deadline_s))
         symbols: list[str] = []
         unknown: list[tuple[str, str]] = []
         for text in texts:
