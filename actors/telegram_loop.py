@@ -115,7 +115,11 @@ class _UpdatesRequest(HTTPXRequest):
             return status, payload  # PTB reports it as it always does
         if status != 200 or not isinstance(body, dict) or not isinstance(body.get("result"), list):
             return status, payload
-        body["result"] = [_parseable(update) for update in body["result"]]
+        updates = body["result"]
+        parseable = [_parseable(update) for update in updates]
+        if all(new is old for new, old in zip(parseable, updates)):
+            return status, payload  # the usual case: nothing to rewrite
+        body["result"] = parseable
         return status, json.dumps(body).encode()
 
 

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["BotError", "ConfigError"]
+__all__ = ["TOKEN_SHAPE", "BotError", "ConfigError"]
 
-# The shape core.logs redacts (core.logs imports this module, so it cannot be imported here): a
-# token pasted into the wrong setting must not be printed back in the error about it. Matching
-# starts only where a run of digits does, so a 5000-digit value is scanned once, not 5000 times.
-_TOKEN_SHAPED = re.compile(r"(?<![0-9])\d{5,}+(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
+TOKEN_SHAPE = r"\d{5,}+(?::|%3[Aa])[A-Za-z0-9_-]{30,}"
+"""A Telegram bot token, "<bot id>:<30+ url-safe chars>" (%3A: the colon URL-encoded). Defined
+here, the bottom of the import graph, because core.logs redacts it and ConfigError masks it."""
+# A token pasted into the wrong setting must not be printed back in the error about it.
+# Matching starts only where a run of digits does, so a 5000-digit value is scanned once.
+_TOKEN_SHAPED = re.compile(rf"(?<![0-9]){TOKEN_SHAPE}")
 _REDACTED = "<redacted>"
 
 

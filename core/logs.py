@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import TypeAlias
 from urllib.parse import quote
 
-from core.errors import ConfigError
+from core.errors import TOKEN_SHAPE, ConfigError
 
 __all__ = [
     "ExcInfo", "HANDLER_NAME", "JsonFormatter", "LOG_FORMATS", "LOG_LEVELS", "NOISY_LOGGERS",
@@ -35,8 +35,7 @@ __all__ = [
 ]
 
 REDACTED = "[REDACTED]"
-# Telegram bot tokens are "<bot id>:<35-ish url-safe chars>"; %3A is the colon URL-encoded.
-TELEGRAM_TOKEN_PATTERN = re.compile(r"\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
+TELEGRAM_TOKEN_PATTERN = re.compile(TOKEN_SHAPE)
 # Where a match may start: never inside the hex digits of a JSON "\u0010" escape, whose digits
 # a secret right after a control character would otherwise take with it, leaving a JSON line
 # that no longer parses.
@@ -44,7 +43,7 @@ _OUTSIDE_JSON_ESCAPE = "".join(rf"(?<!\\u{'[0-9A-Fa-f]' * n})" for n in range(4)
 # The token's shape as the redactor looks for it: also only where a run of digits starts (or
 # right after an escape), so a long run is scanned once rather than from each of its digits.
 _TOKEN_IN_TEXT = (rf"(?:(?<=\\u[0-9A-Fa-f]{{4}})|(?<![0-9]){_OUTSIDE_JSON_ESCAPE})"
-                  r"\d{5,}+(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
+                  + TOKEN_SHAPE)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("json", "text")
 # httpx logs every request URL (token included) at INFO; these stay at WARNING or above.

@@ -83,9 +83,11 @@ def _walk(node: ActorSnapshot, parent: str | None) -> Iterator[tuple[str, ActorS
 
 
 def _memory_reasons(node: ActorSnapshot) -> list[str]:
+    if node.name != "memory_monitor":
+        return []
     figures = dict(node.stats)
     level = figures.get("level")
-    if node.name != "memory_monitor" or level in (None, "normal"):
+    if level in (None, "normal"):
         return []
     rss, limit = figures.get("rss_mb"), figures.get("limit_mb")
     return [f"memory is {level}: {rss} MB of {limit} MB"]

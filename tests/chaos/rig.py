@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,6 @@ class StorageFault:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._error: tuple[str, int] | None = None
-        self.raised = 0
 
     def switch_on(self, kind: str) -> None:
         messages = {"read_only": ("attempt to write a readonly database", _SQLITE_READONLY),
@@ -58,7 +56,6 @@ class StorageFault:
     def __call__(self, point: str) -> None:
         with self._lock:
             error = self._error if point == "applied" else None
-            self.raised += error is not None
         if error is not None:
             failure = sqlite3.OperationalError(error[0])
             failure.sqlite_errorcode = error[1]  # what the sqlite3 module sets for a real one
@@ -158,6 +155,3 @@ class ChaosRig:
 
     def free(self) -> None:
         self._ballast = None
-
-    def walk(self) -> Iterator[ActorSnapshot]:
-        yield from self.snapshot().walk()
