@@ -354,3 +354,18 @@ def test_a_second_sigterm_during_a_slow_stop_exits_at_once_with_130(tmp_path: Pa
     events = [json.loads(line)["event"] for line in lines if line.startswith("{")]
     assert events[-1] == "bot.forced_exit", events[-5:]
     assert TOKEN not in output and TOKEN.split(":")[1] not in output
+
+
+def test_an_installed_bot_runs_as_the_cryptobot_console_script(tmp_path: Path) -> None:
+    from importlib.metadata import entry_points
+
+    import bot
+
+    (script,) = entry_points(group="console_scripts", name="cryptobot")
+    assert script.load() is bot.main
+    executable = Path(sys.executable).with_name("cryptobot")
+    assert executable.exists(), "pip install -e . should have written the cryptobot script"
+    done = subprocess.run([str(executable), "config"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=SUBPROCESS_TIMEOUT_S, env=clean_env(), check=False)
+    assert done.returncode == 0, done.stderr
+    assert tomllib.loads(done.stdout)
