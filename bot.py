@@ -5,8 +5,11 @@ only builds that tree from the configuration, starts and stops it, and turns its
 an exit status an external process manager understands: 0 clean, 1 the root supervisor gave
 up (restart me), 2 bad configuration or usage (restarting will not help).
 
-Subcommands that belong to later issues (the Telegram transport, the status endpoint) say so
-and exit 2 rather than pretend; ``demo`` runs the real actor system with a small console.
+Subcommands: ``run`` (Telegram, long polling or webhook, with the loopback status endpoint),
+``demo`` (the real actor system with a small console against an in-process exchange
+simulator), ``inspect`` (reads a running bot's status endpoint), ``exchange-sim`` (the
+simulator on its own) and ``config`` (the effective settings, secrets masked). Installed, the
+same CLI is the ``cryptobot`` console script.
 """
 
 from __future__ import annotations

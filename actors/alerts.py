@@ -26,6 +26,7 @@ from typing import Any
 
 import pykka
 
+from chat.cards_format import format_price
 from chat.html import bold, escape
 from chat.keyboards import alert_fired_keyboard
 from core.config import BotConfig
@@ -33,7 +34,6 @@ from core.errors import BotError
 from core.logs import bind_request_id, log_event
 from market.errors import UnknownSymbol
 from market.models import PriceTicker
-from market.report import format_price
 from messages.chat import ChatReply
 from messages.market import Fetch, FetchSpec
 from messages.storage import AlertRecord, FireCrossedAlerts, FiredAlerts, MarkNotified, SweepDue

@@ -11,7 +11,6 @@ import math
 from datetime import datetime, timezone
 
 from market.intervals import INTERVAL_MS
-from market.report import format_price
 
 __all__ = [
     "arrow",
@@ -25,6 +24,15 @@ __all__ = [
 ]
 
 _COMPACT_UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def format_price(value: float) -> str:
+    """Prices with sensible precision across BTC (95,000.00) and SHIB (0.00002200)."""
+    if value >= 1000:
+        return f"{value:,.2f}"
+    if value >= 1:
+        return f"{value:.4f}"
+    return f"{value:.8f}".rstrip("0").rstrip(".") if value else "0"
 
 
 def arrow(change: float) -> str:

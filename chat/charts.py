@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from chat.cards_format import format_price
 from chat.html import escape
 from core.errors import BotError
 from market.candles import Candles, FloatArray, IntArray
 from market.indicators import bollinger, ema, rsi
 from market.intervals import INTERVAL_MS
-from market.report import format_price
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -12,6 +12,7 @@ from chat.cards_format import (
     format_compact,
     format_date,
     format_percent,
+    format_price,
     format_signed,
     format_time,
 )
@@ -53,3 +54,11 @@ def test_times_are_utc_with_the_date_for_daily_candles() -> None:
     assert format_time(moment_ms, "1d") == "2024-05-01 UTC"
     assert format_time(moment_ms, "1w") == "2024-05-01 UTC"
     assert format_date(1_714_521_600.0) == "2024-05-01"
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (95000.0, "95,000.00"), (1234.5, "1,234.50"), (1.5, "1.5000"), (0.000022, "0.000022"),
+    (0.0, "0"),
+])
+def test_prices_read_well_from_bitcoin_to_shiba(value: float, text: str) -> None:
+    assert format_price(value) == text
