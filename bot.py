@@ -42,7 +42,7 @@ from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
 from market.errors import MarketError
-from market.simulator import ExchangeSimulator
+from fakes.exchange.simulator import ExchangeSimulator
 from storage.read_pool import ReadPool
 from messages.supervision import ChildFailed
 from supervision.address import Address, Directory
@@ -367,10 +367,10 @@ def _start_status_server(bot: CryptoBot) -> StatusServer | None:
 
 def _exchange_sim(argv: list[str]) -> int:
     try:
-        from market import simulator  # lazy: numpy and the candle data load only when asked
+        from fakes.exchange import simulator  # lazy: numpy and the candle data load only when asked
     except ImportError as error:
-        missing = isinstance(error, ModuleNotFoundError) and error.name in ("market",
-                                                                          "market.simulator")
+        missing = isinstance(error, ModuleNotFoundError) and error.name in ("fakes", "fakes.exchange",
+                                                                          "fakes.exchange.simulator")
         print("exchange-sim: not built yet" if missing
               else f"exchange-sim: cannot be loaded ({error})", file=sys.stderr)
         return EXIT_BAD_USAGE

@@ -1,6 +1,6 @@
 """Market data: the Binance client, its exchange simulator and the pure analysis they feed.
 
-Submodules are imported directly (``from market.simulator import ExchangeSimulator``) so that
+Submodules are imported directly (``from fakes.exchange.simulator import ExchangeSimulator``) so that
 importing the package stays cheap for code that needs only one part of it.
 """
 

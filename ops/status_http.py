@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from core.logs import log_event
 from ops.health import assess
-from market.sim_http import JSON_CONTENT_TYPE, LoopbackServer, RequestHandler
+from fakes.exchange.http import JSON_CONTENT_TYPE, LoopbackServer, RequestHandler
 from ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ops.metrics import render_metrics
 from supervision.snapshot import ActorSnapshot

@@ -30,13 +30,13 @@ from hypothesis import strategies as st
 
 from actors.telegram_io import TelegramIO
 from bot import CryptoBot
-from chat.fake_bot_api import FakeBotApi
+from fakes.telegram.bot_api import FakeBotApi
 from core.config import BotConfig, RateLimitStrategy
 from market.analysis import MarketAnalysis, MarketUnavailable
 from market.binance import BinanceClient
 from market.errors import MarketError
-from market.sim_http import LoopbackServer, RequestHandler
-from market.simulator import ExchangeSimulator
+from fakes.exchange.http import LoopbackServer, RequestHandler
+from fakes.exchange.simulator import ExchangeSimulator
 from market.weights import WeightBudget
 from supervision.snapshot import ActorSnapshot
 from tests.actors.conftest import Market

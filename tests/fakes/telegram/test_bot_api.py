@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from chat.fake_bot_api import FakeBotApi, FloodRules
-from chat.fake_bot_api_rules import (
+from fakes.telegram.bot_api import FakeBotApi, FloodRules
+from fakes.telegram.rules import (
     ApiError,
     FaultBook,
     FaultRule,
@@ -390,6 +390,6 @@ def test_the_fake_never_logs_the_token(
               headers={"Content-Type": "application/json"})
 
     # Only the fake's own lines: the test's httpx client logs its URLs, token included.
-    lines = [record.getMessage() for record in caplog.records if record.name.startswith("chat.")]
+    lines = [record.getMessage() for record in caplog.records if record.name.startswith("fakes.")]
     assert lines
     assert all(TOKEN not in line for line in lines)

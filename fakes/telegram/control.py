@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chat.fake_bot_api_records import CallRecord, SentRecord
-from chat.fake_bot_api_rules import FaultRule
-from chat.fake_bot_api_state import chat_type_of
+from fakes.telegram.records import CallRecord, SentRecord
+from fakes.telegram.rules import FaultRule
+from fakes.telegram.state import chat_type_of
 
 if TYPE_CHECKING:
-    from chat.fake_bot_api import FakeBotApi
-    from chat.fake_bot_api_http import FakeRequestHandler
+    from fakes.telegram.bot_api import FakeBotApi
+    from fakes.telegram.http import FakeRequestHandler
 
 __all__ = ["CONTROL_SUMMARY", "handle_control"]
 

@@ -23,10 +23,10 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from chat.fake_bot_api_control import CONTROL_SUMMARY, handle_control
-from chat.fake_bot_api_http import BodyError, FakeHttpServer, FakeRequestHandler
-from chat.fake_bot_api_records import CallRecord, SentRecord
-from chat.fake_bot_api_rules import (
+from fakes.telegram.control import CONTROL_SUMMARY, handle_control
+from fakes.telegram.http import BodyError, FakeHttpServer, FakeRequestHandler
+from fakes.telegram.records import CallRecord, SentRecord
+from fakes.telegram.rules import (
     ApiError,
     FaultBook,
     FaultMode,
@@ -34,7 +34,7 @@ from chat.fake_bot_api_rules import (
     FloodControl,
     FloodRules,
 )
-from chat.fake_bot_api_state import BotApiState
+from fakes.telegram.state import BotApiState
 
 __all__ = ["CallRecord", "DEMO_TOKEN", "FakeBotApi", "FloodRules", "SentRecord", "main"]
 
@@ -354,8 +354,8 @@ def _number(params: dict[str, Any], name: str, default: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m chat.fake_bot_api``: serve on loopback until SIGINT or SIGTERM."""
-    parser = argparse.ArgumentParser(prog="python -m chat.fake_bot_api",
+    """``python -m fakes.telegram.bot_api``: serve on loopback until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m fakes.telegram.bot_api",
                                      description="Fake Telegram Bot API for local runs")
     parser.add_argument("--port", type=int, default=8081, help="TCP port on 127.0.0.1")
     parser.add_argument("--token", default=DEMO_TOKEN, help="the only token accepted")

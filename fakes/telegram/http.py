@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from market.sim_http import LoopbackServer
+from fakes.exchange.http import LoopbackServer
 
 __all__ = ["BodyError", "FakeHttpServer", "FakeRequestHandler", "Params", "redact_path"]
 

@@ -7,7 +7,7 @@ control API under ``/_sim`` to inject faults and read request counters while it 
 controls exist as methods for in-process tests. Everything observable is decided by pure code
 (``sim_api``, ``sim_faults``); this module only moves bytes, holds the lock and owns threads.
 
-Run it with ``python bot.py exchange-sim --port N`` (or ``python -m market.simulator``);
+Run it with ``python bot.py exchange-sim --port N`` (or ``python -m fakes.exchange.simulator``);
 ``docs/exchange-simulator.md`` describes the endpoints and the control API.
 """
 
@@ -23,9 +23,9 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
-from market.sim_api import ApiReply, handle_api, request_weight
-from market.sim_catalog import INTERVALS
-from market.sim_faults import (
+from fakes.exchange.api import ApiReply, handle_api, request_weight
+from fakes.exchange.catalog import INTERVALS
+from fakes.exchange.faults import (
     FaultAction,
     FaultBook,
     FaultRule,
@@ -33,8 +33,8 @@ from market.sim_faults import (
     WeightLedger,
     fault_action,
 )
-from market.sim_http import JSON_CONTENT_TYPE, LoopbackServer, RequestHandler
-from market.sim_market import Market
+from fakes.exchange.http import JSON_CONTENT_TYPE, LoopbackServer, RequestHandler
+from fakes.exchange.market import Market
 
 __all__ = ["ExchangeSimulator", "main"]
 

@@ -19,10 +19,10 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from market.sim_catalog import INTERVALS, SymbolSpec, format_decimal
-from market.sim_market import Market, average_price, candles_in, day_stats, kline_window
-from market.sim_params import ApiError, Params
-from market.sim_series import Candle, Series
+from fakes.exchange.catalog import INTERVALS, SymbolSpec, format_decimal
+from fakes.exchange.market import Market, average_price, candles_in, day_stats, kline_window
+from fakes.exchange.params import ApiError, Params
+from fakes.exchange.series import Candle, Series
 
 __all__ = [
     "ApiReply",

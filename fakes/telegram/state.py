@@ -2,7 +2,7 @@
 
 Why separate from the server: the Bot API semantics (message ids per chat, "message is not
 modified", confirming updates by offset, answering a callback once) are plain state changes,
-checked here without sockets or threads. The server (``chat.fake_bot_api``) holds the lock,
+checked here without sockets or threads. The server (``fakes.telegram.bot_api``) holds the lock,
 moves bytes and does the one blocking thing, the getUpdates long poll.
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chat.fake_bot_api_records import CallRecord, SentRecord
-from chat.fake_bot_api_rules import (
+from fakes.telegram.records import CallRecord, SentRecord
+from fakes.telegram.rules import (
     ApiError,
     FloodControl,
     check_callback_answer,

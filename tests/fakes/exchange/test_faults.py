@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from market.sim_faults import (
+from fakes.exchange.faults import (
     FaultBook,
     FaultMode,
     FaultRule,

@@ -23,9 +23,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from market.sim_catalog import DEFAULT_SYMBOLS, INTERVALS, Interval, SymbolSpec
-from market.sim_replay import ReplaySeries, parse_candle_csv
-from market.sim_series import Candle, Series, SyntheticSeries
+from fakes.exchange.catalog import DEFAULT_SYMBOLS, INTERVALS, Interval, SymbolSpec
+from fakes.exchange.replay import ReplaySeries, parse_candle_csv
+from fakes.exchange.series import Candle, Series, SyntheticSeries
 
 __all__ = [
     "DEFAULT_REPLAYS",
@@ -88,7 +88,7 @@ class Market:
         """The 54 synthetic USDT pairs plus, optionally, the packaged real-data replays."""
         market = cls(SyntheticSeries(spec, seed=seed) for spec in DEFAULT_SYMBOLS)
         if include_replays:
-            data_dir = importlib.resources.files("market").joinpath("sim_data")
+            data_dir = importlib.resources.files("fakes.exchange").joinpath("data")
             for source in DEFAULT_REPLAYS:
                 text = data_dir.joinpath(source.file_name).read_text(encoding="utf-8")
                 market.add_csv(source.symbol, text, INTERVALS[source.interval])
