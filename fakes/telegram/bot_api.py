@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from fakes.loopback import LOOPBACK, LoopbackService, serve_until_signalled
 from fakes.telegram.control import CONTROL_SUMMARY, handle_control
-from fakes.telegram.http import BodyError, FakeHttpServer, FakeRequestHandler
+from fakes.telegram.http import BodyError, BotApiHandler
 from fakes.telegram.records import CallRecord, SentRecord
 from fakes.telegram.rules import (
     ApiError,
@@ -40,28 +39,28 @@ __all__ = ["CallRecord", "DEMO_TOKEN", "FakeBotApi", "FloodRules", "SentRecord",
 
 _log = logging.getLogger(__name__)
 
-_LOOPBACK = "127.0.0.1"
-_POLL_INTERVAL_S = 0.05
 _LONG_POLL_CAP_S = 50.0
 DEMO_TOKEN = "1000001:FAKE-local-token-for-demos-only-xyz"
 
 
-class FakeBotApi:
+class FakeBotApi(LoopbackService):
     """Telegram's Bot API on ``http://127.0.0.1:<port>``, for one bot token.
 
     Use as a context manager, or ``start()``/``stop()``. ``clock`` (monotonic seconds) drives
     the flood limits and the ``at`` of every record.
     """
 
-    def __init__(self, *, token: str, host: str = _LOOPBACK, port: int = 0,
+    service_name = "fake Bot API"
+    thread_name = "fake-bot-api"
+    handler_class = BotApiHandler
+
+    def __init__(self, *, token: str, host: str = LOOPBACK, port: int = 0,
                  enforce_limits: bool = True, clock: Callable[[], float] = time.monotonic,
                  flood: FloodRules = FloodRules()) -> None:
-        if host not in (_LOOPBACK, "localhost"):
-            raise ValueError(f"the fake Bot API only binds to loopback, not {host!r}")
+        super().__init__(host=host, port=port)
         if not token:
             raise ValueError("token must not be empty")
         self._token = token
-        self._address = (_LOOPBACK, port)
         self._clock = clock
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -69,61 +68,21 @@ class FakeBotApi:
         self._state = BotApiState(token=token, flood=flood_control, clock=clock)
         self._faults = FaultBook()
         self._polls_held = 0
-        self._stopping = threading.Event()
-        self._server: FakeHttpServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> FakeBotApi:
-        """Bind and serve on a background thread; returns self for chaining."""
-        if self._server is not None:
-            raise RuntimeError("fake Bot API already started")
-        self._stopping.clear()
-        self._server = FakeHttpServer(self._address, self._dispatch)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": _POLL_INTERVAL_S},
-                                        name=f"fake-bot-api:{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop serving, release held long polls, close every socket; safe to call twice."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._stopping.set()
+    def _release_held(self, timeout_s: float) -> None:
         with self._changed:
             self._changed.notify_all()
             # Held long polls answer [] now; let them finish writing before sockets are cut.
             self._changed.wait_for(lambda: self._polls_held == 0, min(timeout_s, 1.0))
-        server.shutdown()
-        server.close_live_connections(timeout_s)
-        server.server_close()
-        thread.join(timeout_s)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeBotApi:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("fake Bot API not started")
-        return int(self._server.server_address[1])
 
     @property
     def base_url(self) -> str:
         """python-telegram-bot's ``base_url`` (it appends the token and the method)."""
-        return f"http://{_LOOPBACK}:{self.port}/bot"
+        return f"{self.url}/bot"
 
     @property
     def control_url(self) -> str:
-        return f"http://{_LOOPBACK}:{self.port}/_fake"
+        return f"{self.url}/_fake"
 
     # -- driving: what users do ----------------------------------------------------------------
 
@@ -234,7 +193,7 @@ class FakeBotApi:
 
     # -- request handling (server threads) -----------------------------------------------------
 
-    def _dispatch(self, handler: FakeRequestHandler, http_method: str) -> None:
+    def _dispatch(self, handler: BotApiHandler, http_method: str) -> None:
         path = urlsplit(handler.path).path
         try:
             if path == "/_fake" or path.startswith("/_fake/"):
@@ -253,7 +212,7 @@ class FakeBotApi:
             _log.error("fake Bot API failed on %s: %s", http_method, type(error).__name__)
             handler.send_json(500, _error_body(ApiError(500, "Internal Server Error")))
 
-    def _handle_api(self, handler: FakeRequestHandler, method: str) -> None:
+    def _handle_api(self, handler: BotApiHandler, method: str) -> None:
         try:
             params, files = handler.read_params()
         except BodyError as error:
@@ -307,7 +266,7 @@ class FakeBotApi:
                 self._polls_held -= 1
                 self._changed.notify_all()
 
-    def _answer_fault(self, handler: FakeRequestHandler, method: str, chat_id: int | None,
+    def _answer_fault(self, handler: BotApiHandler, method: str, chat_id: int | None,
                       fault: FaultRule) -> None:
         if fault.mode is FaultMode.DROP:
             with self._changed:
@@ -322,7 +281,7 @@ class FakeBotApi:
             error = ApiError(fault.status, "Internal Server Error")
         self._answer_error(handler, method, chat_id, error, fault=fault.mode.value)
 
-    def _answer_error(self, handler: FakeRequestHandler, method: str, chat_id: int | None,
+    def _answer_error(self, handler: BotApiHandler, method: str, chat_id: int | None,
                       error: ApiError, fault: str | None = None) -> None:
         with self._changed:
             self._state.record_call(method, error.status, chat_id, error.description, fault)
@@ -361,27 +320,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--token", default=DEMO_TOKEN, help="the only token accepted")
     parser.add_argument("--no-limits", action="store_true", help="do not answer 429 on floods")
     args = parser.parse_args(argv)
-    stop_requested = threading.Event()
+    fake = FakeBotApi(token=args.token, port=args.port, enforce_limits=not args.no_limits)
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop_requested.set()
+    def banner() -> list[str]:
+        return [f"fake Bot API on {fake.base_url} (control: {fake.control_url})",
+                *(f"  {route:<34} {meaning}" for route, meaning in CONTROL_SUMMARY.items())]
 
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = ({sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-                if in_main_thread else {})
-    try:
-        with FakeBotApi(token=args.token, port=args.port,
-                        enforce_limits=not args.no_limits) as fake:
-            print(f"fake Bot API on {fake.base_url} (control: {fake.control_url})", flush=True)
-            for route, meaning in CONTROL_SUMMARY.items():
-                print(f"  {route:<34} {meaning}", flush=True)
-            while not stop_requested.wait(0.5):
-                pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0
-
+    return serve_until_signalled(fake, banner)
 
 if __name__ == "__main__":
     raise SystemExit(main())

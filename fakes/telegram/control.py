@@ -15,7 +15,7 @@ from fakes.telegram.state import chat_type_of
 
 if TYPE_CHECKING:
     from fakes.telegram.bot_api import FakeBotApi
-    from fakes.telegram.http import FakeRequestHandler
+    from fakes.telegram.http import BotApiHandler
 
 __all__ = ["CONTROL_SUMMARY", "handle_control"]
 
@@ -34,7 +34,7 @@ CONTROL_SUMMARY = {
 }
 
 
-def handle_control(fake: FakeBotApi, handler: FakeRequestHandler, http_method: str,
+def handle_control(fake: FakeBotApi, handler: BotApiHandler, http_method: str,
                    path: str) -> None:
     """Answer one control request; bad input is a 400 with the reason."""
     try:

@@ -35,7 +35,7 @@ from core.config import BotConfig, RateLimitStrategy
 from market.analysis import MarketAnalysis, MarketUnavailable
 from market.binance import BinanceClient
 from market.errors import MarketError
-from fakes.exchange.http import LoopbackServer, RequestHandler
+from fakes.loopback import LoopbackHandler, LoopbackServer
 from fakes.exchange.simulator import ExchangeSimulator
 from market.weights import WeightBudget
 from supervision.snapshot import ActorSnapshot
@@ -69,7 +69,7 @@ class Host:
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
-    def dispatch(self, handler: RequestHandler, method: str) -> None:
+    def dispatch(self, handler: LoopbackHandler, method: str) -> None:
         parts = urlsplit(handler.path)
         with self.lock:
             answer = self.faults.get(parts.path, self.default)
