@@ -24,14 +24,14 @@ from urllib.parse import parse_qsl, urlsplit
 from fakes.exchange.api import ApiReply, handle_api, request_weight
 from fakes.exchange.catalog import INTERVALS
 from fakes.exchange.faults import (
+    EXCHANGE_FAULTS,
     FaultAction,
-    FaultBook,
-    FaultRule,
     RequestCounters,
     WeightLedger,
     fault_action,
 )
 from fakes.exchange.market import Market
+from fakes.faults import FaultBook, FaultRule
 from fakes.loopback import (
     LOOPBACK,
     LoopbackHandler,
@@ -80,7 +80,7 @@ class ExchangeSimulator(LoopbackService):
         self._clock = clock
         self.market = Market.default(seed=seed, include_replays=include_replays)
         self._lock = threading.Lock()
-        self._faults = FaultBook()
+        self._faults = FaultBook(EXCHANGE_FAULTS.target_key)
         self._ledger = WeightLedger(limit=weight_limit_per_minute, ban_after_429s=ban_after_429s)
         self._counters = RequestCounters()
 
@@ -96,7 +96,7 @@ class ExchangeSimulator(LoopbackService):
 
     def inject(self, mode: str, **options: object) -> FaultRule:
         """Add a fault, e.g. ``inject("5xx", endpoint="/api/v3/klines", count=2, status=502)``."""
-        return self._add_fault(FaultRule.from_json({"mode": mode, **options}))
+        return self._add_fault(EXCHANGE_FAULTS.parse({"mode": mode, **options}))
 
     def _add_fault(self, rule: FaultRule) -> FaultRule:
         with self._lock:
@@ -251,7 +251,8 @@ class ExchangeSimulator(LoopbackService):
         if route == ("POST", "/_sim/faults"):
             if not isinstance(payload, dict):
                 raise ValueError('body must be a JSON object such as {"mode": "5xx"}')
-            return 201, {"fault": self._add_fault(FaultRule.from_json(payload)).to_json()}
+            rule = self._add_fault(EXCHANGE_FAULTS.parse(payload))
+            return 201, {"fault": rule.to_json(EXCHANGE_FAULTS.target_key)}
         if route == ("DELETE", "/_sim/faults"):
             return 200, {"cleared": self.clear_faults()}
         if method == "DELETE" and path.startswith("/_sim/faults/"):

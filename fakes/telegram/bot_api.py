@@ -18,21 +18,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from fakes.faults import FaultBook, FaultMode, FaultRule
 from fakes.loopback import LOOPBACK, LoopbackService, serve_until_signalled
 from fakes.telegram.control import CONTROL_SUMMARY, handle_control
 from fakes.telegram.http import BodyError, BotApiHandler
 from fakes.telegram.records import CallRecord, SentRecord
-from fakes.telegram.rules import (
-    ApiError,
-    FaultBook,
-    FaultMode,
-    FaultRule,
-    FloodControl,
-    FloodRules,
-)
+from fakes.telegram.rules import BOT_API_FAULTS, BotApiError, FloodControl, FloodRules
 from fakes.telegram.state import BotApiState
 
 __all__ = ["CallRecord", "DEMO_TOKEN", "FakeBotApi", "FloodRules", "SentRecord", "main"]
@@ -66,7 +61,7 @@ class FakeBotApi(LoopbackService):
         self._changed = threading.Condition(self._lock)
         flood_control = FloodControl(flood) if enforce_limits else None
         self._state = BotApiState(token=token, flood=flood_control, clock=clock)
-        self._faults = FaultBook()
+        self._faults = FaultBook(BOT_API_FAULTS.target_key)
         self._polls_held = 0
 
     def _release_held(self, timeout_s: float) -> None:
@@ -164,10 +159,11 @@ class FakeBotApi(LoopbackService):
                status: int = 500, delay_s: float = 1.0) -> FaultRule:
         """Make the next ``count`` calls of ``method`` ("*" = any) fail as ``mode``.
 
-        Modes: "429" (retry_after_s), "5xx" (status), "drop" (close without answering),
-        "slow" (wait delay_s, then answer). ``count=None`` lasts until ``clear_faults``.
+        Modes: "429" (retry_after_s), "5xx" (status), "disconnect" or "drop" (close without
+        answering), "slow" (wait delay_s, then answer). ``count=None`` lasts until
+        ``clear_faults``. See ``fakes.faults`` for the rule model.
         """
-        return self.add_fault(FaultRule.from_json({
+        return self.add_fault(BOT_API_FAULTS.parse({
             "method": method, "mode": mode, "count": count, "retry_after_s": retry_after_s,
             "status": status, "delay_s": delay_s}))
 
@@ -201,29 +197,29 @@ class FakeBotApi(LoopbackService):
                 return
             token, _, method = path.removeprefix("/bot").partition("/")
             if not path.startswith("/bot") or not method or "/" in method:
-                handler.send_json(404, _error_body(ApiError(404, "Not Found")))
+                handler.send_api_error(BotApiError(404, "Not Found"))
             elif token != self._token:
-                self._answer_error(handler, method, None, ApiError(401, "Unauthorized"))
+                self._answer_error(handler, method, None, BotApiError(401, "Unauthorized"))
             else:
                 self._handle_api(handler, method)
         except OSError:
             handler.hang_up()  # the client went away mid-answer (a timeout, a stop): routine
         except Exception as error:  # a fake's bug must still answer, like a real 500
             _log.error("fake Bot API failed on %s: %s", http_method, type(error).__name__)
-            handler.send_json(500, _error_body(ApiError(500, "Internal Server Error")))
+            handler.send_api_error(BotApiError(500, "Internal Server Error"))
 
     def _handle_api(self, handler: BotApiHandler, method: str) -> None:
         try:
             params, files = handler.read_params()
         except BodyError as error:
-            self._answer_error(handler, method, None, ApiError(400, f"Bad Request: {error}"))
+            self._answer_error(handler, method, None, BotApiError(400, f"Bad Request: {error}"))
             return
         chat_id = _chat_id(params)
         with self._lock:
-            fault = self._faults.take(method)
+            fault = self._faults.take(method.lower())
         if fault is not None and fault.mode is FaultMode.SLOW:
             if self._stopping.wait(fault.delay_s):
-                fault = FaultRule(method=fault.method, mode=FaultMode.DROP)
+                fault = replace(fault, mode=FaultMode.DISCONNECT)
             else:
                 fault = None
         if fault is not None:
@@ -237,7 +233,7 @@ class FakeBotApi(LoopbackService):
                     result = self._state.call(method, params, files)
                     self._state.record_call(method, 200, chat_id)
                     self._changed.notify_all()
-        except ApiError as error:
+        except BotApiError as error:
             self._answer_error(handler, method, chat_id, error)
             return
         handler.send_json(200, {"ok": True, "result": result})
@@ -249,7 +245,7 @@ class FakeBotApi(LoopbackService):
         deadline = time.monotonic() + timeout
         with self._changed:
             if self._state.webhook_url:
-                raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
+                raise BotApiError(409, "Conflict: can't use getUpdates method while webhook is "
                                     "active; use deleteWebhook to delete the webhook first")
             self._state.confirm(offset)
             self._polls_held += 1
@@ -268,7 +264,7 @@ class FakeBotApi(LoopbackService):
 
     def _answer_fault(self, handler: BotApiHandler, method: str, chat_id: int | None,
                       fault: FaultRule) -> None:
-        if fault.mode is FaultMode.DROP:
+        if fault.mode is FaultMode.DISCONNECT:
             with self._changed:
                 self._state.record_call(method, 0, chat_id, "dropped", fault.mode.value)
                 self._changed.notify_all()
@@ -276,25 +272,17 @@ class FakeBotApi(LoopbackService):
             return
         if fault.mode is FaultMode.TOO_MANY_REQUESTS:
             seconds = fault.retry_after_s
-            error = ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
+            error = BotApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
         else:
-            error = ApiError(fault.status, "Internal Server Error")
+            error = BotApiError(fault.status, "Internal Server Error")
         self._answer_error(handler, method, chat_id, error, fault=fault.mode.value)
 
     def _answer_error(self, handler: BotApiHandler, method: str, chat_id: int | None,
-                      error: ApiError, fault: str | None = None) -> None:
+                      error: BotApiError, fault: str | None = None) -> None:
         with self._changed:
             self._state.record_call(method, error.status, chat_id, error.description, fault)
             self._changed.notify_all()
-        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-        handler.send_json(error.status, _error_body(error), headers)
-
-def _error_body(error: ApiError) -> dict[str, object]:
-    body: dict[str, object] = {"ok": False, "error_code": error.status,
-                               "description": error.description}
-    if error.retry_after is not None:
-        body["parameters"] = {"retry_after": error.retry_after}
-    return body
+        handler.send_api_error(error)
 
 
 def _chat_id(params: dict[str, Any]) -> int | None:
@@ -309,7 +297,7 @@ def _number(params: dict[str, Any], name: str, default: int) -> int:
     try:
         return int(float(params.get(name, default)))
     except (TypeError, ValueError):
-        raise ApiError(400, f"Bad Request: {name} must be a number") from None
+        raise BotApiError(400, f"Bad Request: {name} must be a number") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
