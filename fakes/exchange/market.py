@@ -1,13 +1,13 @@
 """The simulator's market: which series back which symbol, and the queries Binance answers.
 
-This sits between the candle generators (``sim_series``) and the wire format (``sim_api``):
+This sits between the candle generators (``series``) and the wire format (``api``):
 it picks the window of candles a klines request means (Binance's startTime/endTime/limit
 rules), and derives the rolling 24 h ticker and the 5-minute average price from the same
 candles a client can download, so every number the simulator serves is consistent with its
 klines. It is pure: time is always passed in.
 
 Default symbols are the synthetic ``DEFAULT_SYMBOLS`` plus two replays of real data shipped in
-``market/sim_data``:
+``fakes/exchange/data``:
 
 * ``SOLREALUSDT`` – Binance SOL/USDT hourly candles, 2024-09-20 15:00 to 2024-11-01 06:00 UTC.
 * ``BTCREALUSDT`` – BTC/USD monthly candles, 2012-01 to 2024-12 (served as a USDT pair).

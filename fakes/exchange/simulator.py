@@ -2,10 +2,11 @@
 
 The bot must be exercised against an exchange that behaves like Binance, misbehaves on demand
 and never needs the network. ``ExchangeSimulator`` serves the public Spot endpoints with
-deterministic candles (see ``sim_series``), Binance's weights, headers and error bodies, and a
-control API under ``/_sim`` to inject faults and read request counters while it runs. The same
-controls exist as methods for in-process tests. Everything observable is decided by pure code
-(``sim_api``, ``sim_faults``); this module only moves bytes, holds the lock and owns threads.
+deterministic candles (see ``fakes.exchange.series``), Binance's weights, headers and error
+bodies, and a control API under ``/_sim`` to inject faults and read request counters while it
+runs. The same controls exist as methods for in-process tests. Everything observable is
+decided by pure code (``api``, ``faults``); this module holds the lock and owns the state, and
+``fakes.loopback`` moves the bytes and owns the threads.
 
 Run it with ``python bot.py exchange-sim --port N`` (or ``python -m fakes.exchange.simulator``);
 ``docs/exchange-simulator.md`` describes the endpoints and the control API.

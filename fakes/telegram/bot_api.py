@@ -7,7 +7,7 @@ server validates (HTML entities, 4096/1024/200/64-byte limits, keyboards, comman
 the flood limits (429 with retry_after), and misbehaves on demand (429, 5xx, dropped
 connections, slow answers). Tests drive it in-process (push a user message, read what the bot
 sent, wait for a condition); the bench and soak runs use the same controls over HTTP under
-``/_fake``. Semantics live in ``fake_bot_api_state`` and ``fake_bot_api_rules``; this module
+``/_fake``. Semantics live in ``fakes.telegram.state`` and ``fakes.telegram.rules``; this module
 holds the lock, owns the threads and does the long poll. See docs/telegram.md.
 """
 
@@ -272,7 +272,8 @@ class FakeBotApi(LoopbackService):
             return
         if fault.mode is FaultMode.TOO_MANY_REQUESTS:
             seconds = fault.retry_after_s
-            error = BotApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
+            error = BotApiError(429, f"Too Many Requests: retry after {seconds}",
+                                retry_after=seconds)
         else:
             error = BotApiError(fault.status, "Internal Server Error")
         self._answer_error(handler, method, chat_id, error, fault=fault.mode.value)

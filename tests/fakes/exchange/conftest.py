@@ -1,4 +1,4 @@
-"""The exchange simulator's fixtures are the market tests' ones (the Binance client runs on them)."""
+"""The exchange simulator's fixtures are the market tests' (the Binance client runs on them)."""
 
 from __future__ import annotations
 
