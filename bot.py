@@ -45,7 +45,6 @@ from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
 from market.errors import MarketError
-from market.simulator import ExchangeSimulator
 from storage.read_pool import ReadPool
 from messages.supervision import ChildFailed
 from supervision.address import Address, Directory
@@ -285,6 +284,9 @@ _DEMO_ANSWER_WAIT_S = 60.0
 
 def _run_demo(config: BotConfig) -> int:
     """The real actor system with a console in place of Telegram and an in-process exchange."""
+    # Lazy: only demo and exchange-sim need the test double (and its numpy and candle data).
+    from fakes.exchange.simulator import ExchangeSimulator
+
     _configure_demo_logging(config)
     _log_thread_tracebacks_on_sigusr1()
     simulator = ExchangeSimulator().start()  # no network needed
@@ -370,10 +372,10 @@ def _start_status_server(bot: CryptoBot) -> StatusServer | None:
 
 def _exchange_sim(argv: list[str]) -> int:
     try:
-        from market import simulator  # lazy: numpy and the candle data load only when asked
+        from fakes.exchange import simulator  # lazy: numpy and the candle data load only when asked
     except ImportError as error:
-        missing = isinstance(error, ModuleNotFoundError) and error.name in ("market",
-                                                                          "market.simulator")
+        missing = isinstance(error, ModuleNotFoundError) and error.name in (
+            "fakes", "fakes.exchange", "fakes.exchange.simulator")
         print("exchange-sim: not built yet" if missing
               else f"exchange-sim: cannot be loaded ({error})", file=sys.stderr)
         return EXIT_BAD_USAGE

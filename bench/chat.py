@@ -26,7 +26,7 @@ from actors.telegram_io import TelegramIO
 from bench.market import simulator_process
 from bench.report import Row, print_table
 from bot import CryptoBot
-from chat.fake_bot_api import FakeBotApi
+from fakes.telegram.bot_api import FakeBotApi
 from core.config import BotConfig
 
 __all__ = ["run"]

@@ -38,7 +38,7 @@ from core.config import BotConfig
 from market.binance import BinanceClient
 from market.cache import ttl_for
 from market.indicator_set import compute_indicators
-from market.sim_catalog import DEFAULT_SYMBOLS
+from fakes.exchange.catalog import DEFAULT_SYMBOLS
 from market.weights import WeightBudget
 
 __all__ = ["run"]
@@ -52,9 +52,9 @@ WARM_SAMPLES = 2_000
 
 @contextmanager
 def simulator_process() -> Iterator[str]:
-    """``python -m market.simulator`` on a free port; yields its base URL."""
+    """``python -m fakes.exchange.simulator`` on a free port; yields its base URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "market.simulator", "--port", "0"],
+        [sys.executable, "-m", "fakes.exchange.simulator", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[1],

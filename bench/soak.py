@@ -31,7 +31,7 @@ import psutil
 
 from bench.market import simulator_process
 from bench.report import Row, print_table
-from chat.fake_bot_api import FakeBotApi
+from fakes.telegram.bot_api import FakeBotApi
 
 __all__ = ["run"]
 

@@ -1,6 +1,6 @@
-"""Market data: the Binance client, its exchange simulator and the pure analysis they feed.
+"""Market data: the Binance client and the pure analysis it feeds (indicators, levels, trends).
 
-Submodules are imported directly (``from market.simulator import ExchangeSimulator``) so that
+Submodules are imported directly (``from market.binance import BinanceClient``) so that
 importing the package stays cheap for code that needs only one part of it.
 """
 

@@ -7,7 +7,9 @@ talks to an actor itself; a provider that raises (the tree is stopping, a bug) t
 naming the reason, never into a dead server thread.
 
 It binds 127.0.0.1 only: the tree names internal failures and is no business of the network;
-put a reverse proxy in front if a remote scraper must reach it.
+put a reverse proxy in front if a remote scraper must reach it. It is plain ``http.server``:
+one thread per request, and every answer closes its connection (HTTP/1.0), so no idle
+keep-alive client can hold ``stop()`` up and a probe every few seconds loses nothing.
 
 Routes (``GET`` only):
 
@@ -24,15 +26,16 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
 
 from core.logs import log_event
 from ops.health import assess
-from market.sim_http import JSON_CONTENT_TYPE, LoopbackServer, RequestHandler
 from ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ops.metrics import render_metrics
 from supervision.snapshot import ActorSnapshot
@@ -46,18 +49,67 @@ SnapshotProvider = Callable[[], ActorSnapshot]
 """Takes a fresh snapshot of the whole tree (``CryptoBot.status``); may block briefly."""
 
 _POLL_INTERVAL_S = 0.1
+_JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 _TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+_REQUEST_TIMEOUT_S = 30.0
 
 
 def _describe_error(error: Exception) -> str:
     return f"snapshot failed: {type(error).__name__}: {error}"
 
 
-def _send_json(handler: RequestHandler, status: int, payload: object) -> None:
+class _StatusHandler(BaseHTTPRequestHandler):
+    """One request; HTTP/1.0, so the connection closes after the answer."""
+
+    protocol_version = "HTTP/1.0"
+    timeout = _REQUEST_TIMEOUT_S
+    server: _StatusHTTPServer
+
+    def do_GET(self) -> None:
+        self.server.dispatch(self, "GET")
+
+    def do_POST(self) -> None:
+        self.server.dispatch(self, "POST")
+
+    def do_DELETE(self) -> None:
+        self.server.dispatch(self, "DELETE")
+
+    def log_message(self, format: str, *args: object) -> None:
+        logger.debug("%s " + format, self.client_address[0], *args)
+
+    def send_bytes(self, status: int, body: bytes, *, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+Dispatch = Callable[[_StatusHandler, str], None]
+
+
+class _StatusHTTPServer(ThreadingHTTPServer):
+    """A thread per request; stopping does not wait for requests still being answered."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], dispatch: Dispatch) -> None:
+        super().__init__(address, _StatusHandler)
+        self.dispatch = dispatch
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], OSError):  # a scraper hanging up mid-answer
+            logger.debug("connection from %s ended abruptly", client_address, exc_info=True)
+        else:
+            logger.exception("status request from %s failed", client_address)
+
+
+def _send_json(handler: _StatusHandler, status: int, payload: object) -> None:
     # default=str: an actor's stats() may hold a value JSON cannot spell (a Decimal, a path);
     # showing its text beats failing the whole tree.
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
-    handler.send_bytes(status, body, content_type=JSON_CONTENT_TYPE)
+    handler.send_bytes(status, body, content_type=_JSON_CONTENT_TYPE)
 
 
 class StatusServer:
@@ -83,7 +135,7 @@ class StatusServer:
         self._address = (LOOPBACK, port)
         self._started_at = started_at
         self._clock = clock
-        self._server: LoopbackServer | None = None
+        self._server: _StatusHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -94,7 +146,7 @@ class StatusServer:
             raise RuntimeError("status server already started")
         if self._started_at is None:
             self._started_at = self._clock()
-        self._server = LoopbackServer(self._address, self._dispatch)
+        self._server = _StatusHTTPServer(self._address, self._dispatch)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": _POLL_INTERVAL_S},
@@ -106,13 +158,16 @@ class StatusServer:
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop serving and close every connection within ``timeout_s``; safe to call twice."""
+        """Stop serving within ``timeout_s``; safe to call twice.
+
+        Requests being answered finish on their own (daemon) threads; their connections close
+        with the answer.
+        """
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
         url = self.url
         server.shutdown()
-        server.close_live_connections(timeout_s)
         server.server_close()
         thread.join(timeout_s)
         self._server = self._thread = None
@@ -141,7 +196,7 @@ class StatusServer:
 
     # -- request handling (server threads) ---------------------------------------------------
 
-    def _dispatch(self, handler: RequestHandler, method: str) -> None:
+    def _dispatch(self, handler: _StatusHandler, method: str) -> None:
         path = urlsplit(handler.path).path.rstrip("/") or "/"
         routes = {"/healthz": self._healthz, "/actors": self._actors, "/metrics": self._metrics}
         route = routes.get(path)
@@ -162,7 +217,7 @@ class StatusServer:
                       error=repr(error), exc_info=True)
             return _describe_error(error)
 
-    def _healthz(self, handler: RequestHandler) -> None:
+    def _healthz(self, handler: _StatusHandler) -> None:
         snapshot = self._snapshot()
         if isinstance(snapshot, str):
             _send_json(handler, 503, {"status": "failing", "reasons": [snapshot]})
@@ -171,14 +226,14 @@ class StatusServer:
         _send_json(handler, 503 if health.level == "failing" else 200,
                    {"status": health.level, "reasons": list(health.reasons)})
 
-    def _actors(self, handler: RequestHandler) -> None:
+    def _actors(self, handler: _StatusHandler) -> None:
         snapshot = self._snapshot()
         if isinstance(snapshot, str):
             _send_json(handler, 503, {"error": snapshot})
         else:
             _send_json(handler, 200, snapshot.to_dict())
 
-    def _metrics(self, handler: RequestHandler) -> None:
+    def _metrics(self, handler: _StatusHandler) -> None:
         snapshot = self._snapshot()
         if isinstance(snapshot, str):
             handler.send_bytes(503, f"{snapshot}\n".encode(), content_type=_TEXT_CONTENT_TYPE)

@@ -25,9 +25,9 @@ import pytest
 from actors.market_access import MarketAccess
 from bot import CryptoBot, build_specs, render_config
 from supervision.address import Directory
-from chat.fake_bot_api import FakeBotApi
+from fakes.telegram.bot_api import FakeBotApi
 from core.config import BotConfig, describe_settings
-from market.simulator import ExchangeSimulator
+from fakes.exchange.simulator import ExchangeSimulator
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec

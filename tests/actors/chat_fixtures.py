@@ -16,7 +16,7 @@ from actors.market_access import MarketAccess
 from actors.market_tree import market_spec
 from core.config import BotConfig
 from core.logs import new_request_id
-from market.simulator import ExchangeSimulator
+from fakes.exchange.simulator import ExchangeSimulator
 from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply
 from supervision.actor import SupervisedActor
 from supervision.address import Directory

@@ -13,7 +13,7 @@ import pytest
 from actors.market_access import MarketAccess
 from actors.market_tree import market_spec
 from core.config import BotConfig
-from market.simulator import ExchangeSimulator
+from fakes.exchange.simulator import ExchangeSimulator
 from messages.market import CacheLookup
 from supervision.supervisor import SupervisorSettings
 from supervision.tree import SupervisionTree

@@ -23,8 +23,8 @@ from actors.alerts import AlertsActor
 from actors.db_writer import DbWriter
 from actors.market_tree import market_spec
 from core.config import BotConfig
-from market.sim_catalog import INTERVALS
-from market.simulator import ExchangeSimulator
+from fakes.exchange.catalog import INTERVALS
+from fakes.exchange.simulator import ExchangeSimulator
 from messages.chat import ChatReply
 from messages.storage import AddAlert, SweepDue
 from messages.supervision import Describe

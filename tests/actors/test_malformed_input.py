@@ -30,13 +30,13 @@ from hypothesis import strategies as st
 
 from actors.telegram_io import TelegramIO
 from bot import CryptoBot
-from chat.fake_bot_api import FakeBotApi
+from fakes.telegram.bot_api import FakeBotApi
 from core.config import BotConfig, RateLimitStrategy
 from market.analysis import MarketAnalysis, MarketUnavailable
 from market.binance import BinanceClient
 from market.errors import MarketError
-from market.sim_http import LoopbackServer, RequestHandler
-from market.simulator import ExchangeSimulator
+from fakes.loopback import LoopbackHandler, LoopbackServer
+from fakes.exchange.simulator import ExchangeSimulator
 from market.weights import WeightBudget
 from supervision.snapshot import ActorSnapshot
 from tests.actors.conftest import Market
@@ -69,7 +69,7 @@ class Host:
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
-    def dispatch(self, handler: RequestHandler, method: str) -> None:
+    def dispatch(self, handler: LoopbackHandler, method: str) -> None:
         parts = urlsplit(handler.path)
         with self.lock:
             answer = self.faults.get(parts.path, self.default)

@@ -12,7 +12,7 @@ import pytest
 from market.analysis import MarketAnalysis, MarketUnavailable
 from market.errors import UnknownSymbol
 from market.intervals import InvalidInterval
-from market.sim_catalog import DEFAULT_SYMBOLS
+from fakes.exchange.catalog import DEFAULT_SYMBOLS
 from messages.market import Fetch, FetchSpec
 
 KLINES = "/api/v3/klines"

@@ -14,9 +14,9 @@ import pytest
 
 from actors.telegram_io import TelegramIO
 from bot import CryptoBot
-from chat.fake_bot_api import FakeBotApi
+from fakes.telegram.bot_api import FakeBotApi
 from core.config import BotConfig
-from market.simulator import ExchangeSimulator
+from fakes.exchange.simulator import ExchangeSimulator
 
 TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
 ADMIN = 1

@@ -14,7 +14,7 @@ import pytest
 from actors.telegram_io import TelegramIO
 from actors.telegram_loop import TransportTuning
 from chat.commands import menu_commands
-from chat.fake_bot_api import FakeBotApi, FloodRules, SentRecord
+from fakes.telegram.bot_api import FakeBotApi, FloodRules, SentRecord
 from chat.html import escape
 from chat.outbound import DeliveryPolicy, OutboundLimits
 from core.config import BotConfig

@@ -15,7 +15,7 @@ from actors.telegram_loop import (
     WebhookSettings,
     quiet_token_leaking_loggers,
 )
-from chat.fake_bot_api import FakeBotApi
+from fakes.telegram.bot_api import FakeBotApi
 from messages.chat import ChatReply
 
 TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from actors.conversation import LOADING_TEXT
-from chat.fake_bot_api import FakeBotApi
+from fakes.telegram.bot_api import FakeBotApi
 
 __all__ = ["Command", "Load", "MARKET_COMMANDS"]
 

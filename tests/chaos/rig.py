@@ -22,9 +22,9 @@ import psutil
 
 from actors.telegram_io import TelegramIO
 from bot import CryptoBot
-from chat.fake_bot_api import FakeBotApi
+from fakes.telegram.bot_api import FakeBotApi
 from core.config import BotConfig
-from market.simulator import ExchangeSimulator
+from fakes.exchange.simulator import ExchangeSimulator
 from ops.health import assess
 from supervision.snapshot import ActorSnapshot
 

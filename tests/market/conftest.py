@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from market.simulator import ExchangeSimulator
+from fakes.exchange.simulator import ExchangeSimulator
 
 __all__ = ["START_S", "ManualClock"]
 

@@ -36,7 +36,7 @@ from market.errors import (
     UpstreamError,
     WeightBudgetExhausted,
 )
-from market.simulator import ExchangeSimulator
+from fakes.exchange.simulator import ExchangeSimulator
 from market.symbols import SymbolDirectory
 from market.weights import BlockReason, WeightBudget, request_weight
 from tests.market.conftest import ManualClock

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import talib
 
-from market.sim_catalog import DEFAULT_SYMBOLS, INTERVALS
-from market.sim_series import SyntheticSeries
+from fakes.exchange.catalog import DEFAULT_SYMBOLS, INTERVALS
+from fakes.exchange.series import SyntheticSeries
 from market.candles import Candles, FloatArray, load_csv
 from market.indicator_set import REQUIRED_CANDLES, VALUE_NAMES, IndicatorSet, compute_indicators
 from market.indicators import (

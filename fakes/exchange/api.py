@@ -19,10 +19,10 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from market.sim_catalog import INTERVALS, SymbolSpec, format_decimal
-from market.sim_market import Market, average_price, candles_in, day_stats, kline_window
-from market.sim_params import ApiError, Params
-from market.sim_series import Candle, Series
+from fakes.exchange.catalog import INTERVALS, SymbolSpec, format_decimal
+from fakes.exchange.market import Market, average_price, candles_in, day_stats, kline_window
+from fakes.exchange.params import BinanceError, Params
+from fakes.exchange.series import Candle, Series
 
 __all__ = [
     "ApiReply",
@@ -76,7 +76,7 @@ def _time(request: _Request) -> object:
 def _lookup(market: Market, symbol: str) -> Series:
     series = market.get(symbol)
     if series is None:
-        raise ApiError.invalid_symbol()
+        raise BinanceError.invalid_symbol()
     return series
 
 
@@ -96,9 +96,9 @@ def _status_filter(request: _Request, single: bool) -> bool:
     if status is None:
         return True
     if status not in _STATUSES:
-        raise ApiError(-1122, "Invalid symbolStatus.")
+        raise BinanceError(-1122, "Invalid symbolStatus.")
     if status != "TRADING" and single:
-        raise ApiError(-1220, "The symbol's status does not match the requested symbolStatus.")
+        raise BinanceError(-1220, "The symbol's status does not match the requested symbolStatus.")
     return status == "TRADING"
 
 
@@ -107,7 +107,7 @@ def _exchange_info(request: _Request) -> object:
     if (params.has("symbol") or params.has("symbols")) and (
         params.has("permissions") or params.has("symbolStatus")
     ):
-        raise ApiError(-1128, "Combination of optional parameters invalid.")
+        raise BinanceError(-1128, "Combination of optional parameters invalid.")
     series, _single = _selected(request)
     if not _status_filter(request, single=False):
         series = []
@@ -260,15 +260,15 @@ def _klines(request: _Request) -> object:
     interval_name = params.text("interval", mandatory=True)
     interval = INTERVALS.get(str(interval_name))
     if interval is None:
-        raise ApiError(-1120, "Invalid interval.")
+        raise BinanceError(-1120, "Invalid interval.")
     start_ms = params.integer("startTime")
     end_ms = params.integer("endTime")
     limit = params.integer("limit", default=_DEFAULT_KLINE_LIMIT)
     params.utc_time_zone()
     if limit is None or not 1 <= limit <= _MAX_KLINE_LIMIT:
-        raise ApiError.not_valid("limit")
+        raise BinanceError.not_valid("limit")
     if start_ms is not None and end_ms is not None and start_ms > end_ms:
-        raise ApiError(-1023, "Start time is greater than end time.")
+        raise BinanceError(-1023, "Start time is greater than end time.")
     window = kline_window(
         interval,
         now_ms=request.now_ms,
@@ -367,6 +367,6 @@ def handle_api(
         payload = entry[0](
             _Request(params=params, now_ms=now_ms, market=market, weight_limit=weight_limit)
         )
-    except ApiError as error:
+    except BinanceError as error:
         return ApiReply(error.status, error.body())
     return ApiReply(200, payload)

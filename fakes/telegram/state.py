@@ -2,7 +2,7 @@
 
 Why separate from the server: the Bot API semantics (message ids per chat, "message is not
 modified", confirming updates by offset, answering a callback once) are plain state changes,
-checked here without sockets or threads. The server (``chat.fake_bot_api``) holds the lock,
+checked here without sockets or threads. The server (``fakes.telegram.bot_api``) holds the lock,
 moves bytes and does the one blocking thing, the getUpdates long poll.
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chat.fake_bot_api_records import CallRecord, SentRecord
-from chat.fake_bot_api_rules import (
-    ApiError,
+from fakes.telegram.records import CallRecord, SentRecord
+from fakes.telegram.rules import (
+    BotApiError,
     FloodControl,
     check_callback_answer,
     check_caption,
@@ -59,18 +59,18 @@ def _integer(params: dict[str, Any], name: str, *, required: bool = True) -> int
     value = params.get(name)
     if value is None or value == "":
         if required:
-            raise ApiError(400, f"Bad Request: {name} is empty")
+            raise BotApiError(400, f"Bad Request: {name} is empty")
         return None
     if isinstance(value, bool):
-        raise ApiError(400, f"Bad Request: {name} must be an integer")
+        raise BotApiError(400, f"Bad Request: {name} must be an integer")
     if isinstance(value, int):
         return value
     try:
         return int(str(value))
     except ValueError:
         if name == "chat_id":
-            raise ApiError(400, "Bad Request: chat not found") from None
-        raise ApiError(400, f"Bad Request: {name} must be an integer") from None
+            raise BotApiError(400, "Bad Request: chat not found") from None
+        raise BotApiError(400, f"Bad Request: {name} must be an integer") from None
 
 
 def _decoded(params: dict[str, Any], name: str) -> Any:
@@ -81,7 +81,7 @@ def _decoded(params: dict[str, Any], name: str) -> Any:
     try:
         return json.loads(value)
     except json.JSONDecodeError:
-        raise ApiError(400, f"Bad Request: can't parse {name} JSON object") from None
+        raise BotApiError(400, f"Bad Request: can't parse {name} JSON object") from None
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -205,10 +205,10 @@ class BotApiState:
     # -- Bot API methods -----------------------------------------------------------------------
 
     def call(self, method: str, params: dict[str, Any], files: dict[str, bytes]) -> object:
-        """Run ``method``; returns its result or raises ApiError."""
+        """Run ``method``; returns its result or raises BotApiError."""
         handler = self._handlers.get(method.lower())
         if handler is None:
-            raise ApiError(404, "Not Found")
+            raise BotApiError(404, "Not Found")
         return handler(params, files)
 
     def record_call(self, method: str, status: int, chat_id: int | None,
@@ -235,9 +235,9 @@ class BotApiState:
     def _set_webhook(self, params: dict[str, Any], files: dict[str, bytes]) -> bool:
         url = params.get("url")
         if not isinstance(url, str):
-            raise ApiError(400, "Bad Request: url is empty")
+            raise BotApiError(400, "Bad Request: url is empty")
         if url and not url.startswith("https://"):
-            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for "
+            raise BotApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for "
                                 "webhook")
         self.webhook_url = url
         return True
@@ -271,13 +271,13 @@ class BotApiState:
         keyboard_rows(markup)
         stored = self.messages.get((chat_id, message_id))
         if stored is None:
-            raise ApiError(400, "Bad Request: message to edit not found")
+            raise BotApiError(400, "Bad Request: message to edit not found")
         if not stored.from_bot:
-            raise ApiError(400, "Bad Request: message can't be edited")
+            raise BotApiError(400, "Bad Request: message can't be edited")
         if stored.has_photo:
-            raise ApiError(400, "Bad Request: there is no text in the message to edit")
+            raise BotApiError(400, "Bad Request: there is no text in the message to edit")
         if stored.text == params["text"] and stored.markup == markup:
-            raise ApiError(400, "Bad Request: message is not modified: specified new message "
+            raise BotApiError(400, "Bad Request: message is not modified: specified new message "
                                 "content and reply markup are exactly the same as a current "
                                 "content and reply markup of the message")
         self._admit(chat_id, is_message=False)
@@ -291,14 +291,14 @@ class BotApiState:
         message_id = _integer(params, "message_id")
         assert chat_id is not None and message_id is not None
         if self.messages.pop((chat_id, message_id), None) is None:
-            raise ApiError(400, "Bad Request: message to delete not found")
+            raise BotApiError(400, "Bad Request: message to delete not found")
         return True
 
     def _answer_callback_query(self, params: dict[str, Any], files: dict[str, bytes]) -> bool:
         callback_id = params.get("callback_query_id")
         text = check_callback_answer(params.get("text"))
         if callback_id not in self.callbacks or callback_id in self.answered:
-            raise ApiError(400, "Bad Request: query is too old and response timeout expired or "
+            raise BotApiError(400, "Bad Request: query is too old and response timeout expired or "
                                 "query ID is invalid")
         self.answered.add(callback_id)
         self._record_sent("answerCallbackQuery", self.callbacks[callback_id], text=text or None,
@@ -310,11 +310,11 @@ class BotApiState:
         assert chat_id is not None
         photo = files.get("photo")
         if photo is None and not params.get("photo"):
-            raise ApiError(400, "Bad Request: there is no photo in the request")
+            raise BotApiError(400, "Bad Request: there is no photo in the request")
         if photo is not None and len(photo) > _PHOTO_LIMIT:
-            raise ApiError(400, "Bad Request: file is too big")
+            raise BotApiError(400, "Bad Request: file is too big")
         if photo is not None and not photo.startswith((_PNG_SIGNATURE, b"\xff\xd8\xff")):
-            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
         parse_mode = params.get("parse_mode")
         caption = params.get("caption")
         visible = check_caption(caption, parse_mode)
@@ -339,7 +339,7 @@ class BotApiState:
         chat_id = _integer(params, "chat_id")
         action = params.get("action")
         if action not in _CHAT_ACTIONS:
-            raise ApiError(400, "Bad Request: wrong parameter action in request")
+            raise BotApiError(400, "Bad Request: wrong parameter action in request")
         self._record_sent("sendChatAction", chat_id, action=str(action))
         return True
 
@@ -360,7 +360,7 @@ class BotApiState:
         wait = self.flood.admit(chat_id, is_group=chat_type in _GROUP_TYPES,
                                 is_message=is_message, now=self._clock())
         if wait is not None:
-            raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+            raise BotApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
 
     def _remember_chat(self, chat_id: int, chat_type: str, username: str | None) -> dict[str, Any]:
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}

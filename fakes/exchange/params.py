@@ -13,8 +13,10 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 
+from fakes.loopback import ApiError
+
 __all__ = [
-    "ApiError",
+    "BinanceError",
     "Params",
     "SYMBOLS_PATTERN",
     "SYMBOL_PATTERN",
@@ -28,7 +30,7 @@ _SYMBOLS_RE = re.compile(SYMBOLS_PATTERN)
 _DIGITS_RE = re.compile(_DIGITS_PATTERN)
 
 
-class ApiError(Exception):
+class BinanceError(ApiError):
     """A request Binance would refuse; carries the HTTP status and the error body."""
 
     def __init__(self, code: int, msg: str, *, status: int = 400) -> None:
@@ -41,27 +43,27 @@ class ApiError(Exception):
         return {"code": self.code, "msg": self.msg}
 
     @classmethod
-    def illegal_chars(cls, name: str, pattern: str) -> ApiError:
+    def illegal_chars(cls, name: str, pattern: str) -> BinanceError:
         return cls(
             -1100, f"Illegal characters found in parameter '{name}'; legal range is '{pattern}'."
         )
 
     @classmethod
-    def mandatory(cls, name: str) -> ApiError:
+    def mandatory(cls, name: str) -> BinanceError:
         return cls(
             -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
         )
 
     @classmethod
-    def not_valid(cls, name: str) -> ApiError:
+    def not_valid(cls, name: str) -> BinanceError:
         return cls(-1130, f"Data sent for parameter '{name}' is not valid.")
 
     @classmethod
-    def invalid_symbol(cls) -> ApiError:
+    def invalid_symbol(cls) -> BinanceError:
         return cls(-1121, "Invalid symbol.")
 
     @classmethod
-    def symbol_and_symbols(cls) -> ApiError:
+    def symbol_and_symbols(cls) -> BinanceError:
         return cls(
             -1128,
             "Combination of optional parameters invalid. "
@@ -86,7 +88,7 @@ class Params:
 
     def check_no_duplicates(self) -> None:
         if self._duplicated:
-            raise ApiError(-1101, "Duplicate values for a parameter detected.")
+            raise BinanceError(-1101, "Duplicate values for a parameter detected.")
 
     def has(self, name: str) -> bool:
         return name in self._values
@@ -96,18 +98,18 @@ class Params:
         value = self._values.get(name)
         if value is None:
             if mandatory:
-                raise ApiError.mandatory(name)
+                raise BinanceError.mandatory(name)
             return None
         if value == "":
             if mandatory:
-                raise ApiError.mandatory(name)
-            raise ApiError(-1105, f"Parameter '{name}' was empty.")
+                raise BinanceError.mandatory(name)
+            raise BinanceError(-1105, f"Parameter '{name}' was empty.")
         return value
 
     def symbol(self, *, mandatory: bool = False) -> str | None:
         value = self.text("symbol", mandatory=mandatory)
         if value is not None and not _SYMBOL_RE.match(value):
-            raise ApiError.illegal_chars("symbol", SYMBOL_PATTERN)
+            raise BinanceError.illegal_chars("symbol", SYMBOL_PATTERN)
         return value
 
     def symbols(self) -> list[str] | None:
@@ -116,18 +118,18 @@ class Params:
         if value is None:
             return None
         if not _SYMBOLS_RE.match(value):
-            raise ApiError.illegal_chars("symbols", SYMBOLS_PATTERN)
+            raise BinanceError.illegal_chars("symbols", SYMBOLS_PATTERN)
         names = [str(name) for name in json.loads(value)]
         if not names:
-            raise ApiError.mandatory("symbols")
+            raise BinanceError.mandatory("symbols")
         if len(set(names)) != len(names):
-            raise ApiError(-1151, "Symbol is present multiple times in the list.")
+            raise BinanceError(-1151, "Symbol is present multiple times in the list.")
         return names
 
     def symbol_or_symbols(self) -> tuple[str | None, list[str] | None]:
         """The usual optional pair of ticker endpoints, which may not be sent together."""
         if self.has("symbol") and self.has("symbols"):
-            raise ApiError.symbol_and_symbols()
+            raise BinanceError.symbol_and_symbols()
         return self.symbol(), self.symbols()
 
     def count_symbols_leniently(self) -> int | None:
@@ -146,7 +148,7 @@ class Params:
         if value is None:
             return default
         if not _DIGITS_RE.match(value):
-            raise ApiError.illegal_chars(name, _DIGITS_PATTERN)
+            raise BinanceError.illegal_chars(name, _DIGITS_PATTERN)
         return int(value)
 
     def choice(
@@ -156,7 +158,7 @@ class Params:
         if value is None:
             return default
         if value not in allowed:
-            raise ApiError(code, f"Data sent for parameter '{name}' is not valid.")
+            raise BinanceError(code, f"Data sent for parameter '{name}' is not valid.")
         return value
 
     def utc_time_zone(self) -> None:
@@ -166,4 +168,4 @@ class Params:
             return
         match = re.fullmatch(r"([+-]?)(\d{1,2})(?::(\d{2}))?", value)
         if match is None or int(match.group(2)) != 0 or int(match.group(3) or 0) != 0:
-            raise ApiError.not_valid("timeZone")
+            raise BinanceError.not_valid("timeZone")

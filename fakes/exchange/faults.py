@@ -1,8 +1,9 @@
-"""Fault schedule, request-weight accounting and counters of the exchange simulator.
+"""The exchange simulator's faults on the wire, its request-weight accounting and counters.
 
-These are the simulator's mutable parts, written as plain single-threaded state with time
-passed in, so their rules are unit-tested without a server or a real clock; the server holds
-one lock around all of them.
+The fault model itself (modes, rules, the book) is ``fakes.faults``; here is what Binance's
+faults look like (``EXCHANGE_FAULTS``, ``fault_action``). The rest are the simulator's mutable
+parts, written as plain single-threaded state with time passed in, so their rules are
+unit-tested without a server or a real clock; the server holds one lock around all of them.
 
 Rate-limit rule (Binance documents the statuses, not the thresholds, so this one is ours):
 weight is counted per client IP in fixed one-minute windows aligned to the clock's minutes,
@@ -16,19 +17,18 @@ gets 418 with the remaining time.
 
 from __future__ import annotations
 
-import enum
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fakes.faults import FaultMode, FaultRule, FaultSchema
 
 __all__ = [
+    "EXCHANGE_FAULTS",
     "Admission",
     "FaultAction",
-    "FaultBook",
-    "FaultMode",
-    "FaultRule",
     "RequestCounters",
     "WeightLedger",
     "fault_action",
@@ -37,33 +37,27 @@ __all__ = [
 _WINDOW_S = 60
 _FIRST_BAN_S = 120
 _LONGEST_BAN_S = 3 * 24 * 3600
-_LONGEST_DELAY_S = 120.0
 _JSON = "application/json;charset=UTF-8"
 
 
-class FaultMode(enum.StrEnum):
-    """What an injected fault does to a matching request."""
-
-    SERVER_ERROR = "5xx"
-    """Answer with ``status`` (500, 502, 503 or 504) and the body Binance or its proxy sends."""
-    SLOW = "slow"
-    """Wait ``delay_s``, then answer normally."""
-    TIMEOUT = "timeout"
-    """Hold the request for ``delay_s`` (longer than a client read timeout), then hang up."""
-    MALFORMED = "malformed"
-    """Answer 200 with the real JSON cut in half."""
-    WRONG_SHAPE = "wrong_shape"
-    """Answer 200 with valid JSON of the wrong structure."""
-    TOO_MANY_REQUESTS = "429"
-    """Answer 429, ``Retry-After: retry_after_s`` and a -1003 body."""
-    BANNED = "418"
-    """Answer 418, ``Retry-After: retry_after_s`` and a -1003 ban body."""
-    DISCONNECT = "disconnect"
-    """Close the connection without answering."""
+def _check_endpoint(endpoint: str) -> str:
+    if endpoint != "*" and not endpoint.startswith("/api/"):
+        raise ValueError("endpoint must be '*' or a path starting with /api/")
+    return endpoint
 
 
-_DEFAULT_DELAY_S = {FaultMode.SLOW: 1.0, FaultMode.TIMEOUT: 30.0}
-_DEFAULT_RETRY_AFTER_S = {FaultMode.TOO_MANY_REQUESTS: 5, FaultMode.BANNED: 120}
+EXCHANGE_FAULTS = FaultSchema(
+    target_key="endpoint",
+    modes=tuple(FaultMode),
+    check_target=_check_endpoint,
+    statuses=(500, 502, 503, 504),
+    statuses_text="500, 502, 503 or 504",
+    default_status=503,
+    delay_s={FaultMode.SLOW: 1.0, FaultMode.TIMEOUT: 30.0},
+    retry_after_s={FaultMode.TOO_MANY_REQUESTS: 5, FaultMode.BANNED: 120},
+)
+"""What ``POST /_sim/faults`` and ``inject()`` accept: every mode, on ``*`` or an /api/ path."""
+
 _SERVER_ERRORS: dict[int, tuple[int, str]] = {
     500: (-1000, "An unknown error occurred while processing the request."),
     503: (
@@ -76,135 +70,6 @@ _SERVER_ERRORS: dict[int, tuple[int, str]] = {
         "Send status unknown; execution status unknown.",
     ),
 }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FaultRule:
-    """One injected fault, as accepted by ``POST /_sim/faults`` or ``inject()``."""
-
-    mode: FaultMode
-    endpoint: str = "*"
-    """A path such as ``/api/v3/klines``, or ``*`` for every ``/api`` path."""
-    count: int | None = None
-    """How many requests it hits; None means until cleared."""
-    skip: int = 0
-    """How many matching requests pass untouched before it starts."""
-    delay_s: float = 0.0
-    retry_after_s: int = 0
-    status: int = 503
-    id: int = 0
-    """Assigned by the FaultBook."""
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> FaultRule:
-        """Validate a control-API body; raises ValueError with a message for the caller."""
-        unknown = set(data) - {
-            "mode",
-            "endpoint",
-            "count",
-            "skip",
-            "delay_s",
-            "retry_after_s",
-            "status",
-        }
-        if unknown:
-            raise ValueError(f"unknown fields: {sorted(unknown)}")
-        try:
-            mode = FaultMode(str(data.get("mode")))
-        except ValueError:
-            raise ValueError(f"mode must be one of {[m.value for m in FaultMode]}") from None
-        endpoint = str(data.get("endpoint", "*"))
-        if endpoint != "*" and not endpoint.startswith("/api/"):
-            raise ValueError("endpoint must be '*' or a path starting with /api/")
-        count = _optional_int(data, "count", minimum=1)
-        skip = _optional_int(data, "skip", minimum=0) or 0
-        delay = _number(data, "delay_s", _DEFAULT_DELAY_S.get(mode, 0.0))
-        if not 0.0 <= delay <= _LONGEST_DELAY_S:
-            raise ValueError(f"delay_s must be between 0 and {_LONGEST_DELAY_S}")
-        retry_after = _optional_int(data, "retry_after_s", minimum=0)
-        status = _optional_int(data, "status", minimum=0) or 503
-        if mode is FaultMode.SERVER_ERROR and status not in (500, 502, 503, 504):
-            raise ValueError("status must be 500, 502, 503 or 504")
-        return cls(
-            mode=mode,
-            endpoint=endpoint,
-            count=count,
-            skip=skip,
-            delay_s=delay,
-            retry_after_s=_DEFAULT_RETRY_AFTER_S.get(mode, 0)
-            if retry_after is None
-            else retry_after,
-            status=status,
-        )
-
-    def to_json(self) -> dict[str, object]:
-        return {**asdict(self), "mode": self.mode.value}
-
-
-def _optional_int(data: Mapping[str, object], name: str, *, minimum: int) -> int | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum} or null")
-    return value
-
-
-def _number(data: Mapping[str, object], name: str, default: float) -> float:
-    value = data.get(name, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number")
-    return float(value)
-
-
-@dataclass(slots=True)
-class _Armed:
-    rule: FaultRule
-    skip_left: int
-    hits_left: int | None
-
-
-class FaultBook:
-    """Active faults in injection order; the first armed rule matching a path wins."""
-
-    def __init__(self) -> None:
-        self._armed: list[_Armed] = []
-        self._next_id = 1
-
-    def add(self, rule: FaultRule) -> FaultRule:
-        numbered = replace(rule, id=self._next_id)
-        self._next_id += 1
-        self._armed.append(_Armed(numbered, rule.skip, rule.count))
-        return numbered
-
-    def take(self, path: str) -> FaultRule | None:
-        """The fault to apply to this request, using up one of its hits."""
-        for armed in self._armed:
-            if armed.rule.endpoint not in ("*", path):
-                continue
-            if armed.skip_left > 0:
-                armed.skip_left -= 1
-                continue
-            if armed.hits_left is not None:
-                armed.hits_left -= 1
-            self._armed = [one for one in self._armed if one.hits_left != 0]
-            return armed.rule
-        return None
-
-    def remove(self, rule_id: int) -> bool:
-        before = len(self._armed)
-        self._armed = [one for one in self._armed if one.rule.id != rule_id]
-        return len(self._armed) != before
-
-    def clear(self) -> int:
-        cleared = len(self._armed)
-        self._armed = []
-        return cleared
-
-    def active(self) -> list[dict[str, object]]:
-        return [{**one.rule.to_json(), "remaining": one.hits_left} for one in self._armed]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

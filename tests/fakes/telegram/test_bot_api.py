@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from chat.fake_bot_api import FakeBotApi, FloodRules
-from chat.fake_bot_api_rules import (
-    ApiError,
-    FaultBook,
-    FaultRule,
+from fakes.faults import FaultBook
+from fakes.telegram.bot_api import FakeBotApi, FloodRules
+from fakes.telegram.rules import (
+    BOT_API_FAULTS,
+    BotApiError,
     FloodControl,
     check_callback_answer,
     check_caption,
@@ -32,7 +32,7 @@ PNG = bytes.fromhex(
 )
 
 
-def description(error: pytest.ExceptionInfo[ApiError]) -> str:
+def description(error: pytest.ExceptionInfo[BotApiError]) -> str:
     return error.value.description
 
 
@@ -63,7 +63,7 @@ def test_an_ampersand_that_starts_no_entity_is_taken_literally() -> None:
     ],
 )
 def test_bad_html_is_rejected_like_telegram_does(text: str, problem: str) -> None:
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(BotApiError) as raised:
         parse_html(text)
 
     assert raised.value.status == 400
@@ -72,17 +72,17 @@ def test_bad_html_is_rejected_like_telegram_does(text: str, problem: str) -> Non
 
 def test_the_length_limit_counts_visible_text_not_tags() -> None:
     assert len(check_text("<b>" + "x" * 4096 + "</b>", "HTML")) == 4096
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(BotApiError) as raised:
         check_text("x" * 4097, None)
     assert description(raised) == "Bad Request: message is too long"
 
 
 def test_empty_texts_and_long_captions_and_answers_are_refused() -> None:
-    with pytest.raises(ApiError, match="message text is empty"):
+    with pytest.raises(BotApiError, match="message text is empty"):
         check_text("<b> </b>", "HTML")
-    with pytest.raises(ApiError, match="message caption is too long"):
+    with pytest.raises(BotApiError, match="message caption is too long"):
         check_caption("y" * 1025, None)
-    with pytest.raises(ApiError, match="MESSAGE_TOO_LONG"):
+    with pytest.raises(BotApiError, match="MESSAGE_TOO_LONG"):
         check_callback_answer("z" * 201)
     assert check_caption(None, "HTML") == ""
 
@@ -92,16 +92,16 @@ def test_callback_data_may_have_64_bytes_but_not_65() -> None:
     too_long = {"inline_keyboard": [[{"text": "no", "callback_data": "é" * 32 + "x"}]]}
 
     assert keyboard_rows(fits) == ((("ok", "é" * 32),),)
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(BotApiError) as raised:
         keyboard_rows(too_long)
     assert description(raised) == "Bad Request: BUTTON_DATA_INVALID"
 
 
 def test_menu_commands_follow_telegrams_naming_rules() -> None:
     assert check_commands([{"command": "price", "description": "Price"}]) == (("price", "Price"),)
-    with pytest.raises(ApiError, match="BOT_COMMAND_INVALID"):
+    with pytest.raises(BotApiError, match="BOT_COMMAND_INVALID"):
         check_commands([{"command": "Price!", "description": "x"}])
-    with pytest.raises(ApiError, match="BOT_COMMAND_DESCRIPTION_INVALID"):
+    with pytest.raises(BotApiError, match="BOT_COMMAND_DESCRIPTION_INVALID"):
         check_commands([{"command": "price", "description": ""}])
 
 
@@ -133,12 +133,12 @@ def test_the_bot_gets_thirty_calls_a_second_over_all_chats() -> None:
 
 def test_a_fault_fires_count_times_on_its_method_only() -> None:
     book = FaultBook()
-    book.add(FaultRule.from_json({"method": "sendMessage", "mode": "5xx", "count": 2}))
+    book.add(BOT_API_FAULTS.parse({"method": "sendMessage", "mode": "5xx", "count": 2}))
 
     assert book.take("getMe") is None
     assert [book.take("sendmessage") is not None for _ in range(3)] == [True, True, False]
     with pytest.raises(ValueError, match="mode must be one of"):
-        FaultRule.from_json({"mode": "explode"})
+        BOT_API_FAULTS.parse({"mode": "explode"})
 
 
 # -- over HTTP ------------------------------------------------------------------------------------
@@ -343,7 +343,7 @@ def test_injected_faults_answer_429_5xx_or_drop_the_connection(
     assert broken.status_code == 502
     assert slow.status_code == 200
     assert [(c.status, c.fault) for c in fake.calls("sendMessage")] == [
-        (429, "429"), (502, "5xx"), (0, "drop")]
+        (429, "429"), (502, "5xx"), (0, "disconnect")]
     assert fake.faults() == []
 
 
@@ -390,6 +390,6 @@ def test_the_fake_never_logs_the_token(
               headers={"Content-Type": "application/json"})
 
     # Only the fake's own lines: the test's httpx client logs its URLs, token included.
-    lines = [record.getMessage() for record in caplog.records if record.name.startswith("chat.")]
+    lines = [record.getMessage() for record in caplog.records if record.name.startswith("fakes.")]
     assert lines
     assert all(TOKEN not in line for line in lines)

@@ -1,4 +1,4 @@
-"""Fault schedule, weight ledger and counters of the simulator, tested as plain state."""
+"""The simulator's fault rules, weight ledger and counters, tested as plain state."""
 
 from __future__ import annotations
 
@@ -6,14 +6,8 @@ import json
 
 import pytest
 
-from market.sim_faults import (
-    FaultBook,
-    FaultMode,
-    FaultRule,
-    RequestCounters,
-    WeightLedger,
-    fault_action,
-)
+from fakes.exchange.faults import EXCHANGE_FAULTS, RequestCounters, WeightLedger, fault_action
+from fakes.faults import FaultBook, FaultMode, FaultRule
 
 MINUTE_START_S = 1_749_988_800.0
 KLINES = "/api/v3/klines"
@@ -21,7 +15,7 @@ TICKER = "/api/v3/ticker/price"
 
 
 def rule(**fields: object) -> FaultRule:
-    return FaultRule.from_json(fields)
+    return EXCHANGE_FAULTS.parse(fields)
 
 
 # -- rules and the fault book ----------------------------------------------------------------
@@ -50,7 +44,7 @@ def test_a_rule_gets_mode_specific_defaults() -> None:
 )
 def test_an_invalid_rule_is_refused_with_a_reason(fields: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        FaultRule.from_json(fields)
+        EXCHANGE_FAULTS.parse(fields)
 
 
 def test_a_counted_fault_hits_that_many_requests_then_disappears() -> None:

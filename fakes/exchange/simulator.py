@@ -2,12 +2,13 @@
 
 The bot must be exercised against an exchange that behaves like Binance, misbehaves on demand
 and never needs the network. ``ExchangeSimulator`` serves the public Spot endpoints with
-deterministic candles (see ``sim_series``), Binance's weights, headers and error bodies, and a
-control API under ``/_sim`` to inject faults and read request counters while it runs. The same
-controls exist as methods for in-process tests. Everything observable is decided by pure code
-(``sim_api``, ``sim_faults``); this module only moves bytes, holds the lock and owns threads.
+deterministic candles (see ``fakes.exchange.series``), Binance's weights, headers and error
+bodies, and a control API under ``/_sim`` to inject faults and read request counters while it
+runs. The same controls exist as methods for in-process tests. Everything observable is
+decided by pure code (``api``, ``faults``); this module holds the lock and owns the state, and
+``fakes.loopback`` moves the bytes and owns the threads.
 
-Run it with ``python bot.py exchange-sim --port N`` (or ``python -m market.simulator``);
+Run it with ``python bot.py exchange-sim --port N`` (or ``python -m fakes.exchange.simulator``);
 ``docs/exchange-simulator.md`` describes the endpoints and the control API.
 """
 
@@ -15,46 +16,59 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType, TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
-from market.sim_api import ApiReply, handle_api, request_weight
-from market.sim_catalog import INTERVALS
-from market.sim_faults import (
+from fakes.exchange.api import ApiReply, handle_api, request_weight
+from fakes.exchange.catalog import INTERVALS
+from fakes.exchange.faults import (
+    EXCHANGE_FAULTS,
     FaultAction,
-    FaultBook,
-    FaultRule,
     RequestCounters,
     WeightLedger,
     fault_action,
 )
-from market.sim_http import JSON_CONTENT_TYPE, LoopbackServer, RequestHandler
-from market.sim_market import Market
+from fakes.exchange.market import Market
+from fakes.faults import FaultBook, FaultRule
+from fakes.loopback import (
+    LOOPBACK,
+    LoopbackHandler,
+    LoopbackService,
+    serve_until_signalled,
+)
 
 __all__ = ["ExchangeSimulator", "main"]
 
 _log = logging.getLogger(__name__)
 
-_POLL_INTERVAL_S = 0.05
-_LOOPBACK = "127.0.0.1"
+JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
+"""What Binance sends as Content-Type."""
 
 
-class ExchangeSimulator:
+class ExchangeHandler(LoopbackHandler):
+    """A connection to the simulator: JSON goes out with Binance's Content-Type."""
+
+    json_content_type = JSON_CONTENT_TYPE
+
+
+class ExchangeSimulator(LoopbackService):
     """Binance Spot market data on ``http://127.0.0.1:<port>``, with faults on demand.
 
     Use as a context manager, or call ``start()`` and ``stop()``. ``clock`` returns epoch
     seconds and drives candles, ``serverTime`` and the weight windows, so tests can move time.
     """
 
+    service_name = "exchange simulator"
+    thread_name = "exchange-sim"
+    handler_class = ExchangeHandler
+
     def __init__(
         self,
         *,
-        host: str = _LOOPBACK,
+        host: str = LOOPBACK,
         port: int = 0,
         seed: int = 42,
         clock: Callable[[], float] = time.time,
@@ -62,68 +76,19 @@ class ExchangeSimulator:
         ban_after_429s: int = 3,
         include_replays: bool = True,
     ) -> None:
-        if host not in (_LOOPBACK, "localhost"):
-            raise ValueError(f"the simulator only binds to loopback, not {host!r}")
-        self._address = (_LOOPBACK, port)
+        super().__init__(host=host, port=port)
         self.seed = seed
         self._clock = clock
         self.market = Market.default(seed=seed, include_replays=include_replays)
         self._lock = threading.Lock()
-        self._faults = FaultBook()
+        self._faults = FaultBook(EXCHANGE_FAULTS.target_key)
         self._ledger = WeightLedger(limit=weight_limit_per_minute, ban_after_429s=ban_after_429s)
         self._counters = RequestCounters()
-        self._stopping = threading.Event()
-        self._server: LoopbackServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> ExchangeSimulator:
-        """Bind and serve on a background thread; returns self for chaining."""
-        if self._server is not None:
-            raise RuntimeError("simulator already started")
-        self._server = LoopbackServer(self._address, self._dispatch)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": _POLL_INTERVAL_S},
-            name=f"exchange-sim:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop serving, wake held requests, close every socket; safe to call twice."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.close_live_connections(timeout_s)
-        server.server_close()
-        thread.join(timeout_s)
-        self._server = self._thread = None
-
-    def __enter__(self) -> ExchangeSimulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("simulator not started")
-        return int(self._server.server_address[1])
 
     @property
     def base_url(self) -> str:
-        return f"http://{_LOOPBACK}:{self.port}"
+        """Binance's base URL: ``http://127.0.0.1:<port>`` (paths start with /api/v3)."""
+        return self.url
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -132,7 +97,7 @@ class ExchangeSimulator:
 
     def inject(self, mode: str, **options: object) -> FaultRule:
         """Add a fault, e.g. ``inject("5xx", endpoint="/api/v3/klines", count=2, status=502)``."""
-        return self._add_fault(FaultRule.from_json({"mode": mode, **options}))
+        return self._add_fault(EXCHANGE_FAULTS.parse({"mode": mode, **options}))
 
     def _add_fault(self, rule: FaultRule) -> FaultRule:
         with self._lock:
@@ -172,7 +137,7 @@ class ExchangeSimulator:
 
     # -- request handling (server threads) -----------------------------------------------------
 
-    def _dispatch(self, handler: RequestHandler, method: str) -> None:
+    def _dispatch(self, handler: ExchangeHandler, method: str) -> None:
         url = urlsplit(handler.path)
         if url.path == "/_sim" or url.path.startswith("/_sim/"):
             self._handle_control(handler, method, url.path)
@@ -184,7 +149,7 @@ class ExchangeSimulator:
             handler.send_json(404, {"code": -1000, "msg": f"Unknown path {url.path}."})
 
     def _handle_api(
-        self, handler: RequestHandler, method: str, path: str, pairs: list[tuple[str, str]]
+        self, handler: ExchangeHandler, method: str, path: str, pairs: list[tuple[str, str]]
     ) -> None:
         now_s = self._clock()
         weight = request_weight(path, pairs)
@@ -252,7 +217,7 @@ class ExchangeSimulator:
 
     def _reply(
         self,
-        handler: RequestHandler,
+        handler: ExchangeHandler,
         status: int,
         body: bytes,
         *,
@@ -266,11 +231,11 @@ class ExchangeSimulator:
         with self._lock:
             self._counters.statuses[status] += 1
 
-    def _handle_control(self, handler: RequestHandler, method: str, path: str) -> None:
+    def _handle_control(self, handler: ExchangeHandler, method: str, path: str) -> None:
         try:
             payload = handler.read_json_body()
             status, answer = self._control(method, path.rstrip("/"), payload)
-        except ValueError as error:
+        except ValueError as error:  # BodyError or a refused fault
             status, answer = 400, {"error": str(error)}
         handler.send_json(status, answer)
 
@@ -287,7 +252,8 @@ class ExchangeSimulator:
         if route == ("POST", "/_sim/faults"):
             if not isinstance(payload, dict):
                 raise ValueError('body must be a JSON object such as {"mode": "5xx"}')
-            return 201, {"fault": self._add_fault(FaultRule.from_json(payload)).to_json()}
+            rule = self._add_fault(EXCHANGE_FAULTS.parse(payload))
+            return 201, {"fault": rule.to_json(EXCHANGE_FAULTS.target_key)}
         if route == ("DELETE", "/_sim/faults"):
             return 200, {"cleared": self.clear_faults()}
         if method == "DELETE" and path.startswith("/_sim/faults/"):
@@ -332,38 +298,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--weight-limit", type=int, default=6000, help="REQUEST_WEIGHT per minute per IP"
     )
     args = parser.parse_args(argv)
-    stop_requested = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop_requested.set()
-
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = (
-        {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        if in_main_thread
-        else {}
+    simulator = ExchangeSimulator(
+        port=args.port, seed=args.seed, weight_limit_per_minute=args.weight_limit
     )
-    try:
-        with ExchangeSimulator(
-            port=args.port, seed=args.seed, weight_limit_per_minute=args.weight_limit
-        ) as simulator:
-            count = len(simulator.market)
-            print(
-                f"exchange simulator serving {count} symbols on {simulator.base_url}",
-                flush=True,
-            )
-            print(
-                f"  try: curl '{simulator.base_url}/api/v3/ticker/price?symbol=BTCUSDT'", flush=True
-            )
-            for route, meaning in _CONTROL_SUMMARY.items():
-                print(f"  {route:<28} {meaning}", flush=True)
-            while not stop_requested.wait(0.5):
-                pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0
 
+    def banner() -> list[str]:
+        url = simulator.base_url
+        return [
+            f"exchange simulator serving {len(simulator.market)} symbols on {url}",
+            f"  try: curl '{url}/api/v3/ticker/price?symbol=BTCUSDT'",
+            *(f"  {route:<28} {meaning}" for route, meaning in _CONTROL_SUMMARY.items()),
+        ]
+
+    return serve_until_signalled(simulator, banner)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from market.sim_catalog import DEFAULT_SYMBOLS, INTERVALS, SymbolSpec
-from market.sim_market import DEFAULT_REPLAYS, Market, average_price, day_stats, kline_window
-from market.sim_replay import ReplaySeries, parse_candle_csv
-from market.sim_series import Candle, Series, SyntheticSeries
+from fakes.exchange.catalog import DEFAULT_SYMBOLS, INTERVALS, SymbolSpec
+from fakes.exchange.market import DEFAULT_REPLAYS, Market, average_price, day_stats, kline_window
+from fakes.exchange.replay import ReplaySeries, parse_candle_csv
+from fakes.exchange.series import Candle, Series, SyntheticSeries
 
 NOW_MS = 1_749_988_810_000  # 2025-06-15 12:00:10 UTC
 HOUR_MS = 3_600_000

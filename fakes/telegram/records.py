@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chat.fake_bot_api_rules import Rows
+from fakes.telegram.rules import Rows
 
 __all__ = ["CallRecord", "SentRecord"]
 

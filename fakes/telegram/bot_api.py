@@ -7,7 +7,7 @@ server validates (HTML entities, 4096/1024/200/64-byte limits, keyboards, comman
 the flood limits (429 with retry_after), and misbehaves on demand (429, 5xx, dropped
 connections, slow answers). Tests drive it in-process (push a user message, read what the bot
 sent, wait for a condition); the bench and soak runs use the same controls over HTTP under
-``/_fake``. Semantics live in ``fake_bot_api_state`` and ``fake_bot_api_rules``; this module
+``/_fake``. Semantics live in ``fakes.telegram.state`` and ``fakes.telegram.rules``; this module
 holds the lock, owns the threads and does the long poll. See docs/telegram.md.
 """
 
@@ -15,115 +15,69 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from types import FrameType, TracebackType
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from chat.fake_bot_api_control import CONTROL_SUMMARY, handle_control
-from chat.fake_bot_api_http import BodyError, FakeHttpServer, FakeRequestHandler
-from chat.fake_bot_api_records import CallRecord, SentRecord
-from chat.fake_bot_api_rules import (
-    ApiError,
-    FaultBook,
-    FaultMode,
-    FaultRule,
-    FloodControl,
-    FloodRules,
-)
-from chat.fake_bot_api_state import BotApiState
+from fakes.faults import FaultBook, FaultMode, FaultRule
+from fakes.loopback import LOOPBACK, LoopbackService, serve_until_signalled
+from fakes.telegram.control import CONTROL_SUMMARY, handle_control
+from fakes.telegram.http import BodyError, BotApiHandler
+from fakes.telegram.records import CallRecord, SentRecord
+from fakes.telegram.rules import BOT_API_FAULTS, BotApiError, FloodControl, FloodRules
+from fakes.telegram.state import BotApiState
 
 __all__ = ["CallRecord", "DEMO_TOKEN", "FakeBotApi", "FloodRules", "SentRecord", "main"]
 
 _log = logging.getLogger(__name__)
 
-_LOOPBACK = "127.0.0.1"
-_POLL_INTERVAL_S = 0.05
 _LONG_POLL_CAP_S = 50.0
 DEMO_TOKEN = "1000001:FAKE-local-token-for-demos-only-xyz"
 
 
-class FakeBotApi:
+class FakeBotApi(LoopbackService):
     """Telegram's Bot API on ``http://127.0.0.1:<port>``, for one bot token.
 
     Use as a context manager, or ``start()``/``stop()``. ``clock`` (monotonic seconds) drives
     the flood limits and the ``at`` of every record.
     """
 
-    def __init__(self, *, token: str, host: str = _LOOPBACK, port: int = 0,
+    service_name = "fake Bot API"
+    thread_name = "fake-bot-api"
+    handler_class = BotApiHandler
+
+    def __init__(self, *, token: str, host: str = LOOPBACK, port: int = 0,
                  enforce_limits: bool = True, clock: Callable[[], float] = time.monotonic,
                  flood: FloodRules = FloodRules()) -> None:
-        if host not in (_LOOPBACK, "localhost"):
-            raise ValueError(f"the fake Bot API only binds to loopback, not {host!r}")
+        super().__init__(host=host, port=port)
         if not token:
             raise ValueError("token must not be empty")
         self._token = token
-        self._address = (_LOOPBACK, port)
         self._clock = clock
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         flood_control = FloodControl(flood) if enforce_limits else None
         self._state = BotApiState(token=token, flood=flood_control, clock=clock)
-        self._faults = FaultBook()
+        self._faults = FaultBook(BOT_API_FAULTS.target_key)
         self._polls_held = 0
-        self._stopping = threading.Event()
-        self._server: FakeHttpServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> FakeBotApi:
-        """Bind and serve on a background thread; returns self for chaining."""
-        if self._server is not None:
-            raise RuntimeError("fake Bot API already started")
-        self._stopping.clear()
-        self._server = FakeHttpServer(self._address, self._dispatch)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": _POLL_INTERVAL_S},
-                                        name=f"fake-bot-api:{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop serving, release held long polls, close every socket; safe to call twice."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._stopping.set()
+    def _release_held(self, timeout_s: float) -> None:
         with self._changed:
             self._changed.notify_all()
             # Held long polls answer [] now; let them finish writing before sockets are cut.
             self._changed.wait_for(lambda: self._polls_held == 0, min(timeout_s, 1.0))
-        server.shutdown()
-        server.close_live_connections(timeout_s)
-        server.server_close()
-        thread.join(timeout_s)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeBotApi:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("fake Bot API not started")
-        return int(self._server.server_address[1])
 
     @property
     def base_url(self) -> str:
         """python-telegram-bot's ``base_url`` (it appends the token and the method)."""
-        return f"http://{_LOOPBACK}:{self.port}/bot"
+        return f"{self.url}/bot"
 
     @property
     def control_url(self) -> str:
-        return f"http://{_LOOPBACK}:{self.port}/_fake"
+        return f"{self.url}/_fake"
 
     # -- driving: what users do ----------------------------------------------------------------
 
@@ -205,10 +159,11 @@ class FakeBotApi:
                status: int = 500, delay_s: float = 1.0) -> FaultRule:
         """Make the next ``count`` calls of ``method`` ("*" = any) fail as ``mode``.
 
-        Modes: "429" (retry_after_s), "5xx" (status), "drop" (close without answering),
-        "slow" (wait delay_s, then answer). ``count=None`` lasts until ``clear_faults``.
+        Modes: "429" (retry_after_s), "5xx" (status), "disconnect" or "drop" (close without
+        answering), "slow" (wait delay_s, then answer). ``count=None`` lasts until
+        ``clear_faults``. See ``fakes.faults`` for the rule model.
         """
-        return self.add_fault(FaultRule.from_json({
+        return self.add_fault(BOT_API_FAULTS.parse({
             "method": method, "mode": mode, "count": count, "retry_after_s": retry_after_s,
             "status": status, "delay_s": delay_s}))
 
@@ -234,7 +189,7 @@ class FakeBotApi:
 
     # -- request handling (server threads) -----------------------------------------------------
 
-    def _dispatch(self, handler: FakeRequestHandler, http_method: str) -> None:
+    def _dispatch(self, handler: BotApiHandler, http_method: str) -> None:
         path = urlsplit(handler.path).path
         try:
             if path == "/_fake" or path.startswith("/_fake/"):
@@ -242,29 +197,29 @@ class FakeBotApi:
                 return
             token, _, method = path.removeprefix("/bot").partition("/")
             if not path.startswith("/bot") or not method or "/" in method:
-                handler.send_json(404, _error_body(ApiError(404, "Not Found")))
+                handler.send_api_error(BotApiError(404, "Not Found"))
             elif token != self._token:
-                self._answer_error(handler, method, None, ApiError(401, "Unauthorized"))
+                self._answer_error(handler, method, None, BotApiError(401, "Unauthorized"))
             else:
                 self._handle_api(handler, method)
         except OSError:
             handler.hang_up()  # the client went away mid-answer (a timeout, a stop): routine
         except Exception as error:  # a fake's bug must still answer, like a real 500
             _log.error("fake Bot API failed on %s: %s", http_method, type(error).__name__)
-            handler.send_json(500, _error_body(ApiError(500, "Internal Server Error")))
+            handler.send_api_error(BotApiError(500, "Internal Server Error"))
 
-    def _handle_api(self, handler: FakeRequestHandler, method: str) -> None:
+    def _handle_api(self, handler: BotApiHandler, method: str) -> None:
         try:
             params, files = handler.read_params()
         except BodyError as error:
-            self._answer_error(handler, method, None, ApiError(400, f"Bad Request: {error}"))
+            self._answer_error(handler, method, None, BotApiError(400, f"Bad Request: {error}"))
             return
         chat_id = _chat_id(params)
         with self._lock:
-            fault = self._faults.take(method)
+            fault = self._faults.take(method.lower())
         if fault is not None and fault.mode is FaultMode.SLOW:
             if self._stopping.wait(fault.delay_s):
-                fault = FaultRule(method=fault.method, mode=FaultMode.DROP)
+                fault = replace(fault, mode=FaultMode.DISCONNECT)
             else:
                 fault = None
         if fault is not None:
@@ -278,7 +233,7 @@ class FakeBotApi:
                     result = self._state.call(method, params, files)
                     self._state.record_call(method, 200, chat_id)
                     self._changed.notify_all()
-        except ApiError as error:
+        except BotApiError as error:
             self._answer_error(handler, method, chat_id, error)
             return
         handler.send_json(200, {"ok": True, "result": result})
@@ -290,7 +245,7 @@ class FakeBotApi:
         deadline = time.monotonic() + timeout
         with self._changed:
             if self._state.webhook_url:
-                raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
+                raise BotApiError(409, "Conflict: can't use getUpdates method while webhook is "
                                     "active; use deleteWebhook to delete the webhook first")
             self._state.confirm(offset)
             self._polls_held += 1
@@ -307,9 +262,9 @@ class FakeBotApi:
                 self._polls_held -= 1
                 self._changed.notify_all()
 
-    def _answer_fault(self, handler: FakeRequestHandler, method: str, chat_id: int | None,
+    def _answer_fault(self, handler: BotApiHandler, method: str, chat_id: int | None,
                       fault: FaultRule) -> None:
-        if fault.mode is FaultMode.DROP:
+        if fault.mode is FaultMode.DISCONNECT:
             with self._changed:
                 self._state.record_call(method, 0, chat_id, "dropped", fault.mode.value)
                 self._changed.notify_all()
@@ -317,25 +272,18 @@ class FakeBotApi:
             return
         if fault.mode is FaultMode.TOO_MANY_REQUESTS:
             seconds = fault.retry_after_s
-            error = ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
+            error = BotApiError(429, f"Too Many Requests: retry after {seconds}",
+                                retry_after=seconds)
         else:
-            error = ApiError(fault.status, "Internal Server Error")
+            error = BotApiError(fault.status, "Internal Server Error")
         self._answer_error(handler, method, chat_id, error, fault=fault.mode.value)
 
-    def _answer_error(self, handler: FakeRequestHandler, method: str, chat_id: int | None,
-                      error: ApiError, fault: str | None = None) -> None:
+    def _answer_error(self, handler: BotApiHandler, method: str, chat_id: int | None,
+                      error: BotApiError, fault: str | None = None) -> None:
         with self._changed:
             self._state.record_call(method, error.status, chat_id, error.description, fault)
             self._changed.notify_all()
-        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-        handler.send_json(error.status, _error_body(error), headers)
-
-def _error_body(error: ApiError) -> dict[str, object]:
-    body: dict[str, object] = {"ok": False, "error_code": error.status,
-                               "description": error.description}
-    if error.retry_after is not None:
-        body["parameters"] = {"retry_after": error.retry_after}
-    return body
+        handler.send_api_error(error)
 
 
 def _chat_id(params: dict[str, Any]) -> int | None:
@@ -350,38 +298,24 @@ def _number(params: dict[str, Any], name: str, default: int) -> int:
     try:
         return int(float(params.get(name, default)))
     except (TypeError, ValueError):
-        raise ApiError(400, f"Bad Request: {name} must be a number") from None
+        raise BotApiError(400, f"Bad Request: {name} must be a number") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m chat.fake_bot_api``: serve on loopback until SIGINT or SIGTERM."""
-    parser = argparse.ArgumentParser(prog="python -m chat.fake_bot_api",
+    """``python -m fakes.telegram.bot_api``: serve on loopback until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m fakes.telegram.bot_api",
                                      description="Fake Telegram Bot API for local runs")
     parser.add_argument("--port", type=int, default=8081, help="TCP port on 127.0.0.1")
     parser.add_argument("--token", default=DEMO_TOKEN, help="the only token accepted")
     parser.add_argument("--no-limits", action="store_true", help="do not answer 429 on floods")
     args = parser.parse_args(argv)
-    stop_requested = threading.Event()
+    fake = FakeBotApi(token=args.token, port=args.port, enforce_limits=not args.no_limits)
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop_requested.set()
+    def banner() -> list[str]:
+        return [f"fake Bot API on {fake.base_url} (control: {fake.control_url})",
+                *(f"  {route:<34} {meaning}" for route, meaning in CONTROL_SUMMARY.items())]
 
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = ({sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-                if in_main_thread else {})
-    try:
-        with FakeBotApi(token=args.token, port=args.port,
-                        enforce_limits=not args.no_limits) as fake:
-            print(f"fake Bot API on {fake.base_url} (control: {fake.control_url})", flush=True)
-            for route, meaning in CONTROL_SUMMARY.items():
-                print(f"  {route:<34} {meaning}", flush=True)
-            while not stop_requested.wait(0.5):
-                pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0
-
+    return serve_until_signalled(fake, banner)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from market.sim_catalog import Interval, SymbolSpec
-from market.sim_series import Candle, FloatArray, build_candles, interval_bounds, snap
+from fakes.exchange.catalog import Interval, SymbolSpec
+from fakes.exchange.series import Candle, FloatArray, build_candles, interval_bounds, snap
 
 __all__ = ["ReplayRows", "ReplaySeries", "parse_candle_csv"]
 

@@ -1,10 +1,10 @@
-"""HTTP plumbing of the fake Bot API: a loopback server that stops promptly, and body parsing.
+"""HTTP plumbing of the fake Bot API: its connection handler and request-body parsing.
 
 Why its own module: python-telegram-bot never sends JSON. It posts urlencoded forms, multipart
 uploads for photos and empty bodies for parameterless calls (api-contracts §4.3), and the fake
-must read all of them, plus JSON for curl and the bench. Like the exchange simulator's server,
-this one tracks open connections so ``stop()`` can cut idle keep-alive clients and held long
-polls at once. Request paths carry the bot token, so nothing here logs a raw path.
+must read all of them, plus JSON for curl and the bench. The server itself (connection
+tracking, prompt stop) is the shared ``fakes.loopback`` one. Request paths carry the bot
+token, so nothing here logs a raw path.
 """
 
 from __future__ import annotations
@@ -12,30 +12,20 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
 from email.message import Message
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from market.sim_http import LoopbackServer
+from fakes.loopback import BodyError, LoopbackHandler
 
-__all__ = ["BodyError", "FakeHttpServer", "FakeRequestHandler", "Params", "redact_path"]
+__all__ = ["BodyError", "BotApiHandler", "RequestInput", "redact_path"]
 
 _log = logging.getLogger(__name__)
 
-_IDLE_CONNECTION_TIMEOUT_S = 60.0
-_MAX_BODY_BYTES = 12_000_000
 _BOT_PATH = re.compile(r"^/bot[^/]*")
 
-Params = tuple[dict[str, Any], dict[str, bytes]]
+RequestInput = tuple[dict[str, Any], dict[str, bytes]]
 """Request parameters and uploaded files (by form field name)."""
-
-Dispatch = Callable[["FakeRequestHandler", str], None]
-
-
-class BodyError(ValueError):
-    """The request body could not be read (too large, bad multipart, bad JSON)."""
 
 
 def redact_path(path: str) -> str:
@@ -43,22 +33,13 @@ def redact_path(path: str) -> str:
     return _BOT_PATH.sub("/bot<token>", path)
 
 
-class FakeRequestHandler(BaseHTTPRequestHandler):
-    """One connection; answers with Content-Length so keep-alive clients can reuse it."""
+class BotApiHandler(LoopbackHandler):
+    """One connection to the fake; JSON answers keep non-ASCII text as UTF-8, like Telegram."""
 
-    protocol_version = "HTTP/1.1"
-    timeout = _IDLE_CONNECTION_TIMEOUT_S
-    disable_nagle_algorithm = True
-    server: FakeHttpServer
-
-    def do_GET(self) -> None:
-        self.server.dispatch(self, "GET")
-
-    def do_POST(self) -> None:
-        self.server.dispatch(self, "POST")
-
-    def do_DELETE(self) -> None:
-        self.server.dispatch(self, "DELETE")
+    timeout = 60.0
+    json_ensure_ascii = False
+    max_body_bytes = 12_000_000
+    """Room for a photo upload."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         _log.debug("%s %s -> %s", self.command, redact_path(urlsplit(self.path).path), code)
@@ -67,29 +48,11 @@ class FakeRequestHandler(BaseHTTPRequestHandler):
         # http.server's error lines quote the request line, token included.
         _log.debug("fake bot api: %s", redact_path(format % args))
 
-    def send_json(self, status: int, payload: object,
-                  headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def hang_up(self) -> None:
-        """End the connection after this request without answering it."""
-        self.close_connection = True
-
-    def read_params(self) -> Params:
+    def read_params(self) -> RequestInput:
         """Query string plus body (urlencoded, multipart, JSON or empty) as parameters."""
         params: dict[str, Any] = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
         files: dict[str, bytes] = {}
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY_BYTES:
-            raise BodyError("Request Entity Too Large")
-        raw = self.rfile.read(length) if length else b""
+        raw = self.read_body()
         content_type = self.headers.get("Content-Type", "")
         kind = content_type.split(";", 1)[0].strip().lower()
         if not raw.strip():
@@ -139,10 +102,3 @@ def parse_multipart(raw: bytes, content_type: str) -> tuple[dict[str, str], dict
         else:
             fields[field_name] = body.decode("utf-8", "replace")
     return fields, files
-
-
-class FakeHttpServer(LoopbackServer):
-    """The simulator's connection-tracking loopback server, with the Bot API's handler."""
-
-    def __init__(self, address: tuple[str, int], dispatch: Dispatch) -> None:
-        super().__init__(address, dispatch, handler=FakeRequestHandler)

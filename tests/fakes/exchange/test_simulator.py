@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from market.simulator import ExchangeSimulator
+from fakes.exchange.simulator import ExchangeSimulator
 from tests.market.conftest import ManualClock
 
 HOUR_MS = 3_600_000
@@ -445,7 +445,7 @@ def test_concurrent_clients_are_all_counted(simulator: ExchangeSimulator) -> Non
 def test_the_command_line_entry_point_serves_until_terminated(http: requests.Session) -> None:
     with (
         subprocess.Popen(
-            [sys.executable, "-m", "market.simulator", "--port", "0", "--seed", "5"],
+            [sys.executable, "-m", "fakes.exchange.simulator", "--port", "0", "--seed", "5"],
             stdout=subprocess.PIPE,
             text=True,
         ) as process,

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chat.fake_bot_api_records import CallRecord, SentRecord
-from chat.fake_bot_api_rules import FaultRule
-from chat.fake_bot_api_state import chat_type_of
+from fakes.telegram.records import CallRecord, SentRecord
+from fakes.telegram.rules import BOT_API_FAULTS
+from fakes.telegram.state import chat_type_of
 
 if TYPE_CHECKING:
-    from chat.fake_bot_api import FakeBotApi
-    from chat.fake_bot_api_http import FakeRequestHandler
+    from fakes.telegram.bot_api import FakeBotApi
+    from fakes.telegram.http import BotApiHandler
 
 __all__ = ["CONTROL_SUMMARY", "handle_control"]
 
@@ -28,13 +28,14 @@ CONTROL_SUMMARY = {
     "GET /_fake/calls?method=": "every received call with its status",
     "GET /_fake/counters": "calls per method, statuses, 429s, pending updates",
     "GET /_fake/commands": "the menu set with setMyCommands",
-    "GET|POST|DELETE /_fake/faults": '{"method": "sendMessage"|"*", "mode": "429|5xx|drop|slow", '
-                                     '"count": N|null, "retry_after_s", "status", "delay_s"}',
+    "GET|POST|DELETE /_fake/faults": '{"method": "sendMessage"|"*", '
+                                     '"mode": "429|5xx|disconnect|slow", "count": N|null, '
+                                     '"skip", "retry_after_s", "status", "delay_s"}',
     "POST /_fake/reset": "forget everything",
 }
 
 
-def handle_control(fake: FakeBotApi, handler: FakeRequestHandler, http_method: str,
+def handle_control(fake: FakeBotApi, handler: BotApiHandler, http_method: str,
                    path: str) -> None:
     """Answer one control request; bad input is a 400 with the reason."""
     try:
@@ -77,7 +78,8 @@ def _route(fake: FakeBotApi, http_method: str, path: str,
     if route == ("GET", "/_fake/faults"):
         return 200, {"faults": fake.faults()}
     if route == ("POST", "/_fake/faults"):
-        return 201, {"fault": fake.add_fault(FaultRule.from_json(params)).to_json()}
+        rule = fake.add_fault(BOT_API_FAULTS.parse(params))
+        return 201, {"fault": rule.to_json(BOT_API_FAULTS.target_key)}
     if route == ("DELETE", "/_fake/faults"):
         return 200, {"cleared": fake.clear_faults()}
     if route == ("POST", "/_fake/reset"):

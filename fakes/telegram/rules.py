@@ -12,18 +12,18 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from dataclasses import dataclass, replace
 from typing import Any
 
+from fakes.faults import FaultMode, FaultSchema
+from fakes.loopback import ApiError
+
 __all__ = [
-    "ApiError",
+    "BOT_API_FAULTS",
+    "BotApiError",
     "CAPTION_LIMIT",
     "CALLBACK_ANSWER_LIMIT",
     "CALLBACK_DATA_MAX_BYTES",
-    "FaultBook",
-    "FaultMode",
-    "FaultRule",
     "FloodControl",
     "FloodRules",
     "TEXT_LIMIT",
@@ -51,7 +51,7 @@ _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 
 
-class ApiError(Exception):
+class BotApiError(ApiError):
     """A Bot API error answer: HTTP status, description, optional retry_after."""
 
     def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
@@ -60,12 +60,22 @@ class ApiError(Exception):
         self.description = description
         self.retry_after = retry_after
 
+    def body(self) -> dict[str, object]:
+        body: dict[str, object] = {"ok": False, "error_code": self.status,
+                                   "description": self.description}
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
 
-def _bad_request(detail: str) -> ApiError:
-    return ApiError(400, f"Bad Request: {detail}")
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
 
 
-def _entity_error(detail: str) -> ApiError:
+def _bad_request(detail: str) -> BotApiError:
+    return BotApiError(400, f"Bad Request: {detail}")
+
+
+def _entity_error(detail: str) -> BotApiError:
     return _bad_request(f"can't parse entities: {detail}")
 
 
@@ -313,87 +323,20 @@ def _window_wait(sends: deque[float], limit: int, window: float, now: float) -> 
     return sends[len(sends) - limit] + window - now
 
 
-class FaultMode(StrEnum):
-    """What an injected fault does to a matching call."""
-
-    TOO_MANY_REQUESTS = "429"
-    """Answer 429 with retry_after."""
-    SERVER_ERROR = "5xx"
-    """Answer a 5xx status (PTB raises NetworkError)."""
-    DROP = "drop"
-    """Close the connection without an answer."""
-    SLOW = "slow"
-    """Wait ``delay_s``, then answer normally."""
-
-
-@dataclass(slots=True, kw_only=True)
-class FaultRule:
-    """One injected fault: which method, what, how many more times (None = until cleared)."""
-
-    rule_id: int = 0
-    method: str = "*"
-    mode: FaultMode
-    remaining: int | None = 1
-    retry_after_s: int = 1
-    status: int = 500
-    delay_s: float = 1.0
-
-    @classmethod
-    def from_json(cls, payload: dict[str, Any]) -> FaultRule:
-        """Build from the control API's JSON; ValueError names the bad field."""
-        known = {"method", "mode", "count", "retry_after_s", "status", "delay_s"}
-        unknown = set(payload) - known
-        if unknown:
-            raise ValueError(f"unknown fault fields {sorted(unknown)}; known: {sorted(known)}")
-        try:
-            mode = FaultMode(str(payload.get("mode")))
-        except ValueError:
-            raise ValueError(f"mode must be one of {[m.value for m in FaultMode]}") from None
-        count = payload.get("count", 1)
-        if count is not None and (not isinstance(count, int) or count < 1):
-            raise ValueError("count must be an integer >= 1, or null for 'until cleared'")
-        status = int(payload.get("status", 500))
-        if not 500 <= status <= 599:
-            raise ValueError("status must be a 5xx code")
-        return cls(method=str(payload.get("method", "*")).lower(), mode=mode, remaining=count,
-                   retry_after_s=max(1, int(payload.get("retry_after_s", 1))), status=status,
-                   delay_s=max(0.0, float(payload.get("delay_s", 1.0))))
-
-    def to_json(self) -> dict[str, object]:
-        return {"id": self.rule_id, "method": self.method, "mode": self.mode.value,
-                "remaining": self.remaining, "retry_after_s": self.retry_after_s,
-                "status": self.status, "delay_s": self.delay_s}
-
-
-@dataclass(slots=True)
-class FaultBook:
-    """Active faults, oldest first; the first one matching a method fires."""
-
-    rules: list[FaultRule] = field(default_factory=list)
-    next_id: int = 1
-
-    def add(self, rule: FaultRule) -> FaultRule:
-        rule.rule_id = self.next_id
-        self.next_id += 1
-        self.rules.append(rule)
-        return rule
-
-    def take(self, method: str) -> FaultRule | None:
-        """The fault for this call, if any, counting it down."""
-        lowered = method.lower()
-        for rule in self.rules:
-            if rule.method in ("*", lowered):
-                if rule.remaining is not None:
-                    rule.remaining -= 1
-                    if rule.remaining <= 0:
-                        self.rules.remove(rule)
-                return rule
-        return None
-
-    def clear(self) -> int:
-        cleared = len(self.rules)
-        self.rules.clear()
-        return cleared
-
-    def active(self) -> list[dict[str, object]]:
-        return [rule.to_json() for rule in self.rules]
+BOT_API_FAULTS = FaultSchema(
+    target_key="method",
+    modes=(FaultMode.TOO_MANY_REQUESTS, FaultMode.SERVER_ERROR, FaultMode.DISCONNECT,
+           FaultMode.SLOW),
+    check_target=str.lower,
+    statuses=range(500, 600),
+    statuses_text="a 5xx code",
+    default_status=500,
+    default_count=1,
+    default_delay_s=1.0,
+    default_retry_after_s=1,
+    min_retry_after_s=1,
+    aliases={"drop": FaultMode.DISCONNECT},
+)
+"""What ``POST /_fake/faults`` and ``inject()`` accept: 429 (PTB's RetryAfter), 5xx (its
+NetworkError), a dropped connection ("disconnect", also spelt "drop") or a slow answer, on one
+method (case-insensitive) or ``*``; one call unless ``count`` says otherwise."""

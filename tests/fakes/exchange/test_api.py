@@ -7,8 +7,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from market.sim_api import handle_api, request_weight
-from market.sim_market import Market
+from fakes.exchange.api import handle_api, request_weight
+from fakes.exchange.market import Market
 
 NOW_MS = 1_749_988_810_000
 

@@ -30,7 +30,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from market.sim_catalog import (
+from fakes.exchange.catalog import (
     INTERVALS,
     SYNTHETIC_LISTED_AT_MS,
     Interval,

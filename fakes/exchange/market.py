@@ -1,13 +1,13 @@
 """The simulator's market: which series back which symbol, and the queries Binance answers.
 
-This sits between the candle generators (``sim_series``) and the wire format (``sim_api``):
+This sits between the candle generators (``series``) and the wire format (``api``):
 it picks the window of candles a klines request means (Binance's startTime/endTime/limit
 rules), and derives the rolling 24 h ticker and the 5-minute average price from the same
 candles a client can download, so every number the simulator serves is consistent with its
 klines. It is pure: time is always passed in.
 
 Default symbols are the synthetic ``DEFAULT_SYMBOLS`` plus two replays of real data shipped in
-``market/sim_data``:
+``fakes/exchange/data``:
 
 * ``SOLREALUSDT`` – Binance SOL/USDT hourly candles, 2024-09-20 15:00 to 2024-11-01 06:00 UTC.
 * ``BTCREALUSDT`` – BTC/USD monthly candles, 2012-01 to 2024-12 (served as a USDT pair).
@@ -23,9 +23,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from market.sim_catalog import DEFAULT_SYMBOLS, INTERVALS, Interval, SymbolSpec
-from market.sim_replay import ReplaySeries, parse_candle_csv
-from market.sim_series import Candle, Series, SyntheticSeries
+from fakes.exchange.catalog import DEFAULT_SYMBOLS, INTERVALS, Interval, SymbolSpec
+from fakes.exchange.replay import ReplaySeries, parse_candle_csv
+from fakes.exchange.series import Candle, Series, SyntheticSeries
 
 __all__ = [
     "DEFAULT_REPLAYS",
@@ -88,7 +88,7 @@ class Market:
         """The 54 synthetic USDT pairs plus, optionally, the packaged real-data replays."""
         market = cls(SyntheticSeries(spec, seed=seed) for spec in DEFAULT_SYMBOLS)
         if include_replays:
-            data_dir = importlib.resources.files("market").joinpath("sim_data")
+            data_dir = importlib.resources.files("fakes.exchange").joinpath("data")
             for source in DEFAULT_REPLAYS:
                 text = data_dir.joinpath(source.file_name).read_text(encoding="utf-8")
                 market.add_csv(source.symbol, text, INTERVALS[source.interval])
