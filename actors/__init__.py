@@ -7,7 +7,7 @@ command workers, telegram_io / console_io, memory_monitor, metrics_reporter), ea
 
 May import: supervision/, messages/, core/ and the domain packages (market/, chat/, storage/,
 ops/), plus third-party I/O libraries (pykka, requests, python-telegram-bot, psutil). Never
-imported by those packages, and never imports ``bot`` or ``fakes``.
+imported by those packages, and never imports ``bot`` or the test doubles.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ a 429 pauses the chat (or every chat when several chats were hit at once, which 
 global limit) and the call goes back to the front of its queue.
 
 Everything is pure and single-threaded (the transport's event loop owns it) with the time
-passed in, so the limits are tested with a fake clock. :class:`OutboundScheduler` is the queue,
+passed in, so the limits are tested with an injected clock. :class:`OutboundScheduler` is the queue,
 :func:`plan_reply` turns a :class:`~messages.chat.ChatReply` into the calls to make, and
 :class:`SlotMap` remembers which Telegram message a reply slot became.
 """
