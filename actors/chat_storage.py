@@ -1,8 +1,8 @@
 """The commands that read or write what users told us: alerts and the watchlist.
 
 Runs in command workers: the ``@handles`` functions of ``actors/command_handlers.py`` call
-these methods with the typed arguments, and ``chat_commands`` passes on the buttons. A write is told to the DB writer with a reply
-future and the user hears "saved" only when the writer has committed; a refusal comes back as
+these methods with the typed arguments, and ``chat_commands`` passes on the buttons. A write is
+told to the DB writer with a reply future and the user hears "saved" only when the writer has committed; a refusal comes back as
 ``NotSaved`` ("not saved, nothing changed: ..."), and a writer that does not answer in time gets
 an honest "could not confirm" rather than a guess. Reads go through the read pool, so they work
 while the writer writes.
@@ -38,6 +38,8 @@ from supervision.errors import ChildUnavailable
 __all__ = ["StorageCommands"]
 
 logger = logging.getLogger(__name__)
+
+Request = ChatCommand | ButtonPressed
 
 WRITE_TIMEOUT_S = 5.0
 
@@ -91,7 +93,7 @@ class StorageCommands:
         assert isinstance(saved, Saved)
         return saved
 
-    def add_alert(self, request: ChatCommand | ButtonPressed, wanted: AlertRequest) -> CommandResult:
+    def add_alert(self, request: Request, wanted: AlertRequest) -> CommandResult:
         symbol = self._market.resolve(wanted.symbol_text, request_id=request.request_id)
         result = self._save(request, lambda reply_to: AddAlert(
             request_id=request.request_id, user_id=request.user_id, chat_id=request.chat_id,
@@ -107,7 +109,7 @@ class StorageCommands:
             now=now.tickers[0].last_price if now.tickers else None, now_age_s=now.stale_age_s)
         return CommandResult((reply(request, text),), "ok")
 
-    def delete_alert(self, request: ChatCommand | ButtonPressed, alert_id: int) -> CommandResult:
+    def delete_alert(self, request: Request, alert_id: int) -> CommandResult:
         result = self._save(request, lambda reply_to: DeleteAlertWrite(
             request_id=request.request_id, user_id=request.user_id, alert_id=alert_id,
             reply_to=reply_to))
@@ -115,13 +117,13 @@ class StorageCommands:
             return CommandResult((reply(request, result),), "usage")
         return CommandResult((reply(request, cards.alert_deleted_text(alert_id)),), "ok")
 
-    def watch(self, request: ChatCommand | ButtonPressed, symbol_text: str) -> CommandResult:
+    def watch(self, request: Request, symbol_text: str) -> CommandResult:
         return self._watch_change(request, symbol_text, Watch, added=True)
 
-    def unwatch(self, request: ChatCommand | ButtonPressed, symbol_text: str) -> CommandResult:
+    def unwatch(self, request: Request, symbol_text: str) -> CommandResult:
         return self._watch_change(request, symbol_text, Unwatch, added=False)
 
-    def _watch_change(self, request: ChatCommand | ButtonPressed, symbol_text: str, kind: Any, *,
+    def _watch_change(self, request: Request, symbol_text: str, kind: Any, *,
                       added: bool) -> CommandResult:
         symbol = self._market.resolve(symbol_text, request_id=request.request_id)
         result = self._save(request, lambda reply_to: kind(
@@ -134,7 +136,7 @@ class StorageCommands:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def list_alerts(self, request: ChatCommand | ButtonPressed) -> CommandResult:
+    def list_alerts(self, request: Request) -> CommandResult:
         records = self._reads.alerts_of(request.user_id)
         views = [cards.AlertView(r.alert_id, r.symbol, r.direction, r.price, r.created_at)
                  for r in records if r.fired_at is None]
@@ -142,7 +144,7 @@ class StorageCommands:
         return CommandResult((reply(request, text, alerts_keyboard([v.id for v in views])),),
                              "ok")
 
-    def watchlist(self, request: ChatCommand | ButtonPressed) -> CommandResult:
+    def watchlist(self, request: Request) -> CommandResult:
         symbols = self._reads.watchlist_of(request.user_id)
         if not symbols:
             return CommandResult((reply(request, cards.watchlist([])),), "ok")

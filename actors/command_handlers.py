@@ -61,7 +61,7 @@ def check_registry(handlers: Mapping[str, object] = HANDLERS) -> None:
                            f"missing {sorted(missing)}, unknown {sorted(extra)}")
 
 
-# -- market ----------------------------------------------------------------------------------------
+# -- market --------------------------------------------------------------------------------------
 
 @handles("price")
 def price(service: CommandService, run: RunCommand, args: Symbols) -> CommandResult:
@@ -93,7 +93,7 @@ def top(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult
     return CommandResult((reply(run.request, text),), service.quotes_outcome(quotes))
 
 
-# -- admin -------------------------------------------------------------------------------------------
+# -- admin ---------------------------------------------------------------------------------------
 
 @handles("actors")
 def actors(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
@@ -110,7 +110,7 @@ def stats(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResu
     return CommandResult(*service._stats(run, args))  # its text moves to chat/cards_admin.py
 
 
-# -- alerts and the watchlist (need storage) ------------------------------------------------------------
+# -- alerts and the watchlist (need storage) ------------------------------------------------
 
 def _storage(service: CommandService, run: RunCommand,
              then: Callable[[StorageCommands], CommandResult]) -> CommandResult:

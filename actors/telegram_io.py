@@ -3,9 +3,9 @@
 A thin shell (the supervision tree knows it as "transport"): ``setup`` starts
 :class:`~actors.telegram_loop.TelegramLoop`, which runs python-telegram-bot on an event loop of
 its own, ``release`` stops it, and ``handle`` passes replies and chat actions to that loop
-without waiting. Each update is turned into an immutable message by :func:`convert_update` (which reads a
-text message's meaning, once, with the bot's username: ``ChatCommand.parsed``) and *told* to
-the conversation actor from the loop thread; nothing here ever waits on an actor.
+without waiting. Each update is turned into an immutable message by :func:`convert_update`
+(which reads a text message's meaning, once, with the bot's username: ``ChatCommand.parsed``)
+and *told* to the conversation actor from the loop thread; nothing here ever waits on an actor.
 Anything that is not a text message or a callback button (edits, channel posts, photos,
 unknown kinds) is logged as ``telegram.update_ignored`` and dropped; a press that is ignored
 still gets its callback answered so the user's spinner stops.

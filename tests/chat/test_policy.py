@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from chat.arguments import SymbolInterval
 from chat.parsing import read_text
 from chat.policy import (
     COMMAND_TIMEOUT_S,
@@ -173,7 +174,7 @@ def test_a_command_for_another_bot_is_ignored_silently(clock: FakeClock) -> None
     assert isinstance(decision, Ignore) and decision.event is None
 
 
-# -- rate limits -------------------------------------------------------------------------------------
+# -- rate limits -----------------------------------------------------------------------------------
 
 def test_a_user_over_the_limit_is_warned_once_then_ignored_until_the_window_passes(
         clock: FakeClock) -> None:
@@ -189,7 +190,7 @@ def test_a_user_over_the_limit_is_warned_once_then_ignored_until_the_window_pass
     assert policy.counts["rate_limited"] == 2
 
 
-# -- dispatch ----------------------------------------------------------------------------------------
+# -- dispatch --------------------------------------------------------------------------------------
 
 def test_requests_go_to_the_least_busy_worker(clock: FakeClock) -> None:
     policy = make_policy(clock)
@@ -206,7 +207,7 @@ def test_a_worker_gets_the_typed_arguments_read_at_the_edge(clock: FakeClock) ->
     policy = make_policy(clock)
     run = dispatched(policy.on_command(message("/chart 4h eth"))).run
     assert run.invocation is not None and run.invocation.name == "chart"
-    assert (run.invocation.args.symbol, run.invocation.args.interval) == ("eth", "4h")  # type: ignore[union-attr]
+    assert run.invocation.args == SymbolInterval("eth", "4h")
 
 
 def test_a_chart_shows_sending_photo_while_a_worker_draws_it(clock: FakeClock) -> None:
@@ -223,7 +224,7 @@ def test_a_button_press_goes_to_a_worker_as_a_button(clock: FakeClock) -> None:
     assert run.invocation is None and run.command == "button"
 
 
-# -- loading messages and timeouts ---------------------------------------------------------------------
+# -- loading messages and timeouts -----------------------------------------------------------------
 
 def test_a_fast_answer_gets_no_loading_message(clock: FakeClock) -> None:
     policy = make_policy(clock)
@@ -301,7 +302,7 @@ def test_a_report_after_the_apology_is_still_delivered(clock: FakeClock) -> None
     assert policy.busy(dispatch.worker) == 0
 
 
-# -- latency and counts --------------------------------------------------------------------------------
+# -- latency and counts ----------------------------------------------------------------------------
 
 def test_an_inline_answer_measures_latency_from_the_transports_receipt(clock: FakeClock) -> None:
     policy = make_policy(clock)
