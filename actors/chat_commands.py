@@ -23,9 +23,9 @@ from actors.command_handlers import HANDLERS
 from actors.market_access import MarketAccess, Quotes, SeriesUnavailable
 from chat import cards
 from chat.callbacks import (
-    DeleteAlert,
+    DeleteAlertButton,
     InvalidCallback,
-    RearmAlert,
+    RearmAlertButton,
     RefreshAnalysis,
     RefreshWatchlist,
     ShowAnalysis,
@@ -206,7 +206,7 @@ class CommandService:
                                            expanded=action.expanded)
             case ShowChart():
                 return self.chart_reply(request, action.symbol, action.interval)
-            case RefreshWatchlist() | RearmAlert() | DeleteAlert() if self._storage is not None:
+            case RefreshWatchlist() | RearmAlertButton() | DeleteAlertButton() if self._storage is not None:
                 outcome: CommandResult = self._storage.button(request, action)
                 return outcome
         answer = reply(request, "", edit_message_id=None, toast=BUTTON_NOT_AVAILABLE)

@@ -21,15 +21,21 @@ import pykka
 from actors.market_access import MarketAccess
 from chat import cards
 from chat.arguments import AlertRequest
-from chat.callbacks import CallbackAction, DeleteAlert, RearmAlert, RefreshWatchlist
+from chat.callbacks import CallbackAction, DeleteAlertButton, RearmAlertButton, RefreshWatchlist
 from chat.cards import UNCONFIRMED
 from chat.keyboards import alerts_keyboard, watchlist_keyboard
 from chat.replies import BUTTON_NOT_AVAILABLE, CommandResult, reply
 from core.logs import log_event
 from messages.chat import ButtonPressed, ChatCommand, ChatReply, CommandDone
-from messages.storage import AddAlert, LogCommand, Saved, Unwatch, Watch
-from messages.storage import DeleteAlert as DeleteAlertWrite
-from messages.storage import RearmAlert as RearmAlertWrite
+from messages.storage import (
+    AddAlert,
+    DeleteAlert,
+    LogCommand,
+    RearmAlert,
+    Saved,
+    Unwatch,
+    Watch,
+)
 from storage.errors import NotSaved
 from storage.read_pool import ReadPool
 from supervision.address import Directory
@@ -110,7 +116,7 @@ class StorageCommands:
         return CommandResult((reply(request, text),), "ok")
 
     def delete_alert(self, request: Request, alert_id: int) -> CommandResult:
-        result = self._save(request, lambda reply_to: DeleteAlertWrite(
+        result = self._save(request, lambda reply_to: DeleteAlert(
             request_id=request.request_id, user_id=request.user_id, alert_id=alert_id,
             reply_to=reply_to))
         if isinstance(result, str):
@@ -168,11 +174,11 @@ class StorageCommands:
         match action:
             case RefreshWatchlist():
                 return self.watchlist(request)
-            case DeleteAlert(alert_id=alert_id):
+            case DeleteAlertButton(alert_id=alert_id):
                 replies, outcome = self.delete_alert(request, alert_id)
                 return CommandResult(tuple(_as_new_message(r) for r in replies), outcome)
-            case RearmAlert(alert_id=alert_id):
-                result = self._save(request, lambda reply_to: RearmAlertWrite(
+            case RearmAlertButton(alert_id=alert_id):
+                result = self._save(request, lambda reply_to: RearmAlert(
                     request_id=request.request_id, user_id=request.user_id,
                     alert_id=alert_id, reply_to=reply_to))
                 text = result if isinstance(result, str) else cards.alert_rearmed_text(alert_id)
