@@ -156,12 +156,11 @@ class StorageCommands:
             return CommandResult((reply(request, cards.watchlist([])),), "ok")
         quotes = self._market.quotes(symbols, request_id=request.request_id)
         by_symbol = {t.symbol: t for t in quotes.tickers}
-        note = None
-        if quotes.stale_age_s is not None:
-            note = f"stale: {cards.format_age(quotes.stale_age_s)} old"
+        note = cards.watch_note(stale_age_s=quotes.stale_age_s)
+        missing = cards.watch_note(missing=quotes.reason or "")
         rows = [
             cards.WatchRow(s, by_symbol[s].last_price, by_symbol[s].price_change_percent, note)
-            if s in by_symbol else cards.WatchRow(s, None, None, quotes.reason or "unavailable")
+            if s in by_symbol else cards.WatchRow(s, None, None, missing)
             for s in symbols
         ]
         outcome = "ok" if quotes.stale_age_s is None and quotes.unavailable is None else "degraded"

@@ -45,7 +45,6 @@ __all__ = [
     "analysis_card",
     "chart_unavailable_note",
     "health_text",
-    "not_saved_text",
     "price_lines",
     "quotes_text",
     "stale_chart_caption",
@@ -55,6 +54,7 @@ __all__ = [
     "top_movers",
     "unavailable_text",
     "watch_changed_text",
+    "watch_note",
     "watchlist",
 ]
 
@@ -157,11 +157,6 @@ def alert_rearmed_text(alert_id: int) -> str:
     return f"🔁 Alert #{alert_id} re-armed."
 
 
-def not_saved_text(why: str) -> str:
-    """The database refused a write (nothing changed), and why."""
-    return f"⚠️ {escape(why)}"
-
-
 def watch_changed_text(symbol: str, added: bool, changed: bool) -> str:
     """/watch and /unwatch, saying so when nothing had to change."""
     verb = "added to" if added else "removed from"
@@ -189,6 +184,13 @@ def _watch_line(row: WatchRow) -> str:
         change = f"{arrow(row.change_pct)} {format_percent(row.change_pct):>8}"
     line = f"{row.symbol:<{_NAME_WIDTH}} {change}  {price}"
     return line + (f"  ({row.note})" if row.note else "")
+
+
+def watch_note(*, stale_age_s: float | None = None, missing: str | None = None) -> str | None:
+    """The note after a watchlist row: why its figures are missing, or how old they are."""
+    if missing is not None:
+        return missing or "unavailable"
+    return None if stale_age_s is None else f"stale: {format_age(stale_age_s)} old"
 
 
 def watchlist(rows: Sequence[WatchRow]) -> str:
