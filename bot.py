@@ -38,6 +38,7 @@ from actors.market_tree import market_spec
 from actors.memory_monitor import memory_spec
 from actors.metrics_reporter import metrics_spec
 from actors.telegram_io import TelegramIO
+from chat.commands import menu_commands
 from ops import inspect_cli
 from ops.status_http import StatusServer
 from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config
@@ -278,6 +279,8 @@ def render_config(config: BotConfig) -> str:
 
 _DEMO_BANNER = ("cryptobot demo: the supervised actor system is running against a simulated "
                 "exchange. Type /help; numbers press buttons; Ctrl-D (end of input) quits.")
+_DEMO_COMMANDS = "Commands: " + " ".join(f"/{name}" for name, _ in menu_commands(admin=True))
+"""The demo user is an admin: the whole menu, from the command table."""
 _DEMO_ANSWER_WAIT_S = 60.0
 """After end of input, how long to wait for the answers still being prepared."""
 
@@ -298,6 +301,7 @@ def _run_demo(config: BotConfig) -> int:
     bot = CryptoBot(config, transport_factory=lambda ctx: ConsoleIO.start(ctx, session=session))
     bot.start()
     session.print(_DEMO_BANNER)
+    session.print(_DEMO_COMMANDS)
     session.start(bot.address("conversation"), stop=bot.failed)
     try:
         while not session.input_closed.wait(_MAIN_THREAD_WAIT_S) and not bot.failed.is_set():

@@ -26,15 +26,12 @@ from typing import Any
 
 import pykka
 
-from chat.cards_format import format_price
-from chat.html import bold, escape
-from chat.keyboards import alert_fired_keyboard
+from chat.replies import fired_notification
 from core.config import BotConfig
 from core.errors import BotError
 from core.logs import bind_request_id, log_event
 from market.errors import UnknownSymbol
 from market.models import PriceTicker
-from messages.chat import ChatReply
 from messages.market import Fetch, FetchSpec
 from messages.storage import AlertRecord, FireCrossedAlerts, FiredAlerts, MarkNotified, SweepDue
 from storage.errors import StorageUnavailable
@@ -44,24 +41,12 @@ from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
 from supervision.ticker import Ticker
 
-__all__ = ["AlertsActor", "alerts_spec", "fired_notification"]
+__all__ = ["AlertsActor", "alerts_spec"]
 
 logger = logging.getLogger(__name__)
 
 _UNPRICEABLE_FOR_S = 3600.0
 """How long a symbol the exchange refuses (delisted) is left out of sweeps."""
-
-
-def fired_notification(alert: AlertRecord) -> ChatReply:
-    """The message an owner gets when ``alert`` fires (HTML, with its buttons)."""
-    last = alert.fired_price if alert.fired_price is not None else alert.price
-    fired_ms = int((alert.fired_at or 0.0) * 1000)
-    text = (f"🔔 {bold(alert.symbol)} is {escape(alert.direction)} "
-            f"{escape(format_price(alert.price))}\n"
-            f"Last price: {escape(format_price(last))} · alert #{alert.alert_id} (now off)")
-    # The same firing always has the same request id, so a transport can drop a resend.
-    return ChatReply(request_id=f"alert-{alert.alert_id}-{fired_ms}", chat_id=alert.chat_id,
-                     text=text, buttons=alert_fired_keyboard(alert.symbol, alert.alert_id))
 
 
 class AlertsActor(SupervisedActor):

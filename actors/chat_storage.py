@@ -1,7 +1,8 @@
 """The commands that read or write what users told us: alerts and the watchlist.
 
-Runs in command workers, like ``chat_commands``. A write is told to the DB writer with a reply
-future and the user hears "saved" only when the writer has committed; a refusal comes back as
+Runs in command workers: the ``@handles`` functions of ``actors/command_handlers.py`` call
+these methods with the typed arguments, and ``chat_commands`` passes on the buttons. A write is
+told to the DB writer with a reply future and the user hears "saved" only when the writer has committed; a refusal comes back as
 ``NotSaved`` ("not saved, nothing changed: ..."), and a writer that does not answer in time gets
 an honest "could not confirm" rather than a guess. Reads go through the read pool, so they work
 while the writer writes.
@@ -17,17 +18,24 @@ from typing import Any
 
 import pykka
 
-from actors.chat_commands import Outcome, reply
 from actors.market_access import MarketAccess
 from chat import cards
-from chat.callbacks import CallbackAction, DeleteAlert, RearmAlert, RefreshWatchlist
+from chat.arguments import AlertRequest
+from chat.callbacks import CallbackAction, DeleteAlertButton, RearmAlertButton, RefreshWatchlist
+from chat.cards import UNCONFIRMED
 from chat.keyboards import alerts_keyboard, watchlist_keyboard
-from chat.parsing import ParsedCommand, alert_request, parse_alert_id
+from chat.replies import BUTTON_NOT_AVAILABLE, CommandResult, reply
 from core.logs import log_event
-from messages.chat import ButtonPressed, ChatCommand, ChatReply, CommandDone, RunCommand
-from messages.storage import AddAlert, LogCommand, Saved, Unwatch, Watch
-from messages.storage import DeleteAlert as DeleteAlertWrite
-from messages.storage import RearmAlert as RearmAlertWrite
+from messages.chat import ButtonPressed, ChatCommand, ChatReply, CommandDone
+from messages.storage import (
+    AddAlert,
+    DeleteAlert,
+    LogCommand,
+    RearmAlert,
+    Saved,
+    Unwatch,
+    Watch,
+)
 from storage.errors import NotSaved
 from storage.read_pool import ReadPool
 from supervision.address import Directory
@@ -37,10 +45,9 @@ __all__ = ["StorageCommands"]
 
 logger = logging.getLogger(__name__)
 
-WRITE_TIMEOUT_S = 5.0
-UNCONFIRMED = ("⚠️ I could not confirm that this was saved (the database is slow right now). "
-               "Check with /alerts or /watchlist in a moment before trying again.")
+Request = ChatCommand | ButtonPressed
 
+WRITE_TIMEOUT_S = 5.0
 
 PRICE_NOTE_DEADLINE_S = 1.0
 """How long a saved alert's confirmation waits for the current price it mentions."""
@@ -53,17 +60,6 @@ class StorageCommands:
         self._market = market
         self._writer = directory["db_writer"]
         self._reads = reads
-        self._handlers: dict[str, Callable[[RunCommand, ParsedCommand], Outcome]] = {
-            "alert": self._alert,
-            "alerts": self._alerts,
-            "delalert": self._delalert,
-            "watch": self._watch,
-            "unwatch": self._unwatch,
-            "watchlist": self._watchlist,
-        }
-
-    def handler(self, name: str) -> Callable[[RunCommand, ParsedCommand], Outcome] | None:
-        return self._handlers.get(name)
 
     def command_listener(self) -> Callable[[CommandDone, float], None]:
         """Feeds the command log (fire-and-forget) for /stats."""
@@ -103,105 +99,91 @@ class StorageCommands:
         assert isinstance(saved, Saved)
         return saved
 
-    def _alert(self, run: RunCommand, parsed: ParsedCommand) -> Outcome:
-        request = run.request
-        wanted = alert_request(parsed)
-        symbol = self._market.resolve(wanted.symbol_text, request_id=run.request_id)
+    def add_alert(self, request: Request, wanted: AlertRequest) -> CommandResult:
+        symbol = self._market.resolve(wanted.symbol_text, request_id=request.request_id)
         result = self._save(request, lambda reply_to: AddAlert(
-            request_id=run.request_id, user_id=request.user_id, chat_id=request.chat_id,
+            request_id=request.request_id, user_id=request.user_id, chat_id=request.chat_id,
             symbol=symbol, direction=wanted.direction, price=wanted.price, reply_to=reply_to))
         if isinstance(result, str):
-            return (reply(request, result),), "unavailable"
+            return CommandResult((reply(request, result),), "unavailable")
         # The alert is already saved: its confirmation must not wait 5 s on a slow exchange
         # for the current price, which only decorates it.
-        now = self._market.quotes([symbol], request_id=run.request_id,
+        now = self._market.quotes([symbol], request_id=request.request_id,
                                   deadline_s=PRICE_NOTE_DEADLINE_S)
-        current = ""
-        if now.tickers:  # an old price says how old: never an unlabelled stale figure
-            age = ("" if now.stale_age_s is None
-                   else f", {cards.format_age(now.stale_age_s)} old")
-            current = f" (now {cards.format_price(now.tickers[0].last_price)}{age})"
-        text = (f"✅ Alert #{result.alert_id} saved: {cards.bold(symbol)} {wanted.direction} "
-                f"{cards.escape(cards.format_price(wanted.price))}{cards.escape(current)}. "
-                "I'll message you once when it crosses.")
-        return (reply(request, text),), "ok"
+        text = cards.alert_saved_text(
+            result.alert_id, symbol, wanted.direction, wanted.price,
+            now=now.tickers[0].last_price if now.tickers else None, now_age_s=now.stale_age_s)
+        return CommandResult((reply(request, text),), "ok")
 
-    def _delalert(self, run: RunCommand, parsed: ParsedCommand) -> Outcome:
-        alert_id = parse_alert_id(parsed.args[0], spec=parsed.spec)
-        return self._delete(run.request, alert_id)
-
-    def _delete(self, request: ChatCommand | ButtonPressed, alert_id: int) -> Outcome:
-        result = self._save(request, lambda reply_to: DeleteAlertWrite(
+    def delete_alert(self, request: Request, alert_id: int) -> CommandResult:
+        result = self._save(request, lambda reply_to: DeleteAlert(
             request_id=request.request_id, user_id=request.user_id, alert_id=alert_id,
             reply_to=reply_to))
         if isinstance(result, str):
-            return (reply(request, result),), "usage"
-        return (reply(request, f"🗑 Alert #{alert_id} deleted."),), "ok"
+            return CommandResult((reply(request, result),), "usage")
+        return CommandResult((reply(request, cards.alert_deleted_text(alert_id)),), "ok")
 
-    def _watch(self, run: RunCommand, parsed: ParsedCommand) -> Outcome:
-        return self._watch_change(run, parsed, Watch, "added to")
+    def watch(self, request: Request, symbol_text: str) -> CommandResult:
+        return self._watch_change(request, symbol_text, Watch, added=True)
 
-    def _unwatch(self, run: RunCommand, parsed: ParsedCommand) -> Outcome:
-        return self._watch_change(run, parsed, Unwatch, "removed from")
+    def unwatch(self, request: Request, symbol_text: str) -> CommandResult:
+        return self._watch_change(request, symbol_text, Unwatch, added=False)
 
-    def _watch_change(self, run: RunCommand, parsed: ParsedCommand, kind: Any,
-                      verb: str) -> Outcome:
-        request = run.request
-        symbol = self._market.resolve(parsed.args[0], request_id=run.request_id)
+    def _watch_change(self, request: Request, symbol_text: str, kind: Any, *,
+                      added: bool) -> CommandResult:
+        symbol = self._market.resolve(symbol_text, request_id=request.request_id)
         result = self._save(request, lambda reply_to: kind(
-            request_id=run.request_id, user_id=request.user_id, symbol=symbol,
+            request_id=request.request_id, user_id=request.user_id, symbol=symbol,
             reply_to=reply_to))
         if isinstance(result, str):
-            return (reply(request, result),), "unavailable"
-        note = "" if result.changed else " (it already was)"
-        return (reply(request, f"👀 {cards.bold(symbol)} {verb} your watchlist{note}."),), "ok"
+            return CommandResult((reply(request, result),), "unavailable")
+        text = cards.watch_changed_text(symbol, added=added, changed=result.changed)
+        return CommandResult((reply(request, text),), "ok")
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def _alerts(self, run: RunCommand, parsed: ParsedCommand) -> Outcome:
-        records = self._reads.alerts_of(run.request.user_id)
+    def list_alerts(self, request: Request) -> CommandResult:
+        records = self._reads.alerts_of(request.user_id)
         views = [cards.AlertView(r.alert_id, r.symbol, r.direction, r.price, r.created_at)
                  for r in records if r.fired_at is None]
         text = cards.alerts_list(views)
-        return (reply(run.request, text, alerts_keyboard([v.id for v in views])),), "ok"
+        return CommandResult((reply(request, text, alerts_keyboard([v.id for v in views])),),
+                             "ok")
 
-    def _watchlist(self, run: RunCommand, parsed: ParsedCommand) -> Outcome:
-        return self._watchlist_reply(run.request)
-
-    def _watchlist_reply(self, request: ChatCommand | ButtonPressed) -> Outcome:
+    def watchlist(self, request: Request) -> CommandResult:
         symbols = self._reads.watchlist_of(request.user_id)
         if not symbols:
-            text = f"Your watchlist is empty. Add a coin with {cards.code('/watch btc')}."
-            return (reply(request, text),), "ok"
+            return CommandResult((reply(request, cards.watchlist([])),), "ok")
         quotes = self._market.quotes(symbols, request_id=request.request_id)
         by_symbol = {t.symbol: t for t in quotes.tickers}
-        note = None
-        if quotes.stale_age_s is not None:
-            note = f"stale: {cards.format_age(quotes.stale_age_s)} old"
+        note = cards.watch_note(stale_age_s=quotes.stale_age_s)
+        missing = cards.watch_note(missing=quotes.reason or "")
         rows = [
             cards.WatchRow(s, by_symbol[s].last_price, by_symbol[s].price_change_percent, note)
-            if s in by_symbol else cards.WatchRow(s, None, None, quotes.reason or "unavailable")
+            if s in by_symbol else cards.WatchRow(s, None, None, missing)
             for s in symbols
         ]
         outcome = "ok" if quotes.stale_age_s is None and quotes.unavailable is None else "degraded"
-        return (reply(request, cards.watchlist(rows), watchlist_keyboard()),), outcome
+        return CommandResult((reply(request, cards.watchlist(rows), watchlist_keyboard()),),
+                             outcome)
 
     # -- buttons -------------------------------------------------------------------------------
 
-    def button(self, request: ButtonPressed, action: CallbackAction) -> Outcome:
+    def button(self, request: ButtonPressed, action: CallbackAction) -> CommandResult:
         match action:
             case RefreshWatchlist():
-                return self._watchlist_reply(request)
-            case DeleteAlert(alert_id=alert_id):
-                replies, outcome = self._delete(request, alert_id)
-                return tuple(_as_new_message(r) for r in replies), outcome
-            case RearmAlert(alert_id=alert_id):
-                result = self._save(request, lambda reply_to: RearmAlertWrite(
+                return self.watchlist(request)
+            case DeleteAlertButton(alert_id=alert_id):
+                replies, outcome = self.delete_alert(request, alert_id)
+                return CommandResult(tuple(_as_new_message(r) for r in replies), outcome)
+            case RearmAlertButton(alert_id=alert_id):
+                result = self._save(request, lambda reply_to: RearmAlert(
                     request_id=request.request_id, user_id=request.user_id,
                     alert_id=alert_id, reply_to=reply_to))
-                text = result if isinstance(result, str) else f"🔁 Alert #{alert_id} re-armed."
-                return (_as_new_message(reply(request, text)),), "ok"
-        return (reply(request, "", edit_message_id=None, toast="Not available."),), "unavailable"
+                text = result if isinstance(result, str) else cards.alert_rearmed_text(alert_id)
+                return CommandResult((_as_new_message(reply(request, text)),), "ok")
+        answer = reply(request, "", edit_message_id=None, toast=BUTTON_NOT_AVAILABLE)
+        return CommandResult((answer,), "unavailable")
 
 
 def _as_new_message(answer: ChatReply) -> ChatReply:

@@ -32,7 +32,6 @@ def chat_spec(
     directory: Directory,
     transport_factory: ActorFactory,
     storage: Any | None = None,
-    bot_username: str | None = None,
 ) -> ChildSpec:
     """The ``chat`` supervisor and its children."""
     workers = command_worker_names(config.command_workers)
@@ -62,7 +61,7 @@ def chat_spec(
         ChildSpec(
             name="conversation",
             factory=lambda ctx: Conversation.start(
-                ctx, config=config, workers=workers, bot_username=bot_username,
+                ctx, config=config, workers=workers,
                 on_command=storage.command_listener() if storage is not None else None,
             ),
             priority=Priority.HIGH,

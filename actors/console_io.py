@@ -1,7 +1,8 @@
 """The console transport: the demo's stand-in for Telegram, same conversation behind it.
 
 A :class:`ConsoleSession` (created by ``bot.py demo``, outside the tree) reads stdin on its own
-thread and turns each line into a ``ChatCommand`` — or, when the line is a number shown next to
+thread and turns each line into a ``ChatCommand`` (its meaning read once, as Telegram's
+transport does) — or, when the line is a number shown next to
 a button, into a ``ButtonPressed`` — and sends it to the conversation's address. The
 :class:`ConsoleIO` actor (registered as ``transport``) prints every reply as plain text, with
 its buttons as numbered choices. The session keeps the reader thread and the count of
@@ -17,6 +18,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from chat.parsing import read_text
 from core.logs import new_request_id
 from messages.chat import Button, ButtonPressed, ChatAction, ChatCommand, ChatReply
 from supervision.actor import SupervisedActor
@@ -93,7 +95,7 @@ class ConsoleSession:
                                      user_id=DEMO_USER_ID, message_id=self._button_message_id,
                                      callback_id=request_id, data=button.data)
         return ChatCommand(request_id=request_id, chat_id=DEMO_CHAT_ID, user_id=DEMO_USER_ID,
-                           text=text, username="demo")
+                           text=text, parsed=read_text(text), username="demo")
 
     # -- called by the actor ---------------------------------------------------------------------
 

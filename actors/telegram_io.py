@@ -3,8 +3,9 @@
 A thin shell (the supervision tree knows it as "transport"): ``setup`` starts
 :class:`~actors.telegram_loop.TelegramLoop`, which runs python-telegram-bot on an event loop of
 its own, ``release`` stops it, and ``handle`` passes replies and chat actions to that loop
-without waiting. Each update is turned into an immutable message by :func:`convert_update` and
-*told* to the conversation actor from the loop thread; nothing here ever waits on an actor.
+without waiting. Each update is turned into an immutable message by :func:`convert_update`
+(which reads a text message's meaning, once, with the bot's username: ``ChatCommand.parsed``)
+and *told* to the conversation actor from the loop thread; nothing here ever waits on an actor.
 Anything that is not a text message or a callback button (edits, channel posts, photos,
 unknown kinds) is logged as ``telegram.update_ignored`` and dropped; a press that is ignored
 still gets its callback answered so the user's spinner stops.
@@ -25,7 +26,7 @@ from telegram.constants import UpdateType
 from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings
 from actors.telegram_outbox import TransportStats
 from chat.commands import menu_commands
-from chat.parsing import NotACommand, UsageError, parse
+from chat.parsing import NotACommand, read_text
 from core.config import BotConfig
 from core.errors import ConfigError
 from core.logs import log_event, new_request_id
@@ -65,14 +66,6 @@ def _bot_username(update: Update) -> str | None:
         return None
 
 
-def _for_another_bot(text: str, bot_username: str | None) -> bool:
-    try:
-        parsed = parse(text, bot_username)
-    except UsageError:
-        return False
-    return isinstance(parsed, NotACommand) and parsed.addressed_elsewhere
-
-
 def convert_update(
     update: Update, received_at: float, bot_username: str | None = None
 ) -> ChatCommand | ButtonPressed | IgnoredUpdate:
@@ -86,10 +79,11 @@ def convert_update(
             return IgnoredUpdate("message", "no text")
         if message.from_user is None or message.chat.type == "channel":
             return IgnoredUpdate("message", "no user sender")
-        if _for_another_bot(message.text, bot_username):
+        parsed = read_text(message.text, bot_username)
+        if isinstance(parsed, NotACommand) and parsed.addressed_elsewhere:
             return IgnoredUpdate("message", "a command for another bot")
         return ChatCommand(request_id=new_request_id(), chat_id=message.chat.id,
-                           user_id=message.from_user.id, text=message.text,
+                           user_id=message.from_user.id, text=message.text, parsed=parsed,
                            chat_type=message.chat.type, username=message.from_user.username,
                            message_id=message.message_id, received_at=received_at)
     query = update.callback_query

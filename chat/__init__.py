@@ -1,4 +1,5 @@
-"""The chat domain: commands, parsing, HTML cards, keyboards, callback codec and chunking.
+"""The chat domain: commands, parsing, the conversation policy, reply texts and HTML cards,
+keyboards, callback codec and chunking.
 
 Everything here is pure (no threads, no I/O) so the conversation actor stays a thin shell and
 each rule (one command table, escaped HTML, 64-byte callback data, 4096-character messages) is

@@ -25,9 +25,9 @@ __all__ = [
     "MAX_ALERT_ID",
     "MAX_CALLBACK_BYTES",
     "CallbackAction",
-    "DeleteAlert",
+    "DeleteAlertButton",
     "InvalidCallback",
-    "RearmAlert",
+    "RearmAlertButton",
     "RefreshAnalysis",
     "RefreshWatchlist",
     "ShowAnalysis",
@@ -136,8 +136,8 @@ class RefreshWatchlist:
 
 
 @dataclass(frozen=True, slots=True)
-class RearmAlert:
-    """Arm a fired alert again."""
+class RearmAlertButton:
+    """The "Re-arm" button: arm a fired alert again (storage does it with ``RearmAlert``)."""
 
     alert_id: int
     """The alert's id in storage."""
@@ -147,8 +147,8 @@ class RearmAlert:
 
 
 @dataclass(frozen=True, slots=True)
-class DeleteAlert:
-    """Delete an alert."""
+class DeleteAlertButton:
+    """A "Delete" button: delete an alert (storage does it with ``DeleteAlert``)."""
 
     alert_id: int
     """The alert's id in storage."""
@@ -158,7 +158,8 @@ class DeleteAlert:
 
 
 CallbackAction = (
-    ShowAnalysis | RefreshAnalysis | ShowChart | RefreshWatchlist | RearmAlert | DeleteAlert
+    ShowAnalysis | RefreshAnalysis | ShowChart | RefreshWatchlist | RearmAlertButton
+    | DeleteAlertButton
 )
 
 
@@ -181,8 +182,8 @@ _DECODERS: dict[str, tuple[int, Callable[[list[str]], CallbackAction]]] = {
     "r": (3, lambda f: RefreshAnalysis(f[0], f[1], _flag(f[2]))),
     "c": (2, lambda f: ShowChart(f[0], f[1])),
     "w": (0, lambda f: RefreshWatchlist()),
-    "m": (1, lambda f: RearmAlert(_alert_id(f[0]))),
-    "d": (1, lambda f: DeleteAlert(_alert_id(f[0]))),
+    "m": (1, lambda f: RearmAlertButton(_alert_id(f[0]))),
+    "d": (1, lambda f: DeleteAlertButton(_alert_id(f[0]))),
 }
 
 
@@ -196,9 +197,9 @@ def _fields(action: CallbackAction) -> tuple[str, ...]:
             return ("c", symbol, interval)
         case RefreshWatchlist():
             return ("w",)
-        case RearmAlert(alert_id):
+        case RearmAlertButton(alert_id):
             return ("m", str(alert_id))
-        case DeleteAlert(alert_id):
+        case DeleteAlertButton(alert_id):
             return ("d", str(alert_id))
     raise TypeError(f"not a callback action: {action!r}")
 

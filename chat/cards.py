@@ -19,28 +19,49 @@ from dataclasses import dataclass
 from chat.cards_admin import actors_tree, health_text
 from chat.cards_analysis import analysis_card, status_label
 from chat.cards_format import arrow, format_age, format_date, format_percent, format_price
-from chat.cards_market import PriceItem, price_lines, top_movers
+from chat.cards_market import (
+    PriceItem,
+    chart_unavailable_note,
+    price_lines,
+    stale_chart_caption,
+    stale_line,
+    top_movers,
+)
 from chat.html import bold, code, escape
 from market.analysis import MarketUnavailable
+from market.models import Ticker24h
 from market.errors import InvalidSymbolFormat, UnknownSymbol
 
 __all__ = [
+    "UNCONFIRMED",
     "AlertView",
     "PriceItem",
     "WatchRow",
     "actors_tree",
+    "alert_deleted_text",
+    "alert_rearmed_text",
+    "alert_saved_text",
     "alerts_list",
     "analysis_card",
+    "chart_unavailable_note",
     "health_text",
     "price_lines",
+    "quotes_text",
+    "stale_chart_caption",
+    "stale_line",
     "status_label",
     "symbol_error_text",
     "top_movers",
     "unavailable_text",
+    "watch_changed_text",
+    "watch_note",
     "watchlist",
 ]
 
 _NAME_WIDTH = 10
+UNCONFIRMED = ("⚠️ I could not confirm that this was saved (the database is slow right now). "
+               "Check with /alerts or /watchlist in a moment before trying again.")
+"""The answer when the database writer did not acknowledge a write in time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +117,53 @@ def symbol_error_text(error: InvalidSymbolFormat | UnknownSymbol) -> str:
     return line
 
 
+def quotes_text(
+    tickers: Sequence[Ticker24h],
+    unknown: Sequence[tuple[str, str]] = (),
+    *,
+    stale_age_s: float | None = None,
+    reason: str | None = None,
+    unavailable: MarketUnavailable | None = None,
+) -> str:
+    """/price: the coins' lines (stale ones labelled), then a line per coin not understood."""
+    if unavailable is not None:
+        lines = [unavailable_text(unavailable)]
+    else:
+        lines = [price_lines(tickers)] if tickers else []
+        if stale_age_s is not None:
+            lines.insert(0, stale_line(stale_age_s, reason))
+    for text, problem in unknown:
+        lines.append(f"⚠️ {code(text)}: {escape(problem)}")
+    return "\n".join(lines) or "No prices to show."
+
+
+def alert_saved_text(alert_id: int | None, symbol: str, direction: str, price: float,
+                     now: float | None = None, now_age_s: float | None = None) -> str:
+    """The confirmation of a committed /alert, with the current price when there is one."""
+    current = ""
+    if now is not None:  # an old price says how old: never an unlabelled stale figure
+        age = "" if now_age_s is None else f", {format_age(now_age_s)} old"
+        current = f" (now {format_price(now)}{age})"
+    return (f"✅ Alert #{alert_id} saved: {bold(symbol)} {direction} "
+            f"{escape(format_price(price))}{escape(current)}. "
+            "I'll message you once when it crosses.")
+
+
+def alert_deleted_text(alert_id: int) -> str:
+    return f"🗑 Alert #{alert_id} deleted."
+
+
+def alert_rearmed_text(alert_id: int) -> str:
+    return f"🔁 Alert #{alert_id} re-armed."
+
+
+def watch_changed_text(symbol: str, added: bool, changed: bool) -> str:
+    """/watch and /unwatch, saying so when nothing had to change."""
+    verb = "added to" if added else "removed from"
+    note = "" if changed else " (it already was)"
+    return f"👀 {bold(symbol)} {verb} your watchlist{note}."
+
+
 def alerts_list(alerts: Sequence[AlertView]) -> str:
     """/alerts: one line per alert, oldest first as given, and how to delete one."""
     if not alerts:
@@ -116,6 +184,13 @@ def _watch_line(row: WatchRow) -> str:
         change = f"{arrow(row.change_pct)} {format_percent(row.change_pct):>8}"
     line = f"{row.symbol:<{_NAME_WIDTH}} {change}  {price}"
     return line + (f"  ({row.note})" if row.note else "")
+
+
+def watch_note(*, stale_age_s: float | None = None, missing: str | None = None) -> str | None:
+    """The note after a watchlist row: why its figures are missing, or how old they are."""
+    if missing is not None:
+        return missing or "unavailable"
+    return None if stale_age_s is None else f"stale: {format_age(stale_age_s)} old"
 
 
 def watchlist(rows: Sequence[WatchRow]) -> str:

@@ -10,12 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chat.cards_analysis import status_label
-from chat.cards_format import arrow, format_compact, format_percent, format_price
+from chat.cards_format import arrow, format_age, format_compact, format_percent, format_price
 from chat.html import bold, escape
 from market.analysis import MarketAnalysis, MarketUnavailable
 from market.models import PriceTicker, Ticker24h
 
-__all__ = ["MIN_QUOTE_VOLUME", "PriceItem", "price_lines", "top_movers"]
+__all__ = [
+    "MIN_QUOTE_VOLUME",
+    "PriceItem",
+    "chart_unavailable_note",
+    "price_lines",
+    "stale_chart_caption",
+    "stale_line",
+    "top_movers",
+]
 
 PriceItem = MarketAnalysis | MarketUnavailable | Ticker24h | PriceTicker
 MIN_QUOTE_VOLUME = 1_000_000.0
@@ -48,6 +56,21 @@ def price_lines(items: Sequence[PriceItem]) -> str:
     if not items:
         return "No prices to show."
     return "\n".join(_price_line(item) for item in items)
+
+
+def stale_line(age_s: float, reason: str | None) -> str:
+    """The label above figures served from cache past their freshness."""
+    return f"⚠️ Stale: {format_age(age_s)} old — {escape(reason or '')}"
+
+
+def chart_unavailable_note(reason: object) -> str:
+    """Above the text analysis sent instead of a chart that could not be drawn."""
+    return escape(f"🖼 Chart unavailable right now ({reason}); here is the text analysis instead.")
+
+
+def stale_chart_caption(age_s: float, caption: str) -> str:
+    """A chart drawn from candles served from cache past their freshness."""
+    return f"⚠️ stale chart: {format_age(age_s)} old\n{caption}"
 
 
 def _table(tickers: Sequence[Ticker24h], quote: str) -> str:

@@ -1,30 +1,53 @@
-"""The one command table: handlers, ``/help``, ``/start`` and the Telegram menu all read it.
+"""The one command table: parsing, dispatch, ``/help``, ``/start`` and the Telegram menu read it.
 
-Why: a bot that lists its commands in three places (handlers, help text, menu) lets them drift
-apart; here adding a row to :data:`COMMANDS` is the whole job, and a test checks that every row
-has a valid Telegram menu entry and appears in ``docs/commands.md``.
+Why: a bot that lists its commands in several places (handlers, help text, menu) lets them
+drift apart. Each command is declared here once: its names, usage, example, help text, who may
+run it, the parser of its arguments and whether the conversation answers it at once
+(``answer``) or a command worker does. Adding a command is one row in :data:`COMMANDS` plus,
+for a worker command, one ``@handles("name")`` function in ``actors/command_handlers.py``;
+an import-time check there and tests make sure every row has exactly one handler, and that
+every row has a valid Telegram menu entry and appears in ``docs/commands.md``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from chat.arguments import (
+    CommandArgs,
+    Word,
+    alert_args,
+    alert_id_args,
+    no_args,
+    optional_word,
+    symbol_args,
+    symbol_interval_args,
+    symbols_args,
+)
 from chat.html import code, escape
 
 __all__ = [
     "COMMANDS",
+    "ArgParser",
     "CommandSpec",
+    "InlineAnswer",
     "command_help",
     "help_text",
     "lookup",
     "menu_commands",
     "names_and_aliases",
     "welcome_text",
+    "worker_commands",
 ]
 
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+ArgParser = Callable[["CommandSpec", tuple[str, ...]], CommandArgs]
+"""The words after the command (already counted) → typed arguments, or a ``UsageError``."""
+InlineAnswer = Callable[[CommandArgs, bool], str]
+"""(arguments, is the user an admin) → the reply's HTML, computed without a worker."""
 _TIMEFRAMES = "15m, 1h, 4h, 1d (also 1m 3m 5m 30m 2h 6h 8h 12h 3d 1w 1M)"
 
 
@@ -50,6 +73,13 @@ class CommandSpec:
     """Most arguments accepted; None means any number."""
     comma_separated: bool = False
     """The arguments are a list in which commas separate items too ("btc,eth sol")."""
+    parse_args: ArgParser = no_args
+    """Turns the words into the handler's typed arguments (``chat.arguments``)."""
+    answer: InlineAnswer | None = None
+    """Set for cheap commands the conversation answers itself; None: a command worker runs
+    the ``@handles`` function of this name (``actors/command_handlers.py``)."""
+    chat_action: str | None = None
+    """Shown while a worker prepares the answer, e.g. "upload_photo" for a chart."""
 
     def __post_init__(self) -> None:
         for name in (self.name, *self.aliases):
@@ -61,48 +91,70 @@ class CommandSpec:
             raise ValueError(f"/{self.name}: max_args < min_args")
 
     @property
+    def inline(self) -> bool:
+        """Answered by the conversation at once, without a command worker."""
+        return self.answer is not None
+
+    @property
     def usage(self) -> str:
         """The command with its argument pattern, e.g. "/alert SYM above|below PRICE"."""
         return f"/{self.name} {self.args}".rstrip()
 
 
+def _welcome(args: CommandArgs, is_admin: bool) -> str:
+    return welcome_text(is_admin)
+
+
+def _help(args: CommandArgs, is_admin: bool) -> str:
+    topic = lookup(args.word.lstrip("/")) if isinstance(args, Word) and args.word else None
+    if topic is not None and (not topic.admin or is_admin):
+        return command_help(topic)
+    return help_text(is_admin)
+
+
 COMMANDS: tuple[CommandSpec, ...] = (
     # /start takes an optional argument only because deep links send "/start PAYLOAD".
-    CommandSpec(name="start", summary="Welcome and a quick tour", example="/start", max_args=1),
+    CommandSpec(
+        name="start", summary="Welcome and a quick tour", example="/start", max_args=1,
+        parse_args=optional_word, answer=_welcome,
+    ),
     CommandSpec(
         name="help", summary="All commands with examples", args="[command]",
-        example="/help alert", max_args=1,
+        example="/help alert", max_args=1, parse_args=optional_word, answer=_help,
     ),
     CommandSpec(
         name="price", aliases=("p",), summary="Price and 24h change of one or more coins",
         args="SYM [SYM...]", example="/price btc eth sol", min_args=1, max_args=10,
-        comma_separated=True,
+        comma_separated=True, parse_args=symbols_args,
     ),
     CommandSpec(
         name="analysis", aliases=("a",),
         summary="Trend, RSI, MACD, EMAs and Bollinger bands for one coin",
         args="SYM [interval]", example="/analysis btc 4h", min_args=1, max_args=2,
+        parse_args=symbol_interval_args,
     ),
     CommandSpec(
         name="chart", aliases=("c",), summary="Candlestick chart of one coin",
         args="SYM [interval]", example="/chart eth 1d", min_args=1, max_args=2,
+        parse_args=symbol_interval_args, chat_action="upload_photo",
     ),
     CommandSpec(
         name="alert", summary="Alert me when a price goes above or below a level",
         args="SYM above|below PRICE", example="/alert btc above 70k", min_args=3, max_args=3,
+        parse_args=alert_args,
     ),
     CommandSpec(name="alerts", summary="List my alerts", example="/alerts"),
     CommandSpec(
         name="delalert", summary="Delete one of my alerts", args="ID", example="/delalert 3",
-        min_args=1, max_args=1,
+        min_args=1, max_args=1, parse_args=alert_id_args,
     ),
     CommandSpec(
         name="watch", summary="Add a coin to my watchlist", args="SYM", example="/watch sol",
-        min_args=1, max_args=1,
+        min_args=1, max_args=1, parse_args=symbol_args,
     ),
     CommandSpec(
         name="unwatch", summary="Remove a coin from my watchlist", args="SYM",
-        example="/unwatch sol", min_args=1, max_args=1,
+        example="/unwatch sol", min_args=1, max_args=1, parse_args=symbol_args,
     ),
     CommandSpec(name="watchlist", summary="Prices of my watched coins", example="/watchlist"),
     CommandSpec(name="top", summary="24h top gainers and losers among USDT pairs", example="/top"),
@@ -135,6 +187,11 @@ def lookup(name: str) -> CommandSpec | None:
     """The command called ``name`` or an alias: "/Price@MyBot", "price" and "p" all work."""
     bare = name.strip().removeprefix("/").partition("@")[0].lower()
     return _BY_NAME.get(bare)
+
+
+def worker_commands() -> tuple[str, ...]:
+    """Names of the commands a command worker answers (each needs one ``@handles`` handler)."""
+    return tuple(spec.name for spec in COMMANDS if not spec.inline)
 
 
 def names_and_aliases() -> tuple[str, ...]:

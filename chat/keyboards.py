@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chat.callbacks import (
-    DeleteAlert,
-    RearmAlert,
+    DeleteAlertButton,
+    RearmAlertButton,
     RefreshAnalysis,
     RefreshWatchlist,
     ShowAnalysis,
@@ -76,13 +76,13 @@ def alert_fired_keyboard(symbol: str, alert_id: int, interval: str = "1h") -> Ke
     """Under a fired alert: look at the analysis, or arm the alert again."""
     return ((
         Button("Analysis", encode(ShowAnalysis(symbol, interval, False))),
-        Button("Re-arm", encode(RearmAlert(alert_id))),
+        Button("Re-arm", encode(RearmAlertButton(alert_id))),
     ),)
 
 
 def alerts_keyboard(alert_ids: Sequence[int]) -> Keyboard:
     """A delete button per alert under /alerts (the first 30), three to a row."""
-    buttons = [Button(f"🗑 #{alert_id}", encode(DeleteAlert(alert_id)))
+    buttons = [Button(f"🗑 #{alert_id}", encode(DeleteAlertButton(alert_id)))
                for alert_id in alert_ids[:_MAX_ALERT_BUTTONS]]
     return tuple(
         tuple(buttons[start:start + _ALERT_BUTTONS_PER_ROW])

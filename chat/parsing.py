@@ -1,25 +1,36 @@
-"""What the user typed → a command from the table with checked arguments, or a helpful answer.
+"""What the user typed → a command from the table with typed arguments, or a helpful answer.
 
 Why: users type ``/Price@MyBot BTC``, ``/alert btc > 65,000`` or ``/prcie eth``; the bot should
 understand the first two and point the third to ``/price``, never answer with a stack trace or
-silence. :func:`parse` only checks the argument count; the validators turn one argument into a
-value and raise :class:`UsageError`, whose HTML repeats the usage and an example. Symbols stay
-text here: resolving them needs the exchange's symbol list (``market.symbols``).
+silence. Text is read once, at the edge: the transport calls :func:`read_text` and the
+:data:`Reading` travels in ``ChatCommand.parsed``; the conversation and the workers only look
+at it. :func:`parse` splits and counts the words (raising :class:`UsageError`), then the row's
+argument parser (``chat.arguments``) turns them into typed arguments.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from dataclasses import dataclass
-from typing import Literal
 
-from chat.callbacks import MAX_ALERT_ID
+from chat.arguments import (
+    DEFAULT_INTERVAL,
+    MAX_PRICE,
+    AlertRequest,
+    CommandArgs,
+    Direction,
+    UsageError,
+    alert_args,
+    parse_alert_id,
+    parse_direction,
+    parse_interval,
+    parse_price,
+    shown,
+    symbol_interval_args,
+)
 from chat.commands import COMMANDS, CommandSpec, lookup
 from chat.html import code, escape
-from core.errors import BotError
-from market.intervals import INTERVAL_MS, InvalidInterval, check_interval
 
 __all__ = [
     "DEFAULT_INTERVAL",
@@ -27,9 +38,12 @@ __all__ = [
     "PLAIN_TEXT_REPLY",
     "AlertRequest",
     "Direction",
+    "InvalidArguments",
+    "Invocation",
     "NotACommand",
     "ParseResult",
     "ParsedCommand",
+    "Reading",
     "UnknownCommand",
     "UsageError",
     "alert_request",
@@ -38,58 +52,17 @@ __all__ = [
     "parse_direction",
     "parse_interval",
     "parse_price",
+    "read_text",
     "symbol_and_interval",
 ]
 
-DEFAULT_INTERVAL = "1h"
-MAX_PRICE = 1e12
-"""Above any real price: a larger one is a typo (an extra "k")."""
 PLAIN_TEXT_REPLY = (
     f"I answer commands, e.g. {code('/price btc')} or {code('/analysis eth 4h')}. "
     "Send /help to see them all."
 )
 """The answer to plain text (HTML)."""
 
-Direction = Literal["above", "below"]
-
 _TYPED_NAME = re.compile(r"[A-Za-z0-9_]{1,32}")
-_DIRECTIONS: dict[str, Direction] = {
-    "above": "above", "over": "above", ">": "above", ">=": "above",
-    "below": "below", "under": "below", "<": "below", "<=": "below",
-}
-# Words only, no single letters: "w" is also a coin (WUSDT), and "/chart 4h w" must find it.
-_INTERVAL_WORDS = {"hourly": "1h", "daily": "1d", "weekly": "1w"}
-# ASCII digits only: Python's float() would also take "٣" and other Unicode digits.
-_THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
-_DECIMAL_COMMA = re.compile(r"[0-9]+,[0-9]+")
-_PLAIN_NUMBER = re.compile(r"([0-9]+(\.[0-9]*)?|\.[0-9]+)")
-_MULTIPLIERS = {"k": 1e3, "m": 1e6, "b": 1e9}
-_SHOWN_MAX = 24
-
-
-def _shown(text: str) -> str:
-    """User input quoted back in a message, cut short so a pasted essay stays out."""
-    return text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX - 1] + "…"
-
-
-class UsageError(BotError):
-    """A command's arguments are missing or wrong; ``html`` explains and shows an example."""
-
-    def __init__(self, problem: str, spec: CommandSpec | None = None) -> None:
-        self.problem = problem
-        """Plain-text description of what is wrong."""
-        self.spec = spec
-        """The command it concerns, if known (adds usage and example to ``html``)."""
-        super().__init__(problem)
-
-    @property
-    def html(self) -> str:
-        """The reply for the user (HTML, everything escaped)."""
-        lines = [f"⚠️ {escape(self.problem)}"]
-        if self.spec is not None:
-            lines.append(f"Usage: {code(self.spec.usage)}")
-            lines.append(f"Example: {code(self.spec.example)}")
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +114,7 @@ class UnknownCommand:
     def html(self) -> str:
         """The reply for the user (HTML)."""
         guess = f" Did you mean {escape(self.suggestion)}?" if self.suggestion else ""
-        return f"I don't know /{escape(_shown(self.name))}.{guess} Send /help to see all commands."
+        return f"I don't know /{escape(shown(self.name))}.{guess} Send /help to see all commands."
 
 
 ParseResult = ParsedCommand | NotACommand | UnknownCommand
@@ -178,97 +151,56 @@ def _check_count(spec: CommandSpec, count: int) -> None:
         raise UsageError(f"/{spec.name} takes at most {spec.max_args} ({spec.args}).", spec)
 
 
-def parse_price(text: str, *, spec: CommandSpec | None = None) -> float:
-    """A positive price: "65000", "65,000", "65k", "1.5m", "$0.00002" (decimal comma "0,5" too)."""
-    cleaned = text.strip().lower().strip("$").replace("_", "")
-    multiplier = 1.0
-    if cleaned[-1:] in _MULTIPLIERS:
-        multiplier = _MULTIPLIERS[cleaned[-1]]
-        cleaned = cleaned[:-1]
-    if _THOUSANDS.fullmatch(cleaned):
-        cleaned = cleaned.replace(",", "")
-    elif _DECIMAL_COMMA.fullmatch(cleaned):
-        cleaned = cleaned.replace(",", ".")
-    if cleaned.startswith("-") and _PLAIN_NUMBER.fullmatch(cleaned[1:]):
-        raise UsageError("The price must be above 0.", spec)
-    if not _PLAIN_NUMBER.fullmatch(cleaned):
-        raise UsageError(
-            f"“{_shown(text)}” is not a price; write it like 65000, 65,000, 65k or 0.00002.",
-            spec,
-        )
-    value = float(cleaned) * multiplier
-    if not math.isfinite(value) or value > MAX_PRICE:
-        raise UsageError(f"“{_shown(text)}” is too large to be a price.", spec)
-    if value <= 0:
-        raise UsageError("The price must be above 0.", spec)
-    return value
-
-
-def parse_direction(text: str, *, spec: CommandSpec | None = None) -> Direction:
-    """"above" or "below" (also "over", "under", ">", "<", ">=", "<=")."""
-    direction = _DIRECTIONS.get(text.strip().lower())
-    if direction is None:
-        raise UsageError(f"Say above or below (or > and <), not “{_shown(text)}”.", spec)
-    return direction
-
-
-def parse_interval(text: str, *, spec: CommandSpec | None = None) -> str:
-    """A Binance interval ("4h"; "1H" and "daily" are understood too)."""
-    cleaned = text.strip()
-    cleaned = _INTERVAL_WORDS.get(cleaned.lower(), cleaned)
-    try:
-        return check_interval(cleaned)
-    except InvalidInterval as exc:
-        allowed = " ".join(INTERVAL_MS)
-        raise UsageError(f"“{_shown(text)}” is not an interval; use one of {allowed}.",
-                         spec) from exc
-
-
-def parse_alert_id(text: str, *, spec: CommandSpec | None = None) -> int:
-    """An alert id as /alerts shows it ("3" or "#3")."""
-    cleaned = text.strip().removeprefix("#")
-    if not cleaned.isascii() or not cleaned.isdigit() or not 1 <= int(cleaned) <= MAX_ALERT_ID:
-        raise UsageError(f"“{_shown(text)}” is not an alert id; /alerts lists yours.", spec)
-    return int(cleaned)
-
-
 def symbol_and_interval(
     command: ParsedCommand, default_interval: str = DEFAULT_INTERVAL
 ) -> tuple[str, str]:
     """(symbol text, interval) for /analysis and /chart; "/chart 4h btc" works too."""
-    args = command.args
-    if len(args) == 1:
-        return args[0], default_interval
-    symbol, interval = args[0], args[1]
-    if not _is_interval(interval) and _is_interval(symbol):
-        symbol, interval = interval, symbol
-    return symbol, parse_interval(interval, spec=command.spec)
-
-
-def _is_interval(text: str) -> bool:
-    try:
-        parse_interval(text)
-    except UsageError:
-        return False
-    return True
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRequest:
-    """The checked arguments of /alert."""
-
-    symbol_text: str
-    """The coin as typed (resolved against the exchange later)."""
-    direction: Direction
-    """Fire when the price goes above or below ``price``."""
-    price: float
-    """The level, > 0."""
+    checked = symbol_interval_args(command.spec, command.args, default_interval)
+    return checked.symbol, checked.interval
 
 
 def alert_request(command: ParsedCommand) -> AlertRequest:
     """Checked /alert arguments; "SYM above PRICE" and "SYM PRICE above" both work."""
-    symbol, first, second = command.args
-    if first.strip().lower() not in _DIRECTIONS and second.strip().lower() in _DIRECTIONS:
-        first, second = second, first
-    direction = parse_direction(first, spec=command.spec)
-    return AlertRequest(symbol, direction, parse_price(second, spec=command.spec))
+    return alert_args(command.spec, command.args)
+
+
+# -- the one reading of a message, at the edge ---------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """A command to run: its table row and its checked, typed arguments."""
+
+    spec: CommandSpec
+    """The table row (who may run it, inline or worker, the chat action)."""
+    args: CommandArgs
+    """What the row's argument parser made of the words (``chat.arguments``)."""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidArguments:
+    """A known command whose arguments are wrong: the usage reply is ready."""
+
+    spec: CommandSpec
+    """The table row (admin-only commands are refused before their usage is shown)."""
+    html: str
+    """The reply: the problem, the usage and an example."""
+
+
+Reading = Invocation | InvalidArguments | UnknownCommand | NotACommand
+"""Everything a text message can be; the transport computes it once (``ChatCommand.parsed``)."""
+
+
+def read_text(text: str, bot_username: str | None = None) -> Reading:
+    """The one reading of ``text``: never raises, whatever was typed."""
+    try:
+        result = parse(text, bot_username)
+        if not isinstance(result, ParsedCommand):
+            return result
+        return Invocation(result.spec, result.spec.parse_args(result.spec, result.args))
+    except UsageError as error:
+        assert error.spec is not None  # parse and the argument parsers always name the command
+        return InvalidArguments(error.spec, error.html)

@@ -12,6 +12,10 @@ conversation never needs to know Telegram's message ids.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chat.parsing import Invocation, Reading
 
 __all__ = [
     "Button",
@@ -48,6 +52,8 @@ class ChatCommand:
     """Who sent it (access control, rate limits, ownership of alerts)."""
     text: str
     """The message text as typed."""
+    parsed: Reading
+    """What the text means, read once by the transport (``chat.parsing.read_text``)."""
     chat_type: str = "private"
     """private, group, supergroup or channel (outbound limits differ)."""
     username: str | None = None
@@ -140,16 +146,17 @@ class RunCommand:
 
     request: ChatCommand | ButtonPressed
     """The update being answered."""
-    command: str
-    """Command name from the table (or "button" for a press)."""
-    args: tuple[str, ...] = ()
-    """Arguments as typed."""
-    is_admin: bool = False
-    """Whether the user may see admin answers."""
+    invocation: Invocation | None = None
+    """The command with its typed arguments; None for a button press (its data says what)."""
 
     @property
     def request_id(self) -> str:
         return self.request.request_id
+
+    @property
+    def command(self) -> str:
+        """Command name from the table, or "button" for a press (logs and /stats)."""
+        return "button" if self.invocation is None else self.invocation.name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,6 +14,7 @@ import pytest
 from actors.chat_tree import chat_spec
 from actors.market_access import MarketAccess
 from actors.market_tree import market_spec
+from chat.parsing import read_text
 from core.config import BotConfig
 from core.logs import new_request_id
 from fakes.exchange.simulator import ExchangeSimulator
@@ -72,7 +73,8 @@ class Chat:
     def send(self, text: str, *, user: int = USER, chat_type: str = "private") -> str:
         request_id = new_request_id()
         self.tree.address("conversation").tell(ChatCommand(
-            request_id=request_id, chat_id=user, user_id=user, text=text, chat_type=chat_type))
+            request_id=request_id, chat_id=user, user_id=user, text=text, parsed=read_text(text),
+            chat_type=chat_type))
         return request_id
 
     def ask(self, text: str, **options: Any) -> list[ChatReply]:

@@ -7,7 +7,6 @@ import threading
 
 import pytest
 
-from actors.alerts import fired_notification
 from chat.keyboards import alert_fired_keyboard
 from messages.storage import AlertRecord, DeleteAlert, RearmAlert, SweepDue
 from storage.errors import NotYours
@@ -179,13 +178,3 @@ class TestExchangeTrouble:
         world.simulator.reset_counters()
         world.sweep()
         assert world.simulator.counters()["requests"].get(TICKER) is None  # nothing left to price
-
-
-def test_the_notification_names_the_alert_and_offers_analysis_and_rearm():
-    alert = AlertRecord(alert_id=42, user_id=1, chat_id=5, symbol="BTCUSDT", direction="below",
-                        price=60_000.0, created_at=1.0, fired_at=2.5, fired_price=59_990.5)
-    reply = fired_notification(alert)
-    assert (reply.chat_id, reply.request_id) == (5, "alert-42-2500")
-    assert reply.text == ("🔔 <b>BTCUSDT</b> is below 60,000.00\n"
-                          "Last price: 59,990.50 · alert #42 (now off)")
-    assert reply.buttons == alert_fired_keyboard("BTCUSDT", 42)

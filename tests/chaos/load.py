@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from actors.conversation import LOADING_TEXT
+from chat.replies import LOADING_TEXT
 from fakes.telegram.bot_api import FakeBotApi
 
 __all__ = ["Command", "Load", "MARKET_COMMANDS"]

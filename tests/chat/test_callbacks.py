@@ -11,9 +11,9 @@ from chat.callbacks import (
     MAX_ALERT_ID,
     MAX_CALLBACK_BYTES,
     CallbackAction,
-    DeleteAlert,
+    DeleteAlertButton,
     InvalidCallback,
-    RearmAlert,
+    RearmAlertButton,
     RefreshAnalysis,
     RefreshWatchlist,
     ShowAnalysis,
@@ -36,8 +36,8 @@ LONGEST_INTERVAL = max(INTERVAL_MS, key=len)
         (RefreshAnalysis("ETHUSDT", "15m", True), "1|r|ETHUSDT|15m|1"),
         (ShowChart("SOLUSDT", "1d"), "1|c|SOLUSDT|1d"),
         (RefreshWatchlist(), "1|w"),
-        (RearmAlert(42), "1|m|42"),
-        (DeleteAlert(7), "1|d|7"),
+        (RearmAlertButton(42), "1|m|42"),
+        (DeleteAlertButton(7), "1|d|7"),
     ],
 )
 def test_each_action_has_a_compact_readable_payload(action: CallbackAction, data: str) -> None:
@@ -50,8 +50,8 @@ def test_the_longest_payloads_fit_telegrams_limit() -> None:
         ShowAnalysis(LONGEST_SYMBOL, LONGEST_INTERVAL, True),
         RefreshAnalysis(LONGEST_SYMBOL, LONGEST_INTERVAL, True),
         ShowChart(LONGEST_SYMBOL, LONGEST_INTERVAL),
-        RearmAlert(MAX_ALERT_ID),
-        DeleteAlert(MAX_ALERT_ID),
+        RearmAlertButton(MAX_ALERT_ID),
+        DeleteAlertButton(MAX_ALERT_ID),
     ]
     for action in longest:
         assert len(encode(action).encode("utf-8")) <= MAX_CALLBACK_BYTES
@@ -110,9 +110,9 @@ def test_decode_refuses_what_is_not_text() -> None:
         lambda: ShowAnalysis("BTCUSDT", "1H", False),
         lambda: ShowAnalysis("BTCUSDT", "1h", 1),  # type: ignore[arg-type]
         lambda: ShowChart("A" * 21, "1h"),
-        lambda: RearmAlert(0),
-        lambda: DeleteAlert(True),
-        lambda: DeleteAlert(MAX_ALERT_ID + 1),
+        lambda: RearmAlertButton(0),
+        lambda: DeleteAlertButton(True),
+        lambda: DeleteAlertButton(MAX_ALERT_ID + 1),
     ],
 )
 def test_an_action_that_could_not_be_encoded_cannot_be_built(build: object) -> None:
@@ -134,8 +134,8 @@ actions: st.SearchStrategy[CallbackAction] = st.one_of(
     st.builds(RefreshAnalysis, symbols, intervals, st.booleans()),
     st.builds(ShowChart, symbols, intervals),
     st.just(RefreshWatchlist()),
-    st.builds(RearmAlert, alert_ids),
-    st.builds(DeleteAlert, alert_ids),
+    st.builds(RearmAlertButton, alert_ids),
+    st.builds(DeleteAlertButton, alert_ids),
 )
 
 

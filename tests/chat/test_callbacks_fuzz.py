@@ -11,9 +11,9 @@ from chat.callbacks import (
     MAX_ALERT_ID,
     MAX_CALLBACK_BYTES,
     CallbackAction,
-    DeleteAlert,
+    DeleteAlertButton,
     InvalidCallback,
-    RearmAlert,
+    RearmAlertButton,
     RefreshAnalysis,
     RefreshWatchlist,
     ShowAnalysis,
@@ -40,8 +40,8 @@ actions: st.SearchStrategy[CallbackAction] = st.one_of(
     st.builds(RefreshAnalysis, symbols, intervals, st.booleans()),
     st.builds(ShowChart, symbols, intervals),
     st.just(RefreshWatchlist()),
-    st.builds(RearmAlert, alert_ids),
-    st.builds(DeleteAlert, alert_ids),
+    st.builds(RearmAlertButton, alert_ids),
+    st.builds(DeleteAlertButton, alert_ids),
 )
 # What a garbling client or a forger would put in: neighbours of valid characters and worse.
 replacement = st.one_of(st.sampled_from(list("|0123456789abcAZ -_.#\x00é٣")),
@@ -98,9 +98,9 @@ def test_alert_buttons_all_act_on_the_alerts_listed(
     symbol: str, alert_id: int, interval: str, listed: list[int]
 ) -> None:
     fired = [decode(data) for data in payloads(alert_fired_keyboard(symbol, alert_id, interval))]
-    assert fired == [ShowAnalysis(symbol, interval, False), RearmAlert(alert_id)]
+    assert fired == [ShowAnalysis(symbol, interval, False), RearmAlertButton(alert_id)]
     deletes = [decode(data) for data in payloads(alerts_keyboard(listed))]
-    assert deletes == [DeleteAlert(one) for one in listed[:30]]
+    assert deletes == [DeleteAlertButton(one) for one in listed[:30]]
     assert [decode(data) for data in payloads(watchlist_keyboard())] == [RefreshWatchlist()]
 
 
@@ -110,5 +110,5 @@ def test_every_id_a_user_may_type_fits_a_delete_and_a_rearm_button(text: str) ->
         alert_id = parse_alert_id(text)
     except UsageError:
         return
-    assert decode(encode(DeleteAlert(alert_id))) == DeleteAlert(alert_id)
-    assert decode(encode(RearmAlert(alert_id))) == RearmAlert(alert_id)
+    assert decode(encode(DeleteAlertButton(alert_id))) == DeleteAlertButton(alert_id)
+    assert decode(encode(RearmAlertButton(alert_id))) == RearmAlertButton(alert_id)

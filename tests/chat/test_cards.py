@@ -12,6 +12,7 @@ from chat.cards import (
     unavailable_text,
     watchlist,
 )
+from chat import cards
 from chat.html import is_balanced, visible_text
 from market.analysis import MarketUnavailable
 from market.errors import InvalidSymbolFormat, UnknownSymbol
@@ -128,3 +129,23 @@ def test_health_is_ok_when_everything_runs() -> None:
 def test_a_huge_unknown_coin_is_quoted_cut_short_not_echoed_whole() -> None:
     text = symbol_error_text(InvalidSymbolFormat("x" * 5000, "too long"))
     assert len(text) < 100 and "x" * 23 + "…" in text
+
+
+def test_a_watchlist_note_says_why_figures_are_missing_or_how_old_they_are() -> None:
+    assert cards.watch_note() is None
+    assert cards.watch_note(stale_age_s=300) == "stale: 5 min old"
+    assert cards.watch_note(missing="exchange down") == "exchange down"
+    assert cards.watch_note(missing="") == "unavailable"
+
+
+def test_the_price_card_labels_stale_figures_and_lists_coins_not_understood() -> None:
+    text = cards.quotes_text([], [("btcc", "unknown coin")], stale_age_s=90, reason="slow")
+    assert text.startswith("⚠️ Stale: 2 min old — slow")
+    assert "<code>btcc</code>: unknown coin" in text
+    assert cards.quotes_text([]) == "No prices to show."
+
+
+def test_a_saved_alert_mentions_the_current_price_and_its_age() -> None:
+    text = cards.alert_saved_text(3, "BTCUSDT", "above", 70_000.0, now=65_000.0, now_age_s=120)
+    assert text == ("✅ Alert #3 saved: <b>BTCUSDT</b> above 70,000.00 (now 65,000.00, 2 min old). "
+                    "I'll message you once when it crosses.")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from chat.callbacks import (
-    DeleteAlert,
-    RearmAlert,
+    DeleteAlertButton,
+    RearmAlertButton,
     RefreshAnalysis,
     RefreshWatchlist,
     ShowAnalysis,
@@ -63,13 +63,13 @@ def test_the_chart_keyboard_switches_timeframes_and_leads_back_to_the_analysis()
 def test_a_fired_alert_offers_the_analysis_and_rearming() -> None:
     keyboard = alert_fired_keyboard("BTCUSDT", 42)
     assert labels(keyboard) == [["Analysis", "Re-arm"]]
-    assert actions(keyboard) == [[ShowAnalysis("BTCUSDT", "1h", False), RearmAlert(42)]]
+    assert actions(keyboard) == [[ShowAnalysis("BTCUSDT", "1h", False), RearmAlertButton(42)]]
 
 
 def test_the_alerts_list_gets_a_delete_button_per_alert_three_to_a_row() -> None:
     keyboard = alerts_keyboard([3, 5, 8, 13])
     assert labels(keyboard) == [["🗑 #3", "🗑 #5", "🗑 #8"], ["🗑 #13"]]
-    assert actions(keyboard)[1] == [DeleteAlert(13)]
+    assert actions(keyboard)[1] == [DeleteAlertButton(13)]
     assert alerts_keyboard([]) == ()
     assert sum(len(row) for row in alerts_keyboard(range(1, 100))) == 30
 

@@ -9,8 +9,9 @@ import pytest
 
 import chat
 
-MODULES = ["callbacks", "cards", "charts", "cards_admin", "cards_analysis", "cards_format",
-           "cards_market", "chunking", "commands", "html", "keyboards", "parsing"]
+MODULES = ["arguments", "callbacks", "cards", "charts", "cards_admin", "cards_analysis",
+           "cards_format", "cards_market", "chunking", "commands", "html", "keyboards", "parsing",
+           "policy", "replies"]
 
 
 def test_the_package_itself_exports_nothing() -> None:

@@ -1,0 +1,153 @@
+"""Every worker command's handler, bound to its row of the command table by ``@handles``.
+
+Adding a command is one row in ``chat/commands.py`` (name, usage, example, help text, access,
+argument parser) plus one ``@handles("name")`` function here; commands the conversation
+answers itself (``answer=`` in the row, like /start and /help) need none. A handler runs in a
+command worker's thread with the worker's :class:`~actors.chat_commands.CommandService` and
+gets the run request and the typed arguments its row's parser made (``chat.arguments``); it
+returns the replies and an outcome. :func:`check_registry` (run at import) fails fast when a
+worker command has no handler, or a handler no worker command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from chat import cards
+from chat.arguments import AlertId, AlertRequest, NoArgs, Symbol, Symbols, SymbolInterval
+from chat.commands import lookup, worker_commands
+from chat.replies import CommandResult, needs_storage_text, reply
+from messages.chat import RunCommand
+
+if TYPE_CHECKING:
+    from actors.chat_commands import CommandService
+    from actors.chat_storage import StorageCommands
+
+__all__ = ["HANDLERS", "Handler", "check_registry", "handles"]
+
+A = TypeVar("A")
+Handler = Callable[["CommandService", RunCommand, Any], CommandResult]
+"""(the worker's service, the request, the typed arguments) → (replies, outcome)."""
+_handlers: dict[str, Handler] = {}
+HANDLERS: Mapping[str, Handler] = MappingProxyType(_handlers)
+"""Command name → its handler (worker commands only)."""
+
+
+def handles(name: str) -> Callable[[Callable[[CommandService, RunCommand, A], CommandResult]],
+                                   Callable[[CommandService, RunCommand, A], CommandResult]]:
+    """Register the decorated function as the handler of command ``name``."""
+    def register(function: Callable[[CommandService, RunCommand, A], CommandResult]
+                 ) -> Callable[[CommandService, RunCommand, A], CommandResult]:
+        spec = lookup(name)
+        if spec is None or spec.name != name:
+            raise ValueError(f"@handles({name!r}): no such command in chat/commands.py")
+        if spec.inline:
+            raise ValueError(f"@handles({name!r}): the conversation answers /{name} itself")
+        if name in _handlers:
+            raise ValueError(f"@handles({name!r}): /{name} already has a handler")
+        _handlers[name] = function
+        return function
+    return register
+
+
+def check_registry(handlers: Mapping[str, object] = HANDLERS) -> None:
+    """Every worker command has exactly one handler and every handler a worker command."""
+    wanted = set(worker_commands())
+    missing, extra = wanted - set(handlers), set(handlers) - wanted
+    if missing or extra:
+        raise RuntimeError(f"command handlers out of step with chat/commands.py: "
+                           f"missing {sorted(missing)}, unknown {sorted(extra)}")
+
+
+# -- market --------------------------------------------------------------------------------------
+
+@handles("price")
+def price(service: CommandService, run: RunCommand, args: Symbols) -> CommandResult:
+    quotes = service.market.quotes(args.symbols, request_id=run.request_id)
+    text = cards.quotes_text(quotes.tickers, quotes.unknown, stale_age_s=quotes.stale_age_s,
+                             reason=quotes.reason, unavailable=quotes.unavailable)
+    return CommandResult((reply(run.request, text),), service.quotes_outcome(quotes))
+
+
+@handles("analysis")
+def analysis(service: CommandService, run: RunCommand, args: SymbolInterval) -> CommandResult:
+    return service.analysis_reply(run.request, args.symbol, args.interval, expanded=False)
+
+
+@handles("chart")
+def chart(service: CommandService, run: RunCommand, args: SymbolInterval) -> CommandResult:
+    return service.chart_reply(run.request, args.symbol, args.interval)
+
+
+@handles("top")
+def top(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
+    quotes = service.market.usdt_quotes(request_id=run.request_id)
+    if quotes.unavailable is not None:
+        text = cards.unavailable_text(quotes.unavailable)
+        return CommandResult((reply(run.request, text),), "unavailable")
+    text = cards.top_movers(quotes.tickers)
+    if quotes.stale_age_s is not None:
+        text = f"{cards.stale_line(quotes.stale_age_s, quotes.reason)}\n{text}"
+    return CommandResult((reply(run.request, text),), service.quotes_outcome(quotes))
+
+
+# -- admin ---------------------------------------------------------------------------------------
+
+@handles("actors")
+def actors(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
+    return CommandResult((reply(run.request, cards.actors_tree(service.snapshot())),), "ok")
+
+
+@handles("health")
+def health(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
+    return CommandResult((reply(run.request, cards.health_text(service.snapshot())),), "ok")
+
+
+@handles("stats")
+def stats(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
+    return CommandResult(*service._stats(run, args))  # its text moves to chat/cards_admin.py
+
+
+# -- alerts and the watchlist (need storage) ------------------------------------------------
+
+def _storage(service: CommandService, run: RunCommand,
+             then: Callable[[StorageCommands], CommandResult]) -> CommandResult:
+    if service.storage is None:  # a bot run without a database (some tests and benchmarks)
+        return CommandResult((reply(run.request, needs_storage_text(run.command)),),
+                              "unavailable")
+    return then(service.storage)
+
+
+@handles("alert")
+def alert(service: CommandService, run: RunCommand, args: AlertRequest) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.add_alert(run.request, args))
+
+
+@handles("alerts")
+def alerts(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.list_alerts(run.request))
+
+
+@handles("delalert")
+def delalert(service: CommandService, run: RunCommand, args: AlertId) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.delete_alert(run.request, args.alert_id))
+
+
+@handles("watch")
+def watch(service: CommandService, run: RunCommand, args: Symbol) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.watch(run.request, args.symbol))
+
+
+@handles("unwatch")
+def unwatch(service: CommandService, run: RunCommand, args: Symbol) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.unwatch(run.request, args.symbol))
+
+
+@handles("watchlist")
+def watchlist(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.watchlist(run.request))
+
+
+check_registry()

@@ -1,0 +1,265 @@
+"""A command's words → its typed arguments: the argument parsers the command table names.
+
+Why: every command's arguments are checked once, where the text is read (the transport), so a
+handler receives ``SymbolInterval("btc", "4h")`` rather than words to re-read, and a typo gets
+its usage reply before any worker is bothered. Each parser takes the command's table row (for
+the usage in its error) and the words after the command, already counted against the row's
+min/max; it returns a frozen arguments object or raises :class:`UsageError`, whose HTML
+repeats the usage and an example. Symbols stay text here: resolving them needs the exchange's
+symbol list (``market.symbols``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from chat.callbacks import MAX_ALERT_ID
+from chat.html import code, escape
+from core.errors import BotError
+from market.intervals import INTERVAL_MS, InvalidInterval, check_interval
+
+if TYPE_CHECKING:
+    from chat.commands import CommandSpec
+
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "MAX_PRICE",
+    "AlertId",
+    "AlertRequest",
+    "CommandArgs",
+    "Direction",
+    "NoArgs",
+    "Symbol",
+    "SymbolInterval",
+    "Symbols",
+    "UsageError",
+    "Word",
+    "alert_args",
+    "alert_id_args",
+    "no_args",
+    "optional_word",
+    "parse_alert_id",
+    "parse_direction",
+    "parse_interval",
+    "parse_price",
+    "shown",
+    "symbol_args",
+    "symbol_interval_args",
+    "symbols_args",
+]
+
+DEFAULT_INTERVAL = "1h"
+MAX_PRICE = 1e12
+"""Above any real price: a larger one is a typo (an extra "k")."""
+
+Direction = Literal["above", "below"]
+
+_DIRECTIONS: dict[str, Direction] = {
+    "above": "above", "over": "above", ">": "above", ">=": "above",
+    "below": "below", "under": "below", "<": "below", "<=": "below",
+}
+# Words only, no single letters: "w" is also a coin (WUSDT), and "/chart 4h w" must find it.
+_INTERVAL_WORDS = {"hourly": "1h", "daily": "1d", "weekly": "1w"}
+# ASCII digits only: Python's float() would also take "٣" and other Unicode digits.
+_THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
+_DECIMAL_COMMA = re.compile(r"[0-9]+,[0-9]+")
+_PLAIN_NUMBER = re.compile(r"([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_MULTIPLIERS = {"k": 1e3, "m": 1e6, "b": 1e9}
+_SHOWN_MAX = 24
+
+
+def shown(text: str) -> str:
+    """User input quoted back in a message, cut short so a pasted essay stays out."""
+    return text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX - 1] + "…"
+
+
+class UsageError(BotError):
+    """A command's arguments are missing or wrong; ``html`` explains and shows an example."""
+
+    def __init__(self, problem: str, spec: CommandSpec | None = None) -> None:
+        self.problem = problem
+        """Plain-text description of what is wrong."""
+        self.spec = spec
+        """The command it concerns, if known (adds usage and example to ``html``)."""
+        super().__init__(problem)
+
+    @property
+    def html(self) -> str:
+        """The reply for the user (HTML, everything escaped)."""
+        lines = [f"⚠️ {escape(self.problem)}"]
+        if self.spec is not None:
+            lines.append(f"Usage: {code(self.spec.usage)}")
+            lines.append(f"Example: {code(self.spec.example)}")
+        return "\n".join(lines)
+
+
+# -- one word → one value ------------------------------------------------------------------------
+
+def parse_price(text: str, *, spec: CommandSpec | None = None) -> float:
+    """A positive price: "65000", "65,000", "65k", "1.5m", "$0.00002" (decimal comma "0,5" too)."""
+    cleaned = text.strip().lower().strip("$").replace("_", "")
+    multiplier = 1.0
+    if cleaned[-1:] in _MULTIPLIERS:
+        multiplier = _MULTIPLIERS[cleaned[-1]]
+        cleaned = cleaned[:-1]
+    if _THOUSANDS.fullmatch(cleaned):
+        cleaned = cleaned.replace(",", "")
+    elif _DECIMAL_COMMA.fullmatch(cleaned):
+        cleaned = cleaned.replace(",", ".")
+    if cleaned.startswith("-") and _PLAIN_NUMBER.fullmatch(cleaned[1:]):
+        raise UsageError("The price must be above 0.", spec)
+    if not _PLAIN_NUMBER.fullmatch(cleaned):
+        raise UsageError(
+            f"“{shown(text)}” is not a price; write it like 65000, 65,000, 65k or 0.00002.",
+            spec,
+        )
+    value = float(cleaned) * multiplier
+    if not math.isfinite(value) or value > MAX_PRICE:
+        raise UsageError(f"“{shown(text)}” is too large to be a price.", spec)
+    if value <= 0:
+        raise UsageError("The price must be above 0.", spec)
+    return value
+
+
+def parse_direction(text: str, *, spec: CommandSpec | None = None) -> Direction:
+    """"above" or "below" (also "over", "under", ">", "<", ">=", "<=")."""
+    direction = _DIRECTIONS.get(text.strip().lower())
+    if direction is None:
+        raise UsageError(f"Say above or below (or > and <), not “{shown(text)}”.", spec)
+    return direction
+
+
+def parse_interval(text: str, *, spec: CommandSpec | None = None) -> str:
+    """A Binance interval ("4h"; "1H" and "daily" are understood too)."""
+    cleaned = text.strip()
+    cleaned = _INTERVAL_WORDS.get(cleaned.lower(), cleaned)
+    try:
+        return check_interval(cleaned)
+    except InvalidInterval as exc:
+        allowed = " ".join(INTERVAL_MS)
+        raise UsageError(f"“{shown(text)}” is not an interval; use one of {allowed}.",
+                         spec) from exc
+
+
+def parse_alert_id(text: str, *, spec: CommandSpec | None = None) -> int:
+    """An alert id as /alerts shows it ("3" or "#3")."""
+    cleaned = text.strip().removeprefix("#")
+    if not cleaned.isascii() or not cleaned.isdigit() or not 1 <= int(cleaned) <= MAX_ALERT_ID:
+        raise UsageError(f"“{shown(text)}” is not an alert id; /alerts lists yours.", spec)
+    return int(cleaned)
+
+
+def _is_interval(text: str) -> bool:
+    try:
+        parse_interval(text)
+    except UsageError:
+        return False
+    return True
+
+
+# -- the typed arguments of each command ---------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class NoArgs:
+    """A command that takes no arguments."""
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """At most one free word: /start's deep-link payload, /help's topic."""
+
+    word: str | None
+    """The word as typed, or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Symbols:
+    """/price: one or more coins as typed."""
+
+    symbols: tuple[str, ...]
+    """Coin texts, resolved against the exchange by the handler."""
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """/watch, /unwatch: one coin as typed."""
+
+    symbol: str
+    """Coin text, resolved against the exchange by the handler."""
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolInterval:
+    """/analysis, /chart: a coin and a checked interval."""
+
+    symbol: str
+    """Coin text as typed."""
+    interval: str
+    """A Binance interval (the default is 1h)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRequest:
+    """The checked arguments of /alert."""
+
+    symbol_text: str
+    """The coin as typed (resolved against the exchange later)."""
+    direction: Direction
+    """Fire when the price goes above or below ``price``."""
+    price: float
+    """The level, > 0."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertId:
+    """/delalert: which alert."""
+
+    alert_id: int
+    """As /alerts shows it."""
+
+
+CommandArgs = NoArgs | Word | Symbols | Symbol | SymbolInterval | AlertRequest | AlertId
+"""What an argument parser returns."""
+
+
+def no_args(spec: CommandSpec, words: tuple[str, ...]) -> NoArgs:
+    return NoArgs()
+
+
+def optional_word(spec: CommandSpec, words: tuple[str, ...]) -> Word:
+    return Word(words[0] if words else None)
+
+
+def symbols_args(spec: CommandSpec, words: tuple[str, ...]) -> Symbols:
+    return Symbols(words)
+
+
+def symbol_args(spec: CommandSpec, words: tuple[str, ...]) -> Symbol:
+    return Symbol(words[0])
+
+
+def symbol_interval_args(spec: CommandSpec, words: tuple[str, ...],
+                         default_interval: str = DEFAULT_INTERVAL) -> SymbolInterval:
+    """A coin and an interval; "/chart 4h btc" works too."""
+    if len(words) == 1:
+        return SymbolInterval(words[0], default_interval)
+    symbol, interval = words[0], words[1]
+    if not _is_interval(interval) and _is_interval(symbol):
+        symbol, interval = interval, symbol
+    return SymbolInterval(symbol, parse_interval(interval, spec=spec))
+
+
+def alert_args(spec: CommandSpec, words: tuple[str, ...]) -> AlertRequest:
+    """Checked /alert arguments; "SYM above PRICE" and "SYM PRICE above" both work."""
+    symbol, first, second = words
+    if first.strip().lower() not in _DIRECTIONS and second.strip().lower() in _DIRECTIONS:
+        first, second = second, first
+    direction = parse_direction(first, spec=spec)
+    return AlertRequest(symbol, direction, parse_price(second, spec=spec))
+
+
+def alert_id_args(spec: CommandSpec, words: tuple[str, ...]) -> AlertId:
+    return AlertId(parse_alert_id(words[0], spec=spec))

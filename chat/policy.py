@@ -1,0 +1,295 @@
+"""The conversation's rules as a pure state machine: what to do with each message, and when.
+
+Why: who may ask what, how often, which worker does it, when a loading message appears and
+when we give up and apologise are the bot's manners; they are easy to get subtly wrong and
+slow to test through threads. Here they are plain decisions from an injected clock, tested
+with a fake one (tests/chat/test_policy.py); ``actors/conversation.py`` only feeds messages in
+and carries the decisions out (tell the transport, tell a worker, log).
+
+Every text message or button press ends in exactly one of: an answer now (:class:`AnswerNow`),
+a worker's final replies (:class:`Deliver`), an apology after ``command_timeout_s``
+(:class:`TimeOut`), or silence on purpose (:class:`Ignore`). :class:`Dispatch` and
+:class:`ShowLoading` happen on the way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from chat.parsing import PLAIN_TEXT_REPLY, InvalidArguments, Invocation, NotACommand, UnknownCommand
+from chat.ratelimit import Admission, UserRateLimiter
+from chat.replies import (
+    LOADING_TEXT,
+    PRIVATE_TEXT,
+    SORRY,
+    not_available_text,
+    rate_limited_text,
+    reply,
+)
+from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply, CommandDone, RunCommand
+
+__all__ = [
+    "COMMAND_TIMEOUT_S",
+    "LOADING_AFTER_S",
+    "AnswerNow",
+    "ConversationPolicy",
+    "Decision",
+    "Deliver",
+    "Dispatch",
+    "Ignore",
+    "ShowLoading",
+    "TimeOut",
+]
+
+LOADING_AFTER_S = 0.3
+"""An answer slower than this gets a loading message first (then edited into the answer)."""
+COMMAND_TIMEOUT_S = 30.0
+"""A worker that has not answered by then crashed on the request: apologise instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerNow:
+    """Answer without a worker: access denials, rate-limit warnings, usage, inline commands."""
+
+    done: CommandDone
+    """The replies to send, with command and outcome for the log."""
+    latency_ms: float
+    """Since the transport received the request (0 when it did not say)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """Hand the request to the least busy command worker."""
+
+    worker: str
+    """The worker's name."""
+    run: RunCommand
+    """What it is to do."""
+    action: ChatAction | None = None
+    """Show this first (e.g. "sending photo…" for a chart)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShowLoading:
+    """The answer is slow: show "typing…" and a loading message the answer will replace."""
+
+    action: ChatAction
+    """The typing indicator."""
+    reply: ChatReply
+    """The loading message, remembered under the request id (its slot)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """A worker's final replies (the first replaces the loading message if one was shown)."""
+
+    done: CommandDone
+    """What the worker reported, replies adjusted for the loading message."""
+    latency_ms: float
+    """Since dispatch (0 for a report nobody waited for any more)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOut:
+    """A worker never reported: apologise rather than leave the user waiting."""
+
+    done: CommandDone
+    """The apology, outcome "error"."""
+    latency_ms: float
+    """Since dispatch."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ignore:
+    """Say nothing, on purpose."""
+
+    request_id: str
+    """The request ignored."""
+    reason: str
+    """Why, e.g. "rate limited" or "plain text in a group"."""
+    event: str | None = None
+    """Log event to write (None: not worth a log line)."""
+    user_id: int | None = None
+    """Who sent it, for the log."""
+
+
+Decision = AnswerNow | Dispatch | ShowLoading | Deliver | TimeOut | Ignore
+Request = ChatCommand | ButtonPressed
+
+
+@dataclass(slots=True)
+class _Pending:
+    request: Request
+    command: str
+    worker: str
+    started: float
+    loading_sent: bool = False
+
+
+class ConversationPolicy:
+    """Access, rate limits, dispatch, loading messages and timeouts; no threads, no I/O.
+
+    ``counts`` and ``pending`` are the live figures behind the conversation's stats.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: Sequence[str],
+        admins: frozenset[int] = frozenset(),
+        allowed: frozenset[int] = frozenset(),
+        rate_limit_count: int,
+        rate_limit_window_s: float,
+        loading_after_s: float = LOADING_AFTER_S,
+        command_timeout_s: float = COMMAND_TIMEOUT_S,
+        clock: Callable[[], float],
+    ) -> None:
+        if not workers:
+            raise ValueError("the conversation needs at least one command worker")
+        self._admins = admins
+        self._allowed = allowed
+        self._limiter = UserRateLimiter(rate_limit_count, rate_limit_window_s, clock=clock)
+        self._busy = dict.fromkeys(workers, 0)
+        self._loading_after_s = loading_after_s
+        self._command_timeout_s = command_timeout_s
+        self._clock = clock
+        self.pending: dict[str, _Pending] = {}
+        """Requests at a worker, by request id."""
+        self.counts = {"commands": 0, "buttons": 0, "rate_limited": 0, "denied": 0,
+                       "loading_shown": 0, "timed_out": 0, "reply_failed": 0}
+        """What happened so far (the conversation's stats)."""
+
+    def busy(self, worker: str) -> int:
+        """Requests ``worker`` has and has not reported on yet."""
+        return self._busy[worker]
+
+    # -- inbound ---------------------------------------------------------------------------------
+
+    def on_command(self, command: ChatCommand) -> tuple[Decision, ...]:
+        """A text message: answer it now, dispatch it, or ignore it."""
+        self.counts["commands"] += 1
+        refusal = self._refusal(command)
+        if refusal is not None:
+            return (refusal,)
+        is_admin = command.user_id in self._admins
+        parsed = command.parsed
+        match parsed:
+            case NotACommand(addressed_elsewhere=True):
+                return (Ignore(command.request_id, "a command for another bot"),)
+            case NotACommand():
+                if command.chat_type != "private":  # in groups, plain text is not for us
+                    return (Ignore(command.request_id, "plain text in a group"),)
+                return (self._answer(command, "text", PLAIN_TEXT_REPLY),)
+            case UnknownCommand():
+                return (self._answer(command, "unknown", parsed.html),)
+            case InvalidArguments() | Invocation() if parsed.spec.admin and not is_admin:
+                self.counts["denied"] += 1
+                name = parsed.spec.name
+                return (self._answer(command, name, not_available_text(name)),)
+            case InvalidArguments():
+                return (self._answer(command, parsed.spec.name, parsed.html, outcome="usage"),)
+            case Invocation(spec=spec) if spec.answer is not None:
+                return (self._answer(command, spec.name, spec.answer(parsed.args, is_admin)),)
+            case Invocation(spec=spec):
+                action = (None if spec.chat_action is None
+                          else ChatAction(chat_id=command.chat_id, action=spec.chat_action))
+                return (self._dispatch(RunCommand(request=command, invocation=parsed), action),)
+        raise TypeError(f"not a reading of a message: {parsed!r}")
+
+    def on_button(self, pressed: ButtonPressed) -> tuple[Decision, ...]:
+        """A button press: every allowed press goes to a worker (they all need data)."""
+        self.counts["buttons"] += 1
+        if self._allowed and pressed.user_id not in self._allowed:
+            self.counts["denied"] += 1
+            toast = reply(pressed, "", edit_message_id=None, toast=PRIVATE_TEXT)
+            return (self._finished_now(pressed, "denied", toast),)
+        return (self._dispatch(RunCommand(request=pressed)),)
+
+    def on_done(self, done: CommandDone) -> tuple[Decision, ...]:
+        """A worker's report: deliver it (also when it comes after the apology)."""
+        completed, latency_ms = self._complete(done)
+        return (Deliver(completed, latency_ms),)
+
+    def on_tick(self) -> tuple[Decision, ...]:
+        """The conversation's timer: loading messages for slow requests, apologies for lost ones."""
+        now = self._clock()
+        decisions: list[Decision] = []
+        for request_id, pending in list(self.pending.items()):
+            age = now - pending.started
+            if age >= self._command_timeout_s:
+                self.counts["timed_out"] += 1
+                apology = CommandDone(request_id=request_id, command=pending.command,
+                                      outcome="error", worker=pending.worker,
+                                      replies=(reply(pending.request, SORRY),))
+                decisions.append(TimeOut(*self._complete(apology)))
+            elif (not pending.loading_sent and age >= self._loading_after_s
+                  and isinstance(pending.request, ChatCommand)):
+                pending.loading_sent = True
+                self.counts["loading_shown"] += 1
+                request = pending.request
+                decisions.append(ShowLoading(
+                    ChatAction(chat_id=request.chat_id, action="typing"),
+                    reply(request, LOADING_TEXT, slot=request_id, final=False)))
+        return tuple(decisions)
+
+    def on_reply_failed(self) -> None:
+        """The transport gave up on a reply (it logged why); only counted."""
+        self.counts["reply_failed"] += 1
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _refusal(self, command: ChatCommand) -> Decision | None:
+        if self._allowed and command.user_id not in self._allowed:
+            self.counts["denied"] += 1
+            return self._answer(command, "denied", PRIVATE_TEXT)
+        match self._limiter.admit(command.user_id):
+            case Admission.ALLOW:
+                return None
+            case Admission.WARN:
+                self.counts["rate_limited"] += 1
+                wait_s = self._limiter.retry_after_s(command.user_id)
+                return self._answer(command, "rate_limited", rate_limited_text(wait_s))
+        self.counts["rate_limited"] += 1
+        return Ignore(command.request_id, "rate limited", "chat.rate_limited", command.user_id)
+
+    def _answer(self, command: ChatCommand, name: str, text: str,
+                outcome: str = "ok") -> AnswerNow:
+        return self._finished_now(command, name, reply(command, text), outcome)
+
+    def _finished_now(self, request: Request, name: str, answer: ChatReply,
+                      outcome: str = "ok") -> AnswerNow:
+        done = CommandDone(request_id=request.request_id, command=name, outcome=outcome,
+                           replies=(answer,))
+        received = request.received_at
+        return AnswerNow(done, (self._clock() - received) * 1000 if received else 0.0)
+
+    def _dispatch(self, run: RunCommand, action: ChatAction | None = None) -> Dispatch:
+        worker = min(self._busy, key=self._busy.__getitem__)
+        self._busy[worker] += 1
+        self.pending[run.request_id] = _Pending(run.request, run.command, worker, self._clock())
+        return Dispatch(worker, run, action)
+
+    def _complete(self, done: CommandDone) -> tuple[CommandDone, float]:
+        pending = self.pending.pop(done.request_id, None)
+        if done.worker in self._busy:
+            self._busy[done.worker] = max(0, self._busy[done.worker] - 1)
+        if pending is None:
+            return done, 0.0
+        replies = done.replies
+        if pending.loading_sent and replies:
+            replies = _replace_loading(done.request_id, replies)
+        return (dataclasses.replace(done, replies=replies),
+                (self._clock() - pending.started) * 1000)
+
+
+def _replace_loading(request_id: str, replies: tuple[ChatReply, ...]) -> tuple[ChatReply, ...]:
+    """The first reply edits the loading message, or points below it when it cannot."""
+    first = replies[0]
+    if first.photo is None and first.edit_message_id is None:
+        return (dataclasses.replace(first, edit_slot=request_id), *replies[1:])
+    # A photo cannot replace a text message: turn the loading text into a pointer.
+    pointer = dataclasses.replace(first, text="👇", photo=None, buttons=(),
+                                  edit_slot=request_id, final=False)
+    return (pointer, *replies)
