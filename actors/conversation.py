@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +35,10 @@ from messages.chat import (
 )
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
+from supervision.stats import ActorStats
 from supervision.ticker import Ticker
 
-__all__ = ["Conversation"]
+__all__ = ["Conversation", "ConversationStats"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,28 @@ class _Pending:
     worker: str
     started: float
     loading_sent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationStats(ActorStats):
+    """The conversation actor's figures."""
+
+    commands: int
+    """Commands received."""
+    buttons: int
+    """Button presses received."""
+    rate_limited: int
+    """Requests refused by the per-user rate limit."""
+    denied: int
+    """Admin requests from non-admins."""
+    loading_shown: int
+    """Slow requests that got a "working on it" notice."""
+    timed_out: int
+    """Requests whose worker did not answer in time."""
+    reply_failed: int
+    """Replies the transport could not deliver."""
+    pending: int
+    """Requests waiting for a worker's answer now."""
 
 
 class Conversation(SupervisedActor):
@@ -110,8 +133,8 @@ class Conversation(SupervisedActor):
                 return None
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        return {**self._counts, "pending": len(self._pending)}
+    def stats(self) -> ConversationStats:
+        return ConversationStats(**self._counts, pending=len(self._pending))
 
     # -- inbound -------------------------------------------------------------------------------
 

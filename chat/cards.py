@@ -16,7 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chat.cards_admin import actors_tree, health_text
+from chat.cards_admin import (
+    actors_tree,
+    command_stats_text,
+    health_text,
+    runtime_stats_text,
+    weight_line,
+)
 from chat.cards_analysis import analysis_card, status_label
 from chat.cards_format import arrow, format_age, format_date, format_percent, format_price
 from chat.cards_market import PriceItem, price_lines, top_movers
@@ -31,13 +37,16 @@ __all__ = [
     "actors_tree",
     "alerts_list",
     "analysis_card",
+    "command_stats_text",
     "health_text",
     "price_lines",
+    "runtime_stats_text",
     "status_label",
     "symbol_error_text",
     "top_movers",
     "unavailable_text",
     "watchlist",
+    "weight_line",
 ]
 
 _NAME_WIDTH = 10
