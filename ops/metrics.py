@@ -7,8 +7,9 @@ format is tested line by line without a server.
 
 Actor names are unique in a tree (the directory is keyed by name), so ``actor`` alone
 identifies a series. Every numeric figure an actor reports through ``stats()`` (flattened to
-dotted names by ``supervision.stats.stat_figures``) becomes one ``cryptobot_actor_stat`` sample; ``None`` (e.g. a hit rate before the first lookup) and text
-are left out rather than invented.
+dotted names by ``supervision.stats.stat_figures``) becomes one ``cryptobot_actor_stat``
+sample; ``None`` (e.g. a hit rate before the first lookup) and text are left out rather than
+invented.
 """
 
 from __future__ import annotations
