@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pykka
@@ -39,14 +40,39 @@ from storage.read_pool import ReadPool
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
+from supervision.stats import ActorStats
 from supervision.ticker import Ticker
 
-__all__ = ["AlertsActor", "alerts_spec"]
+__all__ = ["AlertStats", "AlertsActor", "alerts_spec"]
 
 logger = logging.getLogger(__name__)
 
 _UNPRICEABLE_FOR_S = 3600.0
 """How long a symbol the exchange refuses (delisted) is left out of sweeps."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertStats(ActorStats):
+    """The alerts actor's figures."""
+
+    sweeps: int
+    """Sweeps over the saved alerts."""
+    skipped: int
+    """Ticks skipped because the previous sweep ended too recently."""
+    fired: int
+    """Alerts whose price was crossed."""
+    notified: int
+    """Of those, notifications sent."""
+    recovered: int
+    """Fired but unnotified alerts found in the database and sent again."""
+    failed_sweeps: int
+    """Sweeps that failed on storage or market trouble or a timeout."""
+    last_sweep_ms: float
+    """Duration of the last sweep, three decimals."""
+    awaiting_mark: int
+    """Notified alerts whose "notified" mark is not confirmed yet."""
+    unpriceable: int
+    """Symbols the exchange does not know, left out of sweeps for a while."""
 
 
 class AlertsActor(SupervisedActor):
@@ -106,9 +132,9 @@ class AlertsActor(SupervisedActor):
                 return self._on_sweep_due()
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        return {**self._counts, "last_sweep_ms": round(self._last_sweep_ms, 3),
-                "awaiting_mark": len(self._unconfirmed), "unpriceable": len(self._unpriceable)}
+    def stats(self) -> AlertStats:
+        return AlertStats(**self._counts, last_sweep_ms=round(self._last_sweep_ms, 3),
+                          awaiting_mark=len(self._unconfirmed), unpriceable=len(self._unpriceable))
 
     # -- the sweep ------------------------------------------------------------------------------
 

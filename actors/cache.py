@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from core.logs import log_event
-from market.cache import CacheHit, Layer, LayeredCache, ttl_for
+from market.cache import CacheHit, CacheStats, Layer, LayeredCache, ttl_for
 from messages.market import AnalysisKey, CacheLookup, CachePut, Fetch, FetchSpec, RefreshDue, RefreshFailed
 from messages.system import MemoryPressure
 from supervision.actor import SupervisedActor
@@ -85,18 +85,13 @@ class CacheActor(SupervisedActor):
                 return self._on_memory_pressure(message)
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        figures: dict[str, object] = {"bytes": self._cache.total_bytes(), "max_bytes": self._max_bytes}
-        for layer, layer_stats in self._cache.stats().items():
-            rate = layer_stats.hit_rate()
-            figures[f"{layer.value}.hits"] = layer_stats.hits
-            figures[f"{layer.value}.misses"] = layer_stats.misses
-            figures[f"{layer.value}.stale_hits"] = layer_stats.stale_hits
-            figures[f"{layer.value}.evictions"] = layer_stats.evictions
-            figures[f"{layer.value}.bytes"] = layer_stats.bytes
-            figures[f"{layer.value}.hit_rate"] = None if rate is None else round(rate, 4)
-        figures["background_refreshes"] = self._refreshes
-        return figures
+    def stats(self) -> CacheStats:
+        return CacheStats(
+            bytes=self._cache.total_bytes(),
+            max_bytes=self._max_bytes,
+            layers=tuple((layer.value, figures) for layer, figures in self._cache.stats().items()),
+            background_refreshes=self._refreshes,
+        )
 
     def _on_lookup(self, message: CacheLookup) -> tuple[CacheHit | None, ...]:
         return tuple(self._cache.get(key, allow_stale=message.allow_stale) for key in message.keys)

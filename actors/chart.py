@@ -21,7 +21,7 @@ import logging
 import statistics
 import time
 from collections import deque
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from chat.charts import ChartUnavailable, render_chart
@@ -30,8 +30,9 @@ from messages.charts import RenderChart
 from messages.system import MemoryPressure
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
+from supervision.stats import ActorStats
 
-__all__ = ["PAUSED_REASON", "ChartActor"]
+__all__ = ["PAUSED_REASON", "ChartActor", "ChartStats"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,24 @@ PAUSED_REASON = "charts are paused while memory is low"
 
 _TIMING_WINDOW = 64
 """Render durations kept for the median (recent behaviour, bounded memory)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChartStats(ActorStats):
+    """The chart actor's figures."""
+
+    renders: int
+    """Charts drawn."""
+    failures: int
+    """Charts that could not be drawn."""
+    refused_while_paused: int
+    """Requests refused while memory pressure paused drawing."""
+    paused: bool
+    """Whether drawing is paused now."""
+    render_p50_ms: float | None
+    """Median render time (drawing plus the garbage collection after it), one decimal."""
+    first_render_ms: float | None
+    """The first render, which includes importing matplotlib (kept out of the median)."""
 
 
 class ChartActor(SupervisedActor):
@@ -62,19 +81,17 @@ class ChartActor(SupervisedActor):
                 return self._on_memory_pressure(message)
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
+    def stats(self) -> ChartStats:
         median = statistics.median(self._durations_ms) if self._durations_ms else None
         first = self._first_render_ms
-        return {
-            "renders": self._renders,
-            "failures": self._failures,
-            "refused_while_paused": self._refused,
-            "paused": self._paused,
-            # Drawing plus the garbage collection after it: what a request waits for.
-            "render_p50_ms": None if median is None else round(median, 1),
-            # Includes importing matplotlib, which is why it is kept out of the median.
-            "first_render_ms": None if first is None else round(first, 1),
-        }
+        return ChartStats(
+            renders=self._renders,
+            failures=self._failures,
+            refused_while_paused=self._refused,
+            paused=self._paused,
+            render_p50_ms=None if median is None else round(median, 1),
+            first_render_ms=None if first is None else round(first, 1),
+        )
 
     def _on_render(self, message: RenderChart) -> bytes:
         if self._paused:

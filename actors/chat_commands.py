@@ -14,12 +14,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import psutil
 
 from actors.command_handlers import HANDLERS
+from actors.db_writer import DbWriterStats
+from actors.fetcher import FetcherStats
 from actors.market_access import MarketAccess, Quotes, SeriesUnavailable
 from chat import cards
 from chat.callbacks import (
@@ -38,10 +39,12 @@ from chat.replies import BUTTON_NOT_AVAILABLE, SORRY, CommandResult, reply
 from core.errors import BotError
 from core.logs import log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
+from market.cache import CacheStats
 from market.errors import InvalidSymbolFormat, UnknownSymbol
 from messages.charts import ChartKey, RenderChart
 from messages.chat import ButtonPressed, ChatCommand, ChatReply, RunCommand
 from messages.market import CacheLookup, CachePut
+from ops.memory import MemoryStats
 from supervision.address import Directory
 from supervision.errors import ChildUnavailable
 from supervision.snapshot import ActorSnapshot, collect_tree
@@ -165,32 +168,17 @@ class CommandService:
 
     def _stats(self, run: RunCommand, parsed: object) -> tuple[tuple[ChatReply, ...], str]:
         snapshot = self._snapshot()
-        nodes = {node.name: dict(node.stats) for node in snapshot.walk()}
-        uptime_s = time.time() - psutil.Process().create_time()
-        lines = [f"<b>Runtime</b> · up {cards.escape(cards.format_age(uptime_s))}"]
-        cache = nodes.get("cache", {})
-        rate = cache.get("computed.hit_rate")
-        raw_rate = cache.get("raw.hit_rate")
-        lines.append(f"cache: {cache.get('bytes') or 0:,} bytes · analyses hit "
-                     f"{'n/a' if rate is None else f'{rate:.0%}'} · raw hit "
-                     f"{'n/a' if raw_rate is None else f'{raw_rate:.0%}'}")
-        fetcher = nodes.get("fetcher", {})
-        lines.append(f"exchange: {fetcher.get('upstream_calls', 0)} calls, "
-                     f"{fetcher.get('coalesced', 0)} coalesced, "
-                     f"{fetcher.get('refused_circuit_open', 0)} refused while the breaker was open")
-        lines.append(_weight_line(fetcher))
-        db_p99 = [v for k, v in nodes.get("db_writer", {}).items()
-                  if k.endswith(".p99_ms") and isinstance(v, (int, float))]
-        if db_p99:
-            lines.append(f"database: p99 {max(db_p99):.2f} ms (slowest query kind)")
-        rss = nodes.get("memory_monitor", {}).get("rss_mb")
-        if isinstance(rss, (int, float)):
-            level = nodes["memory_monitor"].get("level")
-            lines.append(f"memory: {rss:.0f} MB ({cards.escape(level)})")
-        lines.append(f"restarts: {sum(node.restarts for node in snapshot.walk())}")
+        text = cards.runtime_stats_text(
+            uptime_s=time.time() - psutil.Process().create_time(),
+            restarts=sum(node.restarts for node in snapshot.walk()),
+            cache=snapshot.find_stats(CacheStats),
+            fetcher=snapshot.find_stats(FetcherStats),
+            db_writer=snapshot.find_stats(DbWriterStats),
+            memory=snapshot.find_stats(MemoryStats),
+        )
         if self._storage is not None:
-            lines.append(self._storage.stats_text())
-        return (reply(run.request, "\n".join(lines)),), "ok"
+            text += "\n" + cards.command_stats_text(self._storage.recent_command_stats())
+        return (reply(run.request, text),), "ok"
 
     # -- buttons -------------------------------------------------------------------------------
 
@@ -212,13 +200,3 @@ class CommandService:
         answer = reply(request, "", edit_message_id=None, toast=BUTTON_NOT_AVAILABLE)
         return CommandResult((answer,), "unavailable")
 
-
-def _weight_line(fetcher: Mapping[str, object]) -> str:
-    used, limit = fetcher.get("weight.used"), fetcher.get("weight.limit")
-    if not isinstance(used, (int, float)) or not isinstance(limit, int) or limit <= 0:
-        return "request weight: n/a"
-    line = f"request weight: {used:,.0f} of {limit:,} per minute ({used / limit:.0%})"
-    blocked_s, reason = fetcher.get("weight.blocked_s"), fetcher.get("weight.blocked_reason")
-    if isinstance(blocked_s, (int, float)) and blocked_s > 0:
-        line += f" · held back {blocked_s:.0f} s more ({reason})"
-    return cards.escape(line)

@@ -29,6 +29,7 @@ from core.logs import log_event
 from messages.chat import ButtonPressed, ChatCommand, ChatReply, CommandDone
 from messages.storage import (
     AddAlert,
+    CommandStat,
     DeleteAlert,
     LogCommand,
     RearmAlert,
@@ -70,17 +71,10 @@ class StorageCommands:
                                    latency_ms=latency_ms, outcome=done.outcome, at=time.time()))
         return log
 
-    def stats_text(self) -> str:
-        """Per-command use, error rate and latency over the last 24 h (from the command log)."""
-        stats = self._reads.command_stats(time.time() - 24 * 3600)
-        if not stats:
-            return "commands (24 h): none yet"
-        total = sum(s.count for s in stats)
-        failures = sum(s.failures for s in stats)
-        lines = [f"<b>Commands, 24 h</b>: {total} · not ok {failures / total:.1%}"]
-        lines += [f"/{cards.escape(s.command.lstrip('/'))} {s.count} · p50 {s.p50_ms:.0f} ms · "
-                  f"p95 {s.p95_ms:.0f} ms" for s in stats[:8]]
-        return "\n".join(lines)
+    def recent_command_stats(self) -> tuple[CommandStat, ...]:
+        """Per-command use, failures and latency over the last 24 h (from the command log),
+        for /stats (``cards.command_stats_text``)."""
+        return self._reads.command_stats(time.time() - 24 * 3600)
 
     # -- writes --------------------------------------------------------------------------------
 

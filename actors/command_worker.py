@@ -8,19 +8,30 @@ redelivers the request once; the conversation apologises if it never hears back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from actors.chat_commands import CommandService
 from messages.chat import CommandDone, RunCommand
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
+from supervision.stats import INLINE, ActorStats
 
-__all__ = ["CommandWorker", "command_worker_names"]
+__all__ = ["CommandWorker", "CommandWorkerStats", "command_worker_names"]
 
 
 def command_worker_names(count: int) -> tuple[str, ...]:
     return tuple(f"command_worker_{n}" for n in range(count))
+
+
+@dataclass(frozen=True, slots=True)
+class CommandWorkerStats(ActorStats):
+    """One command worker's figures."""
+
+    outcomes: tuple[tuple[str, int], ...] = field(default=(), metadata=INLINE)
+    """Commands handled per outcome (ok, usage, unavailable, ...), each figure named after
+    its outcome; an outcome not seen yet is left out."""
 
 
 class CommandWorker(SupervisedActor):
@@ -48,8 +59,8 @@ class CommandWorker(SupervisedActor):
                 return self._on_run(message)
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        return dict(self._outcomes)
+    def stats(self) -> CommandWorkerStats:
+        return CommandWorkerStats(outcomes=tuple(self._outcomes.items()))
 
     def _on_run(self, run: RunCommand) -> None:
         assert self._service is not None

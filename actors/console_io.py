@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import re
 import threading
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from chat.parsing import read_text
@@ -24,8 +24,9 @@ from messages.chat import Button, ButtonPressed, ChatAction, ChatCommand, ChatRe
 from supervision.actor import SupervisedActor
 from supervision.address import Address
 from supervision.context import ChildContext
+from supervision.stats import ActorStats
 
-__all__ = ["DEMO_USER_ID", "ConsoleIO", "ConsoleSession", "plain_text"]
+__all__ = ["DEMO_USER_ID", "ConsoleIO", "ConsoleSession", "ConsoleStats", "plain_text"]
 
 _TAG = re.compile(r"<[^>]+>")
 ANSWER_WAIT_S = 60.0
@@ -127,6 +128,14 @@ class ConsoleSession:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class ConsoleStats(ActorStats):
+    """The console transport's figures."""
+
+    printed: int
+    """Replies printed."""
+
+
 class ConsoleIO(SupervisedActor):
     """Prints replies for the console session (the demo's ``transport``)."""
 
@@ -144,8 +153,8 @@ class ConsoleIO(SupervisedActor):
                 return None  # a console has no "typing…" indicator
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        return {"printed": self._printed}
+    def stats(self) -> ConsoleStats:
+        return ConsoleStats(printed=self._printed)
 
     def _on_reply(self, reply: ChatReply) -> None:
         session = self._session

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from chat.policy import (
@@ -32,11 +33,34 @@ from core.logs import log_event
 from messages.chat import ButtonPressed, ChatCommand, CommandDone, LoadingCheck, ReplyFailed
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
+from supervision.stats import ActorStats
 from supervision.ticker import Ticker
 
-__all__ = ["Conversation"]
+__all__ = ["Conversation", "ConversationStats"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationStats(ActorStats):
+    """The conversation actor's figures."""
+
+    commands: int
+    """Commands received."""
+    buttons: int
+    """Button presses received."""
+    rate_limited: int
+    """Requests refused by the per-user rate limit."""
+    denied: int
+    """Admin requests from non-admins."""
+    loading_shown: int
+    """Slow requests that got a "working on it" notice."""
+    timed_out: int
+    """Requests whose worker did not answer in time."""
+    reply_failed: int
+    """Replies the transport could not deliver."""
+    pending: int
+    """Requests waiting for a worker's answer now."""
 
 
 class Conversation(SupervisedActor):
@@ -89,8 +113,8 @@ class Conversation(SupervisedActor):
                 return self._policy.on_reply_failed()
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        return {**self._counts, "pending": len(self._pending)}
+    def stats(self) -> ConversationStats:
+        return ConversationStats(**self._counts, pending=len(self._pending))
 
     def _apply(self, decisions: tuple[Decision, ...]) -> None:
         for decision in decisions:

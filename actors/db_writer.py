@@ -26,7 +26,8 @@ import os
 import queue
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.config import BotConfig
@@ -57,23 +58,54 @@ from storage.batch import (
 )
 from storage.connection import DEFAULT_BUSY_TIMEOUT_MS, open_writer
 from storage.errors import NotSaved, StorageBusy
-from storage.read_pool import ReadPool
-from storage.timing import QueryTimer
+from storage.read_pool import ReadPool, ReadPoolStats
+from storage.timing import QueryTimer, Timings
 from storage.writes import WriteRules
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.inbox import fail_future
 from supervision.spec import ChildSpec, Priority
+from supervision.stats import GROUP, ActorStats
 from supervision.supervisor import SupervisorSettings, supervisor_spec
 from supervision.ticker import Ticker
 
-__all__ = ["DbWriter", "storage_spec"]
+__all__ = ["DbWriter", "DbWriterStats", "storage_spec"]
 
 logger = logging.getLogger(__name__)
 
 _BACKGROUND_BUFFER_BATCHES = 20
 """Background rows kept through a database outage, in batches of ``db_batch_size``."""
 _MAX_RETRY_DELAY_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class DbWriterStats(ActorStats):
+    """The database writer's figures, with the read pool's it shares its process with."""
+
+    pending_writes: int
+    """Writes waiting for the next flush."""
+    pending_rows: int
+    """Rows those writes hold."""
+    flushes: int
+    """Batches committed."""
+    committed: int
+    """Writes committed."""
+    refused: int
+    """Writes refused by a rule (NotSaved), nothing changed."""
+    busy_refusals: int
+    """Acknowledged writes refused because a batch failed or the writer restarted."""
+    batch_failures: int
+    """Batches that failed (their background writes are kept and retried)."""
+    background_dropped: int
+    """Background rows (candles, users, command log) dropped over the bound or at a stop."""
+    background_handed_over: int
+    """Background writes handed to the next incarnation after a crash."""
+    query: Timings = ()
+    """Write timings per kind (``query.<kind>.p99_ms`` ...)."""
+    read_pool: ReadPoolStats | None = field(default=None, metadata=GROUP)
+    """The read pool's connections, when the writer has one."""
+    read: Timings = ()
+    """The read pool's timings per query kind (``read.<kind>.p99_ms`` ...)."""
 
 
 class DbWriter(SupervisedActor):
@@ -168,13 +200,14 @@ class DbWriter(SupervisedActor):
                 return self._on_flush_due()
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        figures: dict[str, object] = {"pending_writes": len(self._pending),
-                                      "pending_rows": self._pending_rows, **self._counts}
-        figures.update(self._timer.stats("query"))
-        if self._read_pool is not None:
-            figures.update(self._read_pool.stats())
-        return figures
+    def stats(self) -> DbWriterStats:
+        pool = self._read_pool
+        return DbWriterStats(
+            pending_writes=len(self._pending), pending_rows=self._pending_rows, **self._counts,
+            query=self._timer.stats(),
+            read_pool=None if pool is None else pool.stats(),
+            read=() if pool is None else pool.timer.stats(),
+        )
 
     def _on_write(self, write: Write, *, acknowledged: bool) -> None:
         self._pending.append(write)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,8 +31,10 @@ from supervision.breaker import BreakerSnapshot, BreakerTransition, CircuitBreak
 from supervision.context import ChildContext
 from supervision.errors import ChildUnavailable, CircuitOpenError
 from supervision.inbox import fail_future
+from supervision.stats import GROUP, ActorStats
 
-__all__ = ["FetchWorker", "FetcherRouter", "MarketSource", "worker_names"]
+__all__ = ["FetchWorker", "FetchWorkerStats", "FetcherRouter", "FetcherStats", "MarketSource",
+           "WeightStats", "worker_names"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,48 @@ class MarketSource(Protocol):
     def call(self, spec: FetchSpec) -> object: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WeightStats:
+    """The exchange's request-weight budget, shared by the fetch workers."""
+
+    used: float
+    """Weight used in the current minute (one decimal)."""
+    limit: int
+    """Weight allowed per minute."""
+    blocked_s: float
+    """Seconds calls are still held back (one decimal; 0 when not blocked)."""
+    blocked_reason: str | None
+    """Why they are held back (a ``BlockReason`` value), None when not blocked."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetcherStats(ActorStats):
+    """The fetcher router's figures."""
+
+    upstream_calls: int
+    """Calls handed to workers (after single-flight coalescing)."""
+    coalesced: int
+    """Fetches that joined a call already in flight."""
+    refused_circuit_open: int
+    """Fetches refused while the exchange breaker was open."""
+    in_flight: int
+    """Distinct calls in flight now."""
+    busy_workers: int
+    """Workers with at least one call now."""
+    weight: WeightStats | None = field(default=None, metadata=GROUP)
+    """The request-weight budget; None without one (no ``weight.*`` figures then)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchWorkerStats(ActorStats):
+    """One fetch worker's figures."""
+
+    calls: int
+    """Exchange calls made by this incarnation."""
+    errors: int
+    """Of those, failed with a market error."""
 
 
 @dataclass(slots=True)
@@ -97,24 +141,24 @@ class FetcherRouter(SupervisedActor):
                 return self._on_done(message)
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        return {
-            "upstream_calls": self._upstream_calls,
-            "coalesced": self._coalesced,
-            "refused_circuit_open": self._refused_open,
-            "in_flight": len(self._flights),
-            "busy_workers": sum(1 for n in self._busy.values() if n),
-            **self._weight_figures(),
-        }
+    def stats(self) -> FetcherStats:
+        return FetcherStats(
+            upstream_calls=self._upstream_calls,
+            coalesced=self._coalesced,
+            refused_circuit_open=self._refused_open,
+            in_flight=len(self._flights),
+            busy_workers=sum(1 for n in self._busy.values() if n),
+            weight=self._weight_stats(),
+        )
 
-    def _weight_figures(self) -> dict[str, object]:
+    def _weight_stats(self) -> WeightStats | None:
         # The budget is the workers' shared, lock-protected one; reading it never blocks.
         if self._budget is None:
-            return {}
+            return None
         budget = self._budget()
-        return {"weight.used": round(budget.used, 1), "weight.limit": budget.limit,
-                "weight.blocked_s": round(budget.blocked_for_s, 1), "weight.blocked_reason":
-                None if budget.blocked_reason is None else budget.blocked_reason.value}
+        return WeightStats(used=round(budget.used, 1), limit=budget.limit,
+                           blocked_s=round(budget.blocked_for_s, 1), blocked_reason=None
+                           if budget.blocked_reason is None else budget.blocked_reason.value)
 
     def breakers(self) -> tuple[BreakerSnapshot, ...]:
         return () if self._breaker is None else (self._breaker.snapshot(),)
@@ -209,8 +253,8 @@ class FetchWorker(SupervisedActor):
                 return self._on_work(message)
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        return {"calls": self._calls, "errors": self._errors}
+    def stats(self) -> FetchWorkerStats:
+        return FetchWorkerStats(calls=self._calls, errors=self._errors)
 
     def _on_work(self, message: WorkerFetch) -> None:
         assert self._source is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from core.logs import log_event
@@ -21,13 +21,30 @@ from messages.market import ComputeIndicators
 from messages.system import MemoryPressure
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
+from supervision.stats import ActorStats
 
-__all__ = ["IndicatorActor"]
+__all__ = ["IndicatorActor", "IndicatorStats"]
 
 logger = logging.getLogger(__name__)
 
 MAX_INCREMENTAL_STEPS = 16
 """More new candles than this and a vectorised rebuild is cheaper than stepping."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorStats(ActorStats):
+    """The indicator actor's figures."""
+
+    series: int
+    """Series (symbol and interval) with kept indicator state."""
+    state_bytes: int
+    """Bytes that state holds."""
+    rebuilds: int
+    """Full recomputations."""
+    incremental_steps: int
+    """Candles folded into kept state instead."""
+    reused: int
+    """Requests answered from kept state unchanged."""
 
 
 class IndicatorActor(SupervisedActor):
@@ -49,14 +66,14 @@ class IndicatorActor(SupervisedActor):
                 return self._on_memory_pressure(message)
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        return {
-            "series": len(self._states),
-            "state_bytes": sum(state.memory_bytes() for state in self._states.values()),
-            "rebuilds": self._rebuilds,
-            "incremental_steps": self._incremental_steps,
-            "reused": self._reused,
-        }
+    def stats(self) -> IndicatorStats:
+        return IndicatorStats(
+            series=len(self._states),
+            state_bytes=sum(state.memory_bytes() for state in self._states.values()),
+            rebuilds=self._rebuilds,
+            incremental_steps=self._incremental_steps,
+            reused=self._reused,
+        )
 
     def _on_compute(self, message: ComputeIndicators) -> IndicatorSet:
         key = (message.symbol, message.interval)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pykka
@@ -27,12 +27,14 @@ from core.logs import log_event
 from messages.supervision import Describe
 from ops.memory import (
     MemorySample,
+    MemoryStats,
     PressureLevel,
     PressurePolicy,
     PsutilSampler,
     SampleNow,
     Sampler,
     SamplingError,
+    SubscriberStats,
     size_figures,
 )
 from supervision.actor import SupervisedActor
@@ -96,22 +98,21 @@ class MemoryMonitor(SupervisedActor):
                 return self._on_sample_now()
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
+    def stats(self) -> MemoryStats:
         last = self._last
-        figures: dict[str, object] = {
-            "level": self._level,
-            "rss_mb": None if last is None else round(last.rss_mb, 1),
-            "threads": None if last is None else last.threads,
-            "open_files": None if last is None else last.open_files,
-            "system_available_mb": None if last is None else round(last.system_available_mb, 1),
-            "peak_rss_mb": round(self._peak_rss_mb, 1),
-            "limit_mb": self._policy.limit_mb,
-            "pressure_events": self._pressure_events,
-            "sampling_failures": self._sampling_failures,
-        }
-        for name in self._subscribers:
-            figures[f"{name}.queue"] = self.ctx.directory[name].mailbox_depth()
-        return figures
+        return MemoryStats(
+            level=self._level,
+            rss_mb=None if last is None else round(last.rss_mb, 1),
+            threads=None if last is None else last.threads,
+            open_files=None if last is None else last.open_files,
+            system_available_mb=None if last is None else round(last.system_available_mb, 1),
+            peak_rss_mb=round(self._peak_rss_mb, 1),
+            limit_mb=self._policy.limit_mb,
+            pressure_events=self._pressure_events,
+            sampling_failures=self._sampling_failures,
+            subscribers=tuple((name, SubscriberStats(self.ctx.directory[name].mailbox_depth()))
+                              for name in self._subscribers),
+        )
 
     def _on_sample_now(self) -> PressureLevel:
         assert self._sampler is not None, "setup() creates the sampler"
@@ -182,7 +183,7 @@ class MemoryMonitor(SupervisedActor):
                 log_event(logger, "memory.size_unavailable", logging.DEBUG, actor=name, error=repr(exc))
                 continue
             if isinstance(report, ActorReport):
-                sizes.update(size_figures(name, dict(report.stats)))
+                sizes.update(size_figures(name, report.stats))
         return sizes
 
     def _collect_garbage(self, sample: MemorySample) -> None:

@@ -8,20 +8,25 @@ It reads the same plain-data tree as ``/actors``, asking each actor with a short
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from actors.conversation import ConversationStats
+from actors.fetcher import FetcherStats
 from core.config import BotConfig
 from core.logs import log_event
+from market.cache import CacheStats, Layer
 from messages.supervision import SystemMessage
+from ops.memory import MemoryStats
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.snapshot import ActorSnapshot, collect_tree
 from supervision.spec import ChildSpec, Priority
+from supervision.stats import ActorStats
 from supervision.ticker import Ticker
 
-__all__ = ["MetricsReporter", "ReportNow", "metrics_spec", "snapshot_figures"]
+__all__ = ["MetricsReporter", "MetricsReporterStats", "ReportNow", "metrics_spec",
+           "snapshot_figures"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +37,8 @@ class ReportNow(SystemMessage):
 
 
 def snapshot_figures(snapshot: ActorSnapshot) -> dict[str, Any]:
-    """The figures worth a line: totals over the tree plus the market's key counters."""
+    """The figures worth a line: totals over the tree plus the market's key counters, read
+    from the stats of whichever actors report them (an actor that did not answer has none)."""
     nodes = list(snapshot.walk())
     figures: dict[str, Any] = {
         "actors": len(nodes),
@@ -41,21 +47,30 @@ def snapshot_figures(snapshot: ActorSnapshot) -> dict[str, Any]:
         "max_queue": max((node.mailbox_depth for node in nodes), default=0),
     }
     for node in nodes:
-        stats = dict(node.stats)
-        if node.name == "cache":
-            figures["cache_bytes"] = stats.get("bytes")
-            figures["analysis_hit_rate"] = stats.get("computed.hit_rate")
-        elif node.name == "fetcher":
-            figures["upstream_calls"] = stats.get("upstream_calls")
-            figures["coalesced"] = stats.get("coalesced")
-        elif node.name == "conversation":
-            figures["commands"] = stats.get("commands")
-            figures["rate_limited"] = stats.get("rate_limited")
-        elif node.name == "memory_monitor":
-            figures["rss_mb"] = stats.get("rss_mb")
+        match node.stats:
+            case CacheStats() as cache:
+                computed = cache.layer(Layer.COMPUTED)
+                figures["cache_bytes"] = cache.bytes
+                figures["analysis_hit_rate"] = None if computed is None else computed.hit_rate
+            case FetcherStats() as fetcher:
+                figures["upstream_calls"] = fetcher.upstream_calls
+                figures["coalesced"] = fetcher.coalesced
+            case ConversationStats() as conversation:
+                figures["commands"] = conversation.commands
+                figures["rate_limited"] = conversation.rate_limited
+            case MemoryStats() as memory:
+                figures["rss_mb"] = memory.rss_mb
         for breaker in node.breakers:
             figures[f"breaker_{breaker.name}"] = breaker.state
     return figures
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsReporterStats(ActorStats):
+    """The metrics reporter's figures."""
+
+    reports: int
+    """``metrics.snapshot`` lines logged."""
 
 
 class MetricsReporter(SupervisedActor):
@@ -81,8 +96,8 @@ class MetricsReporter(SupervisedActor):
                 return self._on_report()
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        return {"reports": self._reports}
+    def stats(self) -> MetricsReporterStats:
+        return MetricsReporterStats(reports=self._reports)
 
     def _on_report(self) -> dict[str, Any]:
         figures = snapshot_figures(collect_tree(self._root, timeout_s=0.5, asker=self.ctx.name))

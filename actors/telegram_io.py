@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +24,7 @@ from telegram import Update
 from telegram.constants import UpdateType
 
 from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings
-from actors.telegram_outbox import TransportStats
+from actors.telegram_outbox import TransportCounters
 from chat.commands import menu_commands
 from chat.parsing import NotACommand, read_text
 from core.config import BotConfig
@@ -34,6 +34,7 @@ from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply
 from supervision.actor import SupervisedActor
 from supervision.address import Address
 from supervision.context import ChildContext
+from supervision.stats import NO_STATS, ActorStats
 
 __all__ = ["IgnoredUpdate", "TelegramIO", "convert_update"]
 
@@ -103,7 +104,7 @@ class _UpdateRouter:
     """Runs on the loop thread: converts each update and tells the conversation."""
 
     def __init__(self, conversation: Address, answer_callback: Callable[[str], None],
-                 stats: TransportStats, name: str) -> None:
+                 stats: TransportCounters, name: str) -> None:
         self._conversation = conversation
         self._answer_callback = answer_callback
         self._stats = stats
@@ -169,11 +170,11 @@ class TelegramIO(SupervisedActor):
                 return self._on_action(message)
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
+    def stats(self) -> ActorStats:
         loop = self._loop
         if loop is None:
-            return {}
-        return asdict(loop.stats)
+            return NO_STATS
+        return loop.stats.snapshot()
 
     def _on_reply(self, message: ChatReply) -> None:
         self._running_loop().submit(message)

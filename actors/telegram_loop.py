@@ -32,7 +32,7 @@ from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
-from actors.telegram_outbox import Outbox, TransportStats, retry_after_seconds
+from actors.telegram_outbox import Outbox, TransportCounters, retry_after_seconds
 from chat.outbound import DeliveryPolicy, OutboundLimits
 from core.errors import BotError
 from core.logs import Redactor, log_event
@@ -153,7 +153,7 @@ class TelegramLoop:
         self._clock = clock
         self._redactor = Redactor([token])
         self._rng = random.Random()
-        self.stats = TransportStats()
+        self.stats = TransportCounters()
         self._outbox: Outbox | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -47,8 +47,9 @@ from chat.outbound import (
 from core.logs import log_event
 from messages.chat import Button, ChatAction, ChatReply, ReplyFailed
 from supervision.backoff import full_jitter_delay
+from supervision.stats import ActorStats
 
-__all__ = ["Outbox", "TransportStats", "retry_after_seconds"]
+__all__ = ["Outbox", "TransportCounters", "TransportStats", "retry_after_seconds"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,40 @@ _EDIT_TARGET_GONE = ("message to edit not found", "message can't be edited",
                      "there is no text in the message to edit")
 
 
+@dataclass(frozen=True, slots=True)
+class TransportStats(ActorStats):
+    """The Telegram transport's figures (a copy of its :class:`TransportCounters`)."""
+
+    updates: int
+    """Updates received from Telegram."""
+    ignored_updates: int
+    """Of those, kinds the bot does not handle."""
+    sent: int
+    """Messages sent."""
+    edited: int
+    """Messages edited."""
+    photos: int
+    """Photos (charts) sent."""
+    callbacks_answered: int
+    """Button presses answered."""
+    actions: int
+    """Chat actions ("typing") sent."""
+    retries: int
+    """Calls retried after a transient error."""
+    too_many_requests: int
+    """429 answers (flood waits)."""
+    not_modified: int
+    """Edits Telegram refused as unchanged (counted as done)."""
+    plain_fallbacks: int
+    """Replies resent as plain text after an HTML parse error."""
+    failed: int
+    """Replies given up on."""
+    queue_depth: int
+    """Outbound steps waiting now."""
+
+
 @dataclass(slots=True)
-class TransportStats:
+class TransportCounters:
     """Counters written by the loop thread, read by the actor (plain ints)."""
 
     updates: int = 0
@@ -75,6 +108,10 @@ class TransportStats:
     plain_fallbacks: int = 0
     failed: int = 0
     queue_depth: int = 0
+
+    def snapshot(self) -> TransportStats:
+        """A frozen copy, for introspection."""
+        return TransportStats(**{name: getattr(self, name) for name in self.__slots__})
 
 
 @dataclass(eq=False, slots=True)
@@ -111,7 +148,7 @@ class Outbox:
     """Queues, paces and sends replies; every method runs on the transport's event loop."""
 
     def __init__(self, *, bot: Bot, policy: DeliveryPolicy, limits: OutboundLimits,
-                 slot_capacity: int, stats: TransportStats,
+                 slot_capacity: int, stats: TransportCounters,
                  on_failed: Callable[[ReplyFailed], None], redact: Callable[[object], str],
                  spawn: Callable[[Coroutine[Any, Any, None]], None],
                  clock: Callable[[], float], rng: random.Random) -> None:

@@ -16,7 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chat.cards_admin import actors_tree, health_text
+from chat.cards_admin import (
+    actors_tree,
+    command_stats_text,
+    health_text,
+    runtime_stats_text,
+    weight_line,
+)
 from chat.cards_analysis import analysis_card, status_label
 from chat.cards_format import arrow, format_age, format_date, format_percent, format_price
 from chat.cards_market import (
@@ -44,9 +50,11 @@ __all__ = [
     "alerts_list",
     "analysis_card",
     "chart_unavailable_note",
+    "command_stats_text",
     "health_text",
     "price_lines",
     "quotes_text",
+    "runtime_stats_text",
     "stale_chart_caption",
     "stale_line",
     "status_label",
@@ -56,6 +64,7 @@ __all__ = [
     "watch_changed_text",
     "watch_note",
     "watchlist",
+    "weight_line",
 ]
 
 _NAME_WIDTH = 10

@@ -1,17 +1,31 @@
-"""Admin cards: the live actor tree (/actors) and a health summary (/health).
+"""Admin cards: the live actor tree (/actors), a health summary (/health) and the runtime
+figures with the command log's usage (/stats).
 
 Why: an operator on a phone wants one glance at "is anything broken, and what", so /health
 names every actor that is not running and every circuit breaker that is not closed, and /actors
-shows the whole tree in monospace. Both read one ``ActorSnapshot``; nothing here asks an actor.
+shows the whole tree in monospace. They read one ``ActorSnapshot``; /stats reads the typed
+figures its handler found in one (and the command log's rows). Nothing here asks an actor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from chat.cards_format import format_age
 from chat.html import bold, escape
+from market.cache import CacheStats, Layer
 from ops.health import HEALTHY_STATES, assess
+from ops.memory import MemoryStats
 from supervision.snapshot import ActorSnapshot, render_tree
 
-__all__ = ["actors_tree", "health_text"]
+if TYPE_CHECKING:
+    from actors.db_writer import DbWriterStats
+    from actors.fetcher import FetcherStats, WeightStats
+    from messages.storage import CommandStat
+
+__all__ = ["actors_tree", "command_stats_text", "health_text", "runtime_stats_text",
+           "weight_line"]
 
 _LEVEL_ICONS = {"ok": "✅", "degraded": "⚠️", "failing": "🛑"}
 
@@ -20,14 +34,13 @@ def actors_tree(snapshot: ActorSnapshot) -> str:
     """The supervision tree as a monospace block (the chunker splits a very long one), with
     the cache hit rate and the process memory under it."""
     text = f"{bold('Actors')}\n<pre>{escape(render_tree(snapshot))}</pre>"
-    figures = {node.name: dict(node.stats) for node in snapshot.walk()}
     extras = []
-    rate = figures.get("cache", {}).get("computed.hit_rate")
-    if isinstance(rate, (int, float)):
+    rate = _hit_rate(snapshot.find_stats(CacheStats), Layer.COMPUTED)
+    if rate is not None:
         extras.append(f"cache hit rate {rate:.0%}")
-    rss = figures.get("memory_monitor", {}).get("rss_mb")
-    if isinstance(rss, (int, float)):
-        extras.append(f"memory {rss:.0f} MB")
+    memory = snapshot.find_stats(MemoryStats)
+    if memory is not None and memory.rss_mb is not None:
+        extras.append(f"memory {memory.rss_mb:.0f} MB")
     return text + ("\n" + escape(" · ".join(extras)) if extras else "")
 
 
@@ -50,3 +63,61 @@ def health_text(snapshot: ActorSnapshot) -> str:
     lines = [f"{_LEVEL_ICONS[health.level]} {bold(health.level)}: {escape(counts)}"]
     lines += [f"• {escape(reason)}" for reason in health.reasons]
     return "\n".join(lines)
+
+
+def runtime_stats_text(
+    *,
+    uptime_s: float,
+    restarts: int,
+    cache: CacheStats | None,
+    fetcher: FetcherStats | None,
+    db_writer: DbWriterStats | None,
+    memory: MemoryStats | None,
+) -> str:
+    """The runtime part of /stats: uptime, cache, exchange, request weight, database, memory
+    and restarts. An actor that did not answer (None) shows zeros or n/a, or no line."""
+    lines = [f"{bold('Runtime')} · up {escape(format_age(uptime_s))}"]
+    rate, raw_rate = _hit_rate(cache, Layer.COMPUTED), _hit_rate(cache, Layer.RAW)
+    lines.append(f"cache: {cache.bytes if cache else 0:,} bytes · analyses hit "
+                 f"{'n/a' if rate is None else f'{rate:.0%}'} · raw hit "
+                 f"{'n/a' if raw_rate is None else f'{raw_rate:.0%}'}")
+    lines.append(f"exchange: {fetcher.upstream_calls if fetcher else 0} calls, "
+                 f"{fetcher.coalesced if fetcher else 0} coalesced, "
+                 f"{fetcher.refused_circuit_open if fetcher else 0} refused while the breaker "
+                 "was open")
+    lines.append(weight_line(fetcher.weight if fetcher else None))
+    if db_writer is not None and (db_writer.query or db_writer.read):
+        slowest = max(timings.p99_ms for _, timings in db_writer.query + db_writer.read)
+        lines.append(f"database: p99 {slowest:.2f} ms (slowest query kind)")
+    if memory is not None and memory.rss_mb is not None:
+        lines.append(f"memory: {memory.rss_mb:.0f} MB ({escape(memory.level)})")
+    lines.append(f"restarts: {restarts}")
+    return "\n".join(lines)
+
+
+def weight_line(weight: WeightStats | None) -> str:
+    """The exchange's request weight used this minute, and for how long calls are held back."""
+    if weight is None or weight.limit <= 0:
+        return "request weight: n/a"
+    line = (f"request weight: {weight.used:,.0f} of {weight.limit:,} per minute "
+            f"({weight.used / weight.limit:.0%})")
+    if weight.blocked_s > 0:
+        line += f" · held back {weight.blocked_s:.0f} s more ({weight.blocked_reason})"
+    return escape(line)
+
+
+def command_stats_text(stats: Sequence[CommandStat]) -> str:
+    """Per-command use, error rate and latency (the command log's last 24 h, busiest first)."""
+    if not stats:
+        return "commands (24 h): none yet"
+    total = sum(s.count for s in stats)
+    failures = sum(s.failures for s in stats)
+    lines = [f"{bold('Commands, 24 h')}: {total} · not ok {failures / total:.1%}"]
+    lines += [f"/{escape(s.command.lstrip('/'))} {s.count} · p50 {s.p50_ms:.0f} ms · "
+              f"p95 {s.p95_ms:.0f} ms" for s in stats[:8]]
+    return "\n".join(lines)
+
+
+def _hit_rate(cache: CacheStats | None, layer: Layer) -> float | None:
+    figures = None if cache is None else cache.layer(layer)
+    return None if figures is None else figures.hit_rate

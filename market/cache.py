@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from market.intervals import INTERVAL_MS
+from supervision.stats import INLINE, ActorStats
 
-__all__ = ["CacheHit", "Layer", "LayerStats", "LayeredCache", "ttl_for"]
+__all__ = ["CacheHit", "CacheStats", "Layer", "LayerStats", "LayeredCache", "ttl_for"]
 
 
 class Layer(StrEnum):
@@ -64,9 +65,45 @@ class CacheHit:
     """False once its TTL passed (stale-while-revalidate)."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class LayerStats:
-    """Counters of one layer, for introspection."""
+    """Figures of one layer, for introspection (a copy of its counters)."""
+
+    hits: int
+    """Fresh hits."""
+    misses: int
+    """Lookups that found nothing usable."""
+    stale_hits: int
+    """Hits on an expired entry that was still allowed."""
+    evictions: int
+    """Entries evicted to stay within the layer's byte budget."""
+    bytes: int
+    """Bytes the layer holds now."""
+    hit_rate: float | None
+    """Hits (stale ones included) over lookups, four decimals; None before the first lookup."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats(ActorStats):
+    """The cache actor's figures: the layered cache's plus its background refreshes."""
+
+    bytes: int
+    """Bytes held over all layers."""
+    max_bytes: int
+    """The cache's byte budget."""
+    layers: tuple[tuple[str, LayerStats], ...] = field(metadata=INLINE)
+    """Per layer (raw, computed, charts): its figures, named ``<layer>.hits`` and so on."""
+    background_refreshes: int
+    """Refreshes of hot keys asked of the fetcher."""
+
+    def layer(self, layer: Layer) -> LayerStats | None:
+        """The figures of one layer, if the cache has it."""
+        return dict(self.layers).get(layer.value)
+
+
+@dataclass(slots=True)
+class _LayerCounters:
+    """The live, mutable counters behind :class:`LayerStats`."""
 
     hits: int = 0
     misses: int = 0
@@ -75,9 +112,11 @@ class LayerStats:
     bytes: int = 0
     entries: int = 0
 
-    def hit_rate(self) -> float | None:
+    def snapshot(self) -> LayerStats:
         lookups = self.hits + self.stale_hits + self.misses
-        return None if lookups == 0 else (self.hits + self.stale_hits) / lookups
+        rate = None if lookups == 0 else round((self.hits + self.stale_hits) / lookups, 4)
+        return LayerStats(hits=self.hits, misses=self.misses, stale_hits=self.stale_hits,
+                          evictions=self.evictions, bytes=self.bytes, hit_rate=rate)
 
 
 @dataclass(slots=True)
@@ -95,7 +134,7 @@ class _Entry:
 class _LayerState:
     budget: int
     entries: OrderedDict[Hashable, _Entry] = field(default_factory=OrderedDict)
-    stats: LayerStats = field(default_factory=LayerStats)
+    stats: _LayerCounters = field(default_factory=_LayerCounters)
 
 
 class LayeredCache:
@@ -209,11 +248,8 @@ class LayeredCache:
         return sum(state.stats.bytes for state in self._layers.values())
 
     def stats(self) -> dict[Layer, LayerStats]:
-        """Per-layer counters (copies)."""
-        return {
-            layer: LayerStats(**{s: getattr(state.stats, s) for s in LayerStats.__slots__})
-            for layer, state in self._layers.items()
-        }
+        """Per-layer figures (copies)."""
+        return {layer: state.stats.snapshot() for layer, state in self._layers.items()}
 
     def keys(self, layer: Layer) -> Iterable[Hashable]:
         return tuple(self._layers[layer].entries)

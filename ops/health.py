@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from ops.memory import MemoryStats
 from supervision.snapshot import ActorSnapshot
 
 __all__ = ["ESSENTIAL_ACTORS", "HEALTHY_STATES", "Health", "HealthLevel", "assess"]
@@ -83,11 +84,7 @@ def _walk(node: ActorSnapshot, parent: str | None) -> Iterator[tuple[str, ActorS
 
 
 def _memory_reasons(node: ActorSnapshot) -> list[str]:
-    if node.name != "memory_monitor":
+    memory = node.stats
+    if not isinstance(memory, MemoryStats) or memory.level == "normal":
         return []
-    figures = dict(node.stats)
-    level = figures.get("level")
-    if level in (None, "normal"):
-        return []
-    rss, limit = figures.get("rss_mb"), figures.get("limit_mb")
-    return [f"memory is {level}: {rss} MB of {limit} MB"]
+    return [f"memory is {memory.level}: {memory.rss_mb} MB of {memory.limit_mb} MB"]

@@ -24,6 +24,7 @@ from core.config import BotConfig
 from core.errors import BotError
 from supervision.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot, render_tree
+from supervision.stats import NO_STATS, FlatStats
 
 __all__ = [
     "EXIT_DEGRADED", "EXIT_FAILING", "EXIT_HEALTHY", "EXIT_UNREACHABLE", "InspectError", "default_url", "main",
@@ -76,13 +77,17 @@ def _node_from_dict(data: Mapping[str, Any]) -> ActorSnapshot:
         priority=str(data.get("priority", "CRITICAL")),
         strategy=data.get("strategy"),
         breakers=tuple(_breaker_from_dict(b) for b in data.get("breakers") or ()),
-        stats=tuple(sorted((str(key), value) for key, value in stats.items())),
+        stats=FlatStats(tuple(sorted((str(key), value) for key, value in stats.items())))
+        if stats else NO_STATS,
         children=tuple(_node_from_dict(child) for child in data.get("children") or ()),
     )
 
 
 def snapshot_from_dict(data: object) -> ActorSnapshot:
-    """The inverse of ``ActorSnapshot.to_dict()``; ``InspectError`` if ``data`` is not one."""
+    """The inverse of ``ActorSnapshot.to_dict()``; ``InspectError`` if ``data`` is not one.
+
+    Each actor's figures come back by their flat names (``FlatStats``): the types they had in
+    the running bot are not known here, and ``render_tree`` does not need them."""
     if not isinstance(data, Mapping):
         raise InspectError(f"expected an actor tree object, got {type(data).__name__}")
     try:

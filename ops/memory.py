@@ -13,17 +13,19 @@ not flood the log and flip caches back and forth on every sample.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import psutil
 
 from core.errors import BotError
 from messages.system import MemoryPressure
+from supervision.stats import INLINE, ActorStats, stat_figures
 
 __all__ = [
-    "HYSTERESIS_POINTS", "MemorySample", "PressureDecision", "PressureLevel", "PressurePolicy",
-    "PsutilSampler", "SampleNow", "Sampler", "SamplingError", "TARGET_FRACTIONS", "size_figures",
+    "HYSTERESIS_POINTS", "MemorySample", "MemoryStats", "PressureDecision", "PressureLevel",
+    "PressurePolicy", "PsutilSampler", "SampleNow", "Sampler", "SamplingError", "SubscriberStats",
+    "TARGET_FRACTIONS", "size_figures",
 ]
 
 PressureLevel = Literal["normal", "warning", "critical"]
@@ -169,14 +171,50 @@ class PressurePolicy:
         )
 
 
-def size_figures(actor: str, stats: Mapping[str, object]) -> dict[str, int]:
-    """The byte counts an actor reports about itself (``bytes``, ``*_bytes``), keyed by actor.
+@dataclass(frozen=True, slots=True)
+class SubscriberStats:
+    """What the monitor sees of one actor it tells about memory pressure."""
 
-    Budgets (``max_bytes``) are configuration, not use, so they are left out.
+    queue: int
+    """Messages waiting for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryStats(ActorStats):
+    """The memory monitor actor's figures; the sample ones are None before the first sample."""
+
+    level: PressureLevel
+    """normal, warning or critical."""
+    rss_mb: float | None
+    """Resident memory at the last sample, one decimal."""
+    threads: int | None
+    """Threads at the last sample."""
+    open_files: int | None
+    """Open files at the last sample."""
+    system_available_mb: float | None
+    """Memory the system had available at the last sample, one decimal."""
+    peak_rss_mb: float
+    """Highest resident memory sampled, one decimal."""
+    limit_mb: float
+    """The configured limit the levels are relative to."""
+    pressure_events: int
+    """Level changes."""
+    sampling_failures: int
+    """Samples that could not be taken."""
+    subscribers: tuple[tuple[str, SubscriberStats], ...] = field(default=(), metadata=INLINE)
+    """Per subscriber: its figures, named ``<actor>.queue``."""
+
+
+def size_figures(actor: str, stats: object) -> dict[str, int]:
+    """The byte counts in an actor's stats (figures named ``bytes`` or ``*_bytes``, see
+    ``supervision.stats.stat_figures``), keyed by actor.
+
+    Generic over the stats types, so any actor that holds memory is covered by naming its
+    figure so. Budgets (``max_bytes``) are configuration, not use, so they are left out.
     """
     return {
         f"{actor}.{key}": int(value)
-        for key, value in stats.items()
+        for key, value in stat_figures(stats)
         if (key == "bytes" or key.endswith("_bytes"))
         and not key.startswith("max_")
         and isinstance(value, (int, float))

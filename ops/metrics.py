@@ -6,9 +6,10 @@ and alerts without anyone opening Telegram. Rendering is pure (snapshot in, text
 format is tested line by line without a server.
 
 Actor names are unique in a tree (the directory is keyed by name), so ``actor`` alone
-identifies a series. Every numeric figure an actor reports through ``stats()`` becomes one
-``cryptobot_actor_stat`` sample; ``None`` (e.g. a hit rate before the first lookup) and text
-are left out rather than invented.
+identifies a series. Every numeric figure an actor reports through ``stats()`` (flattened to
+dotted names by ``supervision.stats.stat_figures``) becomes one ``cryptobot_actor_stat``
+sample; ``None`` (e.g. a hit rate before the first lookup) and text are left out rather than
+invented.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from ops.health import HEALTHY_STATES, assess
 from supervision.snapshot import ActorSnapshot
+from supervision.stats import stat_figures
 
 __all__ = ["CONTENT_TYPE", "escape_label_value", "format_sample_value", "render_metrics"]
 
@@ -65,7 +68,7 @@ def format_sample_value(value: float | int) -> str:
     return repr(value)
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float))
 
 
@@ -90,7 +93,7 @@ def _handled(node: ActorSnapshot) -> Iterator[Sample]:
 
 
 def _stats(node: ActorSnapshot) -> Iterator[Sample]:
-    for key, value in node.stats:
+    for key, value in stat_figures(node.stats):
         if _is_number(value):
             yield _actor(node) + (("stat", str(key)),), value
 

@@ -17,8 +17,9 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Concatenate, ParamSpec, TypeVar
 
 from core.config import BotConfig
@@ -28,10 +29,22 @@ from storage.connection import open_read_only
 from storage.errors import StorageUnavailable
 from storage.timing import QueryTimer
 
-__all__ = ["ReadPool"]
+__all__ = ["ReadPool", "ReadPoolStats"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPoolStats:
+    """The read pool's connections (its query timings are ``ReadPool.timer.stats()``)."""
+
+    size: int
+    """Connections allowed."""
+    idle: int
+    """Connections (or free slots) waiting to be borrowed now."""
+    opened: int
+    """Connections opened since start."""
 
 
 class ReadPool:
@@ -140,12 +153,8 @@ class ReadPool:
             if conn is not None:
                 conn.close()
 
-    def stats(self) -> Mapping[str, object]:
-        figures: dict[str, object] = {"read_pool.size": self.size,
-                                      "read_pool.idle": self._idle.qsize(),
-                                      "read_pool.opened": self._opened}
-        figures.update(self.timer.stats("read"))
-        return figures
+    def stats(self) -> ReadPoolStats:
+        return ReadPoolStats(size=self.size, idle=self._idle.qsize(), opened=self._opened)
 
     def _open(self) -> sqlite3.Connection:
         try:

@@ -19,7 +19,7 @@ import numpy as np
 
 from core.logs import log_event
 
-__all__ = ["KindTimings", "QueryTimer"]
+__all__ = ["KindTimings", "QueryTimer", "Timings"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,10 @@ class KindTimings:
     """Median over the recent window."""
     p99_ms: float
     """99th percentile over the recent window."""
+
+
+Timings = tuple[tuple[str, KindTimings], ...]
+"""Figures per query kind, sorted by kind (flattened as ``<field>.<kind>.p99_ms`` ...)."""
 
 
 class _Samples:
@@ -93,12 +97,6 @@ class QueryTimer:
             result[kind] = KindTimings(count, slow, round(float(p50), 4), round(float(p99), 4))
         return result
 
-    def stats(self, prefix: str = "query") -> dict[str, object]:
-        """Flat figures for ``SupervisedActor.stats`` (``query.<kind>.p99_ms`` ...)."""
-        figures: dict[str, object] = {}
-        for kind, timings in self.snapshot().items():
-            figures[f"{prefix}.{kind}.count"] = timings.count
-            figures[f"{prefix}.{kind}.slow"] = timings.slow
-            figures[f"{prefix}.{kind}.p50_ms"] = timings.p50_ms
-            figures[f"{prefix}.{kind}.p99_ms"] = timings.p99_ms
-        return figures
+    def stats(self) -> Timings:
+        """Every kind's figures, sorted by kind, for an actor's stats."""
+        return tuple(self.snapshot().items())

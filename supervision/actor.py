@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +44,7 @@ from messages.supervision import (
 from supervision.errors import EscapedBaseException
 from supervision.inbox import drain_inbox
 from supervision.snapshot import ActorReport
+from supervision.stats import NO_STATS, ActorStats
 
 if TYPE_CHECKING:
     from supervision.breaker import BreakerSnapshot
@@ -104,9 +104,10 @@ class SupervisedActor(pykka.ThreadingActor):
     def release(self) -> None:
         """Close resources; runs after an orderly stop and after a failure alike."""
 
-    def stats(self) -> Mapping[str, object]:
-        """Actor-specific figures for introspection (plain values only)."""
-        return {}
+    def stats(self) -> ActorStats:
+        """The actor's own figures for introspection: a frozen :class:`ActorStats` subclass
+        defined next to the actor (see ``supervision.stats``); the default has none."""
+        return NO_STATS
 
     def breakers(self) -> tuple[BreakerSnapshot, ...]:
         """Snapshots of the circuit breakers this actor owns."""
@@ -240,7 +241,7 @@ class SupervisedActor(pykka.ThreadingActor):
     def describe(self) -> ActorReport:
         """Introspection report; supervisors add their children."""
         return ActorReport(
-            stats=tuple(sorted((str(k), v) for k, v in self.stats().items())),
+            stats=self.stats(),
             breakers=self.breakers(),
             children=(),
         )

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from messages.supervision import Describe
 from supervision.errors import ChildUnavailable
+from supervision.stats import NO_STATS, ActorStats, stat_figures
 
 if TYPE_CHECKING:
     from supervision.address import Address
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["ActorReport", "ActorSnapshot", "ChildReport", "collect_tree", "render_tree"]
 
 Scalar = str | int | float | bool | None
+StatsT = TypeVar("StatsT", bound=ActorStats)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,8 @@ class ChildReport:
 class ActorReport:
     """What an actor says about itself when asked to describe itself."""
 
-    stats: tuple[tuple[str, Any], ...]
-    """Actor-specific figures, sorted by key."""
+    stats: ActorStats
+    """The actor's own figures (its ``stats()``; a subclass the runtime does not know)."""
     breakers: tuple[BreakerSnapshot, ...]
     """Circuit breakers it owns."""
     children: tuple[ChildReport, ...]
@@ -82,7 +84,7 @@ class ActorSnapshot:
     priority: str = "CRITICAL"
     strategy: str | None = None
     breakers: tuple[BreakerSnapshot, ...] = ()
-    stats: tuple[tuple[str, Any], ...] = ()
+    stats: ActorStats = NO_STATS
     children: tuple[ActorSnapshot, ...] = ()
 
     def walk(self) -> Iterator[ActorSnapshot]:
@@ -94,6 +96,10 @@ class ActorSnapshot:
     def find(self, name: str) -> ActorSnapshot | None:
         """The first node called ``name``, if any."""
         return next((node for node in self.walk() if node.name == name), None)
+
+    def find_stats(self, kind: type[StatsT]) -> StatsT | None:
+        """The figures of the first node (depth first) that reports ``kind``, if any."""
+        return next((node.stats for node in self.walk() if isinstance(node.stats, kind)), None)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -109,7 +115,7 @@ class ActorSnapshot:
             "priority": self.priority,
             "strategy": self.strategy,
             "breakers": [_breaker_dict(b) for b in self.breakers],
-            "stats": dict(self.stats),
+            "stats": dict(stat_figures(self.stats)),
             "children": [child.to_dict() for child in self.children],
         }
 
@@ -168,7 +174,7 @@ def _child_snapshot(child: ChildReport, timeout_s: float, asker: str | None) -> 
         priority=child.priority,
         strategy=report.strategy if report else None,
         breakers=report.breakers if report else (),
-        stats=report.stats if report else (),
+        stats=report.stats if report else NO_STATS,
         children=(
             tuple(_child_snapshot(c, timeout_s, asker) for c in report.children) if report else ()
         ),

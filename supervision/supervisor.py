@@ -47,6 +47,7 @@ from supervision.errors import MaxRestartsExceeded
 from supervision.inbox import drain_inbox
 from supervision.snapshot import ActorReport, ChildReport
 from supervision.spec import ChildSpec, RestartType, start_order
+from supervision.stats import SupervisorStats
 from supervision.strategies import RestartIntensity, Strategy, affected_children
 from supervision.ticker import Ticker
 
@@ -177,8 +178,8 @@ class Supervisor(SupervisedActor):
 
     def describe(self) -> ActorReport:
         return ActorReport(
-            stats=(("recent_restarts",
-                     sum(counter.recent(self._clock()) for counter in self._intensity.values())),),
+            stats=SupervisorStats(recent_restarts=sum(
+                counter.recent(self._clock()) for counter in self._intensity.values())),
             breakers=(),
             children=tuple(self._child_report(self._children[spec.name]) for spec in self._order),
             strategy=self.settings.strategy.value,

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pykka
 import pytest
 
 from actors.alerts import AlertsActor
-from actors.db_writer import DbWriter
+from actors.db_writer import DbWriter, DbWriterStats
 from actors.market_tree import market_spec
 from core.config import BotConfig
 from fakes.exchange.catalog import INTERVALS
@@ -110,10 +110,10 @@ class StorageWorld:
         return self.write(AddAlert, request_id=key, user_id=user_id, chat_id=user_id,
                           symbol=symbol, direction=direction, price=price)
 
-    def stats(self) -> Mapping[str, object]:
+    def stats(self) -> DbWriterStats:
         report = self.writer.ask(Describe(), timeout=TIMEOUT)
-        assert isinstance(report, ActorReport)
-        return dict(report.stats)
+        assert isinstance(report, ActorReport) and isinstance(report.stats, DbWriterStats)
+        return report.stats
 
     def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
         """Read with a connection of its own: what any reader would see right now."""

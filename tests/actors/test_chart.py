@@ -9,11 +9,10 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from actors.chart import PAUSED_REASON, ChartActor
+from actors.chart import PAUSED_REASON, ChartActor, ChartStats
 from chat.charts import ChartUnavailable
 from market.candles import Candles, load_csv
 from messages.charts import RenderChart
@@ -73,8 +72,10 @@ def render(address: Address, candles: Candles = SOLUSDT[-200:]) -> bytes:
     return png
 
 
-def stats(address: Address) -> dict[str, Any]:
-    return dict(address.ask(Describe(), timeout=5).stats)
+def stats(address: Address) -> ChartStats:
+    figures = address.ask(Describe(), timeout=5).stats
+    assert isinstance(figures, ChartStats)
+    return figures
 
 
 def test_matplotlib_is_imported_by_the_first_render_not_by_starting_the_bot() -> None:
@@ -95,8 +96,9 @@ def test_a_render_request_is_answered_with_png_bytes_and_counted(chart: Address)
     assert render(chart).startswith(PNG_SIGNATURE)
     assert render(chart).startswith(PNG_SIGNATURE)
     figures = stats(chart)
-    assert figures["renders"] == 2 and figures["paused"] is False
-    assert figures["first_render_ms"] > 0 and figures["render_p50_ms"] > 0
+    assert figures.renders == 2 and figures.paused is False
+    assert figures.first_render_ms is not None and figures.first_render_ms > 0
+    assert figures.render_p50_ms is not None and figures.render_p50_ms > 0
 
 
 def test_no_figure_outlives_its_render(chart: Address) -> None:
@@ -110,7 +112,7 @@ def test_an_undrawable_chart_is_refused_and_the_actor_keeps_working(chart: Addre
     with pytest.raises(ChartUnavailable, match="at least 2 candles"):
         render(chart, SOLUSDT[:1])
     assert render(chart).startswith(PNG_SIGNATURE)
-    assert stats(chart)["failures"] == 1
+    assert stats(chart).failures == 1
 
 
 def test_critical_memory_pauses_charts_until_memory_is_normal_again(chart: Address) -> None:
@@ -122,13 +124,13 @@ def test_critical_memory_pauses_charts_until_memory_is_normal_again(chart: Addre
     with pytest.raises(ChartUnavailable):
         render(chart)
     figures = stats(chart)
-    assert figures["paused"] is True and figures["refused_while_paused"] == 2
+    assert figures.paused is True and figures.refused_while_paused == 2
     chart.tell(pressure("normal"))
     assert render(chart).startswith(PNG_SIGNATURE)
-    assert stats(chart)["paused"] is False
+    assert stats(chart).paused is False
 
 
 def test_a_memory_warning_alone_does_not_stop_charts(chart: Address) -> None:
     chart.tell(pressure("warning"))
     assert render(chart).startswith(PNG_SIGNATURE)
-    assert stats(chart)["paused"] is False
+    assert stats(chart).paused is False

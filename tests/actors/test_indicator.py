@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.indicator import IndicatorActor
+from actors.indicator import IndicatorActor, IndicatorStats
 from market.candles import load_csv
 from market.indicator_set import VALUE_NAMES, compute_indicators
 from messages.market import ComputeIndicators
@@ -36,8 +36,10 @@ def assert_same(a, b) -> None:
             assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12), (name, x, y)
 
 
-def stats(address) -> dict:
-    return dict(address.ask(Describe(), timeout=5).stats)
+def stats(address) -> IndicatorStats:
+    figures = address.ask(Describe(), timeout=5).stats
+    assert isinstance(figures, IndicatorStats)
+    return figures
 
 
 def test_new_closed_candles_are_fed_incrementally_and_match_a_full_recompute(indicator):
@@ -45,7 +47,7 @@ def test_new_closed_candles_are_fed_incrementally_and_match_a_full_recompute(ind
     result = indicator.ask(ComputeIndicators("SOLUSDT", "1h", SOLUSDT[:503]), timeout=5)
     assert_same(result, compute_indicators(SOLUSDT[:503]))
     figures = stats(indicator)
-    assert figures["rebuilds"] == 1 and figures["incremental_steps"] == 3
+    assert figures.rebuilds == 1 and figures.incremental_steps == 3
 
 
 def test_a_sliding_window_extends_the_state_that_saw_the_older_candles(indicator):
@@ -58,19 +60,19 @@ def test_the_same_window_again_reuses_the_result(indicator):
     first = indicator.ask(ComputeIndicators("SOLUSDT", "1h", SOLUSDT[:500]), timeout=5)
     again = indicator.ask(ComputeIndicators("SOLUSDT", "1h", SOLUSDT[:500]), timeout=5)
     assert_same(first, again)
-    assert stats(indicator)["reused"] == 1
+    assert stats(indicator).reused == 1
 
 
 def test_a_gap_larger_than_the_incremental_limit_rebuilds(indicator):
     indicator.ask(ComputeIndicators("SOLUSDT", "1h", SOLUSDT[:300]), timeout=5)
     result = indicator.ask(ComputeIndicators("SOLUSDT", "1h", SOLUSDT[200:700]), timeout=5)
     assert_same(result, compute_indicators(SOLUSDT[200:700]))
-    assert stats(indicator)["rebuilds"] == 2
+    assert stats(indicator).rebuilds == 2
 
 
 def test_state_is_bounded_and_dropped_under_memory_pressure(indicator):
     for symbol in ("A", "B", "C"):
         indicator.ask(ComputeIndicators(symbol, "1h", SOLUSDT[:100]), timeout=5)
-    assert stats(indicator)["series"] == 2
+    assert stats(indicator).series == 2
     indicator.tell(MemoryPressure("critical", 900.0, 512.0, 0.0))
-    assert stats(indicator)["series"] == 0
+    assert stats(indicator).series == 0

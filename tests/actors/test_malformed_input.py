@@ -28,6 +28,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from actors.fetcher import FetcherStats
 from actors.telegram_io import TelegramIO
 from bot import CryptoBot
 from fakes.telegram.bot_api import FakeBotApi
@@ -266,8 +267,9 @@ def test_the_market_actors_answer_unavailable_to_malformed_answers_and_never_res
     snapshot = market.tree.snapshot(timeout_s=5)
     assert restarts(snapshot) == {}
     assert {node.state for node in snapshot.walk()} == {"running"}
-    fetcher = snapshot.find("fetcher")
-    assert fetcher is not None and dict(fetcher.stats)["weight.blocked_reason"] == "banned"
+    fetcher = snapshot.find_stats(FetcherStats)
+    assert fetcher is not None and fetcher.weight is not None
+    assert fetcher.weight.blocked_reason == "banned"
 
 
 def test_once_the_exchange_answers_well_again_its_numbers_are_shown(

@@ -146,13 +146,13 @@ class TestBackgroundRefresh:
             market.age_cache(6)
             analysis_of(market, "btc")
         market.age_cache(35)  # 47 s old: in the last quarter of its TTL
-        before = dict(market.tree.address("fetcher").ask(Describe(), timeout=5).stats)
+        before = market.tree.address("fetcher").ask(Describe(), timeout=5).stats
         market.tree.address("cache").tell(RefreshDue())
         market.settle()
-        after = dict(market.tree.address("fetcher").ask(Describe(), timeout=5).stats)
-        cache = dict(market.tree.address("cache").ask(Describe(), timeout=5).stats)
-        assert cache["background_refreshes"] == 1
-        assert after["upstream_calls"] == before["upstream_calls"] + 1
+        after = market.tree.address("fetcher").ask(Describe(), timeout=5).stats
+        cache = market.tree.address("cache").ask(Describe(), timeout=5).stats
+        assert cache.background_refreshes == 1
+        assert after.upstream_calls == before.upstream_calls + 1
 
 
 def test_preload_on_start_warms_the_cache_for_the_listed_symbols(simulator):

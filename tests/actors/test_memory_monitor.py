@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pykka
@@ -13,11 +13,12 @@ import pytest
 from actors.memory_monitor import memory_spec
 from core.config import BotConfig
 from messages.system import MemoryPressure
-from ops.memory import MemorySample, SampleNow, SamplingError
+from ops.memory import MemorySample, MemoryStats, SampleNow, SamplingError
 from supervision.actor import SupervisedActor
 from supervision.address import AddressState
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
+from supervision.stats import FlatStats
 from supervision.tree import SupervisionTree
 
 TIMEOUT = 5.0
@@ -77,8 +78,8 @@ class Recorder(SupervisedActor):
                 return self._inbox.add(self.ctx.name, message)
         return super().handle(message)
 
-    def stats(self) -> Mapping[str, object]:
-        return {"bytes": 4096, "max_bytes": 8192}
+    def stats(self) -> FlatStats:
+        return FlatStats((("bytes", 4096), ("max_bytes", 8192)))
 
 
 class GcCounter:
@@ -108,10 +109,10 @@ class Monitored:
         for name in names:
             self.tree.address(name).ask(MemoryPressure("probe", 0, 0, 1.0), timeout=TIMEOUT)
 
-    def monitor_stats(self) -> dict[str, object]:
-        node = self.tree.snapshot(timeout_s=TIMEOUT).find("memory_monitor")
-        assert node is not None
-        return dict(node.stats)
+    def monitor_stats(self) -> MemoryStats:
+        stats = self.tree.snapshot(timeout_s=TIMEOUT).find_stats(MemoryStats)
+        assert stats is not None
+        return stats
 
 
 @pytest.fixture
@@ -214,19 +215,19 @@ class TestVisibility:
         for _ in range(3):
             bot.sample()
         stats = bot.monitor_stats()
-        assert stats["level"] == "normal"
-        assert stats["rss_mb"] == 60
-        assert stats["peak_rss_mb"] == 120
-        assert stats["threads"] == 12
-        assert stats["open_files"] == 9
-        assert stats["pressure_events"] == 3
-        assert stats["cache.queue"] == 0
+        assert stats.level == "normal"
+        assert stats.rss_mb == 60
+        assert stats.peak_rss_mb == 120
+        assert stats.threads == 12
+        assert stats.open_files == 9
+        assert stats.pressure_events == 3
+        assert dict(stats.subscribers)["cache"].queue == 0
 
     def test_a_failed_sample_is_counted_and_keeps_the_level(self, monitored, caplog):
         bot = monitored(85, None, 86)
         assert bot.sample() == "warning"
         assert bot.sample() == "warning"
-        assert bot.monitor_stats()["sampling_failures"] == 1
+        assert bot.monitor_stats().sampling_failures == 1
         assert ("memory.sample_failed", logging.WARNING) in events(caplog)
         assert bot.tree.address("memory_monitor").generation == 1
 
@@ -242,7 +243,7 @@ class TestSpec:
         try:
             assert tree.address("memory_monitor").ask(SampleNow(), timeout=TIMEOUT) in (
                 "normal", "warning", "critical")
-            node = tree.snapshot(timeout_s=TIMEOUT).find("memory_monitor")
-            assert node is not None and dict(node.stats)["rss_mb"] > 1
+            stats = tree.snapshot(timeout_s=TIMEOUT).find_stats(MemoryStats)
+            assert stats is not None and stats.rss_mb is not None and stats.rss_mb > 1
         finally:
             tree.stop(timeout_s=TIMEOUT)

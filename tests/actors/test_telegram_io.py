@@ -251,7 +251,7 @@ def test_an_edit_that_changes_nothing_counts_as_delivered(bot: Bot) -> None:
 
     assert bot.wait_for_texts(2) == ["Same", "echo: after"]
     assert bot.journal.of(ReplyFailed) == []
-    assert dict(bot.transport().stats)["not_modified"] == 1
+    assert bot.transport().stats.not_modified == 1
 
 
 def test_a_button_press_is_forwarded_answered_and_edits_its_message(bot: Bot) -> None:
@@ -305,7 +305,7 @@ def test_dropped_connections_and_server_errors_are_retried(bot: Bot) -> None:
     bot.say("hello")
 
     assert bot.wait_for_texts(1) == ["echo: hello"]
-    assert dict(bot.transport().stats)["retries"] == 2
+    assert bot.transport().stats.retries == 2
 
 
 def test_a_reply_that_keeps_failing_is_reported_to_the_conversation(bot: Bot) -> None:
@@ -386,7 +386,7 @@ def test_updates_that_are_not_messages_or_buttons_are_ignored_without_a_restart(
     assert bot.wait_for_texts(1) == ["echo: still here"]
     assert [command.text for command in bot.journal.of(ChatCommand)] == ["still here"]
     bot.wait_until(lambda: bool(bot.fake.sent(method="answerCallbackQuery")))
-    assert dict(bot.transport().stats)["ignored_updates"] == 6
+    assert bot.transport().stats.ignored_updates == 6
     assert bot.transport().restarts == 0
 
 

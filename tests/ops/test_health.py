@@ -5,6 +5,14 @@ from __future__ import annotations
 from supervision.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
 from ops.health import assess
+from ops.memory import MemoryStats, PressureLevel
+
+
+def _memory(level: PressureLevel = "normal", *, rss_mb: float | None = None,
+            limit_mb: float = 512.0) -> MemoryStats:
+    return MemoryStats(level=level, rss_mb=rss_mb, threads=None, open_files=None,
+                       system_available_mb=None, peak_rss_mb=rss_mb or 0.0, limit_mb=limit_mb,
+                       pressure_events=0, sampling_failures=0)
 
 
 def _breaker(state: str, retry_after_s: float = 12.0) -> BreakerSnapshot:
@@ -19,7 +27,7 @@ def _worker(name: str, state: str = "running", **fields: object) -> ActorSnapsho
 
 def _tree(*, fetcher: ActorSnapshot | None = None, writer_state: str = "running",
           workers: tuple[str, ...] = ("running", "running"),
-          memory: tuple[tuple[str, object], ...] = (("level", "normal"),)) -> ActorSnapshot:
+          memory: MemoryStats = _memory()) -> ActorSnapshot:
     market = ActorSnapshot(name="market", state="running", kind="supervisor", children=(
         *(_worker(f"fetch_worker_{i}", state) for i, state in enumerate(workers)),
         fetcher or _worker("fetcher", breakers=(_breaker("closed", 0.0),)),
@@ -50,9 +58,9 @@ def test_an_open_breaker_is_degraded_with_its_retry_delay() -> None:
 
 
 def test_memory_pressure_is_degraded_with_the_figures() -> None:
-    health = assess(_tree(memory=(("level", "critical"), ("limit_mb", 512), ("rss_mb", 530.2))))
+    health = assess(_tree(memory=_memory("critical", rss_mb=530.2, limit_mb=512.0)))
     assert health.level == "degraded"
-    assert health.reasons == ("memory is critical: 530.2 MB of 512 MB",)
+    assert health.reasons == ("memory is critical: 530.2 MB of 512.0 MB",)
 
 
 def test_an_essential_actor_given_up_for_good_is_failing() -> None:

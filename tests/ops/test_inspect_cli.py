@@ -21,6 +21,7 @@ from ops.inspect_cli import (
 from ops.status_http import StatusServer
 from supervision.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot, render_tree
+from supervision.stats import FlatStats
 
 
 def _tree(fetcher_state: str = "running") -> ActorSnapshot:
@@ -29,7 +30,7 @@ def _tree(fetcher_state: str = "running") -> ActorSnapshot:
                               reset_timeout_s=30.0, retry_after_s=0.0)
     fetcher = ActorSnapshot(name="fetcher", state=fetcher_state, kind="worker", restarts=2,
                             last_failure="handle: RuntimeError('boom')", breakers=(breaker,),
-                            stats=(("coalesced", 1), ("upstream_calls", 3)))
+                            stats=FlatStats((("coalesced", 1), ("upstream_calls", 3))))
     market = ActorSnapshot(name="market", state="running", kind="supervisor",
                            strategy="one_for_one", children=(fetcher,))
     return ActorSnapshot(name="root", state="running", kind="supervisor", children=(market,))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from messages.system import MemoryPressure
+from market.cache import CacheStats, LayerStats
 from ops.memory import PressurePolicy, PsutilSampler, size_figures
+from supervision.stats import FlatStats
 
 # Limit 1000 MB, warning at 80 %: warning from 800 MB, critical from 1000 MB,
 # back to normal below 750 MB, back to warning below 950 MB.
@@ -73,9 +75,15 @@ class TestDecisions:
 
 class TestSizeFigures:
     def test_byte_counts_are_kept_and_budgets_breakdowns_and_other_figures_dropped(self):
-        stats = {"bytes": 2048, "max_bytes": 4096, "state_bytes": 10.0, "series": 3,
-                 "paused": True, "raw.bytes": 7}
+        stats = FlatStats((("bytes", 2048), ("max_bytes", 4096), ("state_bytes", 10.0),
+                           ("series", 3), ("paused", True), ("raw.bytes", 7)))
         assert size_figures("cache", stats) == {"cache.bytes": 2048, "cache.state_bytes": 10}
+
+    def test_the_cache_stats_give_their_total_only(self):
+        layer = LayerStats(hits=1, misses=0, stale_hits=0, evictions=0, bytes=7, hit_rate=1.0)
+        stats = CacheStats(bytes=2048, max_bytes=4096, layers=(("raw", layer),),
+                           background_refreshes=0)
+        assert size_figures("cache", stats) == {"cache.bytes": 2048}
 
 
 class TestPsutilSampler:

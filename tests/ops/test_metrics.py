@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ops.metrics import escape_label_value, format_sample_value, render_metrics
 from supervision.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
+from supervision.stats import FlatStats
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _SAMPLE = re.compile(rf"^(?P<name>{_NAME})(?:\{{(?P<labels>.*)\}})? (?P<value>\S+)$")
@@ -89,11 +90,12 @@ def _breaker(name: str, state: str, trips: int = 0) -> BreakerSnapshot:
 def _tree() -> ActorSnapshot:
     cache = ActorSnapshot(
         name="cache", state="running", kind="worker", handled=40, mailbox_depth=2,
-        stats=(("bytes", 1024), ("computed.hit_rate", 0.98), ("raw.hit_rate", None),
-               ("mode", "lru"), ("warm", True)))
+        stats=FlatStats((("bytes", 1024), ("computed.hit_rate", 0.98), ("raw.hit_rate", None),
+                         ("mode", "lru"), ("warm", True))))
     fetcher = ActorSnapshot(
         name="fetcher", state="restarting", kind="worker", restarts=3,
-        breakers=(_breaker("exchange", "open", trips=2),), stats=(("upstream_calls", 17),))
+        breakers=(_breaker("exchange", "open", trips=2),),
+        stats=FlatStats((("upstream_calls", 17),)))
     market = ActorSnapshot(name="market", state="running", kind="supervisor",
                            strategy="one_for_one", children=(fetcher, cache))
     return ActorSnapshot(name="root", state="running", kind="supervisor", children=(market,))
@@ -154,7 +156,8 @@ def test_families_without_samples_are_not_declared() -> None:
 
 def test_label_values_are_escaped_and_read_back_intact() -> None:
     awkward = 'odd "name"\\with\nnewline'
-    node = ActorSnapshot(name=awkward, state="running", kind="worker", stats=((awkward, 1.5),))
+    node = ActorSnapshot(name=awkward, state="running", kind="worker",
+                         stats=FlatStats(((awkward, 1.5),)))
     exposition = parse(render_metrics(node, uptime_s=1))
     assert exposition.value("cryptobot_actor_stat", actor=awkward, stat=awkward) == 1.5
     assert escape_label_value('a"b') == 'a\\"b'

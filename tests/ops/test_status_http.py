@@ -12,6 +12,7 @@ import requests
 from ops.status_http import StatusServer
 from supervision.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
+from supervision.stats import FlatStats
 from supervision.tree import SupervisionTree
 from tests.supervision.workers import FAST, Journal, worker_spec
 
@@ -50,7 +51,7 @@ def _breaker(state: str) -> BreakerSnapshot:
 def _tree(*, fetcher_state: str = "running", breaker_state: str = "closed") -> ActorSnapshot:
     fetcher = ActorSnapshot(name="fetcher", state=fetcher_state, kind="worker",
                             breakers=(_breaker(breaker_state),),
-                            stats=(("upstream_calls", 3),))
+                            stats=FlatStats((("upstream_calls", 3),)))
     cache = ActorSnapshot(name="cache", state="lazy", kind="worker")
     market = ActorSnapshot(name="market", state="running", kind="supervisor",
                            strategy="one_for_one", children=(fetcher, cache))
@@ -137,7 +138,7 @@ class TestActors:
         self, server: StatusServer, http: requests.Session, provider: Provider
     ) -> None:
         provider.set(ActorSnapshot(name="root", state="running", kind="supervisor",
-                                   stats=(("started", object),)))
+                                   stats=FlatStats((("started", object),))))
         response = _get(http, server, "/actors")
         assert response.json()["stats"] == {"started": "<class 'object'>"}
 

@@ -36,11 +36,11 @@ def test_a_pool_is_built_from_the_configuration(db_path):
 
 
 def test_connections_open_on_first_use_and_are_reused(pool, conn):
-    assert pool.stats()["read_pool.opened"] == 0
+    assert pool.stats().opened == 0
     insert_alert(conn, user_id=1)
     for _ in range(5):
         assert len(pool.alerts_of(1)) == 1
-    assert pool.stats()["read_pool.opened"] == 1
+    assert pool.stats().opened == 1
 
 
 def test_readers_run_while_the_writer_commits_and_see_whole_batches_only(pool, conn):
@@ -96,15 +96,15 @@ def test_a_connection_that_failed_is_replaced(pool):
     with pytest.raises(StorageUnavailable, match="reading probe failed"):
         pool.run("probe", broken)
     assert pool.watchlist_of(1) == ()
-    assert pool.stats()["read_pool.opened"] == 2
+    assert pool.stats().opened == 2
 
 
 def test_reads_are_timed_per_kind(pool):
     for _ in range(3):
         pool.alert_symbols()
-    stats = pool.stats()
-    assert stats["read.alert_symbols.count"] == 3
-    assert 0 <= stats["read.alert_symbols.p50_ms"] <= stats["read.alert_symbols.p99_ms"]
+    timings = dict(pool.timer.stats())["alert_symbols"]
+    assert timings.count == 3
+    assert 0 <= timings.p50_ms <= timings.p99_ms
 
 
 def test_before_the_writer_creates_the_file_reads_fail_then_work(tmp_path):

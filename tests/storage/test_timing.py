@@ -47,5 +47,5 @@ def test_a_slow_query_is_counted_and_logged_as_an_event(caplog):
     assert len(events) == 1
     assert getattr(events[0], "fields") == {"kind": "candles_between", "elapsed_ms": 12.5,
                                             "threshold_ms": 5.0, "size": 500}
-    assert timer.stats()["query.candles_between.slow"] == 1
-    assert timer.stats()["query.fast.slow"] == 0
+    assert dict(timer.stats())["candles_between"].slow == 1
+    assert dict(timer.stats())["fast"].slow == 0

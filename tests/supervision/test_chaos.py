@@ -13,6 +13,7 @@ import threading
 
 import pykka
 
+from supervision.stats import SupervisorStats
 from supervision.strategies import Strategy
 from supervision.supervisor import supervisor_spec
 from tests.supervision.workers import FAST, Work, worker_spec
@@ -73,7 +74,8 @@ def test_random_crashes_under_load_lose_no_message_and_leave_no_thread(make_tree
     print(f"redelivered={redelivered} restarts={restarts} poisoned={len(poisoned)}")
     assert redelivered > 10, "the chaos did not hit enough messages to mean anything"
     assert restarts >= redelivered
-    assert dict(snapshot.stats)["recent_restarts"] <= settings.max_restarts
+    assert isinstance(snapshot.stats, SupervisorStats)
+    assert snapshot.stats.recent_restarts <= settings.max_restarts
 
     assert tree.stop(timeout_s=10)
     assert pykka.ActorRegistry.get_all() == []

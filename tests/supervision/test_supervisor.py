@@ -13,6 +13,7 @@ import pytest
 from supervision.address import AddressState
 from supervision.errors import ChildUnavailable
 from supervision.spec import ChildSpec, Priority, RestartType
+from supervision.stats import SupervisorStats
 from supervision.strategies import Strategy
 from supervision.supervisor import supervisor_spec
 from tests.supervision.workers import (
@@ -132,7 +133,8 @@ class TestIntensityAndEscalation:
             tree.address(name).tell(Crash())
             wait_generation(tree, name, 2)
         assert not tree.failed.is_set()
-        assert dict(tree.snapshot(TIMEOUT).stats)["recent_restarts"] == 3
+        stats = tree.snapshot(TIMEOUT).stats
+        assert isinstance(stats, SupervisorStats) and stats.recent_restarts == 3
 
     def test_a_nested_supervisor_that_gives_up_is_restarted_by_its_parent(self, make_tree, journal):
         inner = dataclasses.replace(FAST, max_restarts=0)

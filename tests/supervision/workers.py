@@ -11,6 +11,7 @@ from typing import Any
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec
+from supervision.stats import ActorStats
 from supervision.supervisor import SupervisorSettings
 
 
@@ -46,6 +47,13 @@ class RaiseCancelled:
 @dataclass(frozen=True, slots=True)
 class StopSelf:
     """The worker stops itself without telling anyone (a silent death)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStats(ActorStats):
+    """A test worker's one figure."""
+
+    kind: str
 
 
 class Journal:
@@ -126,8 +134,8 @@ class Worker(SupervisedActor):
                 return None
         return super().handle(message)
 
-    def stats(self) -> dict[str, object]:
-        return {"kind": "test-worker"}
+    def stats(self) -> WorkerStats:
+        return WorkerStats(kind="test-worker")
 
     def _on_work(self, message: Work) -> int:
         key = (self.ctx.name, message.seq)
