@@ -44,8 +44,8 @@ from market.analysis import MarketAnalysis, MarketUnavailable
 from market.errors import MarketError
 from market.simulator import ExchangeSimulator
 from storage.read_pool import ReadPool
-from messages.supervision import ChildFailed
 from supervision.address import Address, Directory
+from supervision.messages import ChildFailed
 from supervision.snapshot import ActorSnapshot
 from supervision.spec import ActorFactory, ChildSpec
 from supervision.supervisor import SupervisorSettings

@@ -45,7 +45,6 @@ from messages.storage import (
     Unwatch,
     Watch,
 )
-from messages.supervision import Redelivery
 from storage.batch import (
     ACKED_TYPES,
     BackgroundWrite,
@@ -63,6 +62,7 @@ from storage.writes import WriteRules
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.inbox import fail_future
+from supervision.messages import Redelivery
 from supervision.spec import ChildSpec, Priority
 from supervision.supervisor import SupervisorSettings, supervisor_spec
 from supervision.ticker import Ticker

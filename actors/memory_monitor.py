@@ -24,7 +24,6 @@ import pykka
 
 from core.config import BotConfig
 from core.logs import log_event
-from messages.supervision import Describe
 from ops.memory import (
     MemorySample,
     PressureLevel,
@@ -39,6 +38,7 @@ from supervision.actor import SupervisedActor
 from supervision.address import AddressState
 from supervision.context import ChildContext
 from supervision.errors import ChildUnavailable
+from supervision.messages import Describe
 from supervision.snapshot import ActorReport
 from supervision.spec import ChildSpec, Priority
 from supervision.ticker import Ticker

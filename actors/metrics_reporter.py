@@ -14,9 +14,9 @@ from typing import Any
 
 from core.config import BotConfig
 from core.logs import log_event
-from messages.supervision import SystemMessage
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
+from supervision.messages import SystemMessage
 from supervision.snapshot import ActorSnapshot, collect_tree
 from supervision.spec import ChildSpec, Priority
 from supervision.ticker import Ticker

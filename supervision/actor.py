@@ -34,7 +34,9 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from core.logs import bind_request_id, log_event
-from messages.supervision import (
+from supervision.errors import EscapedBaseException
+from supervision.inbox import drain_inbox
+from supervision.messages import (
     ChildFailed,
     Describe,
     InjectCrash,
@@ -42,8 +44,6 @@ from messages.supervision import (
     Redelivery,
     SystemMessage,
 )
-from supervision.errors import EscapedBaseException
-from supervision.inbox import drain_inbox
 from supervision.snapshot import ActorReport
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _carries_request_id(message: object) -> bool:
 
 
 class InjectedCrash(RuntimeError):
-    """The failure an :class:`~messages.supervision.InjectCrash` message causes."""
+    """The failure an :class:`~supervision.messages.InjectCrash` message causes."""
 
 
 class SupervisedActor(pykka.ThreadingActor):

@@ -25,9 +25,9 @@ import pykka
 from pykka import ThreadingFuture
 
 from core.logs import log_event
-from messages.supervision import StartLazy
 from supervision.errors import AskTimeout, ChildUnavailable
 from supervision.inbox import Envelope, fail_future
+from supervision.messages import StartLazy
 
 __all__ = ["Address", "AddressState", "Directory"]
 

@@ -1,7 +1,7 @@
 """Introspection: a plain-data snapshot of a supervision (sub)tree.
 
 Nobody inside the tree blocks to build it: the caller's thread walks the tree, asking each
-supervisor to :class:`~messages.supervision.Describe` itself (its children's state, restarts,
+supervisor to :class:`~supervision.messages.Describe` itself (its children's state, restarts,
 last failure, mailbox depth, handled count) and each running child for its own figures, each
 ask with a timeout. A running child that does not answer in time shows as ``busy`` (hung ones
 are found and restarted by heartbeats); a supervisor that does not answer, as ``unresponsive``.
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from messages.supervision import Describe
 from supervision.errors import ChildUnavailable
+from supervision.messages import Describe
 
 if TYPE_CHECKING:
     from supervision.address import Address

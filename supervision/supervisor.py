@@ -30,7 +30,13 @@ from typing import Any
 import pykka
 
 from core.logs import log_event
-from messages.supervision import (
+from supervision.actor import SupervisedActor
+from supervision.address import Address
+from supervision.backoff import RestartBackoff, Rng
+from supervision.context import ChildContext
+from supervision.errors import MaxRestartsExceeded
+from supervision.inbox import drain_inbox
+from supervision.messages import (
     ChildFailed,
     Ping,
     Redelivery,
@@ -39,12 +45,6 @@ from messages.supervision import (
     SystemMessage,
     Tick,
 )
-from supervision.actor import SupervisedActor
-from supervision.address import Address
-from supervision.backoff import RestartBackoff, Rng
-from supervision.context import ChildContext
-from supervision.errors import MaxRestartsExceeded
-from supervision.inbox import drain_inbox
 from supervision.snapshot import ActorReport, ChildReport
 from supervision.spec import ChildSpec, RestartType, start_order
 from supervision.strategies import RestartIntensity, Strategy, affected_children
