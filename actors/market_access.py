@@ -38,8 +38,9 @@ from market.intervals import check_interval, is_open
 from market.models import Klines, Ticker24h
 from market.symbols import SymbolDirectory, normalize_symbol
 from messages.market import AnalysisKey, CacheLookup, CachePut, ComputeIndicators, Fetch, FetchSpec
+from resilience.errors import CircuitOpenError
 from supervision.address import Directory
-from supervision.errors import ChildUnavailable, CircuitOpenError
+from supervision.errors import ChildUnavailable
 
 __all__ = ["KLINE_LIMIT", "MarketAccess", "Quotes", "SeriesUnavailable"]
 

@@ -22,7 +22,7 @@ import requests
 
 from core.config import BotConfig
 from core.errors import BotError
-from supervision.breaker import BreakerSnapshot
+from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot, render_tree
 
 __all__ = [

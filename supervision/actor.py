@@ -47,7 +47,7 @@ from supervision.messages import (
 from supervision.snapshot import ActorReport
 
 if TYPE_CHECKING:
-    from supervision.breaker import BreakerSnapshot
+    from resilience.breaker import BreakerSnapshot
     from supervision.context import ChildContext
 
 __all__ = ["InjectedCrash", "SupervisedActor"]

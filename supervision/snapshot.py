@@ -18,7 +18,7 @@ from supervision.messages import Describe
 
 if TYPE_CHECKING:
     from supervision.address import Address
-    from supervision.breaker import BreakerSnapshot
+    from resilience.breaker import BreakerSnapshot
 
 __all__ = ["ActorReport", "ActorSnapshot", "ChildReport", "collect_tree", "render_tree"]
 

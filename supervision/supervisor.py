@@ -30,9 +30,9 @@ from typing import Any
 import pykka
 
 from core.logs import log_event
+from resilience.backoff import RestartBackoff, Rng
 from supervision.actor import SupervisedActor
 from supervision.address import Address
-from supervision.backoff import RestartBackoff, Rng
 from supervision.context import ChildContext
 from supervision.errors import MaxRestartsExceeded
 from supervision.inbox import drain_inbox

@@ -16,8 +16,8 @@ from typing import Any
 import pykka
 
 from core.logs import log_event
+from resilience.backoff import Rng
 from supervision.address import Address, Directory
-from supervision.backoff import Rng
 from supervision.context import ChildContext
 from supervision.messages import ChildFailed
 from supervision.snapshot import ActorSnapshot, collect_tree

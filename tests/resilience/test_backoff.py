@@ -10,14 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import BotError, ConfigError
-from supervision.backoff import (
+from resilience.backoff import (
     RestartBackoff,
     RetryDecision,
     RetryKind,
     RetryPolicy,
     full_jitter_delay,
 )
-from supervision.errors import CircuitOpenError
+from resilience.errors import CircuitOpenError
 
 __all__: list[str] = []
 
