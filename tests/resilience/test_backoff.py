@@ -1,23 +1,15 @@
-"""Backoff arithmetic and retry classification, with seeded RNGs and a fake clock."""
+"""Backoff arithmetic, with seeded RNGs and a fake clock."""
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.errors import BotError, ConfigError
-from resilience.backoff import (
-    RestartBackoff,
-    RetryDecision,
-    RetryKind,
-    RetryPolicy,
-    full_jitter_delay,
-)
-from resilience.errors import CircuitOpenError
+from core.errors import ConfigError
+from resilience.backoff import RestartBackoff, full_jitter_delay
 
 __all__: list[str] = []
 
@@ -150,122 +142,3 @@ def test_a_zero_base_restarts_at_once_every_time() -> None:
 def test_restart_backoff_rejects_a_cap_below_the_base() -> None:
     with pytest.raises(ConfigError):
         RestartBackoff(10.0, 1.0, 60.0)
-
-
-# ---------------------------------------------------------------- retry classification
-
-
-class Flood(BotError):
-    def __init__(self, retry_after_s: float) -> None:
-        super().__init__("flood")
-        self.retry_after_s = retry_after_s
-
-
-class PtbStyleFlood(Exception):
-    def __init__(self, retry_after: object) -> None:
-        super().__init__("flood")
-        self.retry_after = retry_after
-
-
-class Unauthorized(BotError):
-    permanent = True
-
-
-class SlowUpstream(BotError):
-    transient_now = True
-
-
-class Quota(Exception):
-    pass
-
-
-POLICY = RetryPolicy(max_attempts=5, base_s=1.0, cap_s=20.0, retry_after_cap_s=30.0)
-
-
-def decide(error: BaseException, attempt: int = 1, policy: RetryPolicy = POLICY) -> RetryDecision:
-    return policy.decide(error, attempt, lambda: 1.0)
-
-
-@pytest.mark.parametrize(
-    ("error", "attempt", "kind", "delay_s"),
-    [
-        (KeyboardInterrupt(), 1, RetryKind.GIVE_UP, 0.0),
-        (SystemExit(1), 1, RetryKind.GIVE_UP, 0.0),
-        (OSError("reset"), 5, RetryKind.GIVE_UP, 0.0),
-        (Flood(3.0), 5, RetryKind.GIVE_UP, 0.0),
-        (Unauthorized(), 1, RetryKind.GIVE_UP, 0.0),
-        (Flood(3.0), 1, RetryKind.RETRY_AFTER, 3.0),
-        (Flood(300.0), 1, RetryKind.RETRY_AFTER, 30.0),
-        (Flood(-2.0), 1, RetryKind.RETRY_AFTER, 0.0),
-        (PtbStyleFlood(7), 1, RetryKind.RETRY_AFTER, 7.0),
-        (PtbStyleFlood(timedelta(seconds=9)), 2, RetryKind.RETRY_AFTER, 9.0),
-        (CircuitOpenError("exchange", 12.0), 1, RetryKind.RETRY_AFTER, 12.0),
-        (SlowUpstream(), 1, RetryKind.RETRY_NOW, 0.0),
-        (SlowUpstream(), 2, RetryKind.BACK_OFF, 2.0),
-        (SlowUpstream(), 3, RetryKind.BACK_OFF, 4.0),
-        (BotError("upstream 502"), 1, RetryKind.BACK_OFF, 1.0),
-        (ConnectionResetError(), 2, RetryKind.BACK_OFF, 2.0),
-        (TimeoutError(), 4, RetryKind.BACK_OFF, 8.0),
-        (ValueError("bug"), 1, RetryKind.GIVE_UP, 0.0),
-        (KeyError("bug"), 1, RetryKind.GIVE_UP, 0.0),
-        (PtbStyleFlood("soon"), 1, RetryKind.GIVE_UP, 0.0),
-        (PtbStyleFlood(True), 1, RetryKind.GIVE_UP, 0.0),
-        (PtbStyleFlood(float("nan")), 1, RetryKind.GIVE_UP, 0.0),
-    ],
-)
-def test_errors_are_classified_by_the_rule_table(
-    error: BaseException, attempt: int, kind: RetryKind, delay_s: float
-) -> None:
-    decision = decide(error, attempt)
-    assert (decision.kind, decision.delay_s) == (kind, delay_s)
-    assert decision.should_retry == (kind is not RetryKind.GIVE_UP)
-
-
-def test_permanent_wins_over_a_retry_after() -> None:
-    error = Flood(1.0)
-    error.permanent = True  # type: ignore[attr-defined]
-    assert decide(error).kind is RetryKind.GIVE_UP
-
-
-def test_retry_after_s_is_preferred_over_retry_after() -> None:
-    error = Flood(4.0)
-    error.retry_after = 40  # type: ignore[attr-defined]
-    assert decide(error).delay_s == 4.0
-
-
-def test_give_up_types_passed_to_the_policy_are_permanent() -> None:
-    policy = RetryPolicy(give_up=(Quota, ConnectionRefusedError))
-    assert decide(Quota(), policy=policy).kind is RetryKind.GIVE_UP
-    assert decide(ConnectionRefusedError(), policy=policy).kind is RetryKind.GIVE_UP
-    assert decide(ConnectionResetError(), policy=policy).kind is RetryKind.BACK_OFF
-
-
-def test_a_single_attempt_policy_never_retries() -> None:
-    assert decide(OSError(), policy=RetryPolicy(max_attempts=1)).kind is RetryKind.GIVE_UP
-
-
-def test_attempt_must_count_from_one() -> None:
-    with pytest.raises(ValueError):
-        POLICY.decide(OSError(), 0, random.Random(1))
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [{"max_attempts": 0}, {"base_s": -1.0}, {"cap_s": 0.1}, {"retry_after_cap_s": float("nan")}],
-)
-def test_invalid_policies_are_rejected_with_a_config_error(overrides: dict[str, float]) -> None:
-    with pytest.raises(ConfigError):
-        RetryPolicy(**overrides)  # type: ignore[arg-type]
-
-
-@given(
-    attempt=st.integers(min_value=1, max_value=50),
-    seed=st.integers(min_value=0, max_value=2**32),
-)
-def test_back_off_delays_are_always_within_bounds(attempt: int, seed: int) -> None:
-    decision = POLICY.decide(OSError(), attempt, random.Random(seed))
-    if attempt >= POLICY.max_attempts:
-        assert decision.kind is RetryKind.GIVE_UP
-    else:
-        assert decision.kind is RetryKind.BACK_OFF
-        assert 0.0 <= decision.delay_s <= min(POLICY.cap_s, POLICY.base_s * 2 ** (attempt - 1))
