@@ -42,7 +42,7 @@ from storage.read_pool import ReadPool
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
-from supervision.ticker import Ticker
+from supervision.timer import PeriodicTimer
 
 __all__ = ["AlertsActor", "alerts_spec", "fired_notification"]
 
@@ -96,7 +96,7 @@ class AlertsActor(SupervisedActor):
         self._wall_clock = wall_clock
         self._clock = clock
         self._after_step = after_step
-        self._ticker: Ticker | None = None
+        self._timer: PeriodicTimer | None = None
         self._last_sweep_end = float("-inf")
         self._unconfirmed: set[int] = set()
         self._unpriceable: dict[str, float] = {}
@@ -106,14 +106,15 @@ class AlertsActor(SupervisedActor):
         self._sweep_id: str | None = None
 
     def setup(self) -> None:
-        self._ticker = Ticker(self.actor_ref, SweepDue(), self._interval_s, self.ctx.name).start()
+        self._timer = PeriodicTimer(self.actor_ref, SweepDue(), self._interval_s,
+                                    self.ctx.name).start()
         # At once rather than after one interval: alerts fired before a restart get notified.
         self.actor_ref.tell(SweepDue())
 
     def release(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
-            self._ticker = None
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
 
     def handle(self, message: Any) -> Any:
         match message:

@@ -35,7 +35,7 @@ from messages.chat import (
 )
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
-from supervision.ticker import Ticker
+from supervision.timer import PeriodicTimer
 
 __all__ = ["Conversation"]
 
@@ -84,16 +84,16 @@ class Conversation(SupervisedActor):
         self._loading_after_s = loading_after_s
         self._clock = clock
         self._pending: dict[str, _Pending] = {}
-        self._ticker: Ticker | None = None
+        self._timer: PeriodicTimer | None = None
         self._counts = {"commands": 0, "buttons": 0, "rate_limited": 0, "denied": 0,
                         "loading_shown": 0, "timed_out": 0, "reply_failed": 0}
 
     def setup(self) -> None:
-        self._ticker = Ticker(self.actor_ref, LoadingCheck(), 0.05, self.ctx.name).start()
+        self._timer = PeriodicTimer(self.actor_ref, LoadingCheck(), 0.05, self.ctx.name).start()
 
     def release(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
+        if self._timer is not None:
+            self._timer.stop()
 
     def handle(self, message: Any) -> Any:
         match message:

@@ -48,7 +48,7 @@ from supervision.messages import (
 from supervision.snapshot import ActorReport, ChildReport
 from supervision.spec import ChildSpec, RestartType, start_order
 from supervision.strategies import RestartIntensity, Strategy, affected_children
-from supervision.ticker import Ticker
+from supervision.timer import PeriodicTimer
 
 __all__ = ["Supervisor", "SupervisorSettings", "supervisor_spec"]
 
@@ -131,7 +131,7 @@ class Supervisor(SupervisedActor):
             spec.name: RestartIntensity(settings.max_restarts, settings.period_s)
             for spec in self._order
         }
-        self._ticker: Ticker | None = None
+        self._sweep_timer: PeriodicTimer | None = None
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
 
@@ -145,13 +145,13 @@ class Supervisor(SupervisedActor):
                 child.state = "lazy"
             else:
                 self._start(child)
-        self._ticker = Ticker(
+        self._sweep_timer = PeriodicTimer(
             self.actor_ref, Tick(), self.settings.heartbeat_interval_s, self.ctx.name
         ).start()
 
     def release(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
+        if self._sweep_timer is not None:
+            self._sweep_timer.stop()
         with self._timers_lock:
             for timer in self._timers:
                 timer.cancel()
