@@ -61,8 +61,8 @@ from storage.timing import QueryTimer
 from storage.writes import WriteRules
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
-from supervision.inbox import fail_future
 from supervision.messages import Redelivery
+from supervision.pykka_adapter import fail_future
 from supervision.spec import ChildSpec, Priority
 from supervision.supervisor import SupervisorSettings, supervisor_spec
 from supervision.timer import PeriodicTimer

@@ -31,7 +31,7 @@ from resilience.errors import CircuitOpenError
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.errors import ChildUnavailable
-from supervision.inbox import fail_future
+from supervision.pykka_adapter import fail_future
 
 __all__ = ["FetchWorker", "FetcherRouter", "MarketSource", "worker_names"]
 

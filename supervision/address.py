@@ -26,8 +26,8 @@ from pykka import ThreadingFuture
 
 from core.logs import log_event
 from supervision.errors import AskTimeout, ChildUnavailable
-from supervision.inbox import Envelope, fail_future
 from supervision.messages import StartLazy
+from supervision.pykka_adapter import enqueue, fail_future, inbox_depth, post
 
 __all__ = ["Address", "AddressState", "Directory"]
 
@@ -100,7 +100,7 @@ class Address:
         ref = self._ref
         depth = len(self._buffer)
         if ref is not None:
-            depth += ref.actor_inbox.qsize()  # type: ignore[attr-defined]
+            depth += inbox_depth(ref)
         return depth
 
     # -- senders -----------------------------------------------------------------------------
@@ -111,8 +111,7 @@ class Address:
             ref = self._ref
             if ref is not None:
                 # What ActorRef.tell does, one call cheaper on the hottest path of the bot.
-                if not ref.actor_stopped.is_set():
-                    ref.actor_inbox.put(Envelope(message))
+                if post(ref, message):
                     return
                 # Died and its report is on the way: the supervisor will restart it.
                 self._ref = None
@@ -179,10 +178,9 @@ class Address:
     def attach(self, ref: pykka.ActorRef[Any], generation: int) -> None:
         """Publish a new instance after flushing everything kept for it, in order."""
         with self._lock:
-            inbox = ref.actor_inbox
             while self._buffer:
                 message, future = self._buffer.popleft()
-                inbox.put(Envelope(message, reply_to=future))
+                enqueue(ref, message, future)
             self._ref = ref
             self._generation = generation
             self._state = AddressState.RUNNING

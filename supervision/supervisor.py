@@ -35,7 +35,6 @@ from supervision.actor import SupervisedActor
 from supervision.address import Address
 from supervision.context import ChildContext
 from supervision.errors import MaxRestartsExceeded
-from supervision.inbox import drain_inbox
 from supervision.messages import (
     ChildFailed,
     Ping,
@@ -45,6 +44,7 @@ from supervision.messages import (
     SystemMessage,
     Tick,
 )
+from supervision.pykka_adapter import drain_inbox
 from supervision.snapshot import ActorReport, ChildReport
 from supervision.spec import ChildSpec, RestartType, start_order
 from supervision.strategies import RestartIntensity, Strategy, affected_children
@@ -282,7 +282,7 @@ class Supervisor(SupervisedActor):
         ref, ctx = child.ref, child.ctx
         assert ref is not None and ctx is not None
         child.address.detach(ctx.generation)
-        queued = drain_inbox(ref.actor_inbox, child.spec.name, f"actor {phase}")
+        queued = drain_inbox(ref, child.spec.name, f"actor {phase}")
         if phase == "hang":
             ref.stop(block=False)  # it exits once its blocking call returns
         self._on_child_failed(
