@@ -45,7 +45,7 @@ from supervision.messages import (
     Tick,
 )
 from supervision.pykka_adapter import drain_inbox
-from supervision.snapshot import ActorReport, ChildReport
+from supervision.snapshot import ActorReport, ChildReport, ChildState
 from supervision.spec import ChildSpec, RestartType, start_order
 from supervision.strategies import RestartIntensity, Strategy, affected_children
 from supervision.timer import PeriodicTimer
@@ -81,7 +81,7 @@ class _Child:
     spec: ChildSpec
     address: Address
     backoff: RestartBackoff
-    state: str = "stopped"
+    state: ChildState = ChildState.STOPPED
     ref: pykka.ActorRef[Any] | None = None
     ctx: ChildContext | None = None
     restarts: int = 0
@@ -142,7 +142,7 @@ class Supervisor(SupervisedActor):
             child = self._children[spec.name]
             child.address.bind(self.actor_ref, lazy=spec.lazy)
             if spec.lazy:
-                child.state = "lazy"
+                child.state = ChildState.LAZY
             else:
                 self._start(child)
         self._sweep_timer = PeriodicTimer(
@@ -188,11 +188,12 @@ class Supervisor(SupervisedActor):
 
     def _on_child_failed(self, report: ChildFailed) -> None:
         child = self._children.get(report.name)
-        if child is None or child.state != "running" or report.generation != child.address.generation:
+        if (child is None or child.state is not ChildState.RUNNING
+                or report.generation != child.address.generation):
             self._keep_stale_messages(report)
             return
         now = self._clock()
-        child.state = "failed"
+        child.state = ChildState.FAILED
         child.ref = None
         child.last_failure = f"{report.phase}: {report.error}"
         log_event(
@@ -217,20 +218,22 @@ class Supervisor(SupervisedActor):
             return
         if self._intensity[child.spec.name].record(now):
             self._escalate(child)
-        started = [s.name for s in self._order if self._children[s.name].state in ("running", "failed")]
+        started = [s.name for s in self._order
+                   if self._children[s.name].state in (ChildState.RUNNING, ChildState.FAILED)]
         names = affected_children(self.settings.strategy, started, child.spec.name)
         for name in reversed(names):
             if name != child.spec.name:
                 self._stop_for_restart(self._children[name], now)
-        names = tuple(n for n in names if self._children[n].state in ("failed", "restarting"))
-        child.state = "restarting"
+        names = tuple(n for n in names
+                      if self._children[n].state in (ChildState.FAILED, ChildState.RESTARTING))
+        child.state = ChildState.RESTARTING
         self._schedule(RestartChildren(names), child.backoff.next_delay(now))
 
     def _on_restart_children(self, message: RestartChildren) -> None:
         now = self._clock()
         for index, name in enumerate(message.names):
             child = self._children[name]
-            if child.state != "restarting":
+            if child.state is not ChildState.RESTARTING:
                 continue
             if not self._old_instance_gone(child, now):
                 self._schedule(RestartChildren(message.names[index:]), _RETRY_STOPPED_CHECK_S)
@@ -240,14 +243,14 @@ class Supervisor(SupervisedActor):
 
     def _on_start_lazy(self, message: StartLazy) -> None:
         child = self._children.get(message.name)
-        if child is not None and child.state == "lazy":
+        if child is not None and child.state is ChildState.LAZY:
             self._start(child)
 
     def _on_tick(self) -> None:
         now = self._clock()
         for spec in self._order:
             child = self._children[spec.name]
-            if child.state == "running" and child.ref is not None:
+            if child.state is ChildState.RUNNING and child.ref is not None:
                 self._sweep(child, now)
 
     # -- the sweep -----------------------------------------------------------------------------
@@ -312,7 +315,7 @@ class Supervisor(SupervisedActor):
             ref = child.spec.factory(ctx)
         except Exception as exc:
             # __init__ failed in our thread: same treatment as a failing on_start.
-            child.state, child.ctx = "running", ctx
+            child.state, child.ctx = ChildState.RUNNING, ctx
             child.address.detach(child.address.generation)
             self.actor_ref.tell(
                 ChildFailed(
@@ -326,7 +329,7 @@ class Supervisor(SupervisedActor):
                 )
             )
             return
-        child.ref, child.ctx, child.state = ref, ctx, "running"
+        child.ref, child.ctx, child.state = ref, ctx, ChildState.RUNNING
         child.ping_future, child.dead_seen_at = None, None
         child.address.attach(ref, generation)
         log_event(
@@ -360,7 +363,7 @@ class Supervisor(SupervisedActor):
         return (Redelivery(inflight, 1),)
 
     def _stop_for_restart(self, sibling: _Child, now: float) -> None:
-        if sibling.state != "running" or sibling.ref is None or sibling.ctx is None:
+        if sibling.state is not ChildState.RUNNING or sibling.ref is None or sibling.ctx is None:
             return
         sibling.address.detach(sibling.ctx.generation)
         # A poison-pill stop: it finishes what is already queued, so nothing is lost.
@@ -370,7 +373,7 @@ class Supervisor(SupervisedActor):
         if sibling.spec.restart is RestartType.TEMPORARY:
             self._retire(sibling, "temporary child stopped with a failing sibling")
         else:
-            sibling.state = "restarting"
+            sibling.state = ChildState.RESTARTING
 
     def _old_instance_gone(self, child: _Child, now: float) -> bool:
         if child.stop_future is None:
@@ -387,7 +390,7 @@ class Supervisor(SupervisedActor):
         return True
 
     def _retire(self, child: _Child, reason: str) -> None:
-        child.state = "stopped"
+        child.state = ChildState.STOPPED
         child.address.close(reason)
         log_event(logger, "actor.retired", logging.INFO, actor=child.spec.name, reason=reason)
 
@@ -442,10 +445,10 @@ class Supervisor(SupervisedActor):
                 child.stop_future.get(timeout=timeout)
             except pykka.Timeout:
                 log_event(logger, "actor.stop_timeout", logging.WARNING, actor=child.spec.name)
-        if child.state in ("running", "restarting", "failed"):
+        if child.state in (ChildState.RUNNING, ChildState.RESTARTING, ChildState.FAILED):
             log_event(logger, "actor.stopped", logging.INFO, actor=child.spec.name)
         child.ref, child.stop_future = None, None
-        child.state = "stopped" if child.state != "lazy" else "lazy"
+        child.state = ChildState.STOPPED if child.state is not ChildState.LAZY else ChildState.LAZY
 
     def _child_report(self, child: _Child) -> ChildReport:
         ctx = child.ctx
