@@ -41,6 +41,7 @@ from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
+from supervision.request import request, request_future
 from supervision.spec import ChildSpec, Priority
 from supervision.timer import PeriodicTimer
 
@@ -166,10 +167,9 @@ class AlertsActor(SupervisedActor):
         if not self._unconfirmed:
             return
         ids = tuple(sorted(self._unconfirmed))
-        future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-        self._writer.tell(MarkNotified(alert_ids=ids, notified_at=self._wall_clock(),
-                                       request_id=self._sweep_id, reply_to=future))
-        future.get(timeout=self._write_timeout_s)
+        request(self._writer, lambda reply_to: MarkNotified(
+            alert_ids=ids, notified_at=self._wall_clock(), request_id=self._sweep_id,
+            reply_to=reply_to), self._write_timeout_s)
         self._unconfirmed.difference_update(ids)
 
     def _recover(self) -> None:
@@ -210,10 +210,8 @@ class AlertsActor(SupervisedActor):
         """One ticker call per symbol set, all in flight at once, within one deadline."""
         futures = []
         for symbols in symbol_sets:
-            future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-            self._fetcher.tell(Fetch(FetchSpec("prices", symbols=symbols), reply_to=future,
-                                     request_id=self._sweep_id))
-            futures.append(future)
+            futures.append(request_future(self._fetcher, lambda reply_to: Fetch(
+                FetchSpec("prices", symbols=symbols), reply_to=reply_to, request_id=self._sweep_id)))
         deadline = self._clock() + self._fetch_timeout_s
         answers: list[Any] = []
         for future in futures:
@@ -226,10 +224,9 @@ class AlertsActor(SupervisedActor):
         return answers
 
     def _fire(self, prices: tuple[tuple[str, float], ...]) -> tuple[AlertRecord, ...]:
-        future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-        self._writer.tell(FireCrossedAlerts(prices=prices, fired_at=self._wall_clock(),
-                                            request_id=self._sweep_id, reply_to=future))
-        fired: FiredAlerts = future.get(timeout=self._write_timeout_s)
+        fired: FiredAlerts = request(self._writer, lambda reply_to: FireCrossedAlerts(
+            prices=prices, fired_at=self._wall_clock(), request_id=self._sweep_id,
+            reply_to=reply_to), self._write_timeout_s)
         self._counts["fired"] += len(fired.alerts)
         if fired.alerts:
             log_event(logger, "alerts.fired", logging.INFO, alerts=len(fired.alerts),

@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pykka
-
 from actors.chat_commands import Outcome, reply
 from actors.market_access import MarketAccess
 from chat import cards
@@ -32,6 +30,7 @@ from storage.errors import NotSaved
 from storage.read_pool import ReadPool
 from supervision.address import Directory
 from supervision.errors import ChildUnavailable
+from supervision.request import request
 
 __all__ = ["StorageCommands"]
 
@@ -88,17 +87,15 @@ class StorageCommands:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def _save(self, request: ChatCommand | ButtonPressed, write: Callable[..., Any]) -> Saved | str:
+    def _save(self, command: ChatCommand | ButtonPressed, write: Callable[..., Any]) -> Saved | str:
         """Send a write with a reply future; the Saved ack, or the text to show instead."""
-        future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-        self._writer.tell(write(reply_to=future))
         try:
-            saved = future.get(timeout=WRITE_TIMEOUT_S)
+            saved = request(self._writer, write, WRITE_TIMEOUT_S)
         except NotSaved as exc:
             return f"⚠️ {cards.escape(str(exc))}"
-        except (pykka.Timeout, ChildUnavailable):
+        except ChildUnavailable:  # also AskTimeout: no answer in time
             log_event(logger, "storage.write_unconfirmed", logging.WARNING,
-                      request_id=request.request_id)
+                      request_id=command.request_id)
             return UNCONFIRMED
         assert isinstance(saved, Saved)
         return saved

@@ -41,6 +41,7 @@ from messages.market import AnalysisKey, CacheLookup, CachePut, ComputeIndicator
 from resilience.errors import CircuitOpenError
 from supervision.address import Directory
 from supervision.errors import ChildUnavailable
+from supervision.request import request_future
 
 __all__ = ["KLINE_LIMIT", "MarketAccess", "Quotes", "SeriesUnavailable"]
 
@@ -247,9 +248,8 @@ class MarketAccess:
             if hit is not None and hit.fresh:
                 values[spec] = hit.value
             else:
-                reply: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-                self._fetcher.tell(Fetch(spec, reply, request_id))
-                pending[spec] = reply
+                pending[spec] = request_future(
+                    self._fetcher, lambda reply: Fetch(spec, reply, request_id))
         for spec, waiting in pending.items():
             try:
                 values[spec] = waiting.get(timeout=max(0.0, deadline - self._clock()))

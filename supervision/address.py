@@ -107,16 +107,21 @@ class Address:
 
     def tell(self, message: object) -> None:
         """Deliver ``message`` now, or keep it for the next instance; never raises."""
+        self.offer(message)
+
+    def offer(self, message: object) -> bool:
+        """:meth:`tell`, and say whether it worked: False if ``message`` became a dead letter
+        (the child is stopped for good, or the restart buffer is full)."""
         with self._lock:
             ref = self._ref
             if ref is not None:
                 # What ActorRef.tell does, one call cheaper on the hottest path of the bot.
                 if post(ref, message):
-                    return
+                    return True
                 # Died and its report is on the way: the supervisor will restart it.
                 self._ref = None
                 self._state = AddressState.RESTARTING
-            self._keep_locked(message, None)
+            return self._keep_locked(message, None)
 
     def ask_future(self, message: object) -> pykka.Future[Any]:
         """Send an ask; the future fails with :class:`ChildUnavailable` if the child is down."""
@@ -208,16 +213,17 @@ class Address:
 
     # -- internals (lock held) ---------------------------------------------------------------
 
-    def _keep_locked(self, message: object, future: ThreadingFuture[Any] | None) -> None:
+    def _keep_locked(self, message: object, future: ThreadingFuture[Any] | None) -> bool:
         if self._state is AddressState.STOPPED:
             self._dead_letter_locked(message, future, "actor stopped")
-            return
+            return False
         if len(self._buffer) >= self._buffer_limit:
             self._dead_letter_locked(message, future, "restart buffer full")
-            return
+            return False
         self._buffer.append((message, future))
         if self._state is AddressState.LAZY:
             self._request_lazy_start_locked()
+        return True
 
     def _request_lazy_start_locked(self) -> None:
         if self._lazy_start_requested or self._supervisor is None:
