@@ -39,9 +39,9 @@ from messages.market import Fetch, FetchSpec
 from messages.storage import AlertRecord, FireCrossedAlerts, FiredAlerts, MarkNotified, SweepDue
 from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
+from supervision import request, request_future
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
-from supervision.request import request, request_future
 from supervision.spec import ChildSpec, Priority
 from supervision.timer import PeriodicTimer
 

@@ -28,9 +28,9 @@ from messages.storage import DeleteAlert as DeleteAlertWrite
 from messages.storage import RearmAlert as RearmAlertWrite
 from storage.errors import NotSaved
 from storage.read_pool import ReadPool
+from supervision import request
 from supervision.address import Directory
 from supervision.errors import ChildUnavailable
-from supervision.request import request
 
 __all__ = ["StorageCommands"]
 

@@ -59,10 +59,10 @@ from storage.errors import NotSaved, StorageBusy
 from storage.read_pool import ReadPool
 from storage.timing import QueryTimer
 from storage.writes import WriteRules
+from supervision import fail_future
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.messages import Redelivery
-from supervision.pykka_adapter import fail_future
 from supervision.spec import ChildSpec, Priority
 from supervision.supervisor import SupervisorSettings, supervisor_spec
 from supervision.timer import PeriodicTimer

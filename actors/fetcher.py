@@ -28,10 +28,10 @@ from market.weights import BudgetSnapshot
 from messages.market import CachePut, Fetch, FetchDone, FetchSpec, RefreshFailed, WorkerFetch
 from resilience.breaker import BreakerSnapshot, BreakerTransition, CircuitBreaker
 from resilience.errors import CircuitOpenError
+from supervision import fail_future
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.errors import ChildUnavailable
-from supervision.pykka_adapter import fail_future
 
 __all__ = ["FetchWorker", "FetcherRouter", "MarketSource", "worker_names"]
 

@@ -39,9 +39,9 @@ from market.models import Klines, Ticker24h
 from market.symbols import SymbolDirectory, normalize_symbol
 from messages.market import AnalysisKey, CacheLookup, CachePut, ComputeIndicators, Fetch, FetchSpec
 from resilience.errors import CircuitOpenError
+from supervision import request_future
 from supervision.address import Directory
 from supervision.errors import ChildUnavailable
-from supervision.request import request_future
 
 __all__ = ["KLINE_LIMIT", "MarketAccess", "Quotes", "SeriesUnavailable"]
 

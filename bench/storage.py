@@ -44,8 +44,8 @@ from storage.connection import open_writer
 from storage.read_pool import ReadPool
 from storage.timing import QueryTimer
 from storage.writes import WriteRules
+from supervision import request
 from supervision.address import Address
-from supervision.request import request
 from supervision.supervisor import SupervisorSettings
 from supervision.tree import SupervisionTree
 
