@@ -47,8 +47,8 @@ from core.logs import HANDLER_NAME, configure_logging, log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
 from market.errors import MarketError
 from storage.read_pool import ReadPool
-from messages.supervision import ChildFailed
 from supervision.address import Address, Directory
+from supervision.messages import ChildFailed
 from supervision.snapshot import ActorSnapshot
 from supervision.spec import ActorFactory, ChildSpec
 from supervision.supervisor import SupervisorSettings

@@ -37,11 +37,12 @@ from messages.market import Fetch, FetchSpec
 from messages.storage import AlertRecord, FireCrossedAlerts, FiredAlerts, MarkNotified, SweepDue
 from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
+from supervision import request, request_future
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
 from supervision.stats import ActorStats
-from supervision.ticker import Ticker
+from supervision.timer import PeriodicTimer
 
 __all__ = ["AlertStats", "AlertsActor", "alerts_spec"]
 
@@ -107,7 +108,7 @@ class AlertsActor(SupervisedActor):
         self._wall_clock = wall_clock
         self._clock = clock
         self._after_step = after_step
-        self._ticker: Ticker | None = None
+        self._timer: PeriodicTimer | None = None
         self._last_sweep_end = float("-inf")
         self._unconfirmed: set[int] = set()
         self._unpriceable: dict[str, float] = {}
@@ -117,14 +118,15 @@ class AlertsActor(SupervisedActor):
         self._sweep_id: str | None = None
 
     def setup(self) -> None:
-        self._ticker = Ticker(self.actor_ref, SweepDue(), self._interval_s, self.ctx.name).start()
+        self._timer = PeriodicTimer(self.actor_ref, SweepDue(), self._interval_s,
+                                    self.ctx.name).start()
         # At once rather than after one interval: alerts fired before a restart get notified.
         self.actor_ref.tell(SweepDue())
 
     def release(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
-            self._ticker = None
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
 
     def handle(self, message: Any) -> Any:
         match message:
@@ -176,10 +178,9 @@ class AlertsActor(SupervisedActor):
         if not self._unconfirmed:
             return
         ids = tuple(sorted(self._unconfirmed))
-        future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-        self._writer.tell(MarkNotified(alert_ids=ids, notified_at=self._wall_clock(),
-                                       request_id=self._sweep_id, reply_to=future))
-        future.get(timeout=self._write_timeout_s)
+        request(self._writer, lambda reply_to: MarkNotified(
+            alert_ids=ids, notified_at=self._wall_clock(), request_id=self._sweep_id,
+            reply_to=reply_to), self._write_timeout_s)
         self._unconfirmed.difference_update(ids)
 
     def _recover(self) -> None:
@@ -220,10 +221,8 @@ class AlertsActor(SupervisedActor):
         """One ticker call per symbol set, all in flight at once, within one deadline."""
         futures = []
         for symbols in symbol_sets:
-            future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-            self._fetcher.tell(Fetch(FetchSpec("prices", symbols=symbols), reply_to=future,
-                                     request_id=self._sweep_id))
-            futures.append(future)
+            futures.append(request_future(self._fetcher, lambda reply_to: Fetch(
+                FetchSpec("prices", symbols=symbols), reply_to=reply_to, request_id=self._sweep_id)))
         deadline = self._clock() + self._fetch_timeout_s
         answers: list[Any] = []
         for future in futures:
@@ -236,10 +235,9 @@ class AlertsActor(SupervisedActor):
         return answers
 
     def _fire(self, prices: tuple[tuple[str, float], ...]) -> tuple[AlertRecord, ...]:
-        future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-        self._writer.tell(FireCrossedAlerts(prices=prices, fired_at=self._wall_clock(),
-                                            request_id=self._sweep_id, reply_to=future))
-        fired: FiredAlerts = future.get(timeout=self._write_timeout_s)
+        fired: FiredAlerts = request(self._writer, lambda reply_to: FireCrossedAlerts(
+            prices=prices, fired_at=self._wall_clock(), request_id=self._sweep_id,
+            reply_to=reply_to), self._write_timeout_s)
         self._counts["fired"] += len(fired.alerts)
         if fired.alerts:
             log_event(logger, "alerts.fired", logging.INFO, alerts=len(fired.alerts),

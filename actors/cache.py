@@ -19,7 +19,7 @@ from messages.market import AnalysisKey, CacheLookup, CachePut, Fetch, FetchSpec
 from messages.system import MemoryPressure
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
-from supervision.ticker import Ticker
+from supervision.timer import PeriodicTimer
 
 __all__ = ["CacheActor", "layer_of"]
 
@@ -61,15 +61,16 @@ class CacheActor(SupervisedActor):
         self._refresh_interval_s = refresh_interval_s
         self._clock = clock
         self._cache = LayeredCache(max_bytes, clock=clock, layer_of=layer_of)
-        self._ticker: Ticker | None = None
+        self._timer: PeriodicTimer | None = None
         self._refreshes = 0
 
     def setup(self) -> None:
-        self._ticker = Ticker(self.actor_ref, RefreshDue(), self._refresh_interval_s, self.ctx.name).start()
+        self._timer = PeriodicTimer(self.actor_ref, RefreshDue(), self._refresh_interval_s,
+                                    self.ctx.name).start()
 
     def release(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
+        if self._timer is not None:
+            self._timer.stop()
 
     def handle(self, message: Any) -> Any:
         match message:

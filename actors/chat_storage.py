@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pykka
-
 from actors.market_access import MarketAccess
 from chat import cards
 from chat.arguments import AlertRequest
@@ -39,6 +37,7 @@ from messages.storage import (
 )
 from storage.errors import NotSaved
 from storage.read_pool import ReadPool
+from supervision import request
 from supervision.address import Directory
 from supervision.errors import ChildUnavailable
 
@@ -78,17 +77,15 @@ class StorageCommands:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def _save(self, request: ChatCommand | ButtonPressed, write: Callable[..., Any]) -> Saved | str:
+    def _save(self, command: ChatCommand | ButtonPressed, write: Callable[..., Any]) -> Saved | str:
         """Send a write with a reply future; the Saved ack, or the text to show instead."""
-        future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-        self._writer.tell(write(reply_to=future))
         try:
-            saved = future.get(timeout=WRITE_TIMEOUT_S)
+            saved = request(self._writer, write, WRITE_TIMEOUT_S)
         except NotSaved as exc:
             return f"⚠️ {cards.escape(str(exc))}"
-        except (pykka.Timeout, ChildUnavailable):
+        except ChildUnavailable:  # also AskTimeout: no answer in time
             log_event(logger, "storage.write_unconfirmed", logging.WARNING,
-                      request_id=request.request_id)
+                      request_id=command.request_id)
             return UNCONFIRMED
         assert isinstance(saved, Saved)
         return saved

@@ -34,7 +34,7 @@ from messages.chat import ButtonPressed, ChatCommand, CommandDone, LoadingCheck,
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.stats import ActorStats
-from supervision.ticker import Ticker
+from supervision.timer import PeriodicTimer
 
 __all__ = ["Conversation", "ConversationStats"]
 
@@ -87,17 +87,17 @@ class Conversation(SupervisedActor):
         self._workers = {name: ctx.directory[name] for name in workers}
         self._transport = ctx.directory[transport]
         self._command_listener = on_command
-        self._ticker: Ticker | None = None
+        self._timer: PeriodicTimer | None = None
         # The policy's live figures, read by stats().
         self._counts = self._policy.counts
         self._pending = self._policy.pending
 
     def setup(self) -> None:
-        self._ticker = Ticker(self.actor_ref, LoadingCheck(), 0.05, self.ctx.name).start()
+        self._timer = PeriodicTimer(self.actor_ref, LoadingCheck(), 0.05, self.ctx.name).start()
 
     def release(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
+        if self._timer is not None:
+            self._timer.stop()
 
     def handle(self, message: Any) -> Any:
         match message:

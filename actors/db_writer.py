@@ -46,7 +46,6 @@ from messages.storage import (
     Unwatch,
     Watch,
 )
-from messages.supervision import Redelivery
 from storage.batch import (
     ACKED_TYPES,
     BackgroundWrite,
@@ -61,13 +60,14 @@ from storage.errors import NotSaved, StorageBusy
 from storage.read_pool import ReadPool, ReadPoolStats
 from storage.timing import QueryTimer, Timings
 from storage.writes import WriteRules
+from supervision import fail_future
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
-from supervision.inbox import fail_future
+from supervision.messages import Redelivery
 from supervision.spec import ChildSpec, Priority
 from supervision.stats import GROUP, ActorStats
 from supervision.supervisor import SupervisorSettings, supervisor_spec
-from supervision.ticker import Ticker
+from supervision.timer import PeriodicTimer
 
 __all__ = ["DbWriter", "DbWriterStats", "storage_spec"]
 
@@ -142,7 +142,7 @@ class DbWriter(SupervisedActor):
         self._fault = fault
         self._timer = QueryTimer(slow_query_ms)
         self._conn: sqlite3.Connection | None = None
-        self._ticker: Ticker | None = None
+        self._flush_timer: PeriodicTimer | None = None
         self._pending: list[Write] = []
         self._pending_rows = 0
         self._committing: list[Write] = []
@@ -159,13 +159,13 @@ class DbWriter(SupervisedActor):
 
     def setup(self) -> None:
         self._conn = open_writer(self._path, busy_timeout_ms=self._busy_timeout_ms)
-        self._ticker = Ticker(self.actor_ref, FlushDue(), self._flush_interval_s,
-                              self.ctx.name).start()
+        self._flush_timer = PeriodicTimer(self.actor_ref, FlushDue(), self._flush_interval_s,
+                                          self.ctx.name).start()
 
     def release(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
-            self._ticker = None
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
         conn, self._conn = self._conn, None
         if conn is None:
             return

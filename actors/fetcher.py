@@ -26,11 +26,12 @@ from core.logs import log_event
 from market.errors import MarketError
 from market.weights import BudgetSnapshot
 from messages.market import CachePut, Fetch, FetchDone, FetchSpec, RefreshFailed, WorkerFetch
+from resilience.breaker import BreakerSnapshot, BreakerTransition, CircuitBreaker
+from resilience.errors import CircuitOpenError
+from supervision import fail_future
 from supervision.actor import SupervisedActor
-from supervision.breaker import BreakerSnapshot, BreakerTransition, CircuitBreaker
 from supervision.context import ChildContext
-from supervision.errors import ChildUnavailable, CircuitOpenError
-from supervision.inbox import fail_future
+from supervision.errors import ChildUnavailable
 from supervision.stats import GROUP, ActorStats
 
 __all__ = ["FetchWorker", "FetchWorkerStats", "FetcherRouter", "FetcherStats", "MarketSource",

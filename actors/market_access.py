@@ -38,8 +38,10 @@ from market.intervals import check_interval, is_open
 from market.models import Klines, Ticker24h
 from market.symbols import SymbolDirectory, normalize_symbol
 from messages.market import AnalysisKey, CacheLookup, CachePut, ComputeIndicators, Fetch, FetchSpec
+from resilience.errors import CircuitOpenError
+from supervision import request_future
 from supervision.address import Directory
-from supervision.errors import ChildUnavailable, CircuitOpenError
+from supervision.errors import ChildUnavailable
 
 __all__ = ["KLINE_LIMIT", "MarketAccess", "Quotes", "SeriesUnavailable"]
 
@@ -246,9 +248,8 @@ class MarketAccess:
             if hit is not None and hit.fresh:
                 values[spec] = hit.value
             else:
-                reply: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-                self._fetcher.tell(Fetch(spec, reply, request_id))
-                pending[spec] = reply
+                pending[spec] = request_future(
+                    self._fetcher, lambda reply: Fetch(spec, reply, request_id))
         for spec, waiting in pending.items():
             try:
                 values[spec] = waiting.get(timeout=max(0.0, deadline - self._clock()))

@@ -19,7 +19,7 @@ from core.config import BotConfig
 from market.binance import BinanceClient
 from market.source import BinanceSource, is_upstream_failure
 from market.weights import WeightBudget
-from supervision.breaker import CircuitBreaker
+from resilience.breaker import CircuitBreaker
 from supervision.spec import ChildSpec, Priority
 from supervision.strategies import Strategy
 from supervision.supervisor import SupervisorSettings, supervisor_spec

@@ -24,7 +24,6 @@ import pykka
 
 from core.config import BotConfig
 from core.logs import log_event
-from messages.supervision import Describe
 from ops.memory import (
     MemorySample,
     MemoryStats,
@@ -41,9 +40,10 @@ from supervision.actor import SupervisedActor
 from supervision.address import AddressState
 from supervision.context import ChildContext
 from supervision.errors import ChildUnavailable
+from supervision.messages import Describe
 from supervision.snapshot import ActorReport
 from supervision.spec import ChildSpec, Priority
-from supervision.ticker import Ticker
+from supervision.timer import PeriodicTimer
 
 __all__ = ["DEFAULT_SUBSCRIBERS", "MemoryMonitor", "memory_spec"]
 
@@ -76,7 +76,7 @@ class MemoryMonitor(SupervisedActor):
         self._subscribers = tuple(subscribers)
         self._sampler = sampler
         self._gc_collect = gc_collect
-        self._ticker: Ticker | None = None
+        self._timer: PeriodicTimer | None = None
         self._level: PressureLevel = "normal"
         self._last: MemorySample | None = None
         self._peak_rss_mb = 0.0
@@ -86,11 +86,12 @@ class MemoryMonitor(SupervisedActor):
     def setup(self) -> None:
         if self._sampler is None:
             self._sampler = PsutilSampler()
-        self._ticker = Ticker(self.actor_ref, SampleNow(), self._interval_s, self.ctx.name).start()
+        self._timer = PeriodicTimer(self.actor_ref, SampleNow(), self._interval_s,
+                                    self.ctx.name).start()
 
     def release(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
+        if self._timer is not None:
+            self._timer.stop()
 
     def handle(self, message: Any) -> Any:
         match message:

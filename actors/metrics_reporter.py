@@ -16,14 +16,14 @@ from actors.fetcher import FetcherStats
 from core.config import BotConfig
 from core.logs import log_event
 from market.cache import CacheStats, Layer
-from messages.supervision import SystemMessage
 from ops.memory import MemoryStats
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
+from supervision.messages import SystemMessage
 from supervision.snapshot import ActorSnapshot, collect_tree
 from supervision.spec import ChildSpec, Priority
 from supervision.stats import ActorStats
-from supervision.ticker import Ticker
+from supervision.timer import PeriodicTimer
 
 __all__ = ["MetricsReporter", "MetricsReporterStats", "ReportNow", "metrics_spec",
            "snapshot_figures"]
@@ -80,15 +80,16 @@ class MetricsReporter(SupervisedActor):
         super().__init__(ctx)
         self._interval_s = interval_s
         self._root = ctx.directory[root]
-        self._ticker: Ticker | None = None
+        self._timer: PeriodicTimer | None = None
         self._reports = 0
 
     def setup(self) -> None:
-        self._ticker = Ticker(self.actor_ref, ReportNow(), self._interval_s, self.ctx.name).start()
+        self._timer = PeriodicTimer(self.actor_ref, ReportNow(), self._interval_s,
+                                    self.ctx.name).start()
 
     def release(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
+        if self._timer is not None:
+            self._timer.stop()
 
     def handle(self, message: Any) -> Any:
         match message:

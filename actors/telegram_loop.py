@@ -37,7 +37,7 @@ from chat.outbound import DeliveryPolicy, OutboundLimits
 from core.errors import BotError
 from core.logs import Redactor, log_event
 from messages.chat import ChatAction, ChatReply, ReplyFailed
-from supervision.backoff import full_jitter_delay
+from resilience.backoff import full_jitter_delay
 
 __all__ = ["TelegramLoop", "TransportError", "TransportTuning", "WebhookSettings",
            "quiet_token_leaking_loggers"]

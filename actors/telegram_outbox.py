@@ -46,7 +46,7 @@ from chat.outbound import (
 )
 from core.logs import log_event
 from messages.chat import Button, ChatAction, ChatReply, ReplyFailed
-from supervision.backoff import full_jitter_delay
+from resilience.backoff import full_jitter_delay
 from supervision.stats import ActorStats
 
 __all__ = ["Outbox", "TransportCounters", "TransportStats", "retry_after_seconds"]

@@ -26,7 +26,6 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pykka
 import sqlite_utils
 
 from actors.db_writer import storage_spec
@@ -45,6 +44,7 @@ from storage.connection import open_writer
 from storage.read_pool import ReadPool
 from storage.timing import QueryTimer
 from storage.writes import WriteRules
+from supervision import request
 from supervision.address import Address
 from supervision.supervisor import SupervisorSettings
 from supervision.tree import SupervisionTree
@@ -74,9 +74,7 @@ def _candles(symbol: str, first_minute: int, count: int) -> tuple[CandleRow, ...
 
 
 def _ask_write(writer: Address, message_type: type, **fields: Any) -> Any:
-    future: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-    writer.tell(message_type(reply_to=future, **fields))
-    return future.get(timeout=TIMEOUT_S)
+    return request(writer, lambda reply_to: message_type(reply_to=reply_to, **fields), TIMEOUT_S)
 
 
 def _percentile(values: list[float], q: int) -> float:

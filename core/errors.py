@@ -6,8 +6,8 @@ Hierarchy (each package adds its own branch in its ``errors`` module)::
     ├── ConfigError                 core.errors: a setting has a value that is not allowed
     ├── SupervisionError            supervision.errors
     │   ├── ChildUnavailable        an actor is restarting, stopped or not started
-    │   ├── MaxRestartsExceeded     restart intensity exceeded; escalates to the parent
-    │   └── CircuitOpenError        a circuit breaker refuses calls for now
+    │   └── MaxRestartsExceeded     restart intensity exceeded; escalates to the parent
+    ├── CircuitOpenError            resilience.errors: a circuit breaker refuses calls for now
     └── ...                         market, storage and chat errors arrive with their packages
 
 Errors carry data (a key, a retry delay) as attributes so callers never parse messages.

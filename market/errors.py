@@ -20,9 +20,8 @@ Hierarchy (extends ``core.errors``)::
                 ├── ExchangeRefused          403/451, or a 4xx that is not Binance's
                 └── UpstreamError            5xx after urllib3's retries
 
-Errors carry their data as attributes so callers never parse messages. They follow the
-protocol of ``supervision.backoff.RetryPolicy``: ``permanent = True`` means never retry, and a
-numeric ``retry_after_s`` is how long to wait.
+Errors carry their data as attributes so callers never parse messages: ``permanent = True``
+means never retry, and a numeric ``retry_after_s`` is how long to wait.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ import requests
 
 from core.config import BotConfig
 from core.errors import BotError
-from supervision.breaker import BreakerSnapshot
-from supervision.snapshot import ActorSnapshot, render_tree
+from resilience.breaker import BreakerSnapshot
+from supervision.snapshot import ActorSnapshot, ChildState, render_tree
 from supervision.stats import NO_STATS, FlatStats
 
 __all__ = [
@@ -67,7 +67,7 @@ def _node_from_dict(data: Mapping[str, Any]) -> ActorSnapshot:
     stats = data.get("stats") or {}
     return ActorSnapshot(
         name=str(data["name"]),
-        state=str(data["state"]),
+        state=ChildState(data["state"]),
         kind=str(data.get("kind", "worker")),
         restarts=int(data.get("restarts", 0)),
         last_failure=data.get("last_failure"),

@@ -19,7 +19,9 @@ hang or silent thread death    found by the supervisor's heartbeat sweep, not he
 
 Subclasses implement ``handle`` (one ``match`` on the message type), and optionally ``setup``
 (open resources, actor thread), ``release`` (close them; called after both a stop and a
-failure), ``stats`` and ``breakers`` for introspection.
+failure), ``stats`` and ``breakers`` for introspection. What this needs from pykka beyond its
+public API (a drainable inbox, whether the message being handled was asked) comes from
+:mod:`supervision.pykka_adapter`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from core.logs import bind_request_id, log_event
-from messages.supervision import (
+from supervision.errors import EscapedBaseException
+from supervision.messages import (
     ChildFailed,
     Describe,
     InjectCrash,
@@ -41,13 +44,12 @@ from messages.supervision import (
     Redelivery,
     SystemMessage,
 )
-from supervision.errors import EscapedBaseException
-from supervision.inbox import drain_inbox
+from supervision.pykka_adapter import DrainableActor, drain_inbox
 from supervision.snapshot import ActorReport
 from supervision.stats import NO_STATS, ActorStats
 
 if TYPE_CHECKING:
-    from supervision.breaker import BreakerSnapshot
+    from resilience.breaker import BreakerSnapshot
     from supervision.context import ChildContext
 
 __all__ = ["InjectedCrash", "SupervisedActor"]
@@ -73,10 +75,10 @@ def _carries_request_id(message: object) -> bool:
 
 
 class InjectedCrash(RuntimeError):
-    """The failure an :class:`~messages.supervision.InjectCrash` message causes."""
+    """The failure an :class:`~supervision.messages.InjectCrash` message causes."""
 
 
-class SupervisedActor(pykka.ThreadingActor):
+class SupervisedActor(DrainableActor):
     """A pykka actor that reports every failure to its supervisor and loses no message."""
 
     def __init__(self, ctx: ChildContext) -> None:
@@ -148,7 +150,8 @@ class SupervisedActor(pykka.ThreadingActor):
         except Exception as exc:
             self._failed_message = message
             ctx.inflight = None
-            ctx.errors_returned += 1
+            if self.answering_ask:  # else the actor dies: on_failure reports it
+                ctx.errors_returned += 1
             ctx.last_error = repr(exc)
             raise
         except _ESCAPING as exc:
@@ -164,8 +167,6 @@ class SupervisedActor(pykka.ThreadingActor):
         exception_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        # Only told messages get here, so the failed message is not also an asker's error.
-        self.ctx.errors_returned -= 1
         inflight = self._failed_message
         if isinstance(inflight, SystemMessage) and not isinstance(inflight, Redelivery):
             inflight = None
@@ -185,7 +186,8 @@ class SupervisedActor(pykka.ThreadingActor):
         assert crash is not None
         self._armed_crash = None
         self._failed_message = message
-        self.ctx.errors_returned += 1  # on_failure takes it back: this was not an ask's error
+        if self.answering_ask:  # the asker gets the crash and this instance keeps running
+            self.ctx.errors_returned += 1
         raise InjectedCrash(crash.reason)
 
     def _fail(self, phase: str, error: BaseException | None, inflight: object | None) -> None:
@@ -198,7 +200,7 @@ class SupervisedActor(pykka.ThreadingActor):
         ctx.address.detach(ctx.generation)
         drained = tuple(
             message
-            for message in drain_inbox(self.actor_inbox, ctx.name, "actor crashed; retry shortly")
+            for message in drain_inbox(self.actor_ref, ctx.name, "actor crashed; retry shortly")
             if type(message) is Redelivery or not isinstance(message, SystemMessage)
         )
         report = ChildFailed(

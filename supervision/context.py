@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pykka
 
-    from messages.supervision import ChildFailed
+    from supervision.messages import ChildFailed
     from supervision.address import Address, Directory
 
 __all__ = ["ChildContext"]

@@ -7,7 +7,6 @@ Hierarchy::
         ├── ChildUnavailable                  an actor is restarting, stopped or never started
         │   └── AskTimeout                    no answer within the ask timeout
         ├── MaxRestartsExceeded               restart intensity exceeded; escalates to the parent
-        ├── CircuitOpenError                  a circuit breaker refuses calls for now
         └── EscapedBaseException              a BaseException that library code raised in a handler
 """
 
@@ -18,7 +17,6 @@ from core.errors import BotError
 __all__ = [
     "AskTimeout",
     "ChildUnavailable",
-    "CircuitOpenError",
     "EscapedBaseException",
     "MaxRestartsExceeded",
     "SupervisionError",
@@ -53,15 +51,6 @@ class MaxRestartsExceeded(SupervisionError):
         super().__init__(
             f"supervisor {supervisor!r} exceeded {restarts - 1} restarts within {period_s:g} s"
         )
-
-
-class CircuitOpenError(SupervisionError):
-    """A circuit breaker is open (or probing) and refuses the call."""
-
-    def __init__(self, name: str, retry_after_s: float) -> None:
-        self.name = name
-        self.retry_after_s = retry_after_s
-        super().__init__(f"circuit {name!r} is open; retry in {retry_after_s:.1f} s")
 
 
 class EscapedBaseException(SupervisionError):

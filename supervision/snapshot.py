@@ -1,7 +1,7 @@
 """Introspection: a plain-data snapshot of a supervision (sub)tree.
 
 Nobody inside the tree blocks to build it: the caller's thread walks the tree, asking each
-supervisor to :class:`~messages.supervision.Describe` itself (its children's state, restarts,
+supervisor to :class:`~supervision.messages.Describe` itself (its children's state, restarts,
 last failure, mailbox depth, handled count) and each running child for its own figures, each
 ask with a timeout. A running child that does not answer in time shows as ``busy`` (hung ones
 are found and restarted by heartbeats); a supervisor that does not answer, as ``unresponsive``.
@@ -11,20 +11,63 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from messages.supervision import Describe
+from supervision.address import AddressState
 from supervision.errors import ChildUnavailable
+from supervision.messages import Describe
 from supervision.stats import NO_STATS, ActorStats, stat_figures
 
 if TYPE_CHECKING:
+    from resilience.breaker import BreakerSnapshot
     from supervision.address import Address
-    from supervision.breaker import BreakerSnapshot
 
-__all__ = ["ActorReport", "ActorSnapshot", "ChildReport", "collect_tree", "render_tree"]
+__all__ = [
+    "ActorReport",
+    "ActorSnapshot",
+    "ChildReport",
+    "ChildState",
+    "collect_tree",
+    "render_tree",
+]
 
 Scalar = str | int | float | bool | None
 StatsT = TypeVar("StatsT", bound=ActorStats)
+
+
+class ChildState(StrEnum):
+    """What a supervised child is doing, as its supervisor and the introspection tree see it.
+
+    Not :class:`~supervision.address.AddressState`, which says what the child's address does
+    with a message right now (and knows no failed, busy or unresponsive): a child is ``failed``
+    while its supervisor decides what to do, and its address already buffers (``restarting``).
+    The values are what renderers print and the status endpoint's JSON carries.
+    """
+
+    STARTING = "starting"
+    """The root only, before its first instance runs (its address is unbound or starting)."""
+    RUNNING = "running"
+    """An instance is running."""
+    BUSY = "busy"
+    """Snapshots only: running, but it did not describe itself in time (a long message)."""
+    LAZY = "lazy"
+    """Not started yet: its first message starts it."""
+    RESTARTING = "restarting"
+    """Between instances (waiting out its backoff, or for a stopping sibling)."""
+    FAILED = "failed"
+    """Its instance died; the supervisor is deciding (restart, retire or give up)."""
+    STOPPED = "stopped"
+    """Gone: retired, or its supervisor stopped."""
+    UNRESPONSIVE = "unresponsive"
+    """Snapshots only: a supervisor that did not describe itself in time."""
+
+    @classmethod
+    def of_address(cls, state: AddressState) -> ChildState:
+        """The child state an address state stands for (the root has no supervisor record)."""
+        if state in (AddressState.UNBOUND, AddressState.STARTING):
+            return cls.STARTING
+        return cls(state.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +80,8 @@ class ChildReport:
     """The child's stable address (to ask it for its own report)."""
     is_supervisor: bool
     """True for nested supervisors."""
-    state: str
-    """running, restarting, lazy, stopped, failed."""
+    state: ChildState
+    """running, restarting, lazy, stopped or failed."""
     restart_type: str
     """permanent, transient or temporary."""
     priority: str
@@ -74,7 +117,8 @@ class ActorSnapshot:
     """One node of the introspection tree, fit for rendering as text or JSON."""
 
     name: str
-    state: str
+    state: ChildState
+    """A :class:`ChildState` (a plain value, as test data and parsed JSON carry, is converted)."""
     kind: str
     restarts: int = 0
     last_failure: str | None = None
@@ -86,6 +130,10 @@ class ActorSnapshot:
     breakers: tuple[BreakerSnapshot, ...] = ()
     stats: ActorStats = NO_STATS
     children: tuple[ActorSnapshot, ...] = ()
+
+    def __post_init__(self) -> None:
+        if type(self.state) is not ChildState:
+            object.__setattr__(self, "state", ChildState(self.state))
 
     def walk(self) -> Iterator[ActorSnapshot]:
         """This node and every descendant, depth first."""
@@ -105,7 +153,7 @@ class ActorSnapshot:
         """Plain JSON-ready data."""
         return {
             "name": self.name,
-            "state": self.state,
+            "state": self.state.value,
             "kind": self.kind,
             "restarts": self.restarts,
             "last_failure": self.last_failure,
@@ -134,10 +182,10 @@ def collect_tree(
     """
     report = _describe(root, timeout_s)
     if report is None:
-        return ActorSnapshot(name=root.name, state="unresponsive", kind="supervisor")
+        return ActorSnapshot(name=root.name, state=ChildState.UNRESPONSIVE, kind="supervisor")
     return ActorSnapshot(
         name=root.name,
-        state=root.state.value,
+        state=ChildState.of_address(root.state),
         kind="supervisor",
         handled=0,
         strategy=report.strategy,
@@ -156,12 +204,12 @@ def _describe(address: Address, timeout_s: float) -> ActorReport | None:
 
 
 def _child_snapshot(child: ChildReport, timeout_s: float, asker: str | None) -> ActorSnapshot:
-    asked = child.state == "running" and child.name != asker
+    asked = child.state is ChildState.RUNNING and child.name != asker
     report = _describe(child.address, timeout_s) if asked else None
     state = child.state
-    if child.state == "running" and report is None:
+    if child.state is ChildState.RUNNING and report is None:
         # Heartbeats find hung actors; this one is just busy with a long message right now.
-        state = "busy"
+        state = ChildState.BUSY
     return ActorSnapshot(
         name=child.name,
         state=state,
@@ -188,10 +236,18 @@ def render_tree(snapshot: ActorSnapshot, *, width: int = 46) -> str:
     return "\n".join(lines)
 
 
+_MARKS = {
+    ChildState.RUNNING: "●",
+    ChildState.BUSY: "●",
+    ChildState.RESTARTING: "◐",
+    ChildState.LAZY: "○",
+    ChildState.STOPPED: "■",
+}
+
+
 def _render(node: ActorSnapshot, head: str, tail: str, lines: list[str], width: int) -> None:
-    marks = {"running": "●", "busy": "●", "restarting": "◐", "lazy": "○", "stopped": "■"}
-    mark = marks.get(node.state, "✖")
-    detail = [node.state]
+    mark = _MARKS.get(node.state, "✖")
+    detail = [node.state.value]
     if node.strategy:
         detail.append(node.strategy)
     if node.restarts:

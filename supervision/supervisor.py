@@ -30,7 +30,12 @@ from typing import Any
 import pykka
 
 from core.logs import log_event
-from messages.supervision import (
+from resilience.backoff import RestartBackoff, Rng
+from supervision.actor import SupervisedActor
+from supervision.address import Address
+from supervision.context import ChildContext
+from supervision.errors import MaxRestartsExceeded
+from supervision.messages import (
     ChildFailed,
     Ping,
     Redelivery,
@@ -39,17 +44,12 @@ from messages.supervision import (
     SystemMessage,
     Tick,
 )
-from supervision.actor import SupervisedActor
-from supervision.address import Address
-from supervision.backoff import RestartBackoff, Rng
-from supervision.context import ChildContext
-from supervision.errors import MaxRestartsExceeded
-from supervision.inbox import drain_inbox
-from supervision.snapshot import ActorReport, ChildReport
+from supervision.pykka_adapter import drain_inbox
+from supervision.snapshot import ActorReport, ChildReport, ChildState
 from supervision.spec import ChildSpec, RestartType, start_order
 from supervision.stats import SupervisorStats
 from supervision.strategies import RestartIntensity, Strategy, affected_children
-from supervision.ticker import Ticker
+from supervision.timer import PeriodicTimer
 
 __all__ = ["Supervisor", "SupervisorSettings", "supervisor_spec"]
 
@@ -82,7 +82,7 @@ class _Child:
     spec: ChildSpec
     address: Address
     backoff: RestartBackoff
-    state: str = "stopped"
+    state: ChildState = ChildState.STOPPED
     ref: pykka.ActorRef[Any] | None = None
     ctx: ChildContext | None = None
     restarts: int = 0
@@ -132,7 +132,7 @@ class Supervisor(SupervisedActor):
             spec.name: RestartIntensity(settings.max_restarts, settings.period_s)
             for spec in self._order
         }
-        self._ticker: Ticker | None = None
+        self._sweep_timer: PeriodicTimer | None = None
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
 
@@ -143,16 +143,16 @@ class Supervisor(SupervisedActor):
             child = self._children[spec.name]
             child.address.bind(self.actor_ref, lazy=spec.lazy)
             if spec.lazy:
-                child.state = "lazy"
+                child.state = ChildState.LAZY
             else:
                 self._start(child)
-        self._ticker = Ticker(
+        self._sweep_timer = PeriodicTimer(
             self.actor_ref, Tick(), self.settings.heartbeat_interval_s, self.ctx.name
         ).start()
 
     def release(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
+        if self._sweep_timer is not None:
+            self._sweep_timer.stop()
         with self._timers_lock:
             for timer in self._timers:
                 timer.cancel()
@@ -189,11 +189,12 @@ class Supervisor(SupervisedActor):
 
     def _on_child_failed(self, report: ChildFailed) -> None:
         child = self._children.get(report.name)
-        if child is None or child.state != "running" or report.generation != child.address.generation:
+        if (child is None or child.state is not ChildState.RUNNING
+                or report.generation != child.address.generation):
             self._keep_stale_messages(report)
             return
         now = self._clock()
-        child.state = "failed"
+        child.state = ChildState.FAILED
         child.ref = None
         child.last_failure = f"{report.phase}: {report.error}"
         log_event(
@@ -218,20 +219,22 @@ class Supervisor(SupervisedActor):
             return
         if self._intensity[child.spec.name].record(now):
             self._escalate(child)
-        started = [s.name for s in self._order if self._children[s.name].state in ("running", "failed")]
+        started = [s.name for s in self._order
+                   if self._children[s.name].state in (ChildState.RUNNING, ChildState.FAILED)]
         names = affected_children(self.settings.strategy, started, child.spec.name)
         for name in reversed(names):
             if name != child.spec.name:
                 self._stop_for_restart(self._children[name], now)
-        names = tuple(n for n in names if self._children[n].state in ("failed", "restarting"))
-        child.state = "restarting"
+        names = tuple(n for n in names
+                      if self._children[n].state in (ChildState.FAILED, ChildState.RESTARTING))
+        child.state = ChildState.RESTARTING
         self._schedule(RestartChildren(names), child.backoff.next_delay(now))
 
     def _on_restart_children(self, message: RestartChildren) -> None:
         now = self._clock()
         for index, name in enumerate(message.names):
             child = self._children[name]
-            if child.state != "restarting":
+            if child.state is not ChildState.RESTARTING:
                 continue
             if not self._old_instance_gone(child, now):
                 self._schedule(RestartChildren(message.names[index:]), _RETRY_STOPPED_CHECK_S)
@@ -241,14 +244,14 @@ class Supervisor(SupervisedActor):
 
     def _on_start_lazy(self, message: StartLazy) -> None:
         child = self._children.get(message.name)
-        if child is not None and child.state == "lazy":
+        if child is not None and child.state is ChildState.LAZY:
             self._start(child)
 
     def _on_tick(self) -> None:
         now = self._clock()
         for spec in self._order:
             child = self._children[spec.name]
-            if child.state == "running" and child.ref is not None:
+            if child.state is ChildState.RUNNING and child.ref is not None:
                 self._sweep(child, now)
 
     # -- the sweep -----------------------------------------------------------------------------
@@ -283,7 +286,7 @@ class Supervisor(SupervisedActor):
         ref, ctx = child.ref, child.ctx
         assert ref is not None and ctx is not None
         child.address.detach(ctx.generation)
-        queued = drain_inbox(ref.actor_inbox, child.spec.name, f"actor {phase}")
+        queued = drain_inbox(ref, child.spec.name, f"actor {phase}")
         if phase == "hang":
             ref.stop(block=False)  # it exits once its blocking call returns
         self._on_child_failed(
@@ -313,7 +316,7 @@ class Supervisor(SupervisedActor):
             ref = child.spec.factory(ctx)
         except Exception as exc:
             # __init__ failed in our thread: same treatment as a failing on_start.
-            child.state, child.ctx = "running", ctx
+            child.state, child.ctx = ChildState.RUNNING, ctx
             child.address.detach(child.address.generation)
             self.actor_ref.tell(
                 ChildFailed(
@@ -327,7 +330,7 @@ class Supervisor(SupervisedActor):
                 )
             )
             return
-        child.ref, child.ctx, child.state = ref, ctx, "running"
+        child.ref, child.ctx, child.state = ref, ctx, ChildState.RUNNING
         child.ping_future, child.dead_seen_at = None, None
         child.address.attach(ref, generation)
         log_event(
@@ -361,7 +364,7 @@ class Supervisor(SupervisedActor):
         return (Redelivery(inflight, 1),)
 
     def _stop_for_restart(self, sibling: _Child, now: float) -> None:
-        if sibling.state != "running" or sibling.ref is None or sibling.ctx is None:
+        if sibling.state is not ChildState.RUNNING or sibling.ref is None or sibling.ctx is None:
             return
         sibling.address.detach(sibling.ctx.generation)
         # A poison-pill stop: it finishes what is already queued, so nothing is lost.
@@ -371,7 +374,7 @@ class Supervisor(SupervisedActor):
         if sibling.spec.restart is RestartType.TEMPORARY:
             self._retire(sibling, "temporary child stopped with a failing sibling")
         else:
-            sibling.state = "restarting"
+            sibling.state = ChildState.RESTARTING
 
     def _old_instance_gone(self, child: _Child, now: float) -> bool:
         if child.stop_future is None:
@@ -388,7 +391,7 @@ class Supervisor(SupervisedActor):
         return True
 
     def _retire(self, child: _Child, reason: str) -> None:
-        child.state = "stopped"
+        child.state = ChildState.STOPPED
         child.address.close(reason)
         log_event(logger, "actor.retired", logging.INFO, actor=child.spec.name, reason=reason)
 
@@ -443,10 +446,10 @@ class Supervisor(SupervisedActor):
                 child.stop_future.get(timeout=timeout)
             except pykka.Timeout:
                 log_event(logger, "actor.stop_timeout", logging.WARNING, actor=child.spec.name)
-        if child.state in ("running", "restarting", "failed"):
+        if child.state in (ChildState.RUNNING, ChildState.RESTARTING, ChildState.FAILED):
             log_event(logger, "actor.stopped", logging.INFO, actor=child.spec.name)
         child.ref, child.stop_future = None, None
-        child.state = "stopped" if child.state != "lazy" else "lazy"
+        child.state = ChildState.STOPPED if child.state is not ChildState.LAZY else ChildState.LAZY
 
     def _child_report(self, child: _Child) -> ChildReport:
         ctx = child.ctx

@@ -16,10 +16,10 @@ from typing import Any
 import pykka
 
 from core.logs import log_event
-from messages.supervision import ChildFailed
+from resilience.backoff import Rng
 from supervision.address import Address, Directory
-from supervision.backoff import Rng
 from supervision.context import ChildContext
+from supervision.messages import ChildFailed
 from supervision.snapshot import ActorSnapshot, collect_tree
 from supervision.spec import ChildSpec
 from supervision.supervisor import Supervisor, SupervisorSettings

@@ -27,11 +27,11 @@ from fakes.exchange.catalog import INTERVALS
 from fakes.exchange.simulator import ExchangeSimulator
 from messages.chat import ChatReply
 from messages.storage import AddAlert, SweepDue
-from messages.supervision import Describe
 from storage.read_pool import ReadPool
 from supervision.actor import SupervisedActor
 from supervision.address import Address
 from supervision.context import ChildContext
+from supervision.messages import Describe
 from supervision.snapshot import ActorReport
 from supervision.spec import ChildSpec, Priority
 from supervision.supervisor import SupervisorSettings, supervisor_spec

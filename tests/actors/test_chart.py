@@ -16,9 +16,9 @@ from actors.chart import PAUSED_REASON, ChartActor, ChartStats
 from chat.charts import ChartUnavailable
 from market.candles import Candles, load_csv
 from messages.charts import RenderChart
-from messages.supervision import Describe
 from messages.system import MemoryPressure
 from supervision.address import Address
+from supervision.messages import Describe
 from supervision.spec import ChildSpec
 from supervision.tree import SupervisionTree
 

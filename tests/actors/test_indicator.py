@@ -11,8 +11,8 @@ from actors.indicator import IndicatorActor, IndicatorStats
 from market.candles import load_csv
 from market.indicator_set import VALUE_NAMES, compute_indicators
 from messages.market import ComputeIndicators
-from messages.supervision import Describe
 from messages.system import MemoryPressure
+from supervision.messages import Describe
 from supervision.spec import ChildSpec
 from supervision.tree import SupervisionTree
 

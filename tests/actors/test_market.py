@@ -139,7 +139,7 @@ class TestDegradation:
 class TestBackgroundRefresh:
     def test_a_hot_key_about_to_expire_is_refreshed_before_anyone_misses(self, market):
         from messages.market import RefreshDue
-        from messages.supervision import Describe
+        from supervision.messages import Describe
 
         analysis_of(market, "btc")
         for _ in range(2):  # analyses expire after 5 s; the 1h klines stay fresh for 60 s

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from messages.supervision import InjectCrash
+from supervision.messages import InjectCrash
 from tests.chaos.matrix import Fault
 from tests.chaos.rig import ChaosRig
 

@@ -16,7 +16,7 @@ from chat import cards
 from chat.html import is_balanced, visible_text
 from market.analysis import MarketUnavailable
 from market.errors import InvalidSymbolFormat, UnknownSymbol
-from supervision.breaker import BreakerSnapshot
+from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
 
 MAY_1_2024 = 1_714_521_600.0

@@ -9,14 +9,23 @@ import pkgutil
 import pytest
 
 import messages
+import supervision.messages
 
 MUTABLE_HINTS = ("list[", "dict[", "set[", "bytearray", "List[", "Dict[", "Set[")
 
 
+def message_modules() -> list[object]:
+    """The application's messages/ package and the supervision runtime's own messages."""
+    modules: list[object] = [
+        importlib.import_module(f"messages.{info.name}")
+        for info in pkgutil.iter_modules(messages.__path__)
+    ]
+    return [*modules, supervision.messages]
+
+
 def message_classes() -> list[type]:
     found = []
-    for info in pkgutil.iter_modules(messages.__path__):
-        module = importlib.import_module(f"messages.{info.name}")
+    for module in message_modules():
         for name in getattr(module, "__all__", ()):
             obj = getattr(module, name)
             if isinstance(obj, type) and dataclasses.is_dataclass(obj):
@@ -54,3 +63,7 @@ def test_assigning_to_a_message_field_raises(cls: type) -> None:
             setattr(instance, field.name, None)
     with pytest.raises((AttributeError, TypeError, dataclasses.FrozenInstanceError)):
         instance.__dict__  # slotted instances carry no attribute dict
+
+
+def test_the_supervision_runtime_messages_are_covered():
+    assert supervision.messages.ChildFailed in message_classes()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from supervision.breaker import BreakerSnapshot
+from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
 from ops.health import assess
 from ops.memory import MemoryStats, PressureLevel

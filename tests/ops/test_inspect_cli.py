@@ -19,7 +19,7 @@ from ops.inspect_cli import (
     snapshot_from_dict,
 )
 from ops.status_http import StatusServer
-from supervision.breaker import BreakerSnapshot
+from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot, render_tree
 from supervision.stats import FlatStats
 

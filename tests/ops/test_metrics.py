@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from ops.metrics import escape_label_value, format_sample_value, render_metrics
-from supervision.breaker import BreakerSnapshot
+from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
 from supervision.stats import FlatStats
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from ops.status_http import StatusServer
-from supervision.breaker import BreakerSnapshot
+from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
 from supervision.stats import FlatStats
 from supervision.tree import SupervisionTree

@@ -8,9 +8,9 @@ from typing import Any
 import pykka
 import pytest
 
-from messages.supervision import StartLazy
 from supervision.address import Address, AddressState, Directory
 from supervision.errors import AskTimeout, ChildUnavailable
+from supervision.messages import StartLazy
 
 
 class Recorder(pykka.ThreadingActor):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from messages.supervision import InjectCrash
+from supervision.messages import InjectCrash
 from tests.supervision.workers import Echo, Work, worker_spec
 
 TIMEOUT = 5.0

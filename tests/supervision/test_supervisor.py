@@ -288,3 +288,30 @@ def test_specs_reject_unknown_dependencies():
     spec = ChildSpec(name="a", factory=lambda ctx: None, depends_on=("ghost",))  # type: ignore[arg-type,return-value]
     with pytest.raises(SpecError, match="ghost"):
         start_order([spec])
+
+
+def test_errors_returned_counts_the_errors_answered_to_askers_only(journal):
+    """An asked error leaves the actor running and is counted; a told one kills the instance."""
+    from supervision.actor import InjectedCrash
+    from supervision.address import Directory
+    from supervision.context import ChildContext
+    from supervision.messages import ChildFailed, InjectCrash
+    from tests.supervision.workers import Worker
+
+    directory = Directory()
+    reports: list[ChildFailed] = []
+    died = threading.Event()
+    ctx = ChildContext(name="w", generation=1, address=directory["w"], directory=directory,
+                       supervisor=None, on_escalate=lambda report: (reports.append(report), died.set()))
+    ref = Worker.start(ctx, journal)
+    with pytest.raises(RuntimeError, match="crash on purpose"):
+        ref.ask(Crash(times=1), timeout=TIMEOUT)
+    with pytest.raises(InjectedCrash):
+        ref.ask(InjectCrash(), timeout=TIMEOUT)
+    assert ref.ask(Echo("alive"), timeout=TIMEOUT) == "alive"
+    assert ctx.errors_returned == 2
+    assert ctx.last_error == "RuntimeError('crash on purpose')"
+    ref.tell(Crash(times=1))
+    assert died.wait(TIMEOUT)
+    assert ctx.errors_returned == 2
+    assert reports[0].phase == "message"

@@ -11,10 +11,10 @@ from typing import Any
 
 import pykka
 
-__all__ = ["Ticker"]
+__all__ = ["PeriodicTimer"]
 
 
-class Ticker:
+class PeriodicTimer:
     """Tells ``message`` to ``target`` every ``interval_s`` seconds until stopped."""
 
     def __init__(self, target: pykka.ActorRef[Any], message: object, interval_s: float, name: str) -> None:
@@ -22,9 +22,9 @@ class Ticker:
         self._message = message
         self._interval_s = interval_s
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"ticker-{name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"timer-{name}", daemon=True)
 
-    def start(self) -> Ticker:
+    def start(self) -> PeriodicTimer:
         self._thread.start()
         return self
 

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import ConfigError
-from supervision.breaker import BreakerSnapshot, BreakerState, BreakerTransition, CircuitBreaker
-from supervision.errors import CircuitOpenError
+from resilience.breaker import BreakerSnapshot, BreakerState, BreakerTransition, CircuitBreaker
+from resilience.errors import CircuitOpenError
 
 __all__: list[str] = []
 
@@ -355,7 +355,7 @@ def test_a_raising_listener_is_logged_and_harmless(caplog: pytest.LogCaptureFixt
 
     breaker.add_listener(broken)
     breaker.add_listener(seen.append)
-    with caplog.at_level(logging.ERROR, logger="supervision.breaker"):
+    with caplog.at_level(logging.ERROR, logger="resilience.breaker"):
         trip(breaker)
     assert breaker.state is BreakerState.OPEN
     assert len(seen) == 1

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
 from core.errors import ConfigError
-from supervision.errors import CircuitOpenError
+from resilience.errors import CircuitOpenError
 
 __all__ = [
     "BreakerSnapshot",
