@@ -41,7 +41,7 @@ from supervision import request, request_future
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
-from supervision.stats import ActorStats
+from core.stats import ActorStats
 from supervision.timer import PeriodicTimer
 
 __all__ = ["AlertStats", "AlertsActor", "alerts_spec"]

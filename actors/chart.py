@@ -30,7 +30,7 @@ from messages.charts import RenderChart
 from messages.system import MemoryPressure
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
-from supervision.stats import ActorStats
+from core.stats import ActorStats
 
 __all__ = ["PAUSED_REASON", "ChartActor", "ChartStats"]
 

@@ -19,8 +19,8 @@ from typing import Any
 import psutil
 
 from actors.command_handlers import HANDLERS
-from actors.db_writer import DbWriterStats
-from actors.fetcher import FetcherStats
+from storage.stats import DbWriterStats
+from market.fetch_stats import FetcherStats
 from actors.market_access import MarketAccess, Quotes, SeriesUnavailable
 from chat import cards
 from chat.callbacks import (

@@ -16,7 +16,7 @@ from actors.chat_commands import CommandService
 from messages.chat import CommandDone, RunCommand
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
-from supervision.stats import INLINE, ActorStats
+from core.stats import INLINE, ActorStats
 
 __all__ = ["CommandWorker", "CommandWorkerStats", "command_worker_names"]
 

@@ -24,7 +24,7 @@ from messages.chat import Button, ButtonPressed, ChatAction, ChatCommand, ChatRe
 from supervision.actor import SupervisedActor
 from supervision.address import Address
 from supervision.context import ChildContext
-from supervision.stats import ActorStats
+from core.stats import ActorStats
 
 __all__ = ["DEMO_USER_ID", "ConsoleIO", "ConsoleSession", "ConsoleStats", "plain_text"]
 

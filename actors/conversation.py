@@ -33,7 +33,7 @@ from core.logs import log_event
 from messages.chat import ButtonPressed, ChatCommand, CommandDone, LoadingCheck, ReplyFailed
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
-from supervision.stats import ActorStats
+from core.stats import ActorStats
 from supervision.timer import PeriodicTimer
 
 __all__ = ["Conversation", "ConversationStats"]

@@ -27,7 +27,6 @@ import queue
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from core.config import BotConfig
@@ -57,55 +56,25 @@ from storage.batch import (
 )
 from storage.connection import DEFAULT_BUSY_TIMEOUT_MS, open_writer
 from storage.errors import NotSaved, StorageBusy
-from storage.read_pool import ReadPool, ReadPoolStats
-from storage.timing import QueryTimer, Timings
+from storage.stats import DbWriterStats
+from storage.read_pool import ReadPool
+from storage.timing import QueryTimer
 from storage.writes import WriteRules
 from supervision import fail_future
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.messages import Redelivery
 from supervision.spec import ChildSpec, Priority
-from supervision.stats import GROUP, ActorStats
 from supervision.supervisor import SupervisorSettings, supervisor_spec
 from supervision.timer import PeriodicTimer
 
-__all__ = ["DbWriter", "DbWriterStats", "storage_spec"]
+__all__ = ["DbWriter", "storage_spec"]
 
 logger = logging.getLogger(__name__)
 
 _BACKGROUND_BUFFER_BATCHES = 20
 """Background rows kept through a database outage, in batches of ``db_batch_size``."""
 _MAX_RETRY_DELAY_S = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class DbWriterStats(ActorStats):
-    """The database writer's figures, with the read pool's it shares its process with."""
-
-    pending_writes: int
-    """Writes waiting for the next flush."""
-    pending_rows: int
-    """Rows those writes hold."""
-    flushes: int
-    """Batches committed."""
-    committed: int
-    """Writes committed."""
-    refused: int
-    """Writes refused by a rule (NotSaved), nothing changed."""
-    busy_refusals: int
-    """Acknowledged writes refused because a batch failed or the writer restarted."""
-    batch_failures: int
-    """Batches that failed (their background writes are kept and retried)."""
-    background_dropped: int
-    """Background rows (candles, users, command log) dropped over the bound or at a stop."""
-    background_handed_over: int
-    """Background writes handed to the next incarnation after a crash."""
-    query: Timings = ()
-    """Write timings per kind (``query.<kind>.p99_ms`` ...)."""
-    read_pool: ReadPoolStats | None = field(default=None, metadata=GROUP)
-    """The read pool's connections, when the writer has one."""
-    read: Timings = ()
-    """The read pool's timings per query kind (``read.<kind>.p99_ms`` ...)."""
 
 
 class DbWriter(SupervisedActor):

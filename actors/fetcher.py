@@ -24,6 +24,7 @@ import pykka
 
 from core.logs import log_event
 from market.errors import MarketError
+from market.fetch_stats import FetcherStats, FetchWorkerStats, WeightStats
 from market.weights import BudgetSnapshot
 from messages.market import CachePut, Fetch, FetchDone, FetchSpec, RefreshFailed, WorkerFetch
 from resilience.breaker import BreakerSnapshot, BreakerTransition, CircuitBreaker
@@ -32,10 +33,8 @@ from supervision import fail_future
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.errors import ChildUnavailable
-from supervision.stats import GROUP, ActorStats
 
-__all__ = ["FetchWorker", "FetchWorkerStats", "FetcherRouter", "FetcherStats", "MarketSource",
-           "WeightStats", "worker_names"]
+__all__ = ["FetchWorker", "FetcherRouter", "MarketSource", "worker_names"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,48 +49,6 @@ class MarketSource(Protocol):
     def call(self, spec: FetchSpec) -> object: ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class WeightStats:
-    """The exchange's request-weight budget, shared by the fetch workers."""
-
-    used: float
-    """Weight used in the current minute (one decimal)."""
-    limit: int
-    """Weight allowed per minute."""
-    blocked_s: float
-    """Seconds calls are still held back (one decimal; 0 when not blocked)."""
-    blocked_reason: str | None
-    """Why they are held back (a ``BlockReason`` value), None when not blocked."""
-
-
-@dataclass(frozen=True, slots=True)
-class FetcherStats(ActorStats):
-    """The fetcher router's figures."""
-
-    upstream_calls: int
-    """Calls handed to workers (after single-flight coalescing)."""
-    coalesced: int
-    """Fetches that joined a call already in flight."""
-    refused_circuit_open: int
-    """Fetches refused while the exchange breaker was open."""
-    in_flight: int
-    """Distinct calls in flight now."""
-    busy_workers: int
-    """Workers with at least one call now."""
-    weight: WeightStats | None = field(default=None, metadata=GROUP)
-    """The request-weight budget; None without one (no ``weight.*`` figures then)."""
-
-
-@dataclass(frozen=True, slots=True)
-class FetchWorkerStats(ActorStats):
-    """One fetch worker's figures."""
-
-    calls: int
-    """Exchange calls made by this incarnation."""
-    errors: int
-    """Of those, failed with a market error."""
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ from messages.market import ComputeIndicators
 from messages.system import MemoryPressure
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
-from supervision.stats import ActorStats
+from core.stats import ActorStats
 
 __all__ = ["IndicatorActor", "IndicatorStats"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.conversation import ConversationStats
-from actors.fetcher import FetcherStats
+from market.fetch_stats import FetcherStats
 from core.config import BotConfig
 from core.logs import log_event
 from market.cache import CacheStats, Layer
@@ -22,7 +22,7 @@ from supervision.context import ChildContext
 from supervision.messages import SystemMessage
 from supervision.snapshot import ActorSnapshot, collect_tree
 from supervision.spec import ChildSpec, Priority
-from supervision.stats import ActorStats
+from core.stats import ActorStats
 from supervision.timer import PeriodicTimer
 
 __all__ = ["MetricsReporter", "MetricsReporterStats", "ReportNow", "metrics_spec",

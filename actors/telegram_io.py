@@ -34,7 +34,7 @@ from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply
 from supervision.actor import SupervisedActor
 from supervision.address import Address
 from supervision.context import ChildContext
-from supervision.stats import NO_STATS, ActorStats
+from core.stats import NO_STATS, ActorStats
 
 __all__ = ["IgnoredUpdate", "TelegramIO", "convert_update"]
 

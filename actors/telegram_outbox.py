@@ -47,7 +47,7 @@ from chat.outbound import (
 from core.logs import log_event
 from messages.chat import Button, ChatAction, ChatReply, ReplyFailed
 from resilience.backoff import full_jitter_delay
-from supervision.stats import ActorStats
+from core.stats import ActorStats
 
 __all__ = ["Outbox", "TransportCounters", "TransportStats", "retry_after_seconds"]
 

@@ -20,8 +20,8 @@ from ops.memory import MemoryStats
 from supervision.snapshot import ActorSnapshot, render_tree
 
 if TYPE_CHECKING:
-    from actors.db_writer import DbWriterStats
-    from actors.fetcher import FetcherStats, WeightStats
+    from storage.stats import DbWriterStats
+    from market.fetch_stats import FetcherStats, WeightStats
     from messages.storage import CommandStat
 
 __all__ = ["actors_tree", "command_stats_text", "health_text", "runtime_stats_text",

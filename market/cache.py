@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from market.intervals import INTERVAL_MS
-from supervision.stats import INLINE, ActorStats
+from core.stats import INLINE, ActorStats
 
 __all__ = ["CacheHit", "CacheStats", "Layer", "LayerStats", "LayeredCache", "ttl_for"]
 

@@ -24,7 +24,7 @@ from core.config import BotConfig
 from core.errors import BotError
 from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot, ChildState, render_tree
-from supervision.stats import NO_STATS, FlatStats
+from core.stats import NO_STATS, FlatStats
 
 __all__ = [
     "EXIT_DEGRADED", "EXIT_FAILING", "EXIT_HEALTHY", "EXIT_UNREACHABLE", "InspectError", "default_url", "main",

@@ -20,7 +20,7 @@ import psutil
 
 from core.errors import BotError
 from messages.system import MemoryPressure
-from supervision.stats import INLINE, ActorStats, stat_figures
+from core.stats import INLINE, ActorStats, stat_figures
 
 __all__ = [
     "HYSTERESIS_POINTS", "MemorySample", "MemoryStats", "PressureDecision", "PressureLevel",
@@ -207,7 +207,7 @@ class MemoryStats(ActorStats):
 
 def size_figures(actor: str, stats: object) -> dict[str, int]:
     """The byte counts in an actor's stats (figures named ``bytes`` or ``*_bytes``, see
-    ``supervision.stats.stat_figures``), keyed by actor.
+    ``core.stats.stat_figures``), keyed by actor.
 
     Generic over the stats types, so any actor that holds memory is covered by naming its
     figure so. Budgets (``max_bytes``) are configuration, not use, so they are left out.

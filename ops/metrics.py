@@ -7,7 +7,7 @@ format is tested line by line without a server.
 
 Actor names are unique in a tree (the directory is keyed by name), so ``actor`` alone
 identifies a series. Every numeric figure an actor reports through ``stats()`` (flattened to
-dotted names by ``supervision.stats.stat_figures``) becomes one ``cryptobot_actor_stat``
+dotted names by ``core.stats.stat_figures``) becomes one ``cryptobot_actor_stat``
 sample; ``None`` (e.g. a hit rate before the first lookup) and text are left out rather than
 invented.
 """
@@ -21,7 +21,7 @@ from typing import TypeGuard
 
 from ops.health import HEALTHY_STATES, assess
 from supervision.snapshot import ActorSnapshot
-from supervision.stats import stat_figures
+from core.stats import stat_figures
 
 __all__ = ["CONTENT_TYPE", "escape_label_value", "format_sample_value", "render_metrics"]
 

@@ -147,7 +147,7 @@ class ReadPool:
             self._closed = True
         while True:
             try:
-                conn = self._idle.get_nowait()
+                conn = self._idle.get(block=False)
             except queue.Empty:
                 return
             if conn is not None:

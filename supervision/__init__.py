@@ -42,7 +42,7 @@ from supervision.snapshot import (
 )
 from supervision.spec import ActorFactory, ChildSpec, Priority, RestartType, SpecError
 from supervision.strategies import Strategy
-from supervision.supervisor import Supervisor, SupervisorSettings, supervisor_spec
+from supervision.supervisor import Supervisor, SupervisorSettings, SupervisorStats, supervisor_spec
 from supervision.timer import PeriodicTimer
 from supervision.tree import SupervisionTree
 
@@ -76,6 +76,7 @@ __all__ = [
     "SupervisionTree",
     "Supervisor",
     "SupervisorSettings",
+    "SupervisorStats",
     "SystemMessage",
     "collect_tree",
     "fail_future",

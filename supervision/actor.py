@@ -46,7 +46,7 @@ from supervision.messages import (
 )
 from supervision.pykka_adapter import DrainableActor, drain_inbox
 from supervision.snapshot import ActorReport
-from supervision.stats import NO_STATS, ActorStats
+from core.stats import NO_STATS, ActorStats
 
 if TYPE_CHECKING:
     from resilience.breaker import BreakerSnapshot
@@ -108,7 +108,7 @@ class SupervisedActor(DrainableActor):
 
     def stats(self) -> ActorStats:
         """The actor's own figures for introspection: a frozen :class:`ActorStats` subclass
-        defined next to the actor (see ``supervision.stats``); the default has none."""
+        defined next to the actor (see ``core.stats``); the default has none."""
         return NO_STATS
 
     def breakers(self) -> tuple[BreakerSnapshot, ...]:

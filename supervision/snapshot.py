@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from supervision.address import AddressState
 from supervision.errors import ChildUnavailable
 from supervision.messages import Describe
-from supervision.stats import NO_STATS, ActorStats, stat_figures
+from core.stats import NO_STATS, ActorStats, stat_figures
 
 if TYPE_CHECKING:
     from resilience.breaker import BreakerSnapshot

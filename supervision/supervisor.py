@@ -47,16 +47,24 @@ from supervision.messages import (
 from supervision.pykka_adapter import drain_inbox
 from supervision.snapshot import ActorReport, ChildReport, ChildState
 from supervision.spec import ChildSpec, RestartType, start_order
-from supervision.stats import SupervisorStats
+from core.stats import ActorStats
 from supervision.strategies import RestartIntensity, Strategy, affected_children
 from supervision.timer import PeriodicTimer
 
-__all__ = ["Supervisor", "SupervisorSettings", "supervisor_spec"]
+__all__ = ["Supervisor", "SupervisorSettings", "SupervisorStats", "supervisor_spec"]
 
 logger = logging.getLogger(__name__)
 
 _RETRY_STOPPED_CHECK_S = 0.005
 _PING = Ping()
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorStats(ActorStats):
+    """A supervisor's figures."""
+
+    recent_restarts: int
+    """Restarts of its children inside the restart-intensity window."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

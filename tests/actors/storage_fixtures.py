@@ -20,7 +20,8 @@ import pykka
 import pytest
 
 from actors.alerts import AlertsActor
-from actors.db_writer import DbWriter, DbWriterStats
+from actors.db_writer import DbWriter
+from storage.stats import DbWriterStats
 from actors.market_tree import market_spec
 from core.config import BotConfig
 from fakes.exchange.catalog import INTERVALS

@@ -15,7 +15,7 @@ from core.config import BotConfig
 from messages.storage import AddAlert, Saved, StoreCandles, TouchUser
 from storage.errors import LimitReached, StorageBusy
 from storage.writes import WriteRules
-from supervision.stats import stat_figures
+from core.stats import stat_figures
 from supervision.tree import SupervisionTree
 from tests.actors import storage_fixtures
 from tests.actors.storage_fixtures import SETTINGS, TIMEOUT, StorageWorld

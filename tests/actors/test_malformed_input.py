@@ -28,7 +28,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.fetcher import FetcherStats
+from market.fetch_stats import FetcherStats
 from actors.telegram_io import TelegramIO
 from bot import CryptoBot
 from fakes.telegram.bot_api import FakeBotApi

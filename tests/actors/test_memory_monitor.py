@@ -18,7 +18,7 @@ from supervision.actor import SupervisedActor
 from supervision.address import AddressState
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
-from supervision.stats import FlatStats
+from core.stats import FlatStats
 from supervision.tree import SupervisionTree
 
 TIMEOUT = 5.0

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from actors.conversation import ConversationStats
-from actors.fetcher import FetcherStats
+from market.fetch_stats import FetcherStats
 from actors.metrics_reporter import MetricsReporter, ReportNow, snapshot_figures
 from market.cache import CacheStats, LayerStats
 from supervision.snapshot import ActorSnapshot
 from supervision.spec import ChildSpec
-from supervision.stats import SupervisorStats
+from supervision.supervisor import SupervisorStats
 from supervision.tree import SupervisionTree
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from actors.db_writer import DbWriterStats
-from actors.fetcher import FetcherStats, WeightStats
+from storage.stats import DbWriterStats
+from market.fetch_stats import FetcherStats, WeightStats
 from chat.cards_admin import actors_tree, command_stats_text, runtime_stats_text, weight_line
 from market.cache import CacheStats, LayerStats
 from messages.storage import CommandStat

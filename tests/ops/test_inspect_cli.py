@@ -21,7 +21,7 @@ from ops.inspect_cli import (
 from ops.status_http import StatusServer
 from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot, render_tree
-from supervision.stats import FlatStats
+from core.stats import FlatStats
 
 
 def _tree(fetcher_state: str = "running") -> ActorSnapshot:

@@ -7,7 +7,7 @@ import pytest
 from messages.system import MemoryPressure
 from market.cache import CacheStats, LayerStats
 from ops.memory import PressurePolicy, PsutilSampler, size_figures
-from supervision.stats import FlatStats
+from core.stats import FlatStats
 
 # Limit 1000 MB, warning at 80 %: warning from 800 MB, critical from 1000 MB,
 # back to normal below 750 MB, back to warning below 950 MB.

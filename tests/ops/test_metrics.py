@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from ops.metrics import escape_label_value, format_sample_value, render_metrics
 from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
-from supervision.stats import FlatStats
+from core.stats import FlatStats
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _SAMPLE = re.compile(rf"^(?P<name>{_NAME})(?:\{{(?P<labels>.*)\}})? (?P<value>\S+)$")

@@ -12,7 +12,7 @@ import requests
 from ops.status_http import StatusServer
 from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
-from supervision.stats import FlatStats
+from core.stats import FlatStats
 from supervision.tree import SupervisionTree
 from tests.supervision.workers import FAST, Journal, worker_spec
 

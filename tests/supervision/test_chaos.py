@@ -13,7 +13,7 @@ import threading
 
 import pykka
 
-from supervision.stats import SupervisorStats
+from supervision.supervisor import SupervisorStats
 from supervision.strategies import Strategy
 from supervision.supervisor import supervisor_spec
 from tests.supervision.workers import FAST, Work, worker_spec

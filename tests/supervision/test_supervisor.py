@@ -13,7 +13,7 @@ import pytest
 from supervision.address import AddressState
 from supervision.errors import ChildUnavailable
 from supervision.spec import ChildSpec, Priority, RestartType
-from supervision.stats import SupervisorStats
+from supervision.supervisor import SupervisorStats
 from supervision.strategies import Strategy
 from supervision.supervisor import supervisor_spec
 from tests.supervision.workers import (

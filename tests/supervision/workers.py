@@ -11,7 +11,7 @@ from typing import Any
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec
-from supervision.stats import ActorStats
+from core.stats import ActorStats
 from supervision.supervisor import SupervisorSettings
 
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 import pytest
 
 import actors
-from supervision.stats import (
+from supervision.supervisor import SupervisorStats
+from core.stats import (
     GROUP,
     INLINE,
     NO_STATS,
     ActorStats,
     FlatStats,
-    SupervisorStats,
     named,
     stat_figures,
 )

@@ -1,5 +1,8 @@
 """Typed introspection figures: the base every actor's ``stats()`` type derives from.
 
+In ``core`` (not ``supervision``) because the figures are born in the domain packages too
+(``market.cache``, ``ops.memory``, ``storage``), which must not import the supervision runtime.
+
 Each actor reports a frozen, slotted dataclass of its own (``FetcherStats``, ``CacheStats``,
 ...), defined where its figures are born; readers that know what they want (``/stats``, the
 metrics line, the health verdict) match on that type and read fields. The supervision runtime
@@ -23,7 +26,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["GROUP", "INLINE", "NO_STATS", "ActorStats", "FlatStats", "Scalar", "SupervisorStats",
+__all__ = ["GROUP", "INLINE", "NO_STATS", "ActorStats", "FlatStats", "Scalar",
            "named", "stat_figures"]
 
 Scalar = str | int | float | bool | None
@@ -47,14 +50,6 @@ class ActorStats:
 
 NO_STATS = ActorStats()
 """What an actor without figures reports."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SupervisorStats(ActorStats):
-    """A supervisor's figures."""
-
-    recent_restarts: int
-    """Restarts of its children inside the restart-intensity window."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
