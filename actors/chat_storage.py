@@ -82,7 +82,7 @@ class StorageCommands:
         try:
             saved = request(self._writer, write, WRITE_TIMEOUT_S)
         except NotSaved as exc:
-            return f"⚠️ {cards.escape(str(exc))}"
+            return cards.not_saved_text(str(exc))
         except ChildUnavailable:  # also AskTimeout: no answer in time
             log_event(logger, "storage.write_unconfirmed", logging.WARNING,
                       request_id=command.request_id)

@@ -52,6 +52,7 @@ __all__ = [
     "chart_unavailable_note",
     "command_stats_text",
     "health_text",
+    "not_saved_text",
     "price_lines",
     "quotes_text",
     "runtime_stats_text",
@@ -71,6 +72,11 @@ _NAME_WIDTH = 10
 UNCONFIRMED = ("⚠️ I could not confirm that this was saved (the database is slow right now). "
                "Check with /alerts or /watchlist in a moment before trying again.")
 """The answer when the database writer did not acknowledge a write in time."""
+
+
+def not_saved_text(reason: str) -> str:
+    """The answer when the database refused a write (nothing changed): the rule it broke."""
+    return f"⚠️ {escape(reason)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,3 +149,8 @@ def test_a_saved_alert_mentions_the_current_price_and_its_age() -> None:
     text = cards.alert_saved_text(3, "BTCUSDT", "above", 70_000.0, now=65_000.0, now_age_s=120)
     assert text == ("✅ Alert #3 saved: <b>BTCUSDT</b> above 70,000.00 (now 65,000.00, 2 min old). "
                     "I'll message you once when it crosses.")
+
+
+def test_a_refused_write_says_why_escaped() -> None:
+    assert cards.not_saved_text("not saved, nothing changed: <limit> reached") == \
+        "⚠️ not saved, nothing changed: &lt;limit&gt; reached"
