@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from telegram import Update
 from telegram.constants import UpdateType
 
+from actors.telegram_menus import CommandMenus
 from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings
 from actors.telegram_outbox import TransportCounters
 from chat.commands import menu_commands
@@ -148,7 +149,10 @@ class TelegramIO(SupervisedActor):
                                       url=config.webhook_url)
         loop = TelegramLoop(token=token, api_url=config.telegram_api_url,
                             on_update=self._route, on_failed=self._conversation.tell,  # ReplyFailed
-                            menu=menu_commands(admin=False), webhook=webhook, tuning=self._tuning,
+                            menus=CommandMenus(public=menu_commands(admin=False),
+                                               admin=menu_commands(admin=True),
+                                               admin_ids=config.admin_ids),
+                            webhook=webhook, tuning=self._tuning,
                             name=self._name, clock=self._clock)
         self._router = _UpdateRouter(self._conversation, loop.answer_callback, loop.stats,
                                      self._name)

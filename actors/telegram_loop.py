@@ -6,8 +6,8 @@ one thread hosts the ``Application`` (polling or webhook), the update handler an
 ``call_soon_threadsafe`` and waits on the loop only to start and stop it, with timeouts.
 
 Start: ``initialize`` (getMe) -> ``start`` -> ``updater.start_polling`` (deleteWebhook, then
-getUpdates long polls) or ``start_webhook``; then the outbox and a setMyCommands task that
-retries with backoff until Telegram accepts the menu. Stop: the reverse, and every reply not
+getUpdates long polls) or ``start_webhook``; then the outbox and a task that sets the command menus
+(:mod:`actors.telegram_menus`: the public one, then each admin's). Stop: the reverse, and every reply not
 yet delivered is reported failed. The token never leaves this module in an error or log line.
 """
 
@@ -27,17 +27,17 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, Update
-from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
-from actors.telegram_outbox import Outbox, TransportCounters, retry_after_seconds
+from actors.telegram_menus import CommandMenus, MenuRegistrar
+from actors.telegram_outbox import Outbox, TransportCounters
 from chat.outbound import DeliveryPolicy, OutboundLimits
 from core.errors import BotError
 from core.logs import Redactor, log_event
 from messages.chat import ChatAction, ChatReply, ReplyFailed
-from resilience.backoff import full_jitter_delay
 
 __all__ = ["TelegramLoop", "TransportError", "TransportTuning", "WebhookSettings",
            "quiet_token_leaking_loggers"]
@@ -73,7 +73,7 @@ class TransportTuning:
     lifecycle_timeout_s: float = 30.0
     """Longest wait for PTB to start or to stop."""
     startup_retry_base_s: float = 2.0
-    """First delay before retrying setMyCommands."""
+    """First delay before retrying setMyCommands (each menu's call)."""
     startup_retry_cap_s: float = 300.0
     slot_capacity: int = 4096
     """Reply slots remembered (least recently used forgotten)."""
@@ -138,7 +138,7 @@ class TelegramLoop:
     """PTB on an event-loop thread plus the outbound queue; thread-safe entry points only."""
 
     def __init__(self, *, token: str, api_url: str, on_update: Callable[[Update, float], None],
-                 on_failed: Callable[[ReplyFailed], None], menu: tuple[tuple[str, str], ...],
+                 on_failed: Callable[[ReplyFailed], None], menus: CommandMenus = CommandMenus(),
                  webhook: WebhookSettings | None = None,
                  tuning: TransportTuning = TransportTuning(),
                  name: str = "telegram", clock: Callable[[], float] = time.monotonic) -> None:
@@ -146,7 +146,7 @@ class TelegramLoop:
         self._api_url = api_url
         self._on_update = on_update
         self._on_failed = on_failed
-        self._menu = menu
+        self._menus = menus
         self._webhook = webhook
         self._tuning = tuning
         self._name = name
@@ -155,6 +155,7 @@ class TelegramLoop:
         self._rng = random.Random()
         self.stats = TransportCounters()
         self._outbox: Outbox | None = None
+        self._registrar: MenuRegistrar | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
@@ -284,7 +285,11 @@ class TelegramLoop:
                               on_failed=self._on_failed, redact=self._redact, spawn=self._spawn,
                               clock=self._clock, rng=self._rng)
         self._spawn(self._outbox.dispatch_forever())
-        self._spawn(self._register_commands())
+        self._registrar = MenuRegistrar(bot=app.bot, menus=self._menus,
+                                        retry_base_s=tuning.startup_retry_base_s,
+                                        retry_cap_s=tuning.startup_retry_cap_s,
+                                        redact=self._redact, rng=self._rng)
+        self._spawn(self._registrar.register())
 
     async def _stop_app(self) -> None:
         app = self._app
@@ -323,6 +328,10 @@ class TelegramLoop:
     async def _handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         self.stats.updates += 1
         self._on_update(update, self._clock())
+        chat, user, registrar = update.effective_chat, update.effective_user, self._registrar
+        if (chat is not None and user is not None and registrar is not None
+                and registrar.claim_unknown_admin(chat.id, user.id, chat.type)):
+            self._spawn(registrar.set_admin_menu(user.id))  # their chat exists now
 
     async def _handle_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log_event(logger, "telegram.handler_error", logging.ERROR, transport=self._name,
@@ -331,33 +340,6 @@ class TelegramLoop:
     def _polling_error(self, error: TelegramError) -> None:
         log_event(logger, "telegram.polling_error", logging.WARNING, transport=self._name,
                   error=self._redact(error))
-
-    async def _register_commands(self) -> None:
-        app = self._app
-        assert app is not None
-        commands = [BotCommand(name, description) for name, description in self._menu]
-        attempt = 0
-        while True:
-            try:
-                await app.bot.set_my_commands(commands)
-                log_event(logger, "telegram.commands_set", logging.INFO, count=len(commands))
-                return
-            except BadRequest as error:
-                log_event(logger, "telegram.startup_call_failed", logging.ERROR,
-                          call="setMyCommands", attempt=attempt + 1, retry_in_s=None,
-                          error=self._redact(error))
-                return  # the menu itself is invalid; retrying cannot help
-            except TelegramError as error:
-                attempt += 1
-                if isinstance(error, RetryAfter):
-                    delay = retry_after_seconds(error)
-                else:
-                    delay = full_jitter_delay(attempt - 1, base_s=self._tuning.startup_retry_base_s,
-                                              cap_s=self._tuning.startup_retry_cap_s, rng=self._rng)
-                log_event(logger, "telegram.startup_call_failed", logging.WARNING,
-                          call="setMyCommands", attempt=attempt, retry_in_s=round(delay, 3),
-                          error=self._redact(error))
-                await asyncio.sleep(delay)
 
     def _redact(self, error: object) -> str:
         text = f"{type(error).__name__}: {error}" if isinstance(error, Exception) else str(error)

@@ -26,6 +26,7 @@ from fakes.faults import FaultBook, FaultMode, FaultRule
 from fakes.loopback import LOOPBACK, LoopbackService, serve_until_signalled
 from fakes.telegram.control import CONTROL_SUMMARY, handle_control
 from fakes.telegram.http import BodyError, BotApiHandler
+from fakes.telegram.menus import DEFAULT_SCOPE, Scope, parse_scope
 from fakes.telegram.records import CallRecord, SentRecord
 from fakes.telegram.rules import BOT_API_FAULTS, BotApiError, FloodControl, FloodRules
 from fakes.telegram.state import BotApiState
@@ -118,10 +119,12 @@ class FakeBotApi(LoopbackService):
             return [record for record in self._state.calls
                     if method is None or record.method.lower() == method.lower()]
 
-    def commands(self) -> tuple[tuple[str, str], ...]:
-        """The menu commands last set with setMyCommands."""
+    def commands(self, chat_id: int | None = None) -> tuple[tuple[str, str], ...]:
+        """The menu last set with setMyCommands for the default scope, or for ``chat_id``'s
+        ``{"type": "chat"}`` scope (what that chat sees over the default); empty if none."""
+        scope = DEFAULT_SCOPE if chat_id is None else Scope("chat", chat_id)
         with self._lock:
-            return self._state.commands
+            return self._state.menus.menu(scope)
 
     def pending_updates(self) -> int:
         """Updates not yet confirmed by a getUpdates offset."""
@@ -287,7 +290,13 @@ class FakeBotApi(LoopbackService):
 
 
 def _chat_id(params: dict[str, Any]) -> int | None:
+    """The chat a call is about, for its record: chat_id, else a command scope's chat."""
     value = params.get("chat_id")
+    if value is None and "scope" in params:
+        try:
+            return parse_scope(params["scope"]).chat_id
+        except BotApiError:
+            return None  # the call itself answers the 400
     try:
         return int(value) if value not in (None, "") and not isinstance(value, bool) else None
     except (TypeError, ValueError):

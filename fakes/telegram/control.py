@@ -27,7 +27,7 @@ CONTROL_SUMMARY = {
     "GET /_fake/sent?chat_id=&method=": "accepted outgoing calls",
     "GET /_fake/calls?method=": "every received call with its status",
     "GET /_fake/counters": "calls per method, statuses, 429s, pending updates",
-    "GET /_fake/commands": "the menu set with setMyCommands",
+    "GET /_fake/commands?chat_id=": "the menu set with setMyCommands (default or chat scope)",
     "GET|POST|DELETE /_fake/faults": '{"method": "sendMessage"|"*", '
                                      '"mode": "429|5xx|disconnect|slow", "count": N|null, '
                                      '"skip", "retry_after_s", "status", "delay_s"}',
@@ -74,7 +74,9 @@ def _route(fake: FakeBotApi, http_method: str, path: str,
     if route == ("GET", "/_fake/counters"):
         return 200, fake.counters()
     if route == ("GET", "/_fake/commands"):
-        return 200, {"commands": [list(pair) for pair in fake.commands()]}
+        wanted = params.get("chat_id")
+        menu = fake.commands(None if wanted in (None, "") else int(wanted))
+        return 200, {"commands": [list(pair) for pair in menu]}
     if route == ("GET", "/_fake/faults"):
         return 200, {"faults": fake.faults()}
     if route == ("POST", "/_fake/faults"):

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fakes.telegram.menus import CommandMenus
 from fakes.telegram.records import CallRecord, SentRecord
 from fakes.telegram.rules import (
     BotApiError,
     FloodControl,
     check_callback_answer,
     check_caption,
-    check_commands,
     check_text,
     keyboard_rows,
 )
@@ -103,6 +103,7 @@ class BotApiState:
                          "supports_inline_queries": False}
         self.flood = flood
         self._clock = clock
+        self.menus = CommandMenus()
         self._handlers: dict[str, Callable[[dict[str, Any], dict[str, bytes]], object]] = {
             "getme": lambda params, files: self.bot_user,
             "deletewebhook": self._delete_webhook,
@@ -114,10 +115,10 @@ class BotApiState:
             "answercallbackquery": self._answer_callback_query,
             "sendphoto": self._send_photo,
             "sendchataction": self._send_chat_action,
-            "setmycommands": self._set_my_commands,
-            "getmycommands": lambda params, files: [
-                {"command": name, "description": text} for name, text in self.commands],
-            "deletemycommands": self._delete_my_commands,
+            "setmycommands": lambda params, files: self.menus.set(
+                params, _decoded(params, "commands"), self.chats),
+            "getmycommands": lambda params, files: self.menus.get(params, self.chats),
+            "deletemycommands": lambda params, files: self.menus.delete(params, self.chats),
         }
         self.reset()
 
@@ -131,7 +132,7 @@ class BotApiState:
         self.callbacks: dict[str, int | None] = {}
         self.answered: set[str] = set()
         self.next_callback = 1
-        self.commands: tuple[tuple[str, str], ...] = ()
+        self.menus.clear()
         self.webhook_url = ""
         self.sent: deque[SentRecord] = deque(maxlen=_RECORD_LIMIT)
         self.calls: deque[CallRecord] = deque(maxlen=_RECORD_LIMIT)
@@ -341,14 +342,6 @@ class BotApiState:
         if action not in _CHAT_ACTIONS:
             raise BotApiError(400, "Bad Request: wrong parameter action in request")
         self._record_sent("sendChatAction", chat_id, action=str(action))
-        return True
-
-    def _set_my_commands(self, params: dict[str, Any], files: dict[str, bytes]) -> bool:
-        self.commands = check_commands(_decoded(params, "commands"))
-        return True
-
-    def _delete_my_commands(self, params: dict[str, Any], files: dict[str, bytes]) -> bool:
-        self.commands = ()
         return True
 
     # -- helpers -------------------------------------------------------------------------------

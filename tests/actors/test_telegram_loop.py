@@ -24,7 +24,7 @@ FAST = TransportTuning(lifecycle_timeout_s=10.0)
 
 def make_loop(api_url: str, webhook: WebhookSettings | None = None) -> TelegramLoop:
     return TelegramLoop(token=TOKEN, api_url=api_url, on_update=lambda update, at: None,
-                        on_failed=lambda failed: None, menu=(), tuning=FAST, webhook=webhook)
+                        on_failed=lambda failed: None, tuning=FAST, webhook=webhook)
 
 
 @pytest.fixture
