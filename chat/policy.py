@@ -3,7 +3,7 @@
 Why: who may ask what, how often, which worker does it, when a loading message appears and
 when we give up and apologise are the bot's manners; they are easy to get subtly wrong and
 slow to test through threads. Here they are plain decisions from an injected clock, tested
-with a fake one (tests/chat/test_policy.py); ``actors/conversation.py`` only feeds messages in
+with a manual one (tests/chat/test_policy.py); ``actors/conversation.py`` only feeds messages in
 and carries the decisions out (tell the transport, tell a worker, log).
 
 Every text message or button press ends in exactly one of: an answer now (:class:`AnswerNow`),
