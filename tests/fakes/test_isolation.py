@@ -68,6 +68,18 @@ def test_no_product_source_imports_a_fake(package: str) -> None:
     assert offenders == []
 
 
+@pytest.mark.parametrize("package", PRODUCT_PACKAGES)
+def test_product_source_does_not_even_mention_a_double(package: str) -> None:
+    # The check, literally: `grep -rln "fake\|sim_"` over the product packages finds
+    # nothing, so a double (or a comment pointing at one) cannot creep back in unnoticed.
+    offenders = [f"{path.relative_to(ROOT)}:{number}"
+                 for path in sorted((ROOT / package).rglob("*.py"))
+                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if "fake" in line or "sim_" in line]
+
+    assert offenders == []
+
+
 def test_bot_imports_the_simulator_only_inside_functions() -> None:
     tree = ast.parse((ROOT / "bot.py").read_text(encoding="utf-8"))
     top_level = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
