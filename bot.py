@@ -42,7 +42,7 @@ from actors.telegram_io import TelegramIO
 from chat.commands import menu_commands
 from ops import inspect_cli
 from ops.status_http import StatusServer
-from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config
+from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config, url_passwords
 from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
@@ -348,7 +348,8 @@ def _run_demo(config: BotConfig) -> int:
 # -- command line -------------------------------------------------------------------------------
 
 def _secrets(config: BotConfig) -> list[str]:
-    return [config.telegram_token] if config.telegram_token else []
+    """What the log redactor removes: the token, and any password inside a configured URL."""
+    return ([config.telegram_token] if config.telegram_token else []) + url_passwords(config)
 
 
 def _configure_demo_logging(config: BotConfig) -> None:

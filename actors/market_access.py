@@ -32,7 +32,7 @@ from core.errors import BotError
 from market.analysis import MarketAnalysis, MarketUnavailable, build_analysis
 from market.cache import CacheHit
 from market.candles import Candles
-from market.errors import MarketError, UnknownSymbol
+from market.errors import MarketError, UnknownSymbol, user_reason
 from market.indicator_set import IndicatorSet
 from market.intervals import check_interval, is_open
 from market.models import Klines, Ticker24h
@@ -340,4 +340,7 @@ def describe_failure(error: Exception) -> tuple[str, float]:
         return "the exchange is failing; requests are paused", max(retry_after, 1.0)
     if isinstance(error, ChildUnavailable):
         return "the market service is restarting", max(retry_after, 2.0)
-    return f"exchange problem: {error}", max(retry_after, 5.0)
+    if isinstance(error, ExchangeTooSlow):
+        return str(error), max(retry_after, 5.0)
+    # Not str(error): it names the base URL and quotes the upstream body (issue 12 item 6).
+    return user_reason(error), max(retry_after, 5.0)
