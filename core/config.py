@@ -191,6 +191,18 @@ class BotConfig:
     db_flush_interval_ms: int = _setting(200, "Longest a write waits for its batch (ms).", _COUNT)
     db_slow_query_ms: float = _setting(50.0, "Queries slower than this are logged (ms).",
                                        _NON_NEGATIVE)
+    # --- Retention (history is pruned by the writer, a bounded batch at a time) ---
+    command_log_retention_days: float = _setting(
+        30.0, "Days of command log (behind /stats) kept.", _POSITIVE)
+    fired_alerts_kept_per_user: int = _setting(
+        20, "Fired (and notified) alerts kept per user, the newest; older ones are deleted.",
+        _NON_NEGATIVE_INT)
+    candles_kept_per_series: int = _setting(
+        5000, "Stored candles kept per symbol and interval, the newest.", _COUNT)
+    db_prune_interval_s: float = _setting(
+        300.0, "Interval of the writer's prune runs (s); 0 disables pruning.", _NON_NEGATIVE)
+    db_prune_batch_rows: int = _setting(
+        5000, "Most rows one prune run deletes (a full run is followed by another).", _COUNT)
     # --- Memory ---
     cache_size_mb: int = _setting(64, "In-memory market-data cache budget (MB).", _COUNT)
     max_memory_mb: int = _setting(512, "Process memory budget (MB).", _COUNT)
