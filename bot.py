@@ -3,7 +3,8 @@
 Everything the bot does runs inside one supervision tree (docs/supervision.md); this module
 only builds that tree from the configuration, starts and stops it, and turns its outcome into
 an exit status an external process manager understands: 0 clean, 1 the root supervisor gave
-up (restart me), 2 bad configuration or usage (restarting will not help).
+up (restart me), 2 bad configuration or usage, or a fault no restart can fix (a rejected
+token, a database path that is a directory or not a database: ``core.errors.PermanentFault``).
 
 Subcommands: ``run`` (Telegram, long polling or webhook, with the loopback status endpoint),
 ``demo`` (the real actor system with a small console against an in-process exchange
@@ -41,7 +42,7 @@ from actors.telegram_io import TelegramIO
 from chat.commands import menu_commands
 from ops import inspect_cli
 from ops.status_http import StatusServer
-from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config
+from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config, url_passwords
 from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
@@ -56,7 +57,7 @@ from supervision.tree import SupervisionTree
 
 __all__ = [
     "EXIT_BAD_USAGE", "EXIT_OK", "EXIT_ROOT_FAILED", "CryptoBot", "build_specs", 
-    "describe_root_failure", "main", "render_config", "serve_until_stopped", "supervisor_settings",
+    "describe_root_failure", "main", "permanent_fault", "render_config", "serve_until_stopped", "supervisor_settings",
 ]
 
 EXIT_OK = 0
@@ -224,8 +225,28 @@ def describe_root_failure(report: ChildFailed | None) -> str:
     return "unknown reason" if report is None else f"{report.phase}: {report.error}"
 
 
+def permanent_fault(bot: CryptoBot) -> str | None:
+    """The one-line reason when the root gave up on a fault no restart can fix, else None."""
+    report = bot.failure
+    return report.permanent if bot.failed.is_set() and report is not None else None
+
+
+def _exit_after_root_failure(bot: CryptoBot) -> int:
+    """Exit 2 with one line on stderr for a permanent fault, else 1 (restart me)."""
+    reason = permanent_fault(bot)
+    if reason is not None:
+        log_event(logger, "bot.exiting_after_permanent_fault", logging.CRITICAL,
+                  reason=reason, exit_status=EXIT_BAD_USAGE)
+        print(f"cryptobot cannot run: {reason}", file=sys.stderr)
+        return EXIT_BAD_USAGE
+    log_event(logger, "bot.exiting_after_root_failure", logging.CRITICAL,
+              reason=describe_root_failure(bot.failure), exit_status=EXIT_ROOT_FAILED)
+    return EXIT_ROOT_FAILED
+
+
 def serve_until_stopped(bot: CryptoBot) -> int:
-    """Block until SIGINT/SIGTERM (exit 0) or until the root supervisor gives up (exit 1).
+    """Block until SIGINT/SIGTERM (exit 0) or until the root supervisor gives up (exit 1, or 2
+    for a permanent fault: a restart would fail the same way, so systemd should not try).
 
     ``bot`` must be started; it is stopped before this returns. ``run`` ends with this call
     once the Telegram transport exists; a non-zero exit lets systemd restart the process. A
@@ -255,9 +276,7 @@ def serve_until_stopped(bot: CryptoBot) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if bot.failed.is_set():
-        log_event(logger, "bot.exiting_after_root_failure", logging.CRITICAL,
-                  reason=describe_root_failure(bot.failure), exit_status=EXIT_ROOT_FAILED)
-        return EXIT_ROOT_FAILED
+        return _exit_after_root_failure(bot)
     log_event(logger, "bot.stopped", logging.INFO, in_time=stopped_in_time)
     return EXIT_OK
 
@@ -314,6 +333,9 @@ def _run_demo(config: BotConfig) -> int:
         simulator.stop()
         scratch.cleanup()
     if bot.failed.is_set():
+        if permanent_fault(bot) is not None:
+            print(f"cryptobot cannot run: {permanent_fault(bot)}", file=sys.stderr)
+            return EXIT_BAD_USAGE
         print(f"the root supervisor gave up ({describe_root_failure(bot.failure)}); exiting",
               file=sys.stderr)
         return EXIT_ROOT_FAILED
@@ -326,7 +348,8 @@ def _run_demo(config: BotConfig) -> int:
 # -- command line -------------------------------------------------------------------------------
 
 def _secrets(config: BotConfig) -> list[str]:
-    return [config.telegram_token] if config.telegram_token else []
+    """What the log redactor removes: the token, and any password inside a configured URL."""
+    return ([config.telegram_token] if config.telegram_token else []) + url_passwords(config)
 
 
 def _configure_demo_logging(config: BotConfig) -> None:
@@ -389,7 +412,8 @@ def _exchange_sim(argv: list[str]) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bot.py", description="Telegram crypto-analysis bot built as supervised actors.",
-        epilog="Exit status: 0 clean, 1 the root supervisor gave up, 2 bad configuration or usage.")
+        epilog="Exit status: 0 clean, 1 the root supervisor gave up, 2 bad configuration or usage "
+               "or a fault no restart can fix (rejected token, unusable database file).")
     parser.add_argument("--config", metavar="PATH",
                         help="flat TOML file of settings (environment variables override it)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

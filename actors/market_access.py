@@ -32,7 +32,7 @@ from core.errors import BotError
 from market.analysis import MarketAnalysis, MarketUnavailable, build_analysis
 from market.cache import CacheHit
 from market.candles import Candles
-from market.errors import MarketError, UnknownSymbol
+from market.errors import InvalidSymbolFormat, MarketError, UnknownSymbol, user_reason
 from market.indicator_set import IndicatorSet
 from market.intervals import check_interval, is_open
 from market.models import Klines, Ticker24h
@@ -141,7 +141,7 @@ class MarketAccess:
             try:
                 symbol = self.resolve(text, request_id=request_id, deadline=deadline)
             except MarketError as exc:
-                unknown.append((text, str(exc)))
+                unknown.append((text, _problem(exc)))  # not str(exc): it repeats the text
                 continue
             if symbol not in symbols:
                 symbols.append(symbol)
@@ -333,6 +333,18 @@ class ExchangeTooSlow(MarketError):
         super().__init__(f"the exchange did not answer within {deadline_s:g} s")
 
 
+def _problem(error: MarketError) -> str:
+    """Why a coin was not understood, without quoting it (the reply quotes it, cut short)."""
+    if isinstance(error, UnknownSymbol):
+        if error.status is not None:
+            return f"not trading right now (status {error.status[:20]})"
+        hint = f"; did you mean {', '.join(error.suggestions[:5])}?" if error.suggestions else ""
+        return "unknown coin" + hint
+    if isinstance(error, InvalidSymbolFormat):
+        return f"not a coin: {error.reason}"
+    return user_reason(error)
+
+
 def describe_failure(error: Exception) -> tuple[str, float]:
     """Plain-language reason and retry delay for a failed fetch."""
     retry_after = float(getattr(error, "retry_after_s", 0.0) or 0.0)
@@ -340,4 +352,7 @@ def describe_failure(error: Exception) -> tuple[str, float]:
         return "the exchange is failing; requests are paused", max(retry_after, 1.0)
     if isinstance(error, ChildUnavailable):
         return "the market service is restarting", max(retry_after, 2.0)
-    return f"exchange problem: {error}", max(retry_after, 5.0)
+    if isinstance(error, ExchangeTooSlow):
+        return str(error), max(retry_after, 5.0)
+    # Not str(error): it names the base URL and quotes the upstream body (issue 12 item 6).
+    return user_reason(error), max(retry_after, 5.0)

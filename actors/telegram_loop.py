@@ -35,11 +35,11 @@ from telegram.request import HTTPXRequest
 from actors.telegram_menus import CommandMenus, MenuRegistrar
 from actors.telegram_outbox import Outbox, TransportCounters
 from chat.outbound import DeliveryPolicy, OutboundLimits
-from core.errors import BotError
+from core.errors import BotError, PermanentFault
 from core.logs import Redactor, log_event
 from messages.chat import ChatAction, ChatReply, ReplyFailed
 
-__all__ = ["TelegramLoop", "TransportError", "TransportTuning", "WebhookSettings",
+__all__ = ["TelegramLoop", "TokenRejected", "TransportError", "TransportTuning", "WebhookSettings",
            "quiet_token_leaking_loggers"]
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,10 @@ _UPDATE_TYPES = ["message", "callback_query"]
 
 class TransportError(BotError):
     """The Telegram transport could not start or lost its event loop (no token inside)."""
+
+
+class TokenRejected(TransportError, PermanentFault):
+    """The Bot API refused the token (401 on getMe): no restart fixes that, the bot exits 2."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -228,7 +232,8 @@ class TelegramLoop:
                                  f"{self._tuning.lifecycle_timeout_s}s") from None
         except InvalidToken:
             # PTB's message quotes the token; say what happened without it or its chain.
-            raise TransportError("Telegram rejected the bot token (Unauthorized)") from None
+            raise TokenRejected("Telegram rejected the bot token (401 Unauthorized): set "
+                                "TELEGRAM_BOT_TOKEN to the token @BotFather gave this bot") from None
         except TelegramError as error:
             raise TransportError(f"Telegram transport could not {what}: "
                                  f"{self._redact(error)}") from None

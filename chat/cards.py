@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chat.arguments import shown
 from chat.cards_admin import (
     actors_tree,
     command_stats_text,
@@ -60,6 +61,7 @@ __all__ = [
     "stale_line",
     "status_label",
     "symbol_error_text",
+    "unknown_coins_lines",
     "top_movers",
     "unavailable_text",
     "watch_changed_text",
@@ -121,12 +123,12 @@ def symbol_error_text(error: InvalidSymbolFormat | UnknownSymbol) -> str:
 
     The user's text is quoted cut to 24 characters: 5,000 characters of garbage must not come
     back as several messages."""
-    shown = code(error.text if len(error.text) <= 24 else error.text[:23] + "…")
+    quoted = code(shown(error.text))
     if isinstance(error, InvalidSymbolFormat):
-        return f"⚠️ {shown} is not a coin: {escape(error.reason)}."
+        return f"⚠️ {quoted} is not a coin: {escape(error.reason)}."
     if error.status is not None:
-        return f"⚠️ {shown} is not trading right now (status {escape(error.status)})."
-    line = f"⚠️ I don't know the coin {shown}."
+        return f"⚠️ {quoted} is not trading right now (status {escape(shown(error.status))})."
+    line = f"⚠️ I don't know the coin {quoted}."
     if error.suggestions:
         line += " Did you mean " + ", ".join(code(s) for s in error.suggestions[:5]) + "?"
     return line
@@ -140,16 +142,34 @@ def quotes_text(
     reason: str | None = None,
     unavailable: MarketUnavailable | None = None,
 ) -> str:
-    """/price: the coins' lines (stale ones labelled), then a line per coin not understood."""
+    """/price: the coins' lines (stale ones labelled), then one line about the coins not
+    understood: a single one quoted (cut short) with why, several counted with one excerpt.
+    Ten 400-character arguments once came back in full, twice each: 10 messages, 33 KB."""
     if unavailable is not None:
         lines = [unavailable_text(unavailable)]
     else:
         lines = [price_lines(tickers)] if tickers else []
         if stale_age_s is not None:
             lines.insert(0, stale_line(stale_age_s, reason))
-    for text, problem in unknown:
-        lines.append(f"⚠️ {code(text)}: {escape(problem)}")
+    lines.extend(unknown_coins_lines(unknown))
     return "\n".join(lines) or "No prices to show."
+
+
+_PROBLEM_MAX = 160
+"""A problem text is ours, but quotes the exchange's suggestions: bounded all the same."""
+
+
+def unknown_coins_lines(unknown: Sequence[tuple[str, str]]) -> list[str]:
+    """At most one line, quoting at most one excerpt of what the user typed."""
+    if not unknown:
+        return []
+    text, problem = unknown[0]
+    if len(unknown) == 1:
+        reason = problem if len(problem) <= _PROBLEM_MAX else problem[:_PROBLEM_MAX - 1] + "…"
+        return [f"⚠️ {code(shown(text))}: {escape(reason)}"]
+    more = len(unknown) - 1
+    return [f"⚠️ {len(unknown)} of your coins were not recognised: {code(shown(text))} and "
+            f"{more} more."]
 
 
 def alert_saved_text(alert_id: int | None, symbol: str, direction: str, price: float,

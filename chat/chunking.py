@@ -19,12 +19,20 @@ from dataclasses import dataclass
 
 from chat.html import tokens, visible_text
 
-__all__ = ["CAPTION_LIMIT", "TEXT_LIMIT", "message_size", "split_html"]
+__all__ = ["CAPTION_LIMIT", "CUT_NOTE", "MAX_REPLY_MESSAGES", "TEXT_LIMIT", "cap_messages",
+           "message_size", "split_html"]
 
 TEXT_LIMIT = 4096
 """Telegram's limit on sendMessage/editMessageText text."""
 CAPTION_LIMIT = 1024
 """Telegram's limit on a photo caption."""
+MAX_REPLY_MESSAGES = 4
+"""The most messages one reply may become: a command must not flood a group (Telegram allows a
+bot 20 messages a minute there), so a longer reply is cut, with :data:`CUT_NOTE` at the end."""
+CUT_NOTE = "\n✂️ The rest was cut: this answer was too long."
+_CAP_ROOM = 64
+"""Room kept in each chunk for the newline that joins it and the cut note, so the transport's
+own split of the capped text never needs more than ``max_messages`` chunks."""
 
 _EMPTY_ELEMENT = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?></\1>")
 
@@ -143,3 +151,15 @@ def split_html(text: str, limit: int = TEXT_LIMIT) -> list[str]:
             chunks.append(chunk)
         start, opened = cut.resume, cut.open_tags
     return chunks
+
+
+def cap_messages(text: str, max_messages: int = MAX_REPLY_MESSAGES,
+                 limit: int = TEXT_LIMIT) -> str:
+    """``text`` unchanged if it fits in ``max_messages`` messages of ``limit``, else its first
+    chunks (well-formed, cut at a line where possible) followed by :data:`CUT_NOTE`."""
+    if message_size(text) <= limit:
+        return text
+    chunks = split_html(text, limit - _CAP_ROOM)
+    if len(chunks) <= max_messages:
+        return text
+    return "\n".join(chunks[:max_messages]) + CUT_NOTE

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from chat.cards_format import format_price
+from chat.chunking import cap_messages
 from chat.html import bold, escape
 from chat.keyboards import alert_fired_keyboard
 from messages.chat import Button, ButtonPressed, ChatCommand, ChatReply
@@ -64,7 +65,11 @@ def not_available_text(name: str) -> str:
 
 def reply(request: ChatCommand | ButtonPressed, text: str,
           buttons: tuple[tuple[Button, ...], ...] = (), **fields: Any) -> ChatReply:
-    """A reply to ``request``; button presses edit the message that carried the button."""
+    """A reply to ``request``; button presses edit the message that carried the button.
+
+    The text is capped (``chat.chunking.cap_messages``): one command never becomes more than
+    ``MAX_REPLY_MESSAGES`` messages, whatever it quotes or lists."""
+    text = cap_messages(text)
     if isinstance(request, ButtonPressed):
         fields.setdefault("edit_message_id", request.message_id)
         fields.setdefault("callback_id", request.callback_id)

@@ -33,6 +33,7 @@ __all__ = [
     "BotConfig", "CONFIG_FILE_KEY", "DEFAULT_DB_PATH", "DEFAULT_EXCHANGE_URLS",
     "DEFAULT_TELEGRAM_API_URL", "ENV_PREFIX", "LogFormat", "LogLevel", "RateLimitStrategy",
     "SettingInfo", "TOKEN_ENV_VAR", "TelegramMode", "describe_settings", "load_config",
+    "mask_url_credentials", "url_passwords",
 ]
 
 TelegramMode = Literal["polling", "webhook"]
@@ -63,6 +64,38 @@ class _Rule:
 def _is_http_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+_MASKED_USERINFO = "***"
+
+
+def mask_url_credentials(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``; other URLs unchanged.
+
+    ``exchange_urls`` may carry basic-auth credentials (a proxy in front of the exchange); they
+    must reach neither a user's reply, nor a log line, nor ``bot.py config``.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{_MASKED_USERINFO}@{host}").geturl()
+
+
+def url_passwords(config: BotConfig) -> list[str]:
+    """The passwords inside the configured URLs, for the log redactor."""
+    found = []
+    for url in (*config.exchange_urls, config.telegram_api_url, config.webhook_url):
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            continue
+        if password:
+            found.append(password)
+    return found
 
 
 def _is_symbol(value: str) -> bool:
@@ -158,6 +191,18 @@ class BotConfig:
     db_flush_interval_ms: int = _setting(200, "Longest a write waits for its batch (ms).", _COUNT)
     db_slow_query_ms: float = _setting(50.0, "Queries slower than this are logged (ms).",
                                        _NON_NEGATIVE)
+    # --- Retention (history is pruned by the writer, a bounded batch at a time) ---
+    command_log_retention_days: float = _setting(
+        30.0, "Days of command log (behind /stats) kept.", _POSITIVE)
+    fired_alerts_kept_per_user: int = _setting(
+        20, "Fired (and notified) alerts kept per user, the newest; older ones are deleted.",
+        _NON_NEGATIVE_INT)
+    candles_kept_per_series: int = _setting(
+        5000, "Stored candles kept per symbol and interval, the newest.", _COUNT)
+    db_prune_interval_s: float = _setting(
+        300.0, "Interval of the writer's prune runs (s); 0 disables pruning.", _NON_NEGATIVE)
+    db_prune_batch_rows: int = _setting(
+        5000, "Most rows one prune run deletes (a full run is followed by another).", _COUNT)
     # --- Memory ---
     cache_size_mb: int = _setting(64, "In-memory market-data cache budget (MB).", _COUNT)
     max_memory_mb: int = _setting(512, "Process memory budget (MB).", _COUNT)
@@ -368,7 +413,9 @@ class _Spec:
     def plain(self, value: Any) -> object:
         if self.secret:
             return "<unset>" if value is None else "<set>"
-        return list(value) if isinstance(value, tuple) else value
+        if isinstance(value, tuple):
+            return [mask_url_credentials(v) if isinstance(v, str) else v for v in value]
+        return mask_url_credentials(value) if isinstance(value, str) else value
 
 
 def _build_specs() -> tuple[_Spec, ...]:

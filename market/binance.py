@@ -41,7 +41,7 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError, R
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from core.config import BotConfig
+from core.config import BotConfig, mask_url_credentials
 from market.errors import (
     BadRequest,
     ExchangeConnectionError,
@@ -138,6 +138,8 @@ class BinanceClient:
         if not base_urls:
             raise ValueError("at least one base URL is needed")
         self._base_urls = tuple(url.rstrip("/") for url in base_urls)
+        # Errors (and so logs) name a base URL without its credentials, if it has any.
+        self._shown = {url: mask_url_credentials(url) for url in self._base_urls}
         self._timeout = (connect_timeout_s, read_timeout_s)
         self._budget = budget
         self._clock = clock
@@ -328,21 +330,23 @@ class BinanceClient:
         for base in self._url_order():
             self._budget.acquire(cost)
             try:
-                data = self._attempt(base + path, params, symbols)
+                data = self._attempt(base + path, params, symbols, self._shown[base] + path)
             except ExchangeUnavailable as failure:
                 self._mark(base, down=True)
                 failures.append(failure)
                 continue
             self._mark(base, down=False)
-            return base + path, data
+            return self._shown[base] + path, data
         last = failures[-1]
         last.attempts = tuple((one.url, one.reason) for one in failures)
         raise last
 
-    def _attempt(self, url: str, params: list[tuple[str, str]], symbols: tuple[str, ...]) -> object:
+    def _attempt(self, target: str, params: list[tuple[str, str]], symbols: tuple[str, ...],
+                 url: str) -> object:
+        """GET ``target``; errors name ``url``, the same without credentials."""
         try:
             response = self._session.get(
-                url, params=params, timeout=self._timeout, allow_redirects=False
+                target, params=params, timeout=self._timeout, allow_redirects=False
             )
         except requests.Timeout as exc:
             raise ExchangeTimeout(url, f"timed out: {exc}") from exc

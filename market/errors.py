@@ -47,6 +47,7 @@ __all__ = [
     "UnknownSymbol",
     "UpstreamError",
     "WeightBudgetExhausted",
+    "user_reason",
 ]
 
 
@@ -220,3 +221,27 @@ class UpstreamError(ExchangeUnavailable):
         self.msg = msg
         self.retry_after_s = retry_after_s
         super().__init__(url, f"HTTP {status} (code {code}) {msg}".rstrip())
+
+
+def user_reason(error: BaseException) -> str:
+    """A short reason for a failed exchange call, fit to show a user.
+
+    Never the exception's text: that holds the base URL (which may carry credentials) and up
+    to 120 bytes of whatever the upstream answered (an HTML error page). The log keeps the
+    details, with credentials masked.
+    """
+    if isinstance(error, RateLimited | IpBanned):
+        return "the exchange asks us to slow down"
+    if isinstance(error, WeightBudgetExhausted):
+        return "too many requests to the exchange right now"
+    if isinstance(error, UpstreamError | ExchangeRefused):
+        return f"the exchange answered {error.status}"
+    if isinstance(error, BadRequest):
+        return f"the exchange refused the request ({error.status})"
+    if isinstance(error, ExchangeTimeout):
+        return "the exchange did not answer in time"
+    if isinstance(error, ExchangeConnectionError):
+        return "the exchange cannot be reached"
+    if isinstance(error, MalformedResponse):
+        return "the exchange sent an answer I could not read"
+    return "the exchange is not answering properly"

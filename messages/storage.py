@@ -30,6 +30,7 @@ __all__ = [
     "FireCrossedAlerts",
     "FiredAlerts",
     "FlushDue",
+    "PruneDue",
     "LogCommand",
     "MarkNotified",
     "RearmAlert",
@@ -292,6 +293,11 @@ class StoreCandles:
 @dataclass(frozen=True, slots=True)
 class FlushDue:
     """The writer's own timer: commit whatever has waited a flush interval."""
+
+
+@dataclass(frozen=True, slots=True)
+class PruneDue:
+    """The writer's own timer (or its own follow-up): delete one bounded batch of old history."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,9 @@ Hierarchy (extends ``core.errors``)::
     BotError
     └── StorageError            storage.errors: anything about the database
         ├── SchemaError         the file is newer than this code, or a migration failed
+        ├── DatabaseUnusable    the path is a directory, a special file, a symlink, not a
+        │                       database, or cannot be created: no restart helps (also a
+        │                       core.errors.PermanentFault: the bot exits 2)
         ├── StorageUnavailable  a read could not be served (pool exhausted, file unreadable)
         └── NotSaved            a write was refused; nothing changed. str() is for the user
             ├── InvalidWrite    the request itself is wrong (direction, price, symbol)
@@ -19,10 +22,11 @@ back, never for one it committed, so a caller can show ``str(error)`` as it is.
 
 from __future__ import annotations
 
-from core.errors import BotError
+from core.errors import BotError, PermanentFault
 
 __all__ = [
     "AlertNotFound",
+    "DatabaseUnusable",
     "InvalidWrite",
     "LimitReached",
     "NotSaved",
@@ -40,6 +44,18 @@ class StorageError(BotError):
 
 class SchemaError(StorageError):
     """The database cannot be brought to the schema this code expects."""
+
+
+class DatabaseUnusable(StorageError, PermanentFault):
+    """The database path cannot hold this bot's database, whatever a restart does.
+
+    ``str()`` is one line for the operator: the path, the cause, what to do.
+    """
+
+    def __init__(self, path: str, cause: str, remedy: str) -> None:
+        self.path = path
+        self.cause = cause
+        super().__init__(f"database {path}: {cause}; {remedy}")
 
 
 class StorageUnavailable(StorageError):

@@ -16,6 +16,7 @@ import numpy as np
 from messages.storage import AlertRecord, CandleRow, CommandStat
 
 __all__ = [
+    "FIRED_ALERTS_SHOWN",
     "ALERT_COLUMNS",
     "HOT_READS",
     "active_users",
@@ -38,7 +39,17 @@ ALERT_COLUMNS = (
 _CANDLE_COLUMNS = "open_time, open, high, low, close, volume"
 
 _ALERT_BY_ID = f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = :alert_id"
-_ALERTS_OF = f"SELECT {ALERT_COLUMNS} FROM alerts WHERE user_id = :user_id ORDER BY id"
+# Every active alert (at most max_alerts_per_user) and only the newest fired ones: /alerts read
+# every row a user ever had, 160 fired ones for one user in the issue.
+_ALERTS_OF = (
+    f"SELECT {ALERT_COLUMNS} FROM alerts WHERE user_id = :user_id AND fired_at IS NULL"
+)
+_FIRED_ALERTS_OF = (
+    f"SELECT {ALERT_COLUMNS} FROM alerts WHERE user_id = :user_id AND fired_at IS NOT NULL"
+    " ORDER BY fired_at DESC LIMIT :fired"
+)
+FIRED_ALERTS_SHOWN = 10
+"""How many fired alerts ``alerts_of`` returns at most, the newest."""
 # DISTINCT would walk every active alert; this walks the index once per symbol instead
 # (a "skip scan": each step seeks the first symbol after the previous one).
 _ALERT_SYMBOLS = """
@@ -72,6 +83,7 @@ _LATEST_CANDLES = (
 HOT_READS: dict[str, str] = {
     "alert_by_id": _ALERT_BY_ID,
     "alerts_of": _ALERTS_OF,
+    "alerts_of (fired)": _FIRED_ALERTS_OF,
     "alert_symbols": _ALERT_SYMBOLS,
     "unnotified_alerts": _UNNOTIFIED,
     "watchlist_of": _WATCHLIST_OF,
@@ -99,9 +111,12 @@ def alert_by_id(conn: sqlite3.Connection, alert_id: int) -> AlertRecord | None:
     return None if row is None else alert_from_row(row)
 
 
-def alerts_of(conn: sqlite3.Connection, user_id: int) -> tuple[AlertRecord, ...]:
-    """The user's alerts, active and fired, oldest first."""
-    return tuple(map(alert_from_row, conn.execute(_ALERTS_OF, {"user_id": user_id})))
+def alerts_of(conn: sqlite3.Connection, user_id: int,
+              fired: int = FIRED_ALERTS_SHOWN) -> tuple[AlertRecord, ...]:
+    """The user's active alerts and their ``fired`` newest fired ones, oldest first."""
+    params = {"user_id": user_id, "fired": fired}
+    rows = [*conn.execute(_ALERTS_OF, params), *conn.execute(_FIRED_ALERTS_OF, params)]
+    return tuple(map(alert_from_row, sorted(rows)))  # by id: the first column
 
 
 def alert_symbols(conn: sqlite3.Connection) -> tuple[str, ...]:

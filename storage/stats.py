@@ -37,6 +37,10 @@ class DbWriterStats(ActorStats):
     """Background rows (candles, users, command log) dropped over the bound or at a stop."""
     background_handed_over: int
     """Background writes handed to the next incarnation after a crash."""
+    pruned: int = 0
+    """Rows deleted by the retention runs (old command log, fired alerts, candles)."""
+    prune_failures: int = 0
+    """Prune runs that failed (locked or failing database); retried at the next interval."""
     query: Timings = ()
     """Write timings per kind (``query.<kind>.p99_ms`` ...)."""
     read_pool: ReadPoolStats | None = field(default=None, metadata=GROUP)

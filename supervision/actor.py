@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from core.errors import PermanentFault
 from core.logs import bind_request_id, log_event
 from supervision.errors import EscapedBaseException
 from supervision.messages import (
@@ -211,6 +212,7 @@ class SupervisedActor(DrainableActor):
             inflight=inflight,
             drained=drained,
             failed_at=time.monotonic(),
+            permanent=str(error) if isinstance(error, PermanentFault) else None,
         )
         self._release_quietly()
         if ctx.supervisor is None:

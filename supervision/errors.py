@@ -7,18 +7,21 @@ Hierarchy::
         ├── ChildUnavailable                  an actor is restarting, stopped or never started
         │   └── AskTimeout                    no answer within the ask timeout
         ├── MaxRestartsExceeded               restart intensity exceeded; escalates to the parent
+        ├── PermanentChildFault               a child failed with a PermanentFault: escalated
+        │                                     at once (also a core.errors.PermanentFault)
         └── EscapedBaseException              a BaseException that library code raised in a handler
 """
 
 from __future__ import annotations
 
-from core.errors import BotError
+from core.errors import BotError, PermanentFault
 
 __all__ = [
     "AskTimeout",
     "ChildUnavailable",
     "EscapedBaseException",
     "MaxRestartsExceeded",
+    "PermanentChildFault",
     "SupervisionError",
 ]
 
@@ -51,6 +54,18 @@ class MaxRestartsExceeded(SupervisionError):
         super().__init__(
             f"supervisor {supervisor!r} exceeded {restarts - 1} restarts within {period_s:g} s"
         )
+
+
+class PermanentChildFault(SupervisionError, PermanentFault):
+    """A child failed in a way no restart can fix; the supervisor gives up without restarting.
+
+    ``str()`` is the child's own one-line reason, so it reaches the top of the tree unchanged.
+    """
+
+    def __init__(self, child: str, reason: str) -> None:
+        self.child = child
+        self.reason = reason
+        super().__init__(reason)
 
 
 class EscapedBaseException(SupervisionError):

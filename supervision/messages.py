@@ -44,6 +44,9 @@ class ChildFailed(SystemMessage):
     """Tells that were queued behind it, in order, kept for the new instance."""
     failed_at: float
     """Monotonic time of the failure."""
+    permanent: str | None = None
+    """``str()`` of a :class:`~core.errors.PermanentFault` (one line: the cause and what to
+    do) when the failure is one no restart can fix; the supervisor then gives up at once."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,10 @@ one, so a pykka upgrade that changes them fails a test instead of losing message
 6. ``ActorRef.tell`` is "if the stopped flag is set raise ``ActorDeadError``, else put an
    envelope": :func:`post` does the same without the exception, one call cheaper on the
    hottest path of the bot.
+7. pykka logs an actor's unhandled exception with its traceback on the ``pykka`` logger;
+   :class:`QuietPermanentFaults` drops those records for a
+   :class:`~core.errors.PermanentFault` (the supervisors log it as one line and give up), so
+   a rejected token is not a screen of tracebacks.
 
 Only :class:`DrainableActor` has a :class:`DrainableInbox`; for any other pykka threading actor
 the functions fall back on the ``queue`` methods of pykka's default inbox (``qsize``,
@@ -31,12 +35,14 @@ the functions fall back on the ``queue`` methods of pykka's default inbox (``qsi
 
 from __future__ import annotations
 
+import logging
 import queue
 from typing import TYPE_CHECKING, Any
 
 import pykka
 from pykka import messages as pykka_messages
 
+from core.errors import PermanentFault
 from supervision.errors import ChildUnavailable
 
 if TYPE_CHECKING:
@@ -46,6 +52,7 @@ __all__ = [
     "DrainableActor",
     "DrainableInbox",
     "Letter",
+    "QuietPermanentFaults",
     "drain_inbox",
     "enqueue",
     "fail_future",
@@ -85,6 +92,19 @@ class DrainableInbox(queue.SimpleQueue[Any]):
         letter = super().get(block, timeout)
         self.answering_ask = letter.reply_to is not None
         return letter
+
+
+class QuietPermanentFaults(logging.Filter):
+    """Drops pykka's traceback record for an actor that died of a ``PermanentFault``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc_info = record.exc_info
+        return not (exc_info and isinstance(exc_info[1], PermanentFault))
+
+
+_PYKKA_LOGGER = logging.getLogger("pykka")
+if not any(isinstance(f, QuietPermanentFaults) for f in _PYKKA_LOGGER.filters):
+    _PYKKA_LOGGER.addFilter(QuietPermanentFaults())
 
 
 class DrainableActor(pykka.ThreadingActor):

@@ -34,7 +34,8 @@ from resilience.backoff import RestartBackoff, Rng
 from supervision.actor import SupervisedActor
 from supervision.address import Address
 from supervision.context import ChildContext
-from supervision.errors import MaxRestartsExceeded
+from core.errors import PermanentFault
+from supervision.errors import MaxRestartsExceeded, PermanentChildFault
 from supervision.messages import (
     ChildFailed,
     Ping,
@@ -218,6 +219,8 @@ class Supervisor(SupervisedActor):
             queued=len(report.drained),
         )
         child.address.requeue_front(self._redeliverable(child, report.inflight) + report.drained)
+        if report.permanent is not None:
+            self._give_up(child, report.permanent)
         if child.spec.restart is RestartType.TEMPORARY:
             self._retire(child, "temporary child died")
             return
@@ -335,6 +338,7 @@ class Supervisor(SupervisedActor):
                     inflight=None,
                     drained=(),
                     failed_at=self._clock(),
+                    permanent=str(exc) if isinstance(exc, PermanentFault) else None,
                 )
             )
             return
@@ -414,6 +418,13 @@ class Supervisor(SupervisedActor):
             period_s=self.settings.period_s,
         )
         raise MaxRestartsExceeded(self.ctx.name, self.settings.max_restarts + 1, self.settings.period_s)
+
+    def _give_up(self, child: _Child, reason: str) -> None:
+        """A fault no restart can fix: escalate now instead of crash-looping until the
+        intensity runs out (a rejected token gave ~36 start attempts and 43 tracebacks)."""
+        log_event(logger, "supervisor.permanent_fault", logging.CRITICAL,
+                  supervisor=self.ctx.name, child=child.spec.name, reason=reason)
+        raise PermanentChildFault(child.spec.name, reason)
 
     def _keep_stale_messages(self, report: ChildFailed) -> None:
         """A report about an instance we already replaced: its messages still belong to the child."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import stat
+import time
 
 import pykka
 import pytest
@@ -222,3 +223,69 @@ def test_the_storage_spec_runs_a_writer_from_the_configuration(tmp_path):
         tree.stop(timeout_s=10)
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
     assert pykka.ActorRegistry.get_all() == []
+
+
+class TestPruning:
+    """Issue 12 item 9: the writer prunes history a bounded batch at a time, between writes."""
+
+    @staticmethod
+    def old_commands(world: StorageWorld, rows: int) -> None:
+        conn = sqlite3.connect(world.db_path)
+        try:
+            with conn:
+                conn.executemany(
+                    "INSERT INTO command_log (request_id, user_id, command, latency_ms, outcome,"
+                    " at) VALUES (?, 1, '/price', 1.0, 'ok', 1000.0)",
+                    [(f"old{n}",) for n in range(rows)])
+        finally:
+            conn.close()
+
+    def test_old_history_is_deleted_in_bounded_runs_that_let_writes_through(self, make_storage):
+        from messages.storage import PruneDue, Watch
+        from storage.prune import RetentionRules
+
+        world = make_storage(retention=RetentionRules(batch_rows=10), prune_interval_s=3600.0)
+        self.old_commands(world, 35)
+        world.writer.tell(PruneDue())
+        deadline = time.monotonic() + TIMEOUT
+        attempt = 0
+        while count(world, "command_log") and time.monotonic() < deadline:
+            # Acknowledged writes go through between runs (a run per flush tick, 50 ms here).
+            world.write(Watch, request_id=f"w{attempt}", user_id=1,
+                        symbol=f"S{attempt % 40}USDT")
+            attempt += 1
+        assert count(world, "command_log") == 0
+        stats = world.stats()
+        assert stats.pruned == 35
+        runs = dict(stats.query)["prune"].count
+        assert runs >= 4  # 35 rows at most 10 per run, each run one message of its own
+
+    def test_storage_spec_prunes_with_the_configured_retention(self, tmp_path):
+        from messages.storage import PruneDue, Watch
+
+        config = BotConfig().with_overrides(db_path=str(tmp_path / "bot.sqlite3"),
+                                            command_log_retention_days=1.0,
+                                            db_prune_interval_s=3600.0, db_prune_batch_rows=2)
+        tree = SupervisionTree([storage_spec(config, SETTINGS)], SETTINGS).start()
+        try:
+            assert tree.address("db_writer").wait_until_running(timeout=TIMEOUT)
+            world = StorageWorld(tree, tmp_path / "bot.sqlite3", None, None)  # type: ignore[arg-type]
+            world.stats()
+            self.old_commands(world, 5)
+            conn = sqlite3.connect(world.db_path)
+            with conn:
+                conn.executemany(
+                    "INSERT INTO command_log (request_id, user_id, command, latency_ms, outcome,"
+                    " at) VALUES (?, 1, '/price', 1.0, 'ok', ?)",
+                    [(f"new{n}", time.time() - 3600) for n in range(3)])
+            conn.close()
+            world.writer.tell(PruneDue())
+            deadline = time.monotonic() + TIMEOUT
+            attempt = 0
+            while count(world, "command_log") > 3 and time.monotonic() < deadline:
+                world.write(Watch, request_id=f"w{attempt}", user_id=1, symbol="BTCUSDT")
+                attempt += 1
+            assert count(world, "command_log") == 3  # an hour old is kept, 1 day is the limit
+            assert world.stats().pruned == 5
+        finally:
+            tree.stop(timeout_s=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -66,3 +67,64 @@ def test_an_sqlite_without_json_and_returning_is_refused_with_a_clear_error(db_p
     monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 37, 2))
     with pytest.raises(SchemaError, match="too old"):
         open_writer(db_path)
+
+
+# -- issue 12 item 8: only a regular file is ever tightened ------------------------------------
+
+def test_a_directory_at_the_path_is_refused_and_keeps_its_mode(tmp_path):
+    from storage.errors import DatabaseUnusable
+    target = tmp_path / "bot.sqlite3"
+    target.mkdir(mode=0o755)
+    target.chmod(0o755)
+    with pytest.raises(DatabaseUnusable, match="is a directory"):
+        open_writer(target)
+    assert mode_of(target) == 0o755
+
+
+def test_a_symlink_at_the_path_is_refused_and_its_target_not_chmod_ed(tmp_path):
+    from storage.errors import DatabaseUnusable
+    victim = tmp_path / "shared.txt"
+    victim.write_text("someone else's file")
+    victim.chmod(0o644)
+    link = tmp_path / "db" / "bot.sqlite3"
+    link.parent.mkdir()
+    link.symlink_to(victim)
+    with pytest.raises(DatabaseUnusable, match="symbolic link"):
+        open_writer(link)
+    assert mode_of(victim) == 0o644
+    assert victim.read_text() == "someone else's file"
+
+
+def test_a_symlinked_wal_side_file_is_refused_too(tmp_path):
+    from storage.errors import DatabaseUnusable
+    db_path = tmp_path / "bot.sqlite3"
+    open_writer(db_path).close()
+    victim = tmp_path / "victim"
+    victim.write_text("x")
+    victim.chmod(0o644)
+    wal = tmp_path / "bot.sqlite3-wal"
+    if wal.exists():
+        wal.unlink()
+    wal.symlink_to(victim)
+    db_path.chmod(0o644)
+    with pytest.raises(DatabaseUnusable, match="symbolic link"):
+        open_writer(db_path)
+    assert mode_of(victim) == 0o644
+
+
+def test_a_fifo_at_the_path_is_refused_without_blocking(tmp_path):
+    from storage.errors import DatabaseUnusable
+    fifo = tmp_path / "bot.sqlite3"
+    os.mkfifo(fifo, 0o644)
+    with pytest.raises(DatabaseUnusable, match="special file"):
+        open_writer(fifo)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_file_that_is_not_a_database_is_a_permanent_fault_and_untouched(tmp_path):
+    from core.errors import PermanentFault
+    db_path = tmp_path / "bot.sqlite3"
+    db_path.write_bytes(b"garbage" * 1000)
+    with pytest.raises(PermanentFault, match="not a SQLite database"):
+        open_writer(db_path)
+    assert db_path.read_bytes() == b"garbage" * 1000
