@@ -24,11 +24,11 @@ from telegram import Update
 from telegram.constants import UpdateType
 
 from actors.telegram_menus import CommandMenus
-from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings
+from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings, exposure_warning
 from actors.telegram_outbox import TransportCounters
 from chat.commands import menu_commands
 from chat.parsing import NotACommand, read_text
-from core.config import BotConfig
+from core.config import BotConfig, with_webhook_secret
 from core.errors import ConfigError
 from core.logs import log_event, new_request_id
 from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply
@@ -145,8 +145,17 @@ class TelegramIO(SupervisedActor):
             raise ConfigError("telegram_token", "<unset>", "a bot token (set TELEGRAM_BOT_TOKEN)")
         webhook = None
         if config.telegram_mode == "webhook":
+            # bot.py generates the secret before logging starts (so the redactor knows it);
+            # a config built elsewhere still never gets a webhook without one.
+            secret = config.webhook_secret_token or with_webhook_secret(config).webhook_secret_token
+            assert secret is not None
             webhook = WebhookSettings(listen=config.webhook_listen, port=config.webhook_port,
-                                      url=config.webhook_url)
+                                      url=config.webhook_url, secret_token=secret,
+                                      behind_tls_proxy=config.webhook_behind_tls_proxy)
+            warning = exposure_warning(webhook)
+            if warning is not None:
+                log_event(logger, "telegram.webhook_exposed", logging.WARNING,
+                          transport=self._name, reason=warning)
         loop = TelegramLoop(token=token, api_url=config.telegram_api_url,
                             on_update=self._route, on_failed=self._conversation.tell,  # ReplyFailed
                             menus=CommandMenus(public=menu_commands(admin=False),
