@@ -52,7 +52,7 @@ class ConversationStats(ActorStats):
     rate_limited: int
     """Requests refused by the per-user rate limit."""
     denied: int
-    """Admin requests from non-admins."""
+    """Admin requests from non-admins, and anything from users outside allowed_users."""
     loading_shown: int
     """Slow requests that got a "working on it" notice."""
     timed_out: int
@@ -61,6 +61,8 @@ class ConversationStats(ActorStats):
     """Replies the transport could not deliver."""
     pending: int
     """Requests waiting for a worker's answer now."""
+    not_owner: int = 0
+    """Presses of buttons made for someone else (answered with a toast only)."""
 
 
 class Conversation(SupervisedActor):

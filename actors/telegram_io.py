@@ -97,8 +97,17 @@ def convert_update(
         return ButtonPressed(request_id=new_request_id(), chat_id=query.message.chat.id,
                              user_id=query.from_user.id, message_id=query.message.message_id,
                              callback_id=query.id, data=query.data,
-                             chat_type=query.message.chat.type, received_at=received_at)
+                             chat_type=query.message.chat.type, received_at=received_at,
+                             data_on_message=query.data in _keyboard_data(query.message))
     return IgnoredUpdate(_kind_of(update), "not a message or a button press")
+
+
+def _keyboard_data(message: object) -> frozenset[str]:
+    """The callback data of the buttons Telegram says ``message`` carries (none if unknown)."""
+    markup = getattr(message, "reply_markup", None)  # absent on an InaccessibleMessage
+    rows = getattr(markup, "inline_keyboard", None) or ()
+    return frozenset(button.callback_data for row in rows for button in row
+                     if isinstance(button.callback_data, str))
 
 
 class _UpdateRouter:

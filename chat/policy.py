@@ -18,10 +18,12 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from chat.callbacks import InvalidCallback, OwnedAction, decode_owned, is_market_action
 from chat.parsing import PLAIN_TEXT_REPLY, InvalidArguments, Invocation, NotACommand, UnknownCommand
 from chat.ratelimit import Admission, UserRateLimiter
 from chat.replies import (
     LOADING_TEXT,
+    NOT_YOURS,
     PRIVATE_TEXT,
     SORRY,
     not_available_text,
@@ -158,7 +160,7 @@ class ConversationPolicy:
         self.pending: dict[str, _Pending] = {}
         """Requests at a worker, by request id."""
         self.counts = {"commands": 0, "buttons": 0, "rate_limited": 0, "denied": 0,
-                       "loading_shown": 0, "timed_out": 0, "reply_failed": 0}
+                       "not_owner": 0, "loading_shown": 0, "timed_out": 0, "reply_failed": 0}
         """What happened so far (the conversation's stats)."""
 
     def busy(self, worker: str) -> int:
@@ -199,12 +201,21 @@ class ConversationPolicy:
         raise TypeError(f"not a reading of a message: {parsed!r}")
 
     def on_button(self, pressed: ButtonPressed) -> tuple[Decision, ...]:
-        """A button press: every allowed press goes to a worker (they all need data)."""
+        """A button press: an allowed press of the presser's own button goes to a worker."""
         self.counts["buttons"] += 1
         if self._allowed and pressed.user_id not in self._allowed:
             self.counts["denied"] += 1
-            toast = reply(pressed, "", edit_message_id=None, toast=PRIVATE_TEXT)
-            return (self._finished_now(pressed, "denied", toast),)
+            return (self._toast(pressed, "denied", PRIVATE_TEXT),)
+        try:
+            owned = decode_owned(pressed.data)
+        except InvalidCallback as error:  # forged, garbled or from an older bot
+            return (self._toast(pressed, "button", error.user_text, outcome="usage"),)
+        refusal = _press_refusal(owned, pressed)
+        if refusal is not None:
+            if refusal == NOT_YOURS:
+                self.counts["not_owner"] += 1
+            outcome = "denied" if refusal == NOT_YOURS else "usage"
+            return (self._toast(pressed, "button", refusal, outcome=outcome),)
         return (self._dispatch(RunCommand(request=pressed)),)
 
     def on_done(self, done: CommandDone) -> tuple[Decision, ...]:
@@ -258,6 +269,12 @@ class ConversationPolicy:
                 outcome: str = "ok") -> AnswerNow:
         return self._finished_now(command, name, reply(command, text), outcome)
 
+    def _toast(self, pressed: ButtonPressed, name: str, text: str,
+               outcome: str = "ok") -> AnswerNow:
+        """Answer a press with a short toast only (the message stays as it is)."""
+        return self._finished_now(pressed, name, reply(pressed, "", edit_message_id=None,
+                                                       toast=text), outcome)
+
     def _finished_now(self, request: Request, name: str, answer: ChatReply,
                       outcome: str = "ok") -> AnswerNow:
         done = CommandDone(request_id=request.request_id, command=name, outcome=outcome,
@@ -282,6 +299,28 @@ class ConversationPolicy:
             replies = _replace_loading(done.request_id, replies)
         return (dataclasses.replace(done, replies=replies),
                 (self._clock() - pending.started) * 1000)
+
+
+def _press_refusal(owned: OwnedAction, pressed: ButtonPressed) -> str | None:
+    """Why ``pressed`` may not run ``owned``, or None when it may.
+
+    A button answers the identity its message was made for. In a private chat only its user
+    can press, so version-1 buttons (no owner) are fine there. In a group a client may send
+    any data for any message, so the owner counts only when the data is on the message
+    (Telegram's copy of it says so); otherwise the press is refused as outdated, like a
+    version-1 button. A message made for an anonymous admin or a channel (a negative owner)
+    cannot know who presses on their behalf, so its market buttons (public data, charged to
+    the presser) answer anyone in that chat, and its alert and watchlist buttons nobody.
+    """
+    owner = owned.owner
+    private = pressed.chat_type == "private" and pressed.chat_id == pressed.user_id
+    if owner is None or not (private or pressed.data_on_message):
+        return None if private else InvalidCallback.user_text
+    if owner == pressed.user_id:
+        return None
+    if owner < 0 and is_market_action(owned.action):
+        return None
+    return NOT_YOURS
 
 
 def _replace_loading(request_id: str, replies: tuple[ChatReply, ...]) -> tuple[ChatReply, ...]:

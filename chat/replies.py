@@ -18,6 +18,7 @@ __all__ = [
     "BUTTON_NOT_AVAILABLE",
     "CommandResult",
     "LOADING_TEXT",
+    "NOT_YOURS",
     "PRIVATE_TEXT",
     "SORRY",
     "fired_notification",
@@ -35,6 +36,8 @@ PRIVATE_TEXT = "Sorry, this bot is private."
 """To users outside ``allowed_users`` (text and button toast alike)."""
 BUTTON_NOT_AVAILABLE = "This button is not available."
 """Toast for a valid button whose feature is off (no storage)."""
+NOT_YOURS = "This button isn't yours — send the command yourself."
+"""Toast for a press on a button made for someone else (groups)."""
 
 
 class CommandResult(NamedTuple):
@@ -88,4 +91,5 @@ def fired_notification(alert: AlertRecord) -> ChatReply:
             f"Last price: {escape(format_price(last))} · alert #{alert.alert_id} (now off)")
     # The same firing always has the same request id, so a transport can drop a resend.
     return ChatReply(request_id=f"alert-{alert.alert_id}-{fired_ms}", chat_id=alert.chat_id,
-                     text=text, buttons=alert_fired_keyboard(alert.symbol, alert.alert_id))
+                     text=text, buttons=alert_fired_keyboard(alert.symbol, alert.alert_id,
+                                                             owner=alert.user_id))

@@ -84,6 +84,10 @@ class ButtonPressed:
     """Chat kind, for outbound limits."""
     received_at: float = 0.0
     """Monotonic receive time."""
+    data_on_message: bool = False
+    """Whether ``data`` is one of the message's own buttons, as Telegram's copy of the message
+    shows. A client may send any data for any message, so in a group only data that is on
+    the message tells whom the message was made for (the owner encoded in it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -178,3 +178,41 @@ def test_alert_and_watchlist_buttons_work(make_telegram):
     fired = tg.wait(14, "now off", 0)
     assert tg.press(14, fired, "Re-arm", "re-armed")
     assert tg.press(14, fired, "Analysis", "ETHUSDT")
+
+
+GROUP = -1001500
+
+
+def group_say(tg: Telegram, user: int, text: str, marker: str) -> Any:
+    before = len(tg.fake.sent(chat_id=GROUP))
+    tg.fake.push_message(GROUP, user, text, chat_type="supergroup")
+    return tg.wait(GROUP, marker, before)
+
+
+def toasts(tg: Telegram) -> list[str]:
+    return [r.text or "" for r in tg.fake.sent(method="answerCallbackQuery")]
+
+
+def test_in_a_group_only_the_user_a_message_was_made_for_can_press_its_buttons(make_telegram):
+    """Issue 12 item 10: B pressed a watchlist button on A's message and saw B's watchlist."""
+    tg = make_telegram()
+    tg.fake.push_message(GROUP, 22, "/watch sol", chat_type="supergroup")  # B's own watchlist
+    group_say(tg, 21, "/watch eth", "added")
+    a_list = group_say(tg, 21, "/watchlist", "ETHUSDT")
+    refresh = next(d for row in a_list.buttons for (t, d) in row if "Refresh" in t)
+    b_list_data = refresh.replace("|21|", "|22|")  # what B's own Refresh button carries
+    edits = len(tg.fake.calls("editMessageText"))
+
+    tg.fake.push_callback(GROUP, 22, a_list.message_id, refresh)
+    assert tg.fake.wait_for(lambda: "This button isn't yours — send the command yourself."
+                            in toasts(tg), WAIT_S)
+    tg.fake.push_callback(GROUP, 22, a_list.message_id, b_list_data)
+    assert tg.fake.wait_for(lambda: any("out of date" in t for t in toasts(tg)), WAIT_S)
+    answered = len(toasts(tg))
+    tg.fake.push_callback(GROUP, 21, a_list.message_id, refresh)  # A's own press still works
+    assert tg.fake.wait_for(lambda: len(toasts(tg)) > answered, WAIT_S)
+    group_say(tg, 21, "/help", "/price")  # everything before it has been handled
+
+    assert all("SOLUSDT" not in (r.text or "") for r in tg.fake.sent(chat_id=GROUP)
+               if r.message_id == a_list.message_id)
+    assert len(tg.fake.calls("editMessageText")) <= edits + 1  # A's refresh only

@@ -19,7 +19,8 @@ from chat.policy import (
     ShowLoading,
     TimeOut,
 )
-from chat.replies import LOADING_TEXT, PRIVATE_TEXT, SORRY
+from chat.callbacks import DeleteAlertButton, RefreshWatchlist, ShowChart, encode
+from chat.replies import LOADING_TEXT, NOT_YOURS, PRIVATE_TEXT, SORRY
 from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply, CommandDone
 
 ADMIN = 1
@@ -109,6 +110,54 @@ def test_a_strangers_button_press_gets_a_neutral_toast_and_reaches_no_worker(
     (toast,) = decision.done.replies
     assert toast.toast == PRIVATE_TEXT and toast.callback_id == "cb"
     assert toast.edit_message_id is None and not policy.pending
+
+
+# -- whose buttons ---------------------------------------------------------------------------------
+
+GROUP = -1001234567890
+
+
+def group_press(data: str, *, user: int, on_message: bool = True,
+                message_id: int = 9) -> ButtonPressed:
+    return ButtonPressed(request_id=f"r{next(_ids)}", chat_id=GROUP, user_id=user,
+                         message_id=message_id, callback_id=f"cb{next(_ids)}", data=data,
+                         chat_type="supergroup", data_on_message=on_message)
+
+
+def toast_of(decisions: tuple[Decision, ...]) -> str:
+    decision = only(decisions)
+    assert isinstance(decision, AnswerNow), decision
+    (toast,) = decision.done.replies
+    assert toast.edit_message_id is None and toast.text == "" and toast.callback_id
+    return toast.toast or ""
+
+
+def test_in_a_group_a_button_answers_only_the_user_it_was_made_for(clock: FakeClock) -> None:
+    """Issue 12 item 10: B pressed A's button and A's message showed B's watchlist."""
+    policy = make_policy(clock)
+    a_watchlist = encode(RefreshWatchlist(), USER)
+    assert toast_of(policy.on_button(group_press(a_watchlist, user=STRANGER))) == NOT_YOURS
+    # B's own button data sent on A's message: not on the message, so it proves nothing.
+    b_watchlist = encode(RefreshWatchlist(), STRANGER)
+    assert "out of date" in toast_of(policy.on_button(
+        group_press(b_watchlist, user=STRANGER, on_message=False)))
+    assert "out of date" in toast_of(policy.on_button(group_press("1|w", user=STRANGER)))
+    assert policy.counts["not_owner"] == 1 and not policy.pending
+    assert dispatched(policy.on_button(group_press(a_watchlist, user=USER)))
+
+
+def test_private_chats_keep_their_version_1_buttons(clock: FakeClock) -> None:
+    policy = make_policy(clock)
+    assert dispatched(policy.on_button(press("1|a|BTCUSDT|1h|1")))
+    assert toast_of(policy.on_button(press(encode(RefreshWatchlist(), ADMIN)))) == NOT_YOURS
+
+
+def test_a_card_made_for_the_group_answers_its_market_buttons_only(clock: FakeClock) -> None:
+    policy = make_policy(clock)  # an anonymous admin's card: its owner is the group itself
+    chart = encode(ShowChart("BTCUSDT", "1h"), GROUP)
+    assert dispatched(policy.on_button(group_press(chart, user=STRANGER)))
+    delete = encode(DeleteAlertButton(3), GROUP)
+    assert toast_of(policy.on_button(group_press(delete, user=STRANGER))) == NOT_YOURS
 
 
 def test_an_admin_command_from_a_user_is_refused_without_saying_it_exists(
@@ -319,7 +368,8 @@ def test_counts_say_what_happened(clock: FakeClock) -> None:
     policy.on_button(press())
     policy.on_reply_failed()
     assert policy.counts == {"commands": 2, "buttons": 1, "rate_limited": 0, "denied": 0,
-                             "loading_shown": 0, "timed_out": 0, "reply_failed": 1}
+                             "not_owner": 0, "loading_shown": 0, "timed_out": 0,
+                             "reply_failed": 1}
     assert len(policy.pending) == 2
 
 
