@@ -63,6 +63,8 @@ class ConversationStats(ActorStats):
     """Requests waiting for a worker's answer now."""
     not_owner: int = 0
     """Presses of buttons made for someone else (answered with a toast only)."""
+    coalesced: int = 0
+    """Presses identical to one still running (answered with a toast, not run twice)."""
 
 
 class Conversation(SupervisedActor):

@@ -15,13 +15,26 @@ a worker's final replies (:class:`Deliver`), an apology after ``command_timeout_
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from chat.callbacks import InvalidCallback, OwnedAction, decode_owned, is_market_action
+from chat.callbacks import (
+    DeleteAlertButton,
+    InvalidCallback,
+    OwnedAction,
+    RearmAlertButton,
+    RefreshAnalysis,
+    RefreshWatchlist,
+    ShowAnalysis,
+    ShowChart,
+    decode_owned,
+    is_market_action,
+)
 from chat.parsing import PLAIN_TEXT_REPLY, InvalidArguments, Invocation, NotACommand, UnknownCommand
 from chat.ratelimit import Admission, UserRateLimiter
 from chat.replies import (
+    ALREADY_RUNNING,
     LOADING_TEXT,
     NOT_YOURS,
     PRIVATE_TEXT,
@@ -35,6 +48,8 @@ from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply, Com
 __all__ = [
     "COMMAND_TIMEOUT_S",
     "LOADING_AFTER_S",
+    "PRESS_COSTS",
+    "TOAST_PRESS_COST",
     "AnswerNow",
     "ConversationPolicy",
     "Decision",
@@ -49,6 +64,15 @@ LOADING_AFTER_S = 0.3
 """An answer slower than this gets a loading message first (then edited into the answer)."""
 COMMAND_TIMEOUT_S = 30.0
 """A worker that has not answered by then crashed on the request: apologise instead."""
+PRESS_COSTS: Mapping[type, float] = MappingProxyType({
+    ShowChart: 1.0, RefreshAnalysis: 1.0, RefreshWatchlist: 1.0,
+    ShowAnalysis: 0.5, DeleteAlertButton: 0.5, RearmAlertButton: 0.5,
+})
+"""What a press spends of the per-user budget (a command spends 1): a chart is drawn and a
+refresh refetches like their commands; Details/Less and timeframes mostly hit the cache, and
+a delete or re-arm is one small write."""
+TOAST_PRESS_COST = 0.25
+"""A press answered with a toast only: refused, outdated, or a duplicate still running."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +145,10 @@ Decision = AnswerNow | Dispatch | ShowLoading | Deliver | TimeOut | Ignore
 Request = ChatCommand | ButtonPressed
 
 
+_PressKey = tuple[int, int, int, str]
+"""(chat, message, presser, data): presses that would do the same work."""
+
+
 @dataclass(slots=True)
 class _Pending:
     request: Request
@@ -128,6 +156,7 @@ class _Pending:
     worker: str
     started: float
     loading_sent: bool = False
+    press_key: _PressKey | None = None
 
 
 class ConversationPolicy:
@@ -159,8 +188,11 @@ class ConversationPolicy:
         self._clock = clock
         self.pending: dict[str, _Pending] = {}
         """Requests at a worker, by request id."""
+        self._running_presses: dict[_PressKey, str] = {}
+        """Presses at a worker, to answer their duplicates with a toast."""
         self.counts = {"commands": 0, "buttons": 0, "rate_limited": 0, "denied": 0,
-                       "not_owner": 0, "loading_shown": 0, "timed_out": 0, "reply_failed": 0}
+                       "not_owner": 0, "coalesced": 0, "loading_shown": 0, "timed_out": 0,
+                       "reply_failed": 0}
         """What happened so far (the conversation's stats)."""
 
     def busy(self, worker: str) -> int:
@@ -201,22 +233,52 @@ class ConversationPolicy:
         raise TypeError(f"not a reading of a message: {parsed!r}")
 
     def on_button(self, pressed: ButtonPressed) -> tuple[Decision, ...]:
-        """A button press: an allowed press of the presser's own button goes to a worker."""
+        """A button press: an allowed press of the presser's own button goes to a worker.
+
+        Every press spends the presser's rate budget like a command (a chart costs what a
+        /chart does, Details/Less half), and a press answered with a toast only (refused,
+        or a duplicate of one still running) a quarter, so a flood of presses is bounded
+        like a flood of commands. A press identical to one still running on the same
+        message is not run twice: its duplicate gets a toast.
+        """
         self.counts["buttons"] += 1
+        try:
+            owned: OwnedAction | InvalidCallback = decode_owned(pressed.data)
+        except InvalidCallback as error:  # forged, garbled or from an older bot
+            owned = error
+        key = (pressed.chat_id, pressed.message_id, pressed.user_id, pressed.data)
+        refusal = self._press_answer(pressed, owned, key)
+        cost = (TOAST_PRESS_COST if refusal is not None or isinstance(owned, InvalidCallback)
+                else PRESS_COSTS.get(type(owned.action), 1.0))
+        limited = self._rate_limited(pressed, cost)
+        if limited is not None:
+            return (limited,)
+        if refusal is not None:
+            return (refusal,)
+        assert not isinstance(owned, InvalidCallback)
+        dispatch = self._dispatch(RunCommand(request=pressed))
+        self._running_presses[key] = pressed.request_id
+        self.pending[pressed.request_id].press_key = key
+        return (dispatch,)
+
+    def _press_answer(self, pressed: ButtonPressed, owned: OwnedAction | InvalidCallback,
+                      key: _PressKey) -> AnswerNow | None:
+        """The toast that answers ``pressed`` without a worker, or None to run it."""
         if self._allowed and pressed.user_id not in self._allowed:
             self.counts["denied"] += 1
-            return (self._toast(pressed, "denied", PRIVATE_TEXT),)
-        try:
-            owned = decode_owned(pressed.data)
-        except InvalidCallback as error:  # forged, garbled or from an older bot
-            return (self._toast(pressed, "button", error.user_text, outcome="usage"),)
+            return self._toast(pressed, "denied", PRIVATE_TEXT)
+        if isinstance(owned, InvalidCallback):
+            return self._toast(pressed, "button", owned.user_text, outcome="usage")
         refusal = _press_refusal(owned, pressed)
+        if refusal == NOT_YOURS:
+            self.counts["not_owner"] += 1
+            return self._toast(pressed, "button", refusal, outcome="denied")
         if refusal is not None:
-            if refusal == NOT_YOURS:
-                self.counts["not_owner"] += 1
-            outcome = "denied" if refusal == NOT_YOURS else "usage"
-            return (self._toast(pressed, "button", refusal, outcome=outcome),)
-        return (self._dispatch(RunCommand(request=pressed)),)
+            return self._toast(pressed, "button", refusal, outcome="usage")
+        if key in self._running_presses:
+            self.counts["coalesced"] += 1
+            return self._toast(pressed, "button", ALREADY_RUNNING, outcome="coalesced")
+        return None
 
     def on_done(self, done: CommandDone) -> tuple[Decision, ...]:
         """A worker's report: deliver it (also when it comes after the apology)."""
@@ -255,15 +317,21 @@ class ConversationPolicy:
         if self._allowed and command.user_id not in self._allowed:
             self.counts["denied"] += 1
             return self._answer(command, "denied", PRIVATE_TEXT)
-        match self._limiter.admit(command.user_id):
+        return self._rate_limited(command, 1.0)
+
+    def _rate_limited(self, request: Request, cost: float) -> Decision | None:
+        """None when ``request`` fits its sender's budget; else one warning, then silence."""
+        match self._limiter.admit(request.user_id, cost):
             case Admission.ALLOW:
                 return None
             case Admission.WARN:
                 self.counts["rate_limited"] += 1
-                wait_s = self._limiter.retry_after_s(command.user_id)
-                return self._answer(command, "rate_limited", rate_limited_text(wait_s))
+                text = rate_limited_text(self._limiter.retry_after_s(request.user_id))
+                if isinstance(request, ButtonPressed):
+                    return self._toast(request, "rate_limited", text)
+                return self._answer(request, "rate_limited", text)
         self.counts["rate_limited"] += 1
-        return Ignore(command.request_id, "rate limited", "chat.rate_limited", command.user_id)
+        return Ignore(request.request_id, "rate limited", "chat.rate_limited", request.user_id)
 
     def _answer(self, command: ChatCommand, name: str, text: str,
                 outcome: str = "ok") -> AnswerNow:
@@ -290,6 +358,8 @@ class ConversationPolicy:
 
     def _complete(self, done: CommandDone) -> tuple[CommandDone, float]:
         pending = self.pending.pop(done.request_id, None)
+        if pending is not None and pending.press_key is not None:
+            self._running_presses.pop(pending.press_key, None)
         if done.worker in self._busy:
             self._busy[done.worker] = max(0, self._busy[done.worker] - 1)
         if pending is None:

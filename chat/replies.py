@@ -15,6 +15,7 @@ from messages.chat import Button, ButtonPressed, ChatCommand, ChatReply
 from messages.storage import AlertRecord
 
 __all__ = [
+    "ALREADY_RUNNING",
     "BUTTON_NOT_AVAILABLE",
     "CommandResult",
     "LOADING_TEXT",
@@ -36,6 +37,8 @@ PRIVATE_TEXT = "Sorry, this bot is private."
 """To users outside ``allowed_users`` (text and button toast alike)."""
 BUTTON_NOT_AVAILABLE = "This button is not available."
 """Toast for a valid button whose feature is off (no storage)."""
+ALREADY_RUNNING = "⏳ Already on it…"
+"""Toast for a press identical to one still running on the same message."""
 NOT_YOURS = "This button isn't yours — send the command yourself."
 """Toast for a press on a button made for someone else (groups)."""
 

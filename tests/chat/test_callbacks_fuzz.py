@@ -35,7 +35,7 @@ from chat.keyboards import (
     watchlist_keyboard,
 )
 from chat.parsing import UsageError, parse_alert_id
-from chat.policy import AnswerNow, ConversationPolicy, Dispatch
+from chat.policy import PRESS_COSTS, AnswerNow, ConversationPolicy, Dispatch
 from market.intervals import INTERVAL_MS
 from messages.chat import ButtonPressed
 
@@ -159,3 +159,30 @@ def test_every_id_a_user_may_type_fits_a_delete_and_a_rearm_button(text: str) ->
         return
     assert decode(encode(DeleteAlertButton(alert_id), MAX_OWNER)) == DeleteAlertButton(alert_id)
     assert decode(encode(RearmAlertButton(alert_id), -MAX_OWNER)) == RearmAlertButton(alert_id)
+
+
+@given(st.lists(st.tuples(st.one_of(actions.map(lambda a: encode(a, 7)), st.text(max_size=70)),
+                          st.integers(min_value=1, max_value=4),
+                          st.floats(min_value=0.0, max_value=20.0)),
+                max_size=80),
+       st.integers(min_value=1, max_value=6))
+def test_any_flood_of_presses_runs_within_the_budget_and_each_press_once(
+    presses: list[tuple[str, int, float]], budget: int
+) -> None:
+    """Issue 12 item 3: presses spend the presser's budget; identical pending ones run once."""
+    now = [0.0]
+    policy = ConversationPolicy(workers=("w",), rate_limit_count=budget, rate_limit_window_s=60.0,
+                                clock=lambda: now[0])
+    runs: list[tuple[float, float]] = []
+    running: set[tuple[int, str]] = set()
+    for data, message_id, wait_s in presses:
+        now[0] += wait_s
+        pressed = ButtonPressed(request_id=f"r{len(runs)}-{now[0]}", chat_id=7, user_id=7,
+                                message_id=message_id, callback_id="c", data=data)
+        (decision,) = policy.on_button(pressed)
+        if isinstance(decision, Dispatch):
+            assert (message_id, data) not in running  # nothing runs twice at once
+            running.add((message_id, data))
+            runs.append((now[0], PRESS_COSTS[type(decode(data))]))
+    for start, _ in runs:
+        assert sum(cost for at, cost in runs if start <= at < start + 60.0) <= budget + 1e-9

@@ -19,8 +19,8 @@ from chat.policy import (
     ShowLoading,
     TimeOut,
 )
-from chat.callbacks import DeleteAlertButton, RefreshWatchlist, ShowChart, encode
-from chat.replies import LOADING_TEXT, NOT_YOURS, PRIVATE_TEXT, SORRY
+from chat.callbacks import DeleteAlertButton, RefreshWatchlist, ShowAnalysis, ShowChart, encode
+from chat.replies import ALREADY_RUNNING, LOADING_TEXT, NOT_YOURS, PRIVATE_TEXT, SORRY
 from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply, CommandDone
 
 ADMIN = 1
@@ -56,9 +56,9 @@ def message(text: str, *, user: int = USER, chat_type: str = "private",
                        received_at=received_at)
 
 
-def press(data: str = "1|w", *, user: int = USER) -> ButtonPressed:
-    return ButtonPressed(request_id=f"r{next(_ids)}", chat_id=user, user_id=user, message_id=9,
-                         callback_id="cb", data=data)
+def press(data: str = "1|w", *, user: int = USER, message_id: int = 9) -> ButtonPressed:
+    return ButtonPressed(request_id=f"r{next(_ids)}", chat_id=user, user_id=user,
+                         message_id=message_id, callback_id="cb", data=data)
 
 
 def only(decisions: tuple[Decision, ...]) -> Decision:
@@ -239,6 +239,63 @@ def test_a_user_over_the_limit_is_warned_once_then_ignored_until_the_window_pass
     assert policy.counts["rate_limited"] == 2
 
 
+def test_button_presses_spend_the_same_budget_as_commands(clock: FakeClock) -> None:
+    """Issue 12 item 3: a user rate-limited for commands had 60 forged Chart presses drawn."""
+    policy = make_policy(clock, rate_limit_count=3)
+    for _ in range(3):
+        policy.on_command(message("/help"))
+    assert "faster than I can answer" in answer_text(policy.on_command(message("/help")))
+    decisions = [only(policy.on_button(press(encode(ShowChart("BTCUSDT", "1h"), USER),
+                                             message_id=m)))
+                 for m in range(1, 61)]
+    assert not [d for d in decisions if isinstance(d, Dispatch)]
+    assert all(isinstance(d, Ignore) and d.event == "chat.rate_limited" for d in decisions)
+
+
+def test_a_flood_of_chart_presses_is_drawn_only_within_the_budget(clock: FakeClock) -> None:
+    policy = make_policy(clock, rate_limit_count=5)
+    decisions = [only(policy.on_button(press(encode(ShowChart("BTCUSDT", "1h"), USER),
+                                             message_id=m)))
+                 for m in range(60)]
+    assert len([d for d in decisions if isinstance(d, Dispatch)]) == 5
+    warned = [d for d in decisions if isinstance(d, AnswerNow)]
+    assert len(warned) == 1 and "faster than I can answer" in (
+        warned[0].done.replies[0].toast or "")
+    clock.advance(61)
+    assert dispatched(policy.on_button(press(encode(ShowChart("BTCUSDT", "1h"), USER))))
+
+
+def test_details_and_less_cost_half_a_chart(clock: FakeClock) -> None:
+    policy = make_policy(clock, rate_limit_count=2)
+    toggles = [encode(ShowAnalysis("BTCUSDT", "1h", expanded), USER)
+               for expanded in (True, False, True, False)]
+    assert all(isinstance(only(policy.on_button(press(data, message_id=m))), Dispatch)
+               for m, data in enumerate(toggles))
+    assert "faster" in toast_of(policy.on_button(press(toggles[0], message_id=99)))
+
+
+def test_an_identical_press_while_one_runs_gets_a_toast_and_runs_once(clock: FakeClock) -> None:
+    policy = make_policy(clock)
+    chart = encode(ShowChart("BTCUSDT", "1h"), USER)
+    first = dispatched(policy.on_button(press(chart)))
+    assert toast_of(policy.on_button(press(chart))) == ALREADY_RUNNING
+    assert toast_of(policy.on_button(press(chart))) == ALREADY_RUNNING
+    assert dispatched(policy.on_button(press(chart, message_id=10)))  # another message
+    assert dispatched(policy.on_button(press(encode(ShowChart("BTCUSDT", "4h"), USER))))
+    assert policy.counts["coalesced"] == 2 and len(policy.pending) == 3
+    policy.on_done(done_for(first))
+    assert dispatched(policy.on_button(press(chart)))  # done: the next press runs again
+
+
+def test_a_duplicate_of_a_press_that_timed_out_runs_again(clock: FakeClock) -> None:
+    policy = make_policy(clock)
+    chart = encode(ShowChart("BTCUSDT", "1h"), USER)
+    dispatched(policy.on_button(press(chart)))
+    clock.advance(COMMAND_TIMEOUT_S)
+    policy.on_tick()
+    assert dispatched(policy.on_button(press(chart)))
+
+
 # -- dispatch --------------------------------------------------------------------------------------
 
 def test_requests_go_to_the_least_busy_worker(clock: FakeClock) -> None:
@@ -368,8 +425,8 @@ def test_counts_say_what_happened(clock: FakeClock) -> None:
     policy.on_button(press())
     policy.on_reply_failed()
     assert policy.counts == {"commands": 2, "buttons": 1, "rate_limited": 0, "denied": 0,
-                             "not_owner": 0, "loading_shown": 0, "timed_out": 0,
-                             "reply_failed": 1}
+                             "not_owner": 0, "coalesced": 0, "loading_shown": 0,
+                             "timed_out": 0, "reply_failed": 1}
     assert len(policy.pending) == 2
 
 
