@@ -130,6 +130,12 @@ class Conversation(SupervisedActor):
                 case ShowLoading(action=action, reply=loading):
                     self._transport.tell(action)
                     self._transport.tell(loading)
+                case AnswerNow(done=done, logged=False):
+                    # A stranger's answer: sent, but neither a command nor a command-log row.
+                    for answer in done.replies:
+                        self._transport.tell(answer)
+                    log_event(logger, "chat.denied", logging.INFO, reason=done.command,
+                              request_id=done.request_id)
                 case AnswerNow(done=done, latency_ms=latency_ms) | Deliver(
                         done=done, latency_ms=latency_ms) | TimeOut(
                         done=done, latency_ms=latency_ms):

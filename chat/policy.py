@@ -83,6 +83,9 @@ class AnswerNow:
     """The replies to send, with command and outcome for the log."""
     latency_ms: float
     """Since the transport received the request (0 when it did not say)."""
+    logged: bool = True
+    """False for answers to users outside ``allowed_users``: they are not commands of ours,
+    and a stranger's flood must not fill the command log."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,17 +207,19 @@ class ConversationPolicy:
     def on_command(self, command: ChatCommand) -> tuple[Decision, ...]:
         """A text message: answer it now, dispatch it, or ignore it."""
         self.counts["commands"] += 1
+        parsed = command.parsed
+        # Silence first: what is not for us costs nothing and answers nobody, strangers included.
+        match parsed:
+            case NotACommand(addressed_elsewhere=True):
+                return (Ignore(command.request_id, "a command for another bot"),)
+            case NotACommand() if command.chat_type != "private":
+                return (Ignore(command.request_id, "plain text in a group"),)
         refusal = self._refusal(command)
         if refusal is not None:
             return (refusal,)
         is_admin = command.user_id in self._admins
-        parsed = command.parsed
         match parsed:
-            case NotACommand(addressed_elsewhere=True):
-                return (Ignore(command.request_id, "a command for another bot"),)
             case NotACommand():
-                if command.chat_type != "private":  # in groups, plain text is not for us
-                    return (Ignore(command.request_id, "plain text in a group"),)
                 return (self._answer(command, "text", PLAIN_TEXT_REPLY),)
             case UnknownCommand():
                 return (self._answer(command, "unknown", parsed.html),)
@@ -250,7 +255,7 @@ class ConversationPolicy:
         refusal = self._press_answer(pressed, owned, key)
         cost = (TOAST_PRESS_COST if refusal is not None or isinstance(owned, InvalidCallback)
                 else PRESS_COSTS.get(type(owned.action), 1.0))
-        limited = self._rate_limited(pressed, cost)
+        limited = self._rate_limited(pressed, cost, logged=not self._stranger(pressed))
         if limited is not None:
             return (limited,)
         if refusal is not None:
@@ -264,9 +269,9 @@ class ConversationPolicy:
     def _press_answer(self, pressed: ButtonPressed, owned: OwnedAction | InvalidCallback,
                       key: _PressKey) -> AnswerNow | None:
         """The toast that answers ``pressed`` without a worker, or None to run it."""
-        if self._allowed and pressed.user_id not in self._allowed:
+        if self._stranger(pressed):
             self.counts["denied"] += 1
-            return self._toast(pressed, "denied", PRIVATE_TEXT)
+            return self._toast(pressed, "denied", PRIVATE_TEXT, logged=False)
         if isinstance(owned, InvalidCallback):
             return self._toast(pressed, "button", owned.user_text, outcome="usage")
         refusal = _press_refusal(owned, pressed)
@@ -313,13 +318,20 @@ class ConversationPolicy:
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _refusal(self, command: ChatCommand) -> Decision | None:
-        if self._allowed and command.user_id not in self._allowed:
-            self.counts["denied"] += 1
-            return self._answer(command, "denied", PRIVATE_TEXT)
-        return self._rate_limited(command, 1.0)
+    def _stranger(self, request: Request) -> bool:
+        return bool(self._allowed) and request.user_id not in self._allowed
 
-    def _rate_limited(self, request: Request, cost: float) -> Decision | None:
+    def _refusal(self, command: ChatCommand) -> Decision | None:
+        """Over the rate limit, or outside ``allowed_users``: the answer (or silence)."""
+        stranger = self._stranger(command)
+        limited = self._rate_limited(command, 1.0, logged=not stranger)
+        if limited is not None or not stranger:
+            return limited
+        self.counts["denied"] += 1
+        return self._answer(command, "denied", PRIVATE_TEXT, logged=False)
+
+    def _rate_limited(self, request: Request, cost: float, *,
+                      logged: bool = True) -> Decision | None:
         """None when ``request`` fits its sender's budget; else one warning, then silence."""
         match self._limiter.admit(request.user_id, cost):
             case Admission.ALLOW:
@@ -328,27 +340,28 @@ class ConversationPolicy:
                 self.counts["rate_limited"] += 1
                 text = rate_limited_text(self._limiter.retry_after_s(request.user_id))
                 if isinstance(request, ButtonPressed):
-                    return self._toast(request, "rate_limited", text)
-                return self._answer(request, "rate_limited", text)
+                    return self._toast(request, "rate_limited", text, logged=logged)
+                return self._answer(request, "rate_limited", text, logged=logged)
         self.counts["rate_limited"] += 1
         return Ignore(request.request_id, "rate limited", "chat.rate_limited", request.user_id)
 
     def _answer(self, command: ChatCommand, name: str, text: str,
-                outcome: str = "ok") -> AnswerNow:
-        return self._finished_now(command, name, reply(command, text), outcome)
+                outcome: str = "ok", *, logged: bool = True) -> AnswerNow:
+        return self._finished_now(command, name, reply(command, text), outcome, logged=logged)
 
     def _toast(self, pressed: ButtonPressed, name: str, text: str,
-               outcome: str = "ok") -> AnswerNow:
+               outcome: str = "ok", *, logged: bool = True) -> AnswerNow:
         """Answer a press with a short toast only (the message stays as it is)."""
         return self._finished_now(pressed, name, reply(pressed, "", edit_message_id=None,
-                                                       toast=text), outcome)
+                                                       toast=text), outcome, logged=logged)
 
     def _finished_now(self, request: Request, name: str, answer: ChatReply,
-                      outcome: str = "ok") -> AnswerNow:
+                      outcome: str = "ok", *, logged: bool = True) -> AnswerNow:
         done = CommandDone(request_id=request.request_id, command=name, outcome=outcome,
                            replies=(answer,))
         received = request.received_at
-        return AnswerNow(done, (self._clock() - received) * 1000 if received else 0.0)
+        return AnswerNow(done, (self._clock() - received) * 1000 if received else 0.0,
+                         logged=logged)
 
     def _dispatch(self, run: RunCommand, action: ChatAction | None = None) -> Dispatch:
         worker = min(self._busy, key=self._busy.__getitem__)

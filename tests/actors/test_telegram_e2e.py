@@ -4,6 +4,7 @@ exchange simulator on loopback, a real SQLite file, real threads. Every command 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -216,3 +217,30 @@ def test_in_a_group_only_the_user_a_message_was_made_for_can_press_its_buttons(m
     assert all("SOLUSDT" not in (r.text or "") for r in tg.fake.sent(chat_id=GROUP)
                if r.message_id == a_list.message_id)
     assert len(tg.fake.calls("editMessageText")) <= edits + 1  # A's refresh only
+
+
+def test_a_strangers_flood_is_rate_limited_never_logged_and_group_chatter_unanswered(
+        make_telegram, tmp_path):
+    """Issue 12 item 5: 50 commands got 50 "private" replies and 53 command_log rows, and a
+    stranger's "hello everyone" in a group got that reply every time."""
+    tg = make_telegram(allowed_users=(ADMIN,), user_rate_limit_count=3,
+                       user_rate_limit_window_s=600)
+    for _ in range(20):
+        tg.fake.push_message(12, 12, "/price btc")
+    for _ in range(5):
+        tg.fake.push_message(GROUP, 12, "hello everyone", chat_type="supergroup")
+    tg.fake.push_message(GROUP, 12, "/price btc", chat_type="supergroup")  # over budget: quiet
+    tg.say(ADMIN, "/help", "/price")  # handled after every message above
+    # A chat gets a message a second: wait for the four answers (and one more if there were).
+    assert tg.fake.wait_for(lambda: len(tg.fake.sent(chat_id=12)) >= 4, WAIT_S)
+
+    replies = [r.text or "" for r in tg.fake.sent(chat_id=12)]
+    assert replies.count("Sorry, this bot is private.") == 3
+    assert len([r for r in replies if "faster than I can answer" in r]) == 1
+    assert len(replies) == 4
+    assert tg.fake.sent(chat_id=GROUP) == []
+
+    assert tg.bot.stop()  # the DB writer commits what it holds
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        logged = dict(db.execute("SELECT command, COUNT(*) FROM command_log GROUP BY command"))
+    assert logged == {"help": 1}

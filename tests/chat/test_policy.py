@@ -102,6 +102,25 @@ def test_a_stranger_to_a_private_bot_gets_one_neutral_line(clock: FakeClock) -> 
     assert decision.done.command == "denied" and policy.counts["denied"] == 1
 
 
+def test_strangers_are_rate_limited_unlogged_and_never_answered_for_group_chatter(
+        clock: FakeClock) -> None:
+    """Issue 12 item 5: 50 commands got 50 replies and command-log rows; group chatter too."""
+    policy = make_policy(clock, allowed=frozenset({USER}), rate_limit_count=5)
+    decisions = [only(policy.on_command(message("/price btc", user=STRANGER)))
+                 for _ in range(50)]
+    answers = [d for d in decisions if isinstance(d, AnswerNow)]
+    assert [a.done.replies[0].text for a in answers[:5]] == [PRIVATE_TEXT] * 5
+    assert len(answers) == 6 and "faster than I can answer" in answers[5].done.replies[0].text
+    assert not any(a.logged for a in answers)
+    assert all(isinstance(d, Ignore) for d in decisions[6:])
+    chatter = message("hello everyone", user=STRANGER, chat_type="group")
+    clock.advance(61)
+    for _ in range(10):
+        assert isinstance(only(policy.on_command(chatter)), Ignore)
+    assert answer_text(policy.on_command(message("/help", user=STRANGER))) == PRIVATE_TEXT
+    assert only(policy.on_command(message("/help"))).logged  # type: ignore[union-attr]
+
+
 def test_a_strangers_button_press_gets_a_neutral_toast_and_reaches_no_worker(
         clock: FakeClock) -> None:
     policy = make_policy(clock, allowed=frozenset({USER}))
