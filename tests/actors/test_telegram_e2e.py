@@ -197,9 +197,10 @@ def toasts(tg: Telegram) -> list[str]:
 def test_in_a_group_only_the_user_a_message_was_made_for_can_press_its_buttons(make_telegram):
     """Issue 12 item 10: B pressed a watchlist button on A's message and saw B's watchlist."""
     tg = make_telegram()
-    tg.fake.push_message(GROUP, 22, "/watch sol", chat_type="supergroup")  # B's own watchlist
-    group_say(tg, 21, "/watch eth", "added")
+    group_say(tg, 22, "/watch sol", "SOLUSDT")  # B's own watchlist
+    group_say(tg, 21, "/watch eth", "ETHUSDT")
     a_list = group_say(tg, 21, "/watchlist", "ETHUSDT")
+    assert a_list.buttons, a_list
     refresh = next(d for row in a_list.buttons for (t, d) in row if "Refresh" in t)
     b_list_data = refresh.replace("|21|", "|22|")  # what B's own Refresh button carries
     edits = len(tg.fake.calls("editMessageText"))
