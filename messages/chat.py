@@ -49,7 +49,9 @@ class ChatCommand:
     chat_id: int
     """Where to answer."""
     user_id: int
-    """Who sent it (access control, rate limits, ownership of alerts)."""
+    """Who sent it (access control, rate limits, ownership of alerts): the user's id, or for a
+    message sent on behalf of a chat (an anonymous group admin, a post as a channel) that
+    chat's id, which is negative and so never any user's (docs/security.md)."""
     text: str
     """The message text as typed."""
     parsed: Reading

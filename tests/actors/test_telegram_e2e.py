@@ -245,3 +245,32 @@ def test_a_strangers_flood_is_rate_limited_never_logged_and_group_chatter_unansw
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         logged = dict(db.execute("SELECT command, COUNT(*) FROM command_log GROUP BY command"))
     assert logged == {"help": 1}
+
+
+def test_anonymous_admins_of_two_groups_do_not_share_alerts(make_telegram):
+    """Issue 12 item 2: an alert an anonymous admin set in group A was listed by /alerts in
+    group B and deleted there by /delalert (both came from.id 1087968824)."""
+    tg = make_telegram()
+    group_a = {"id": -1001601, "type": "supergroup", "title": "A"}
+    group_b = {"id": -1001602, "type": "supergroup", "title": "B"}
+
+    def anonymous(group: dict[str, Any], text: str, marker: str) -> Any:
+        before = len(tg.fake.sent(chat_id=group["id"]))
+        tg.fake.push_raw_update({"message": {
+            "message_id": 1, "date": 1, "chat": group, "text": text, "sender_chat": group,
+            "from": {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                     "username": "GroupAnonymousBot"},
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]}})
+        return tg.wait(group["id"], marker, before)
+
+    for group in (group_a, group_b):  # the fake learns the chats
+        tg.fake.push_message(group["id"], 5, "hello", chat_type="supergroup")
+    saved = anonymous(group_a, "/alert btc above 10000000", "saved")
+    alert_id = saved.text.split("#")[1].split(" ")[0]
+
+    listed_in_b = anonymous(group_b, "/alerts", "alert")
+    assert f"#{alert_id}" not in listed_in_b.text
+    refused = anonymous(group_b, f"/delalert {alert_id}", alert_id)
+    assert "deleted" not in refused.text
+    assert f"#{alert_id}" in anonymous(group_a, "/alerts", "alert").text
+    assert "deleted" in anonymous(group_a, f"/delalert {alert_id}", "deleted").text
