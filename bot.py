@@ -42,7 +42,8 @@ from actors.telegram_io import TelegramIO
 from chat.commands import menu_commands
 from ops import inspect_cli
 from ops.status_http import StatusServer
-from core.config import TOKEN_ENV_VAR, BotConfig, describe_settings, load_config, url_passwords
+from core.config import (TOKEN_ENV_VAR, BotConfig, describe_settings, load_config, url_passwords,
+                         with_webhook_secret)
 from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
@@ -348,8 +349,10 @@ def _run_demo(config: BotConfig) -> int:
 # -- command line -------------------------------------------------------------------------------
 
 def _secrets(config: BotConfig) -> list[str]:
-    """What the log redactor removes: the token, and any password inside a configured URL."""
-    return ([config.telegram_token] if config.telegram_token else []) + url_passwords(config)
+    """What the log redactor removes: the token, the webhook secret, and any password inside a
+    configured URL."""
+    return [secret for secret in (config.telegram_token, config.webhook_secret_token)
+            if secret] + url_passwords(config)
 
 
 def _configure_demo_logging(config: BotConfig) -> None:
@@ -368,6 +371,7 @@ def _log_thread_tracebacks_on_sigusr1() -> None:
 
 
 def _run(config: BotConfig) -> int:
+    config = with_webhook_secret(config)  # before logging, so the redactor knows it
     configure_logging(log_format=config.log_format, log_level=config.log_level,
                       log_file=config.log_file, secrets=_secrets(config))
     _log_thread_tracebacks_on_sigusr1()

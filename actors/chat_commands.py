@@ -34,7 +34,7 @@ from chat.callbacks import (
     decode,
 )
 from chat.charts import ChartUnavailable, caption
-from chat.keyboards import analysis_keyboard, chart_keyboard
+from chat.keyboards import analysis_keyboard, chart_keyboard, owner_of
 from chat.replies import BUTTON_NOT_AVAILABLE, SORRY, CommandResult, reply
 from core.errors import BotError
 from core.logs import log_event
@@ -110,7 +110,8 @@ class CommandService:
         text = cards.analysis_card(answer, expanded=expanded)
         if note:
             text = f"{note}\n\n{text}"
-        keyboard = analysis_keyboard(answer.symbol, answer.interval, expanded)
+        keyboard = analysis_keyboard(answer.symbol, answer.interval, expanded,
+                                     owner=owner_of(request))
         outcome = "degraded" if answer.stale or answer.indicators is None else "ok"
         return CommandResult((reply(request, text, keyboard),), outcome)
 
@@ -133,7 +134,8 @@ class CommandService:
                                symbol, interval)
         if stale_age is not None:
             text_caption = cards.stale_chart_caption(stale_age, text_caption)
-        photo = reply(request, text_caption, chart_keyboard(symbol, interval), photo=png)
+        photo = reply(request, text_caption,
+                      chart_keyboard(symbol, interval, owner=owner_of(request)), photo=png)
         if isinstance(request, ButtonPressed):  # a chart is a new message, not an edit
             photo = dataclasses.replace(photo, edit_message_id=None)
         return CommandResult((photo,), "ok" if stale_age is None else "degraded")

@@ -21,7 +21,7 @@ from chat import cards
 from chat.arguments import AlertRequest
 from chat.callbacks import CallbackAction, DeleteAlertButton, RearmAlertButton, RefreshWatchlist
 from chat.cards import UNCONFIRMED
-from chat.keyboards import alerts_keyboard, watchlist_keyboard
+from chat.keyboards import alerts_keyboard, owner_of, watchlist_keyboard
 from chat.replies import BUTTON_NOT_AVAILABLE, CommandResult, reply
 from core.logs import log_event
 from messages.chat import ButtonPressed, ChatCommand, ChatReply, CommandDone
@@ -138,8 +138,8 @@ class StorageCommands:
         views = [cards.AlertView(r.alert_id, r.symbol, r.direction, r.price, r.created_at)
                  for r in records if r.fired_at is None]
         text = cards.alerts_list(views)
-        return CommandResult((reply(request, text, alerts_keyboard([v.id for v in views])),),
-                             "ok")
+        keyboard = alerts_keyboard([v.id for v in views], owner=owner_of(request))
+        return CommandResult((reply(request, text, keyboard),), "ok")
 
     def watchlist(self, request: Request) -> CommandResult:
         symbols = self._reads.watchlist_of(request.user_id)
@@ -155,8 +155,8 @@ class StorageCommands:
             for s in symbols
         ]
         outcome = "ok" if quotes.stale_age_s is None and quotes.unavailable is None else "degraded"
-        return CommandResult((reply(request, cards.watchlist(rows), watchlist_keyboard()),),
-                             outcome)
+        keyboard = watchlist_keyboard(owner=owner_of(request))
+        return CommandResult((reply(request, cards.watchlist(rows), keyboard),), outcome)
 
     # -- buttons -------------------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ class ConversationStats(ActorStats):
     rate_limited: int
     """Requests refused by the per-user rate limit."""
     denied: int
-    """Admin requests from non-admins."""
+    """Admin requests from non-admins, and anything from users outside allowed_users."""
     loading_shown: int
     """Slow requests that got a "working on it" notice."""
     timed_out: int
@@ -61,6 +61,10 @@ class ConversationStats(ActorStats):
     """Replies the transport could not deliver."""
     pending: int
     """Requests waiting for a worker's answer now."""
+    not_owner: int = 0
+    """Presses of buttons made for someone else (answered with a toast only)."""
+    coalesced: int = 0
+    """Presses identical to one still running (answered with a toast, not run twice)."""
 
 
 class Conversation(SupervisedActor):
@@ -126,6 +130,12 @@ class Conversation(SupervisedActor):
                 case ShowLoading(action=action, reply=loading):
                     self._transport.tell(action)
                     self._transport.tell(loading)
+                case AnswerNow(done=done, logged=False):
+                    # A stranger's answer: sent, but neither a command nor a command-log row.
+                    for answer in done.replies:
+                        self._transport.tell(answer)
+                    log_event(logger, "chat.denied", logging.INFO, reason=done.command,
+                              request_id=done.request_id)
                 case AnswerNow(done=done, latency_ms=latency_ms) | Deliver(
                         done=done, latency_ms=latency_ms) | TimeOut(
                         done=done, latency_ms=latency_ms):

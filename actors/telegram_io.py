@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import UpdateType
 
 from actors.telegram_menus import CommandMenus
-from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings
+from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings, exposure_warning
 from actors.telegram_outbox import TransportCounters
 from chat.commands import menu_commands
 from chat.parsing import NotACommand, read_text
-from core.config import BotConfig
+from core.config import BotConfig, with_webhook_secret
 from core.errors import ConfigError
 from core.logs import log_event, new_request_id
 from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply
@@ -37,7 +37,7 @@ from supervision.address import Address
 from supervision.context import ChildContext
 from core.stats import NO_STATS, ActorStats
 
-__all__ = ["IgnoredUpdate", "TelegramIO", "convert_update"]
+__all__ = ["SHARED_SENDER_IDS", "IgnoredUpdate", "TelegramIO", "convert_update"]
 
 logger = logging.getLogger(__name__)
 
@@ -81,12 +81,16 @@ def convert_update(
             return IgnoredUpdate("message", "no text")
         if message.from_user is None or message.chat.type == "channel":
             return IgnoredUpdate("message", "no user sender")
+        sender = _sender(message)
+        if isinstance(sender, str):
+            return IgnoredUpdate("message", sender)
+        identity, username = sender
         parsed = read_text(message.text, bot_username)
         if isinstance(parsed, NotACommand) and parsed.addressed_elsewhere:
             return IgnoredUpdate("message", "a command for another bot")
         return ChatCommand(request_id=new_request_id(), chat_id=message.chat.id,
-                           user_id=message.from_user.id, text=message.text, parsed=parsed,
-                           chat_type=message.chat.type, username=message.from_user.username,
+                           user_id=identity, text=message.text, parsed=parsed,
+                           chat_type=message.chat.type, username=username,
                            message_id=message.message_id, received_at=received_at)
     query = update.callback_query
     if query is not None:
@@ -97,8 +101,47 @@ def convert_update(
         return ButtonPressed(request_id=new_request_id(), chat_id=query.message.chat.id,
                              user_id=query.from_user.id, message_id=query.message.message_id,
                              callback_id=query.id, data=query.data,
-                             chat_type=query.message.chat.type, received_at=received_at)
+                             chat_type=query.message.chat.type, received_at=received_at,
+                             data_on_message=query.data in _keyboard_data(query.message))
     return IgnoredUpdate(_kind_of(update), "not a message or a button press")
+
+
+SHARED_SENDER_IDS = frozenset({1087968824, 136817688, 777000})
+"""Telegram's stand-in senders: GroupAnonymousBot (anonymous group admins, in every group),
+Channel_Bot (messages posted as a channel) and Telegram (automatic forwards). The real
+sender of such a message is its ``sender_chat``."""
+
+
+def _sender(message: Message) -> tuple[int, str | None] | str:
+    """Who a message speaks for, as (identity, username), or why it is ignored.
+
+    Several senders share one ``from.id`` (see :data:`SHARED_SENDER_IDS`), so keying by it
+    gave every anonymous admin of every group one identity: one's alerts were listed and
+    deleted by another. A message sent on behalf of a chat is keyed by that chat's id
+    instead, which is negative and so never a user's: an anonymous admin acts as their group,
+    a post as a channel as that channel (their alerts, watchlist and rate budget; never an
+    admin or an allowed user). An automatic forward is a copy of a channel post, said to the
+    channel's readers rather than to the bot, so it is ignored.
+    """
+    assert message.from_user is not None
+    if message.is_automatic_forward or message.from_user.id == 777000:
+        return "an automatic forward of a channel post"
+    chat = message.sender_chat
+    if chat is not None:
+        if chat.id >= 0:  # a chat id is negative; anything else would pose as a user
+            return "sender_chat with a non-negative id"
+        return chat.id, chat.username
+    if message.from_user.id in SHARED_SENDER_IDS:
+        return "a shared Telegram sender without sender_chat"
+    return message.from_user.id, message.from_user.username
+
+
+def _keyboard_data(message: object) -> frozenset[str]:
+    """The callback data of the buttons Telegram says ``message`` carries (none if unknown)."""
+    markup = getattr(message, "reply_markup", None)  # absent on an InaccessibleMessage
+    rows = getattr(markup, "inline_keyboard", None) or ()
+    return frozenset(button.callback_data for row in rows for button in row
+                     if isinstance(button.callback_data, str))
 
 
 class _UpdateRouter:
@@ -145,8 +188,17 @@ class TelegramIO(SupervisedActor):
             raise ConfigError("telegram_token", "<unset>", "a bot token (set TELEGRAM_BOT_TOKEN)")
         webhook = None
         if config.telegram_mode == "webhook":
+            # bot.py generates the secret before logging starts (so the redactor knows it);
+            # a config built elsewhere still never gets a webhook without one.
+            secret = config.webhook_secret_token or with_webhook_secret(config).webhook_secret_token
+            assert secret is not None
             webhook = WebhookSettings(listen=config.webhook_listen, port=config.webhook_port,
-                                      url=config.webhook_url)
+                                      url=config.webhook_url, secret_token=secret,
+                                      behind_tls_proxy=config.webhook_behind_tls_proxy)
+            warning = exposure_warning(webhook)
+            if warning is not None:
+                log_event(logger, "telegram.webhook_exposed", logging.WARNING,
+                          transport=self._name, reason=warning)
         loop = TelegramLoop(token=token, api_url=config.telegram_api_url,
                             on_update=self._route, on_failed=self._conversation.tell,  # ReplyFailed
                             menus=CommandMenus(public=menu_commands(admin=False),

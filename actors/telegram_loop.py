@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ipaddress
 import json
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -40,7 +42,7 @@ from core.logs import Redactor, log_event
 from messages.chat import ChatAction, ChatReply, ReplyFailed
 
 __all__ = ["TelegramLoop", "TokenRejected", "TransportError", "TransportTuning", "WebhookSettings",
-           "quiet_token_leaking_loggers"]
+           "exposure_warning", "quiet_token_leaking_loggers"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,11 +89,51 @@ class TransportTuning:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WebhookSettings:
-    """Where PTB's webhook server listens and the public URL Telegram posts to."""
+    """Where PTB's webhook server listens, the public URL Telegram posts to, and its secret.
+
+    Why a secret is required: anyone who can reach the URL could otherwise post an update
+    with any ``from.id`` (an admin's) and act as that user. setWebhook hands the secret to
+    Telegram, which sends it as ``X-Telegram-Bot-Api-Secret-Token`` with every update; PTB's
+    server answers 403 to a request without the matching header.
+    """
 
     listen: str
     port: int
     url: str
+    secret_token: str
+    """1-256 characters of ``A-Za-z0-9_-`` (Telegram's rule); never logged."""
+    behind_tls_proxy: bool = False
+    """A TLS-terminating proxy forwards to ``listen`` (silences :func:`exposure_warning`)."""
+
+    def __post_init__(self) -> None:
+        if not _SECRET_TOKEN.fullmatch(self.secret_token):
+            raise ValueError("a webhook needs a secret token of 1-256 characters A-Za-z0-9_-")
+
+
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def exposure_warning(webhook: WebhookSettings) -> str | None:
+    """Why this webhook listener may be exposed in plain HTTP, or None when it is not.
+
+    PTB's server speaks plain HTTP here. On loopback only a local proxy reaches it; on any
+    other address the secret and every update cross the network in clear unless a TLS
+    proxy is in front, which only the operator knows (``webhook_behind_tls_proxy``).
+    """
+    if webhook.behind_tls_proxy or _is_loopback(webhook.listen):
+        return None
+    return (f"the webhook server listens on {webhook.listen}:{webhook.port} in plain HTTP; "
+            f"listen on 127.0.0.1 behind a TLS-terminating proxy, or set "
+            f"webhook_behind_tls_proxy = true if one is already in front")
+
+
+def _is_loopback(listen: str) -> bool:
+    if listen.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(listen.strip().strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return False
 
 
 def quiet_token_leaking_loggers() -> None:
@@ -155,7 +197,7 @@ class TelegramLoop:
         self._tuning = tuning
         self._name = name
         self._clock = clock
-        self._redactor = Redactor([token])
+        self._redactor = Redactor([token] if webhook is None else [token, webhook.secret_token])
         self._rng = random.Random()
         self.stats = TransportCounters()
         self._outbox: Outbox | None = None
@@ -284,7 +326,8 @@ class TelegramLoop:
             await app.updater.start_webhook(
                 listen=self._webhook.listen, port=self._webhook.port, url_path=path,
                 webhook_url=self._webhook.url, allowed_updates=_UPDATE_TYPES,
-                bootstrap_retries=tuning.bootstrap_retries)
+                bootstrap_retries=tuning.bootstrap_retries,
+                secret_token=self._webhook.secret_token)
         self._outbox = Outbox(bot=app.bot, policy=tuning.delivery, limits=tuning.limits,
                               slot_capacity=tuning.slot_capacity, stats=self.stats,
                               on_failed=self._on_failed, redact=self._redact, spawn=self._spawn,

@@ -2,10 +2,17 @@
 
 Why: Telegram carries at most 64 bytes of ``callback_data`` and hands back whatever a client
 sends, so a payload may be forged, garbled, or written by an older version of the bot (buttons
-live on in old messages). Each payload is ``<version>|<action>|<fields...>``, e.g.
-``1|a|BTCUSDT|1h|0``; :func:`decode` rebuilds the action only when the version is current and
-every field passes the same checks the action's constructor applies, and otherwise raises
-:class:`InvalidCallback`, whose ``user_text`` is a polite answer for the button press.
+live on in old messages). Each payload is ``<version>|<owner>|<action>|<fields...>``, e.g.
+``2|42|a|BTCUSDT|1h|0``; :func:`decode_owned` rebuilds the action only when the version is
+known and every field passes the same checks the action's constructor applies, and otherwise
+raises :class:`InvalidCallback`, whose ``user_text`` is a polite answer for the button press.
+
+The owner is the identity the message was made for (a user id, or a negative chat id for an
+anonymous admin or a channel, see docs/security.md): in a group anyone can press any button,
+so the conversation policy checks it against the presser. It lives in the data, not in a
+table, so it survives restarts and costs no memory. Version-1 payloads (``1|a|...``) predate
+owners; they still decode, with ``owner`` None, and the policy honours them only in private
+chats, where the chat is the owner anyway.
 
 A payload that decodes is well-formed, not authorised: who may delete or re-arm an alert is
 checked by whoever owns alerts, against the user who pressed the button.
@@ -24,26 +31,37 @@ __all__ = [
     "CALLBACK_VERSION",
     "MAX_ALERT_ID",
     "MAX_CALLBACK_BYTES",
+    "MAX_OWNER",
     "CallbackAction",
     "DeleteAlertButton",
     "InvalidCallback",
+    "LEGACY_VERSION",
+    "OwnedAction",
     "RearmAlertButton",
     "RefreshAnalysis",
     "RefreshWatchlist",
     "ShowAnalysis",
     "ShowChart",
     "decode",
+    "decode_owned",
     "encode",
+    "is_market_action",
 ]
 
-CALLBACK_VERSION = "1"
+CALLBACK_VERSION = "2"
 """Bump when a payload's meaning changes; older buttons then get the polite answer."""
+LEGACY_VERSION = "1"
+"""Payloads without an owner (before version 2); decoded with ``owner`` None."""
 MAX_CALLBACK_BYTES = 64
 """Telegram's limit on ``InlineKeyboardButton.callback_data``, in UTF-8 bytes."""
 MAX_ALERT_ID = 10**15 - 1
 """Alert ids are positive and at most 15 digits, which keeps payloads short and canonical."""
 
+MAX_OWNER = 2**63 - 1
+"""Owners are non-zero and fit Telegram's 64-bit ids: at most 20 characters with the sign."""
+
 _SYMBOL = re.compile(r"[A-Z0-9]{2,20}")
+_OWNER = re.compile(r"-?[1-9][0-9]{0,18}")
 _ALERT_ID = re.compile(r"[1-9][0-9]{0,14}")
 _SEPARATOR = "|"
 
@@ -75,6 +93,13 @@ def _check_alert_id(alert_id: int) -> None:
         raise ValueError(f"alert id must be an int, got {alert_id!r}")
     if not 1 <= alert_id <= MAX_ALERT_ID:
         raise ValueError(f"alert id must be within 1..{MAX_ALERT_ID}, got {alert_id}")
+
+
+def _check_owner(owner: int) -> None:
+    if isinstance(owner, bool) or not isinstance(owner, int):
+        raise ValueError(f"owner must be an int, got {owner!r}")
+    if owner == 0 or abs(owner) > MAX_OWNER:
+        raise ValueError(f"owner must be non-zero and within ±{MAX_OWNER}, got {owner}")
 
 
 def _check_flag(flag: bool) -> None:
@@ -163,6 +188,20 @@ CallbackAction = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class OwnedAction:
+    """What a button does and whom it answers."""
+
+    action: CallbackAction
+    owner: int | None
+    """The identity the message was made for; None for a version-1 button (no owner)."""
+
+
+def is_market_action(action: CallbackAction) -> bool:
+    """Whether ``action`` only shows public market data (no one's alerts or watchlist)."""
+    return isinstance(action, (ShowAnalysis, RefreshAnalysis, ShowChart))
+
+
 def _flag(text: str) -> bool:
     if text not in ("0", "1"):
         raise ValueError(f"flag must be 0 or 1, got {text!r}")
@@ -204,23 +243,35 @@ def _fields(action: CallbackAction) -> tuple[str, ...]:
     raise TypeError(f"not a callback action: {action!r}")
 
 
-def encode(action: CallbackAction) -> str:
-    """The payload for ``action``; always ASCII and at most 64 bytes."""
-    data = _SEPARATOR.join((CALLBACK_VERSION, *_fields(action)))
-    # The field checks bound every payload far below the limit (the longest is 30 bytes);
-    # this guards future actions against Telegram's BUTTON_DATA_INVALID.
+def encode(action: CallbackAction, owner: int) -> str:
+    """The payload for ``action`` answering ``owner`` only; always ASCII and at most 64 bytes."""
+    _check_owner(owner)
+    data = _SEPARATOR.join((CALLBACK_VERSION, str(owner), *_fields(action)))
+    # The field checks bound every payload below the limit (the longest is 51 bytes: a
+    # 20-character owner and symbol); this guards future actions against BUTTON_DATA_INVALID.
     assert len(data.encode("utf-8")) <= MAX_CALLBACK_BYTES, data
     return data
 
 
 def decode(data: str) -> CallbackAction:
     """The action ``data`` encodes; raises :class:`InvalidCallback` for anything else."""
+    return decode_owned(data).action
+
+
+def decode_owned(data: str) -> OwnedAction:
+    """The action ``data`` encodes and its owner; raises :class:`InvalidCallback` otherwise."""
     if not isinstance(data, str):
         raise InvalidCallback(f"expected text, got {type(data).__name__}")
     if len(data) > MAX_CALLBACK_BYTES or not data.isascii():
         raise InvalidCallback("longer than 64 bytes or not ASCII")
     version, _, rest = data.partition(_SEPARATOR)
-    if version != CALLBACK_VERSION:
+    owner: int | None = None
+    if version == CALLBACK_VERSION:
+        owner_text, _, rest = rest.partition(_SEPARATOR)
+        if not _OWNER.fullmatch(owner_text) or abs(int(owner_text)) > MAX_OWNER:
+            raise InvalidCallback(f"owner {owner_text[:24]!r} is not a canonical non-zero id")
+        owner = int(owner_text)
+    elif version != LEGACY_VERSION:
         raise InvalidCallback(f"version {version[:8]!r} is not {CALLBACK_VERSION}")
     code, *fields = rest.split(_SEPARATOR)
     if code not in _DECODERS:
@@ -229,6 +280,6 @@ def decode(data: str) -> CallbackAction:
     if len(fields) != count:
         raise InvalidCallback(f"action {code!r} takes {count} fields, got {len(fields)}")
     try:
-        return build(fields)
+        return OwnedAction(build(fields), owner)
     except ValueError as exc:
         raise InvalidCallback(str(exc)) from exc

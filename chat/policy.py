@@ -15,13 +15,28 @@ a worker's final replies (:class:`Deliver`), an apology after ``command_timeout_
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
+from chat.callbacks import (
+    DeleteAlertButton,
+    InvalidCallback,
+    OwnedAction,
+    RearmAlertButton,
+    RefreshAnalysis,
+    RefreshWatchlist,
+    ShowAnalysis,
+    ShowChart,
+    decode_owned,
+    is_market_action,
+)
 from chat.parsing import PLAIN_TEXT_REPLY, InvalidArguments, Invocation, NotACommand, UnknownCommand
 from chat.ratelimit import Admission, UserRateLimiter
 from chat.replies import (
+    ALREADY_RUNNING,
     LOADING_TEXT,
+    NOT_YOURS,
     PRIVATE_TEXT,
     SORRY,
     not_available_text,
@@ -33,6 +48,8 @@ from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply, Com
 __all__ = [
     "COMMAND_TIMEOUT_S",
     "LOADING_AFTER_S",
+    "PRESS_COSTS",
+    "TOAST_PRESS_COST",
     "AnswerNow",
     "ConversationPolicy",
     "Decision",
@@ -47,6 +64,15 @@ LOADING_AFTER_S = 0.3
 """An answer slower than this gets a loading message first (then edited into the answer)."""
 COMMAND_TIMEOUT_S = 30.0
 """A worker that has not answered by then crashed on the request: apologise instead."""
+PRESS_COSTS: Mapping[type, float] = MappingProxyType({
+    ShowChart: 1.0, RefreshAnalysis: 1.0, RefreshWatchlist: 1.0,
+    ShowAnalysis: 0.5, DeleteAlertButton: 0.5, RearmAlertButton: 0.5,
+})
+"""What a press spends of the per-user budget (a command spends 1): a chart is drawn and a
+refresh refetches like their commands; Details/Less and timeframes mostly hit the cache, and
+a delete or re-arm is one small write."""
+TOAST_PRESS_COST = 0.25
+"""A press answered with a toast only: refused, outdated, or a duplicate still running."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +83,9 @@ class AnswerNow:
     """The replies to send, with command and outcome for the log."""
     latency_ms: float
     """Since the transport received the request (0 when it did not say)."""
+    logged: bool = True
+    """False for answers to users outside ``allowed_users``: they are not commands of ours,
+    and a stranger's flood must not fill the command log."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +148,10 @@ Decision = AnswerNow | Dispatch | ShowLoading | Deliver | TimeOut | Ignore
 Request = ChatCommand | ButtonPressed
 
 
+_PressKey = tuple[int, int, int, str]
+"""(chat, message, presser, data): presses that would do the same work."""
+
+
 @dataclass(slots=True)
 class _Pending:
     request: Request
@@ -126,6 +159,7 @@ class _Pending:
     worker: str
     started: float
     loading_sent: bool = False
+    press_key: _PressKey | None = None
 
 
 class ConversationPolicy:
@@ -157,8 +191,11 @@ class ConversationPolicy:
         self._clock = clock
         self.pending: dict[str, _Pending] = {}
         """Requests at a worker, by request id."""
+        self._running_presses: dict[_PressKey, str] = {}
+        """Presses at a worker, to answer their duplicates with a toast."""
         self.counts = {"commands": 0, "buttons": 0, "rate_limited": 0, "denied": 0,
-                       "loading_shown": 0, "timed_out": 0, "reply_failed": 0}
+                       "not_owner": 0, "coalesced": 0, "loading_shown": 0, "timed_out": 0,
+                       "reply_failed": 0}
         """What happened so far (the conversation's stats)."""
 
     def busy(self, worker: str) -> int:
@@ -170,17 +207,19 @@ class ConversationPolicy:
     def on_command(self, command: ChatCommand) -> tuple[Decision, ...]:
         """A text message: answer it now, dispatch it, or ignore it."""
         self.counts["commands"] += 1
+        parsed = command.parsed
+        # Silence first: what is not for us costs nothing and answers nobody, strangers included.
+        match parsed:
+            case NotACommand(addressed_elsewhere=True):
+                return (Ignore(command.request_id, "a command for another bot"),)
+            case NotACommand() if command.chat_type != "private":
+                return (Ignore(command.request_id, "plain text in a group"),)
         refusal = self._refusal(command)
         if refusal is not None:
             return (refusal,)
         is_admin = command.user_id in self._admins
-        parsed = command.parsed
         match parsed:
-            case NotACommand(addressed_elsewhere=True):
-                return (Ignore(command.request_id, "a command for another bot"),)
             case NotACommand():
-                if command.chat_type != "private":  # in groups, plain text is not for us
-                    return (Ignore(command.request_id, "plain text in a group"),)
                 return (self._answer(command, "text", PLAIN_TEXT_REPLY),)
             case UnknownCommand():
                 return (self._answer(command, "unknown", parsed.html),)
@@ -199,13 +238,52 @@ class ConversationPolicy:
         raise TypeError(f"not a reading of a message: {parsed!r}")
 
     def on_button(self, pressed: ButtonPressed) -> tuple[Decision, ...]:
-        """A button press: every allowed press goes to a worker (they all need data)."""
+        """A button press: an allowed press of the presser's own button goes to a worker.
+
+        Every press spends the presser's rate budget like a command (a chart costs what a
+        /chart does, Details/Less half), and a press answered with a toast only (refused,
+        or a duplicate of one still running) a quarter, so a flood of presses is bounded
+        like a flood of commands. A press identical to one still running on the same
+        message is not run twice: its duplicate gets a toast.
+        """
         self.counts["buttons"] += 1
-        if self._allowed and pressed.user_id not in self._allowed:
+        try:
+            owned: OwnedAction | InvalidCallback = decode_owned(pressed.data)
+        except InvalidCallback as error:  # forged, garbled or from an older bot
+            owned = error
+        key = (pressed.chat_id, pressed.message_id, pressed.user_id, pressed.data)
+        refusal = self._press_answer(pressed, owned, key)
+        cost = (TOAST_PRESS_COST if refusal is not None or isinstance(owned, InvalidCallback)
+                else PRESS_COSTS.get(type(owned.action), 1.0))
+        limited = self._rate_limited(pressed, cost, logged=not self._stranger(pressed))
+        if limited is not None:
+            return (limited,)
+        if refusal is not None:
+            return (refusal,)
+        assert not isinstance(owned, InvalidCallback)
+        dispatch = self._dispatch(RunCommand(request=pressed))
+        self._running_presses[key] = pressed.request_id
+        self.pending[pressed.request_id].press_key = key
+        return (dispatch,)
+
+    def _press_answer(self, pressed: ButtonPressed, owned: OwnedAction | InvalidCallback,
+                      key: _PressKey) -> AnswerNow | None:
+        """The toast that answers ``pressed`` without a worker, or None to run it."""
+        if self._stranger(pressed):
             self.counts["denied"] += 1
-            toast = reply(pressed, "", edit_message_id=None, toast=PRIVATE_TEXT)
-            return (self._finished_now(pressed, "denied", toast),)
-        return (self._dispatch(RunCommand(request=pressed)),)
+            return self._toast(pressed, "denied", PRIVATE_TEXT, logged=False)
+        if isinstance(owned, InvalidCallback):
+            return self._toast(pressed, "button", owned.user_text, outcome="usage")
+        refusal = _press_refusal(owned, pressed)
+        if refusal == NOT_YOURS:
+            self.counts["not_owner"] += 1
+            return self._toast(pressed, "button", refusal, outcome="denied")
+        if refusal is not None:
+            return self._toast(pressed, "button", refusal, outcome="usage")
+        if key in self._running_presses:
+            self.counts["coalesced"] += 1
+            return self._toast(pressed, "button", ALREADY_RUNNING, outcome="coalesced")
+        return None
 
     def on_done(self, done: CommandDone) -> tuple[Decision, ...]:
         """A worker's report: deliver it (also when it comes after the apology)."""
@@ -240,30 +318,50 @@ class ConversationPolicy:
 
     # -- helpers -----------------------------------------------------------------------------------
 
+    def _stranger(self, request: Request) -> bool:
+        return bool(self._allowed) and request.user_id not in self._allowed
+
     def _refusal(self, command: ChatCommand) -> Decision | None:
-        if self._allowed and command.user_id not in self._allowed:
-            self.counts["denied"] += 1
-            return self._answer(command, "denied", PRIVATE_TEXT)
-        match self._limiter.admit(command.user_id):
+        """Over the rate limit, or outside ``allowed_users``: the answer (or silence)."""
+        stranger = self._stranger(command)
+        limited = self._rate_limited(command, 1.0, logged=not stranger)
+        if limited is not None or not stranger:
+            return limited
+        self.counts["denied"] += 1
+        return self._answer(command, "denied", PRIVATE_TEXT, logged=False)
+
+    def _rate_limited(self, request: Request, cost: float, *,
+                      logged: bool = True) -> Decision | None:
+        """None when ``request`` fits its sender's budget; else one warning, then silence."""
+        match self._limiter.admit(request.user_id, cost):
             case Admission.ALLOW:
                 return None
             case Admission.WARN:
                 self.counts["rate_limited"] += 1
-                wait_s = self._limiter.retry_after_s(command.user_id)
-                return self._answer(command, "rate_limited", rate_limited_text(wait_s))
+                text = rate_limited_text(self._limiter.retry_after_s(request.user_id))
+                if isinstance(request, ButtonPressed):
+                    return self._toast(request, "rate_limited", text, logged=logged)
+                return self._answer(request, "rate_limited", text, logged=logged)
         self.counts["rate_limited"] += 1
-        return Ignore(command.request_id, "rate limited", "chat.rate_limited", command.user_id)
+        return Ignore(request.request_id, "rate limited", "chat.rate_limited", request.user_id)
 
     def _answer(self, command: ChatCommand, name: str, text: str,
-                outcome: str = "ok") -> AnswerNow:
-        return self._finished_now(command, name, reply(command, text), outcome)
+                outcome: str = "ok", *, logged: bool = True) -> AnswerNow:
+        return self._finished_now(command, name, reply(command, text), outcome, logged=logged)
+
+    def _toast(self, pressed: ButtonPressed, name: str, text: str,
+               outcome: str = "ok", *, logged: bool = True) -> AnswerNow:
+        """Answer a press with a short toast only (the message stays as it is)."""
+        return self._finished_now(pressed, name, reply(pressed, "", edit_message_id=None,
+                                                       toast=text), outcome, logged=logged)
 
     def _finished_now(self, request: Request, name: str, answer: ChatReply,
-                      outcome: str = "ok") -> AnswerNow:
+                      outcome: str = "ok", *, logged: bool = True) -> AnswerNow:
         done = CommandDone(request_id=request.request_id, command=name, outcome=outcome,
                            replies=(answer,))
         received = request.received_at
-        return AnswerNow(done, (self._clock() - received) * 1000 if received else 0.0)
+        return AnswerNow(done, (self._clock() - received) * 1000 if received else 0.0,
+                         logged=logged)
 
     def _dispatch(self, run: RunCommand, action: ChatAction | None = None) -> Dispatch:
         worker = min(self._busy, key=self._busy.__getitem__)
@@ -273,6 +371,8 @@ class ConversationPolicy:
 
     def _complete(self, done: CommandDone) -> tuple[CommandDone, float]:
         pending = self.pending.pop(done.request_id, None)
+        if pending is not None and pending.press_key is not None:
+            self._running_presses.pop(pending.press_key, None)
         if done.worker in self._busy:
             self._busy[done.worker] = max(0, self._busy[done.worker] - 1)
         if pending is None:
@@ -282,6 +382,28 @@ class ConversationPolicy:
             replies = _replace_loading(done.request_id, replies)
         return (dataclasses.replace(done, replies=replies),
                 (self._clock() - pending.started) * 1000)
+
+
+def _press_refusal(owned: OwnedAction, pressed: ButtonPressed) -> str | None:
+    """Why ``pressed`` may not run ``owned``, or None when it may.
+
+    A button answers the identity its message was made for. In a private chat only its user
+    can press, so version-1 buttons (no owner) are fine there. In a group a client may send
+    any data for any message, so the owner counts only when the data is on the message
+    (Telegram's copy of it says so); otherwise the press is refused as outdated, like a
+    version-1 button. A message made for an anonymous admin or a channel (a negative owner)
+    cannot know who presses on their behalf, so its market buttons (public data, charged to
+    the presser) answer anyone in that chat, and its alert and watchlist buttons nobody.
+    """
+    owner = owned.owner
+    private = pressed.chat_type == "private" and pressed.chat_id == pressed.user_id
+    if owner is None or not (private or pressed.data_on_message):
+        return None if private else InvalidCallback.user_text
+    if owner == pressed.user_id:
+        return None
+    if owner < 0 and is_market_action(owned.action):
+        return None
+    return NOT_YOURS
 
 
 def _replace_loading(request_id: str, replies: tuple[ChatReply, ...]) -> tuple[ChatReply, ...]:

@@ -16,9 +16,11 @@ from messages.chat import Button, ButtonPressed, ChatCommand, ChatReply
 from messages.storage import AlertRecord
 
 __all__ = [
+    "ALREADY_RUNNING",
     "BUTTON_NOT_AVAILABLE",
     "CommandResult",
     "LOADING_TEXT",
+    "NOT_YOURS",
     "PRIVATE_TEXT",
     "SORRY",
     "fired_notification",
@@ -36,6 +38,10 @@ PRIVATE_TEXT = "Sorry, this bot is private."
 """To users outside ``allowed_users`` (text and button toast alike)."""
 BUTTON_NOT_AVAILABLE = "This button is not available."
 """Toast for a valid button whose feature is off (no storage)."""
+ALREADY_RUNNING = "⏳ Already on it…"
+"""Toast for a press identical to one still running on the same message."""
+NOT_YOURS = "This button isn't yours — send the command yourself."
+"""Toast for a press on a button made for someone else (groups)."""
 
 
 class CommandResult(NamedTuple):
@@ -93,4 +99,5 @@ def fired_notification(alert: AlertRecord) -> ChatReply:
             f"Last price: {escape(format_price(last))} · alert #{alert.alert_id} (now off)")
     # The same firing always has the same request id, so a transport can drop a resend.
     return ChatReply(request_id=f"alert-{alert.alert_id}-{fired_ms}", chat_id=alert.chat_id,
-                     text=text, buttons=alert_fired_keyboard(alert.symbol, alert.alert_id))
+                     text=text, buttons=alert_fired_keyboard(alert.symbol, alert.alert_id,
+                                                             owner=alert.user_id))

@@ -19,6 +19,7 @@ import difflib
 import math
 import os
 import re
+import secrets
 import tomllib
 import types
 import typing
@@ -33,7 +34,7 @@ __all__ = [
     "BotConfig", "CONFIG_FILE_KEY", "DEFAULT_DB_PATH", "DEFAULT_EXCHANGE_URLS",
     "DEFAULT_TELEGRAM_API_URL", "ENV_PREFIX", "LogFormat", "LogLevel", "RateLimitStrategy",
     "SettingInfo", "TOKEN_ENV_VAR", "TelegramMode", "describe_settings", "load_config",
-    "mask_url_credentials", "url_passwords",
+    "mask_url_credentials", "url_passwords", "with_webhook_secret",
 ]
 
 TelegramMode = Literal["polling", "webhook"]
@@ -122,6 +123,9 @@ _SYMBOL_LIST = _Rule("symbols of ASCII letters and digits (upper-cased)",
                      lambda v: all(map(_is_symbol, v)), lambda v: tuple(map(str.upper, v)))
 _USER_IDS = _Rule("Telegram user ids (integers >= 1)", lambda v: all(i >= 1 for i in v))
 # Catches a pasted chat id or a truncated token early; the value itself is never shown.
+# Telegram's rule for setWebhook's secret_token (it comes back as X-Telegram-Bot-Api-Secret-Token).
+_WEBHOOK_SECRET = _Rule("unset, or 1-256 characters of A-Z a-z 0-9 _ -",
+                        lambda v: v is None or re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v) is not None)
 _TOKEN = _Rule("unset, or a bot token shaped like 123456:ABC-def_...",
                lambda v: v is None or re.fullmatch(r"\d+:[A-Za-z0-9_-]+", v) is not None)
 
@@ -148,6 +152,12 @@ class BotConfig:
     webhook_url: str = _setting("", "Public https:// URL for webhook mode.", _OPTIONAL_URL)
     webhook_listen: str = _setting("127.0.0.1", "Address the webhook server binds.", _NON_EMPTY)
     webhook_port: int = _setting(8443, "Port the webhook server binds.", _LISTEN_PORT)
+    webhook_secret_token: str | None = _setting(
+        None, "Secret Telegram sends with every webhook update; unset: a new random one per start.",
+        _WEBHOOK_SECRET, secret=True)
+    webhook_behind_tls_proxy: bool = _setting(
+        False, "A TLS-terminating proxy forwards to webhook_listen (else a non-loopback "
+        "webhook_listen is warned about at start).")
     # --- Users ---
     admin_ids: tuple[int, ...] = _setting((), "Telegram user ids allowed admin commands.",
                                           _USER_IDS)
@@ -477,6 +487,17 @@ def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
         detail = " ".join(str(error).split())  # keep the error to one line
         raise ConfigError(CONFIG_FILE_KEY, os.fspath(path), f"valid TOML ({detail})") from error
+
+
+def with_webhook_secret(config: BotConfig) -> BotConfig:
+    """``config``, with a fresh random webhook secret in webhook mode when none is set.
+
+    Why here, before logging starts: the secret must be known to the log redactor, and a
+    webhook without one accepts updates forged by anyone who can reach its URL.
+    """
+    if config.telegram_mode != "webhook" or config.webhook_secret_token:
+        return config
+    return dataclasses.replace(config, webhook_secret_token=secrets.token_urlsafe(32))
 
 
 def load_config(*, toml_path: str | os.PathLike[str] | None = None,

@@ -49,7 +49,9 @@ class ChatCommand:
     chat_id: int
     """Where to answer."""
     user_id: int
-    """Who sent it (access control, rate limits, ownership of alerts)."""
+    """Who sent it (access control, rate limits, ownership of alerts): the user's id, or for a
+    message sent on behalf of a chat (an anonymous group admin, a post as a channel) that
+    chat's id, which is negative and so never any user's (docs/security.md)."""
     text: str
     """The message text as typed."""
     parsed: Reading
@@ -84,6 +86,10 @@ class ButtonPressed:
     """Chat kind, for outbound limits."""
     received_at: float = 0.0
     """Monotonic receive time."""
+    data_on_message: bool = False
+    """Whether ``data`` is one of the message's own buttons, as Telegram's copy of the message
+    shows. A client may send any data for any message, so in a group only data that is on
+    the message tells whom the message was made for (the owner encoded in it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

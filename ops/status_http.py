@@ -20,12 +20,19 @@ Routes (``GET`` only):
   should restart it (also when no snapshot can be taken at all);
 * ``/actors``: the snapshot as JSON (``ActorSnapshot.to_dict()``);
 * ``/metrics``: Prometheus text format (see ``ops.metrics``).
+
+Binding loopback is not enough on its own: a web page in a local browser can reach
+``127.0.0.1`` through DNS rebinding (its own name, re-pointed at 127.0.0.1), and the browser
+then sends that name as ``Host``. So only ``Host: 127.0.0.1``, ``localhost`` or ``[::1]`` (any
+port) is answered; any other name gets 421 with a one-line body. A request without ``Host``
+(HTTP/1.0 probes) is answered: browsers always send one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import threading
 import time
@@ -40,7 +47,7 @@ from ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ops.metrics import render_metrics
 from supervision.snapshot import ActorSnapshot
 
-__all__ = ["LOOPBACK", "SnapshotProvider", "StatusServer"]
+__all__ = ["LOOPBACK", "SnapshotProvider", "StatusServer", "is_loopback_host"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +59,12 @@ _POLL_INTERVAL_S = 0.1
 _JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 _TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 _REQUEST_TIMEOUT_S = 30.0
+_LOOPBACK_HOST = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?", re.IGNORECASE)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether a ``Host`` header names loopback (absent counts: only browsers matter here)."""
+    return host is None or _LOOPBACK_HOST.fullmatch(host.strip()) is not None
 
 
 def _describe_error(error: Exception) -> str:
@@ -197,6 +210,11 @@ class StatusServer:
     # -- request handling (server threads) ---------------------------------------------------
 
     def _dispatch(self, handler: _StatusHandler, method: str) -> None:
+        if not is_loopback_host(handler.headers.get("Host")):
+            # DNS rebinding: a foreign name pointing at us. Say as little as possible.
+            handler.send_bytes(421, b"misdirected request: use Host 127.0.0.1 or localhost\n",
+                               content_type=_TEXT_CONTENT_TYPE)
+            return
         path = urlsplit(handler.path).path.rstrip("/") or "/"
         routes = {"/healthz": self._healthz, "/actors": self._actors, "/metrics": self._metrics}
         route = routes.get(path)

@@ -369,3 +369,27 @@ def test_an_installed_bot_runs_as_the_cryptobot_console_script(tmp_path: Path) -
                           text=True, timeout=SUBPROCESS_TIMEOUT_S, env=clean_env(), check=False)
     assert done.returncode == 0, done.stderr
     assert tomllib.loads(done.stdout)
+
+
+def test_the_webhook_secret_is_among_the_secrets_the_log_redactor_masks() -> None:
+    import io
+    import logging
+
+    from bot import _secrets
+    from core.config import with_webhook_secret
+    from core.logs import JsonFormatter, RedactingFormatter, Redactor
+
+    config = with_webhook_secret(BotConfig(telegram_mode="webhook",
+                                           webhook_url="https://bot.example.org/hook"))
+    secret = config.webhook_secret_token
+    assert secret is not None and secret in _secrets(config)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter(JsonFormatter(), Redactor(_secrets(config))))
+    logger = logging.getLogger("test.webhook_secret")
+    logger.addHandler(handler)
+    try:
+        logger.warning("setWebhook with secret_token=%s", secret)
+    finally:
+        logger.removeHandler(handler)
+    assert secret not in stream.getvalue() and "[REDACTED]" in stream.getvalue()

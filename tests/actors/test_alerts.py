@@ -53,7 +53,7 @@ class TestCrossings:
         [reply] = world.replies.all()
         assert reply.chat_id == 7 and SYMBOL in reply.text and "above" in reply.text
         assert f"#{alert_id}" in reply.text and "120" in reply.text
-        assert reply.buttons == alert_fired_keyboard(SYMBOL, alert_id)
+        assert reply.buttons == alert_fired_keyboard(SYMBOL, alert_id, owner=7)
         record = stored(world, alert_id)
         assert record.fired_price == 120.0 and record.notified_at is not None
 

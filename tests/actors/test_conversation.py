@@ -34,7 +34,7 @@ def test_analysis_is_a_compact_card_with_buttons_and_details_expand_in_place(mak
     assert "ETHUSDT" in card.text and "RSI" in card.text
     labels = [b.text for row in card.buttons for b in row]
     assert "Details" in labels and "Chart" in labels and "Refresh" in labels
-    details = chat.press(encode(ShowAnalysis("ETHUSDT", "4h", True)), message_id=42)[-1]
+    details = chat.press(encode(ShowAnalysis("ETHUSDT", "4h", True), USER), message_id=42)[-1]
     assert details.edit_message_id == 42 and details.callback_id is not None
     assert "Support" in details.text or "support" in details.text.lower()
 

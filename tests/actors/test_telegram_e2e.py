@@ -4,6 +4,7 @@ exchange simulator on loopback, a real SQLite file, real threads. Every command 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -178,3 +179,98 @@ def test_alert_and_watchlist_buttons_work(make_telegram):
     fired = tg.wait(14, "now off", 0)
     assert tg.press(14, fired, "Re-arm", "re-armed")
     assert tg.press(14, fired, "Analysis", "ETHUSDT")
+
+
+GROUP = -1001500
+
+
+def group_say(tg: Telegram, user: int, text: str, marker: str) -> Any:
+    before = len(tg.fake.sent(chat_id=GROUP))
+    tg.fake.push_message(GROUP, user, text, chat_type="supergroup")
+    return tg.wait(GROUP, marker, before)
+
+
+def toasts(tg: Telegram) -> list[str]:
+    return [r.text or "" for r in tg.fake.sent(method="answerCallbackQuery")]
+
+
+def test_in_a_group_only_the_user_a_message_was_made_for_can_press_its_buttons(make_telegram):
+    """Issue 12 item 10: B pressed a watchlist button on A's message and saw B's watchlist."""
+    tg = make_telegram()
+    group_say(tg, 22, "/watch sol", "SOLUSDT")  # B's own watchlist
+    group_say(tg, 21, "/watch eth", "ETHUSDT")
+    a_list = group_say(tg, 21, "/watchlist", "ETHUSDT")
+    assert a_list.buttons, a_list
+    refresh = next(d for row in a_list.buttons for (t, d) in row if "Refresh" in t)
+    b_list_data = refresh.replace("|21|", "|22|")  # what B's own Refresh button carries
+    edits = len(tg.fake.calls("editMessageText"))
+
+    tg.fake.push_callback(GROUP, 22, a_list.message_id, refresh)
+    assert tg.fake.wait_for(lambda: "This button isn't yours — send the command yourself."
+                            in toasts(tg), WAIT_S)
+    tg.fake.push_callback(GROUP, 22, a_list.message_id, b_list_data)
+    assert tg.fake.wait_for(lambda: any("out of date" in t for t in toasts(tg)), WAIT_S)
+    answered = len(toasts(tg))
+    tg.fake.push_callback(GROUP, 21, a_list.message_id, refresh)  # A's own press still works
+    assert tg.fake.wait_for(lambda: len(toasts(tg)) > answered, WAIT_S)
+    group_say(tg, 21, "/help", "/price")  # everything before it has been handled
+
+    assert all("SOLUSDT" not in (r.text or "") for r in tg.fake.sent(chat_id=GROUP)
+               if r.message_id == a_list.message_id)
+    assert len(tg.fake.calls("editMessageText")) <= edits + 1  # A's refresh only
+
+
+def test_a_strangers_flood_is_rate_limited_never_logged_and_group_chatter_unanswered(
+        make_telegram, tmp_path):
+    """Issue 12 item 5: 50 commands got 50 "private" replies and 53 command_log rows, and a
+    stranger's "hello everyone" in a group got that reply every time."""
+    tg = make_telegram(allowed_users=(ADMIN,), user_rate_limit_count=3,
+                       user_rate_limit_window_s=600)
+    for _ in range(20):
+        tg.fake.push_message(12, 12, "/price btc")
+    for _ in range(5):
+        tg.fake.push_message(GROUP, 12, "hello everyone", chat_type="supergroup")
+    tg.fake.push_message(GROUP, 12, "/price btc", chat_type="supergroup")  # over budget: quiet
+    tg.say(ADMIN, "/help", "/price")  # handled after every message above
+    # A chat gets a message a second: wait for the four answers (and one more if there were).
+    assert tg.fake.wait_for(lambda: len(tg.fake.sent(chat_id=12)) >= 4, WAIT_S)
+
+    replies = [r.text or "" for r in tg.fake.sent(chat_id=12)]
+    assert replies.count("Sorry, this bot is private.") == 3
+    assert len([r for r in replies if "faster than I can answer" in r]) == 1
+    assert len(replies) == 4
+    assert tg.fake.sent(chat_id=GROUP) == []
+
+    assert tg.bot.stop()  # the DB writer commits what it holds
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        logged = dict(db.execute("SELECT command, COUNT(*) FROM command_log GROUP BY command"))
+    assert logged == {"help": 1}
+
+
+def test_anonymous_admins_of_two_groups_do_not_share_alerts(make_telegram):
+    """Issue 12 item 2: an alert an anonymous admin set in group A was listed by /alerts in
+    group B and deleted there by /delalert (both came from.id 1087968824)."""
+    tg = make_telegram()
+    group_a = {"id": -1001601, "type": "supergroup", "title": "A"}
+    group_b = {"id": -1001602, "type": "supergroup", "title": "B"}
+
+    def anonymous(group: dict[str, Any], text: str, marker: str) -> Any:
+        before = len(tg.fake.sent(chat_id=group["id"]))
+        tg.fake.push_raw_update({"message": {
+            "message_id": 1, "date": 1, "chat": group, "text": text, "sender_chat": group,
+            "from": {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                     "username": "GroupAnonymousBot"},
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]}})
+        return tg.wait(group["id"], marker, before)
+
+    for group in (group_a, group_b):  # the fake learns the chats
+        tg.fake.push_message(group["id"], 5, "hello", chat_type="supergroup")
+    saved = anonymous(group_a, "/alert btc above 10000000", "saved")
+    alert_id = saved.text.split("#")[1].split(" ")[0]
+
+    listed_in_b = anonymous(group_b, "/alerts", "alert")
+    assert f"#{alert_id}" not in listed_in_b.text
+    refused = anonymous(group_b, f"/delalert {alert_id}", alert_id)
+    assert "deleted" not in refused.text
+    assert f"#{alert_id}" in anonymous(group_a, "/alerts", "alert").text
+    assert "deleted" in anonymous(group_a, f"/delalert {alert_id}", "deleted").text

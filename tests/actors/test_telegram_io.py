@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from telegram import Update
 
+from actors.telegram_io import SHARED_SENDER_IDS, IgnoredUpdate, convert_update
 from chat.commands import menu_commands
 from fakes.telegram.bot_api import FakeBotApi
 from messages.chat import ButtonPressed, ChatCommand, ReplyFailed
@@ -231,3 +236,93 @@ def test_the_token_never_reaches_the_logs(
     assert TOKEN not in caplog.text
     assert all(TOKEN not in record.getMessage() for record in caplog.records)
     assert TOKEN.split(":")[1] not in caplog.text
+
+
+# -- senders that share one Telegram id (issue 12 item 2) --------------------------------------
+
+ANONYMOUS_ADMIN, CHANNEL_BOT, SERVICE = 1087968824, 136817688, 777000
+
+
+def sent_as(chat: dict[str, Any], sender: int, text: str, *, sender_chat: dict[str, Any] | None,
+            **extra: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "message_id": 5, "date": 1, "chat": chat, "text": text,
+        "from": {"id": sender, "is_bot": sender != SERVICE, "first_name": "x"}, **extra}
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0,
+                                "length": len(text.split()[0])}]
+    if sender_chat is not None:
+        message["sender_chat"] = sender_chat
+    return {"update_id": 1, "message": message}
+
+
+GROUP_A = {"id": -1001111, "type": "supergroup", "title": "A"}
+GROUP_B = {"id": -1002222, "type": "supergroup", "title": "B"}
+CHANNEL = {"id": -1003333, "type": "channel", "title": "News", "username": "news"}
+
+
+def converted(update: dict[str, Any]) -> object:
+    return convert_update(Update.de_json(update, None), 0.0)  # type: ignore[arg-type]
+
+
+def test_senders_speaking_for_a_chat_are_that_chat_not_their_shared_id() -> None:
+    """Anonymous admins of group A and of group B were one user (1087968824): B listed and
+    deleted A's alerts. Each now speaks as its chat (a negative id, never a user's)."""
+    in_a = converted(sent_as(GROUP_A, ANONYMOUS_ADMIN, "/alerts", sender_chat=GROUP_A))
+    in_b = converted(sent_as(GROUP_B, ANONYMOUS_ADMIN, "/alerts", sender_chat=GROUP_B))
+    as_channel = converted(sent_as(GROUP_A, CHANNEL_BOT, "/watchlist", sender_chat=CHANNEL))
+    assert isinstance(in_a, ChatCommand) and isinstance(in_b, ChatCommand)
+    assert isinstance(as_channel, ChatCommand)
+    assert (in_a.user_id, in_b.user_id, as_channel.user_id) == (-1001111, -1002222, -1003333)
+    assert as_channel.username == "news"
+    person = converted(sent_as(GROUP_A, 42, "/alerts", sender_chat=None))
+    assert isinstance(person, ChatCommand) and person.user_id == 42
+
+
+@pytest.mark.parametrize(("update", "reason"), [
+    (sent_as(GROUP_A, SERVICE, "/price btc", sender_chat=CHANNEL, is_automatic_forward=True),
+     "automatic forward"),
+    (sent_as(GROUP_A, SERVICE, "/price btc", sender_chat=None), "automatic forward"),
+    (sent_as(GROUP_A, ANONYMOUS_ADMIN, "/alerts", sender_chat=None), "shared Telegram sender"),
+    (sent_as(GROUP_A, CHANNEL_BOT, "/alerts", sender_chat=None), "shared Telegram sender"),
+    (sent_as(GROUP_A, ANONYMOUS_ADMIN, "/alerts",
+             sender_chat={"id": 42, "type": "supergroup", "title": "posing as user 42"}),
+     "non-negative"),
+])
+def test_shared_senders_that_name_no_chat_are_ignored(update: dict[str, Any], reason: str) -> None:
+    ignored = converted(update)
+    assert isinstance(ignored, IgnoredUpdate) and reason in ignored.reason
+
+
+def test_an_anonymous_admins_command_reaches_the_conversation_as_their_group(bot: Bot) -> None:
+    bot.fake.push_message(GROUP_A["id"], 7, "hi", chat_type="supergroup")  # the fake knows it
+    bot.fake.push_raw_update(sent_as(GROUP_A, ANONYMOUS_ADMIN, "/alerts", sender_chat=GROUP_A))
+    bot.fake.push_raw_update(sent_as(GROUP_A, SERVICE, "/alerts", sender_chat=CHANNEL,
+                                     is_automatic_forward=True))
+    bot.say("after")
+    bot.wait_for_texts(1)
+    bot.wait_until(lambda: len(bot.journal.of(ChatCommand)) >= 3)
+    assert [(c.text, c.user_id) for c in bot.journal.of(ChatCommand)] == [
+        ("hi", 7), ("/alerts", -1001111), ("after", USER)]
+
+
+@given(st.one_of(st.sampled_from([ANONYMOUS_ADMIN, CHANNEL_BOT, SERVICE]),
+                 st.integers(min_value=1, max_value=2**52)),
+       st.one_of(st.none(), st.integers(min_value=-(2**52), max_value=2**52)),
+       st.sampled_from(["supergroup", "group", "channel"]), st.booleans(),
+       st.sampled_from(["/alerts", "/price btc", "hello"]))
+def test_no_update_makes_a_shared_id_or_a_chat_pose_as_a_user(
+    sender: int, sender_chat_id: int | None, sender_chat_type: str, automatic: bool, text: str
+) -> None:
+    sender_chat = (None if sender_chat_id is None
+                   else {"id": sender_chat_id, "type": sender_chat_type, "title": "t"})
+    extra = {"is_automatic_forward": True} if automatic else {}
+    result = converted(sent_as(GROUP_A, sender, text, sender_chat=sender_chat, **extra))
+    if not isinstance(result, ChatCommand):
+        assert isinstance(result, IgnoredUpdate)
+        return
+    assert result.user_id not in SHARED_SENDER_IDS and not automatic and sender != SERVICE
+    if sender_chat_id is not None:
+        assert result.user_id == sender_chat_id < 0
+    else:
+        assert result.user_id == sender > 0

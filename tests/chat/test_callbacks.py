@@ -18,7 +18,10 @@ from chat.callbacks import (
     RefreshWatchlist,
     ShowAnalysis,
     ShowChart,
+    MAX_OWNER,
+    OwnedAction,
     decode,
+    decode_owned,
     encode,
 )
 from core.errors import BotError
@@ -31,18 +34,31 @@ LONGEST_INTERVAL = max(INTERVAL_MS, key=len)
 @pytest.mark.parametrize(
     ("action", "data"),
     [
-        (ShowAnalysis("BTCUSDT", "1h", False), "1|a|BTCUSDT|1h|0"),
-        (ShowAnalysis("BTCUSDT", "4h", True), "1|a|BTCUSDT|4h|1"),
-        (RefreshAnalysis("ETHUSDT", "15m", True), "1|r|ETHUSDT|15m|1"),
-        (ShowChart("SOLUSDT", "1d"), "1|c|SOLUSDT|1d"),
-        (RefreshWatchlist(), "1|w"),
-        (RearmAlertButton(42), "1|m|42"),
-        (DeleteAlertButton(7), "1|d|7"),
+        (ShowAnalysis("BTCUSDT", "1h", False), "2|7|a|BTCUSDT|1h|0"),
+        (ShowAnalysis("BTCUSDT", "4h", True), "2|7|a|BTCUSDT|4h|1"),
+        (RefreshAnalysis("ETHUSDT", "15m", True), "2|7|r|ETHUSDT|15m|1"),
+        (ShowChart("SOLUSDT", "1d"), "2|7|c|SOLUSDT|1d"),
+        (RefreshWatchlist(), "2|7|w"),
+        (RearmAlertButton(42), "2|7|m|42"),
+        (DeleteAlertButton(7), "2|7|d|7"),
     ],
 )
 def test_each_action_has_a_compact_readable_payload(action: CallbackAction, data: str) -> None:
-    assert encode(action) == data
+    assert encode(action, 7) == data
     assert decode(data) == action
+    assert decode_owned(data) == OwnedAction(action, 7)
+
+
+@pytest.mark.parametrize("owner", [1, 7, -1001234567890, MAX_OWNER, -MAX_OWNER])
+def test_the_owner_round_trips_for_users_and_chats(owner: int) -> None:
+    data = encode(DeleteAlertButton(3), owner)
+    assert decode_owned(data) == OwnedAction(DeleteAlertButton(3), owner)
+
+
+def test_version_1_buttons_from_before_owners_still_decode_without_an_owner() -> None:
+    assert decode_owned("1|a|BTCUSDT|1h|0") == OwnedAction(ShowAnalysis("BTCUSDT", "1h", False),
+                                                           None)
+    assert decode("1|d|7") == DeleteAlertButton(7)
 
 
 def test_the_longest_payloads_fit_telegrams_limit() -> None:
@@ -54,14 +70,21 @@ def test_the_longest_payloads_fit_telegrams_limit() -> None:
         DeleteAlertButton(MAX_ALERT_ID),
     ]
     for action in longest:
-        assert len(encode(action).encode("utf-8")) <= MAX_CALLBACK_BYTES
+        for owner in (MAX_OWNER, -MAX_OWNER):
+            assert len(encode(action, owner).encode("utf-8")) <= MAX_CALLBACK_BYTES
+
+
+@pytest.mark.parametrize("owner", [0, MAX_OWNER + 1, -MAX_OWNER - 1, True])
+def test_a_button_cannot_be_made_for_no_one(owner: int) -> None:
+    with pytest.raises(ValueError, match="owner"):
+        encode(RefreshWatchlist(), owner)
 
 
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
         ("0|a|BTCUSDT|1h|0", "version"),
-        ("2|a|BTCUSDT|1h|0", "version"),
+        ("3|7|a|BTCUSDT|1h|0", "version"),
         ("a|BTCUSDT|1h|0", "version"),
         ("update_profit", "version"),
         ("", "version"),
@@ -83,6 +106,17 @@ def test_the_longest_payloads_fit_telegrams_limit() -> None:
         ("1|d|1" + "0" * 15, "alert id"),
         ("1|d|٣", "ASCII"),
         ("1|c|" + "A" * 70, "64 bytes"),
+        ("2|a|BTCUSDT|1h|0", "owner"),
+        ("2||w", "owner"),
+        ("2|0|w", "owner"),
+        ("2|-0|w", "owner"),
+        ("2|07|w", "owner"),
+        ("2|+7|w", "owner"),
+        ("2|9223372036854775808|w", "owner"),
+        ("2|-9223372036854775808|w", "owner"),
+        ("2|7|w|", "takes 0 fields"),
+        ("2|7", "unknown action"),
+        ("2|7|m|0", "alert id"),
     ],
 )
 def test_forged_garbled_or_old_payloads_are_refused_politely(data: str, reason: str) -> None:
@@ -121,7 +155,7 @@ def test_an_action_that_could_not_be_encoded_cannot_be_built(build: object) -> N
 
 
 def test_the_version_is_the_first_field() -> None:
-    assert encode(RefreshWatchlist()).split("|")[0] == CALLBACK_VERSION
+    assert encode(RefreshWatchlist(), 7).split("|")[0] == CALLBACK_VERSION
 
 
 # --- properties ----------------------------------------------------------------------------
@@ -139,23 +173,30 @@ actions: st.SearchStrategy[CallbackAction] = st.one_of(
 )
 
 
-@given(actions)
-def test_decode_inverts_encode_within_64_bytes(action: CallbackAction) -> None:
-    data = encode(action)
+owners = st.integers(min_value=-MAX_OWNER, max_value=MAX_OWNER).filter(bool)
+
+
+@given(actions, owners)
+def test_decode_inverts_encode_within_64_bytes(action: CallbackAction, owner: int) -> None:
+    data = encode(action, owner)
     assert len(data.encode("utf-8")) <= MAX_CALLBACK_BYTES
-    assert decode(data) == action
+    assert decode_owned(data) == OwnedAction(action, owner)
 
 
 @given(st.one_of(
     st.text(max_size=100),
     st.binary(max_size=64).map(lambda raw: raw.decode("latin-1")),
-    st.lists(st.sampled_from(["1", "a", "r", "c", "w", "m", "d", "BTCUSDT", "1h", "0", "1",
-                              "", "01", "x" * 30, "-1"]), max_size=7).map("|".join),
+    st.lists(st.sampled_from(["1", "2", "a", "r", "c", "w", "m", "d", "BTCUSDT", "1h", "0", "1",
+                              "", "01", "x" * 30, "-1", "-0", "42", "9" * 20]),
+             max_size=8).map("|".join),
 ))
 def test_decode_never_raises_anything_but_invalid_callback(data: str) -> None:
     try:
-        action = decode(data)
+        owned = decode_owned(data)
     except InvalidCallback as error:
         assert error.user_text
         return
-    assert encode(action) == data  # only canonical payloads are accepted
+    if owned.owner is None:  # a version-1 payload, canonical in its own format
+        assert data == "1|" + encode(owned.action, 1).split("|", 2)[2]
+    else:
+        assert encode(owned.action, owned.owner) == data  # only canonical payloads

@@ -19,7 +19,8 @@ from chat.policy import (
     ShowLoading,
     TimeOut,
 )
-from chat.replies import LOADING_TEXT, PRIVATE_TEXT, SORRY
+from chat.callbacks import DeleteAlertButton, RefreshWatchlist, ShowAnalysis, ShowChart, encode
+from chat.replies import ALREADY_RUNNING, LOADING_TEXT, NOT_YOURS, PRIVATE_TEXT, SORRY
 from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply, CommandDone
 
 ADMIN = 1
@@ -55,9 +56,9 @@ def message(text: str, *, user: int = USER, chat_type: str = "private",
                        received_at=received_at)
 
 
-def press(data: str = "1|w", *, user: int = USER) -> ButtonPressed:
-    return ButtonPressed(request_id=f"r{next(_ids)}", chat_id=user, user_id=user, message_id=9,
-                         callback_id="cb", data=data)
+def press(data: str = "1|w", *, user: int = USER, message_id: int = 9) -> ButtonPressed:
+    return ButtonPressed(request_id=f"r{next(_ids)}", chat_id=user, user_id=user,
+                         message_id=message_id, callback_id="cb", data=data)
 
 
 def only(decisions: tuple[Decision, ...]) -> Decision:
@@ -101,6 +102,25 @@ def test_a_stranger_to_a_private_bot_gets_one_neutral_line(clock: FakeClock) -> 
     assert decision.done.command == "denied" and policy.counts["denied"] == 1
 
 
+def test_strangers_are_rate_limited_unlogged_and_never_answered_for_group_chatter(
+        clock: FakeClock) -> None:
+    """Issue 12 item 5: 50 commands got 50 replies and command-log rows; group chatter too."""
+    policy = make_policy(clock, allowed=frozenset({USER}), rate_limit_count=5)
+    decisions = [only(policy.on_command(message("/price btc", user=STRANGER)))
+                 for _ in range(50)]
+    answers = [d for d in decisions if isinstance(d, AnswerNow)]
+    assert [a.done.replies[0].text for a in answers[:5]] == [PRIVATE_TEXT] * 5
+    assert len(answers) == 6 and "faster than I can answer" in answers[5].done.replies[0].text
+    assert not any(a.logged for a in answers)
+    assert all(isinstance(d, Ignore) for d in decisions[6:])
+    chatter = message("hello everyone", user=STRANGER, chat_type="group")
+    clock.advance(61)
+    for _ in range(10):
+        assert isinstance(only(policy.on_command(chatter)), Ignore)
+    assert answer_text(policy.on_command(message("/help", user=STRANGER))) == PRIVATE_TEXT
+    assert only(policy.on_command(message("/help"))).logged  # type: ignore[union-attr]
+
+
 def test_a_strangers_button_press_gets_a_neutral_toast_and_reaches_no_worker(
         clock: FakeClock) -> None:
     policy = make_policy(clock, allowed=frozenset({USER}))
@@ -109,6 +129,54 @@ def test_a_strangers_button_press_gets_a_neutral_toast_and_reaches_no_worker(
     (toast,) = decision.done.replies
     assert toast.toast == PRIVATE_TEXT and toast.callback_id == "cb"
     assert toast.edit_message_id is None and not policy.pending
+
+
+# -- whose buttons ---------------------------------------------------------------------------------
+
+GROUP = -1001234567890
+
+
+def group_press(data: str, *, user: int, on_message: bool = True,
+                message_id: int = 9) -> ButtonPressed:
+    return ButtonPressed(request_id=f"r{next(_ids)}", chat_id=GROUP, user_id=user,
+                         message_id=message_id, callback_id=f"cb{next(_ids)}", data=data,
+                         chat_type="supergroup", data_on_message=on_message)
+
+
+def toast_of(decisions: tuple[Decision, ...]) -> str:
+    decision = only(decisions)
+    assert isinstance(decision, AnswerNow), decision
+    (toast,) = decision.done.replies
+    assert toast.edit_message_id is None and toast.text == "" and toast.callback_id
+    return toast.toast or ""
+
+
+def test_in_a_group_a_button_answers_only_the_user_it_was_made_for(clock: FakeClock) -> None:
+    """Issue 12 item 10: B pressed A's button and A's message showed B's watchlist."""
+    policy = make_policy(clock)
+    a_watchlist = encode(RefreshWatchlist(), USER)
+    assert toast_of(policy.on_button(group_press(a_watchlist, user=STRANGER))) == NOT_YOURS
+    # B's own button data sent on A's message: not on the message, so it proves nothing.
+    b_watchlist = encode(RefreshWatchlist(), STRANGER)
+    assert "out of date" in toast_of(policy.on_button(
+        group_press(b_watchlist, user=STRANGER, on_message=False)))
+    assert "out of date" in toast_of(policy.on_button(group_press("1|w", user=STRANGER)))
+    assert policy.counts["not_owner"] == 1 and not policy.pending
+    assert dispatched(policy.on_button(group_press(a_watchlist, user=USER)))
+
+
+def test_private_chats_keep_their_version_1_buttons(clock: FakeClock) -> None:
+    policy = make_policy(clock)
+    assert dispatched(policy.on_button(press("1|a|BTCUSDT|1h|1")))
+    assert toast_of(policy.on_button(press(encode(RefreshWatchlist(), ADMIN)))) == NOT_YOURS
+
+
+def test_a_card_made_for_the_group_answers_its_market_buttons_only(clock: FakeClock) -> None:
+    policy = make_policy(clock)  # an anonymous admin's card: its owner is the group itself
+    chart = encode(ShowChart("BTCUSDT", "1h"), GROUP)
+    assert dispatched(policy.on_button(group_press(chart, user=STRANGER)))
+    delete = encode(DeleteAlertButton(3), GROUP)
+    assert toast_of(policy.on_button(group_press(delete, user=STRANGER))) == NOT_YOURS
 
 
 def test_an_admin_command_from_a_user_is_refused_without_saying_it_exists(
@@ -188,6 +256,63 @@ def test_a_user_over_the_limit_is_warned_once_then_ignored_until_the_window_pass
     clock.advance(61)
     assert "Commands" in answer_text(policy.on_command(message("/help")))
     assert policy.counts["rate_limited"] == 2
+
+
+def test_button_presses_spend_the_same_budget_as_commands(clock: FakeClock) -> None:
+    """Issue 12 item 3: a user rate-limited for commands had 60 forged Chart presses drawn."""
+    policy = make_policy(clock, rate_limit_count=3)
+    for _ in range(3):
+        policy.on_command(message("/help"))
+    assert "faster than I can answer" in answer_text(policy.on_command(message("/help")))
+    decisions = [only(policy.on_button(press(encode(ShowChart("BTCUSDT", "1h"), USER),
+                                             message_id=m)))
+                 for m in range(1, 61)]
+    assert not [d for d in decisions if isinstance(d, Dispatch)]
+    assert all(isinstance(d, Ignore) and d.event == "chat.rate_limited" for d in decisions)
+
+
+def test_a_flood_of_chart_presses_is_drawn_only_within_the_budget(clock: FakeClock) -> None:
+    policy = make_policy(clock, rate_limit_count=5)
+    decisions = [only(policy.on_button(press(encode(ShowChart("BTCUSDT", "1h"), USER),
+                                             message_id=m)))
+                 for m in range(60)]
+    assert len([d for d in decisions if isinstance(d, Dispatch)]) == 5
+    warned = [d for d in decisions if isinstance(d, AnswerNow)]
+    assert len(warned) == 1 and "faster than I can answer" in (
+        warned[0].done.replies[0].toast or "")
+    clock.advance(61)
+    assert dispatched(policy.on_button(press(encode(ShowChart("BTCUSDT", "1h"), USER))))
+
+
+def test_details_and_less_cost_half_a_chart(clock: FakeClock) -> None:
+    policy = make_policy(clock, rate_limit_count=2)
+    toggles = [encode(ShowAnalysis("BTCUSDT", "1h", expanded), USER)
+               for expanded in (True, False, True, False)]
+    assert all(isinstance(only(policy.on_button(press(data, message_id=m))), Dispatch)
+               for m, data in enumerate(toggles))
+    assert "faster" in toast_of(policy.on_button(press(toggles[0], message_id=99)))
+
+
+def test_an_identical_press_while_one_runs_gets_a_toast_and_runs_once(clock: FakeClock) -> None:
+    policy = make_policy(clock)
+    chart = encode(ShowChart("BTCUSDT", "1h"), USER)
+    first = dispatched(policy.on_button(press(chart)))
+    assert toast_of(policy.on_button(press(chart))) == ALREADY_RUNNING
+    assert toast_of(policy.on_button(press(chart))) == ALREADY_RUNNING
+    assert dispatched(policy.on_button(press(chart, message_id=10)))  # another message
+    assert dispatched(policy.on_button(press(encode(ShowChart("BTCUSDT", "4h"), USER))))
+    assert policy.counts["coalesced"] == 2 and len(policy.pending) == 3
+    policy.on_done(done_for(first))
+    assert dispatched(policy.on_button(press(chart)))  # done: the next press runs again
+
+
+def test_a_duplicate_of_a_press_that_timed_out_runs_again(clock: FakeClock) -> None:
+    policy = make_policy(clock)
+    chart = encode(ShowChart("BTCUSDT", "1h"), USER)
+    dispatched(policy.on_button(press(chart)))
+    clock.advance(COMMAND_TIMEOUT_S)
+    policy.on_tick()
+    assert dispatched(policy.on_button(press(chart)))
 
 
 # -- dispatch --------------------------------------------------------------------------------------
@@ -319,7 +444,8 @@ def test_counts_say_what_happened(clock: FakeClock) -> None:
     policy.on_button(press())
     policy.on_reply_failed()
     assert policy.counts == {"commands": 2, "buttons": 1, "rate_limited": 0, "denied": 0,
-                             "loading_shown": 0, "timed_out": 0, "reply_failed": 1}
+                             "not_owner": 0, "coalesced": 0, "loading_shown": 0,
+                             "timed_out": 0, "reply_failed": 1}
     assert len(policy.pending) == 2
 
 

@@ -52,3 +52,18 @@ def test_idle_users_are_forgotten_when_the_table_is_full():
     clock.now = 20
     assert limiter.admit(3) is Admission.ALLOW
     assert limiter.admit(1) is Admission.ALLOW  # forgotten, so a fresh window
+
+
+def test_requests_spend_their_cost_of_the_budget():
+    clock = Clock()
+    limiter = UserRateLimiter(2, 60, clock=clock)
+    assert [limiter.admit(1, 0.5) for _ in range(4)] == [Admission.ALLOW] * 4
+    assert limiter.admit(1, 0.5) is Admission.WARN
+    assert limiter.retry_after_s(1) == 60
+    clock.now = 30.0
+    assert limiter.admit(2, 1.0) is Admission.ALLOW
+    assert limiter.admit(2, 1.5) is Admission.WARN  # 2.5 > 2: a big press is refused whole
+    assert limiter.admit(2, 1.0) is Admission.ALLOW  # a smaller one still fits
+    clock.now = 60.0
+    assert limiter.admit(1, 1.0) is Admission.ALLOW  # the first window's presses have left
+    assert limiter.retry_after_s(2) == 30.0

@@ -25,7 +25,7 @@ def test_the_notification_names_the_alert_and_offers_analysis_and_rearm():
     assert (reply.chat_id, reply.request_id) == (5, "alert-42-2500")
     assert reply.text == ("🔔 <b>BTCUSDT</b> is below 60,000.00\n"
                           "Last price: 59,990.50 · alert #42 (now off)")
-    assert reply.buttons == alert_fired_keyboard("BTCUSDT", 42)
+    assert reply.buttons == alert_fired_keyboard("BTCUSDT", 42, owner=1)
 
 
 def test_the_short_texts_are_valid_html() -> None:

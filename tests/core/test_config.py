@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,21 @@ def test_every_setting_is_documented_in_configuration_md_with_its_default() -> N
              if info.name not in rows or f"`{info.env_var}`" not in rows[info.name]
              or info.default not in rows[info.name]]
     assert stale == []
+
+
+def test_webhook_mode_always_gets_a_secret_token_that_is_never_shown() -> None:
+    from core.config import with_webhook_secret
+
+    webhook = BotConfig(telegram_mode="webhook", webhook_url="https://bot.example.org/hook")
+    first, second = with_webhook_secret(webhook), with_webhook_secret(webhook)
+    assert first.webhook_secret_token and second.webhook_secret_token
+    assert first.webhook_secret_token != second.webhook_secret_token
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", first.webhook_secret_token)
+    assert first.webhook_secret_token not in repr(first)
+    assert first.redacted()["webhook_secret_token"] == "<set>"
+    chosen = webhook.with_overrides(webhook_secret_token="mine_1")
+    assert with_webhook_secret(chosen).webhook_secret_token == "mine_1"
+    assert with_webhook_secret(BotConfig()).webhook_secret_token is None  # polling: none needed
+    with pytest.raises(ConfigError) as refused:
+        webhook.with_overrides(webhook_secret_token="has spaces and secrets")
+    assert "secrets" not in str(refused.value)

@@ -180,6 +180,27 @@ class TestRoutingAndLifecycle:
         response = http.post(f"{server.url}/healthz", timeout=_TIMEOUT_S)
         assert response.status_code == 405
 
+    @pytest.mark.parametrize("host", ["evil.example", "evil.example:9108", "127.0.0.1.evil.example",
+                                      "localhost.evil.example", "10.0.0.5", "[::2]:80", ""])
+    def test_a_foreign_host_header_gets_421_and_no_data(
+        self, server: StatusServer, http: requests.Session, host: str
+    ) -> None:
+        # DNS rebinding: a page in a local browser names its own host, resolved to 127.0.0.1.
+        for path in ("/healthz", "/actors", "/metrics"):
+            response = http.get(f"{server.url}{path}", headers={"Host": host},
+                                timeout=_TIMEOUT_S)
+            assert response.status_code == 421
+            assert "status" not in response.text and "fetcher" not in response.text
+            assert len(response.content) < 100
+
+    @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:9108", "localhost",
+                                      "LOCALHOST:80", "[::1]", "[::1]:9108"])
+    def test_loopback_host_headers_are_answered(
+        self, server: StatusServer, http: requests.Session, host: str
+    ) -> None:
+        response = http.get(f"{server.url}/healthz", headers={"Host": host}, timeout=_TIMEOUT_S)
+        assert response.status_code == 200
+
     def test_it_refuses_to_bind_anything_but_loopback(self, provider: Provider) -> None:
         with pytest.raises(ValueError, match="loopback"):
             StatusServer(provider, host="0.0.0.0", port=0)
