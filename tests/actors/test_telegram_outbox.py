@@ -19,7 +19,7 @@ from chat.outbound import DeliveryPolicy, OutboundLimits
 from messages.chat import ChatReply, ReplyFailed
 
 
-def make_outbox(limits: OutboundLimits = OutboundLimits()) -> tuple[
+def make_outbox(limits: OutboundLimits | None = None) -> tuple[
         Outbox, TransportCounters, list[str], list[ReplyFailed]]:
     stats, spawned, failed = TransportCounters(), [], []
 
@@ -27,14 +27,15 @@ def make_outbox(limits: OutboundLimits = OutboundLimits()) -> tuple[
         spawned.append(coroutine.cr_code.co_name)  # type: ignore[attr-defined]
         coroutine.close()
 
-    outbox = Outbox(bot=cast(Bot, object()), policy=DeliveryPolicy(), limits=limits,
+    outbox = Outbox(bot=cast(Bot, object()), policy=DeliveryPolicy(),
+                    limits=limits if limits is not None else OutboundLimits(),
                     slot_capacity=16, stats=stats, on_failed=failed.append, redact=str,
                     spawn=spawn, clock=lambda: 0.0, rng=random.Random(1))
     return outbox, stats, spawned, failed
 
 
 def dropped_events(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
-    return [dict(getattr(record, "fields")) for record in caplog.records
+    return [dict(record.fields) for record in caplog.records  # type: ignore[attr-defined]
             if getattr(record, "event", None) == "chat.reply_dropped"]
 
 
