@@ -104,7 +104,7 @@ class StorageCommands:
         text = cards.alert_saved_text(
             result.alert_id, symbol, wanted.direction, wanted.price,
             now=now.tickers[0].last_price if now.tickers else None, now_age_s=now.stale_age_s)
-        return CommandResult((reply(request, text),), "ok")
+        return CommandResult((reply(request, text, keep=True),), "ok")
 
     def delete_alert(self, request: Request, alert_id: int) -> CommandResult:
         result = self._save(request, lambda reply_to: DeleteAlert(
@@ -112,7 +112,8 @@ class StorageCommands:
             reply_to=reply_to))
         if isinstance(result, str):
             return CommandResult((reply(request, result),), "usage")
-        return CommandResult((reply(request, cards.alert_deleted_text(alert_id)),), "ok")
+        text = cards.alert_deleted_text(alert_id)
+        return CommandResult((reply(request, text, keep=True),), "ok")
 
     def watch(self, request: Request, symbol_text: str) -> CommandResult:
         return self._watch_change(request, symbol_text, Watch, added=True)

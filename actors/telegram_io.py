@@ -26,6 +26,7 @@ from telegram.constants import UpdateType
 from actors.telegram_menus import CommandMenus
 from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings, exposure_warning
 from actors.telegram_outbox import TransportCounters
+from chat.outbound import OutboundLimits
 from chat.commands import menu_commands
 from chat.parsing import NotACommand, read_text
 from core.config import BotConfig, with_webhook_secret
@@ -170,13 +171,17 @@ class TelegramIO(SupervisedActor):
     """Hosts the PTB application; forwards updates and sends replies within Telegram's limits."""
 
     def __init__(self, ctx: ChildContext, *, config: BotConfig, conversation: str = "conversation",
-                 name_for_logs: str = "telegram", tuning: TransportTuning = TransportTuning(),
+                 name_for_logs: str = "telegram", tuning: TransportTuning | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(ctx)
         self._config = config
         self._conversation = ctx.directory[conversation]
         self._name = name_for_logs
-        self._tuning = tuning
+        # The flood limits are settings; the rest of the tuning is for tests.
+        self._tuning = tuning if tuning is not None else TransportTuning(limits=OutboundLimits(
+            chat_burst=config.telegram_chat_burst, chat_per_s=config.telegram_chat_per_s,
+            group_burst=config.telegram_group_burst,
+            max_queued_per_chat=config.telegram_queue_per_chat))
         self._clock = clock
         self._loop: TelegramLoop | None = None
         self._router: _UpdateRouter | None = None

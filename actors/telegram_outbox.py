@@ -42,6 +42,7 @@ from chat.outbound import (
     OutboundStep,
     SlotMap,
     StepKind,
+    Value,
     plan_reply,
 )
 from core.logs import log_event
@@ -87,6 +88,8 @@ class TransportStats(ActorStats):
     """Replies resent as plain text after an HTML parse error."""
     failed: int
     """Replies given up on."""
+    dropped: int
+    """Calls dropped from a full or superseded queue (each one logged as chat.reply_dropped)."""
     queue_depth: int
     """Outbound steps waiting now."""
 
@@ -107,6 +110,7 @@ class TransportCounters:
     not_modified: int = 0
     plain_fallbacks: int = 0
     failed: int = 0
+    dropped: int = 0
     queue_depth: int = 0
 
     def snapshot(self) -> TransportStats:
@@ -118,6 +122,7 @@ class TransportCounters:
 class _Delivery:
     reply: ChatReply
     failed: bool = False
+    """Failed or dropped: ended, and reported once."""
 
 
 @dataclass(eq=False, slots=True)
@@ -183,9 +188,16 @@ class Outbox:
         delivery = _Delivery(reply)
         if steps:
             self._open[id(delivery)] = delivery
+        value = Value.KEEP if reply.keep else Value.ORDINARY if reply.final else Value.INTERIM
         for step in steps:
-            self._scheduler.submit(reply.chat_id, reply.chat_type, _Job(delivery, step),
-                                   is_message=not step.is_edit)
+            # Only a whole reply that is one edit can stand in for an older edit of its message.
+            edits = (("slot", step.edit_slot) if step.edit_slot is not None
+                     else ("id", step.edit_message_id)) if step.is_edit and step.total == 1 else None
+            dropped = self._scheduler.submit(reply.chat_id, reply.chat_type, _Job(delivery, step),
+                                             is_message=not step.is_edit, value=value,
+                                             supersedes=edits)
+            for job, reason in dropped:
+                self._drop(job, reason)
         self._wake()
 
     def abandon(self, reason: str) -> int:
@@ -371,6 +383,17 @@ class Outbox:
         self._scheduler.complete(delivery.reply.chat_id, self._clock())
         self._scheduler.discard(delivery.reply.chat_id, lambda other: other.delivery is delivery)
         self._report_failure(delivery, reason)
+
+    def _drop(self, job: _Job, reason: str) -> None:
+        """The scheduler let ``job`` go: drop the rest of its reply too, log and count it."""
+        delivery, reply = job.delivery, job.delivery.reply
+        rest = self._scheduler.discard(reply.chat_id, lambda other: other.delivery is delivery)
+        self._stats.dropped += 1 + rest
+        self._open.pop(id(delivery), None)
+        delivery.failed = True
+        log_event(logger, "chat.reply_dropped", logging.INFO if reason == "superseded"
+                  else logging.WARNING, request_id=reply.request_id, chat_id=reply.chat_id,
+                  reason=reason, calls=1 + rest)
 
     def _report_failure(self, delivery: _Delivery, reason: str) -> None:
         if delivery.failed:

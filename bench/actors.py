@@ -1,7 +1,7 @@
 """Cost of supervision against raw pykka, measured in one run on this machine.
 
 Goals (issue "Foundation"): ask round trip through a stable address within 1.25x a raw pykka
-ask; tell throughput through an address at least 0.8x raw pykka; restart latency without
+ask; tell throughput through an address at least 0.9x raw pykka (issue "Interactive speed"); restart latency without
 deliberate backoff p99 <= 20 ms. Raw and supervised runs alternate so both see the same load.
 
 Run: ``python bench/actors.py`` (after ``pip install -e .``).
@@ -104,9 +104,9 @@ def _throughput_rows() -> list[Row]:
     return [
         Row("ask round trip via address (median)", "<= 1.25x raw", statistics.median(sup_ask),
             "us", statistics.median(raw_ask), ask_ratio, ask_ratio <= 1.25),
-        Row("tell throughput via address (median)", ">= 0.8x raw",
+        Row("tell throughput via address (median)", ">= 0.9x raw",
             statistics.median(sup_tell) / 1000, "k/s", statistics.median(raw_tell) / 1000,
-            tell_ratio, tell_ratio >= 0.8),
+            tell_ratio, tell_ratio >= 0.9),
     ]
 
 

@@ -124,19 +124,24 @@ REFRESH_AHEAD_PERIOD = 0.75
 
 
 def _zipf_rows(bot: CryptoBot, url: str) -> list[Row]:
-    symbols = [spec.symbol for spec in DEFAULT_SYMBOLS][-ZIPF_SYMBOLS:]  # none seen before
+    symbols = [spec.symbol for spec in DEFAULT_SYMBOLS][-ZIPF_SYMBOLS:]
     weights = [1 / (rank**ZIPF_EXPONENT) for rank in range(1, ZIPF_SYMBOLS + 1)]
     rng = random.Random(2026)
     picks = rng.choices(symbols, weights, k=ZIPF_ANALYSES)
+    # The calls counted are those between the two counter reads, so the periods are counted
+    # over the same span. Timing only the loop left out the last counter read: a key
+    # refreshed just after the run's start was refreshed again 0.75 TTL later, which on a
+    # fast machine fell after the loop but before the read, one call more than the
+    # periods allowed (1.05 = 21 calls / 20 keys, issue "Interactive speed").
+    started = time.monotonic()
     before = _counters(url)
     sources: dict[str, int] = {}
-    started = time.monotonic()
     for symbol in picks:
         answer = bot.market_analysis(symbol)
         source = getattr(answer, "source", "unavailable")
         sources[source] = sources.get(source, 0) + 1
-    elapsed = time.monotonic() - started
     after = _counters(url)
+    elapsed = time.monotonic() - started
     hits = sources.get("cache", 0)
     hit_rate = hits / ZIPF_ANALYSES
     worst = 0.0
@@ -151,7 +156,7 @@ def _zipf_rows(bot: CryptoBot, url: str) -> list[Row]:
     return [
         Row(f"cache hit rate, {ZIPF_ANALYSES:,} Zipf analyses / {ZIPF_SYMBOLS} symbols",
             ">= 95 %", hit_rate * 100, "%", None, None, hit_rate >= 0.95),
-        Row("upstream calls per key per refresh period (worst)", "<= 1", worst, "", None,
+        Row("upstream calls per key per refresh period (worst)", "<= 1.00", worst, "", None,
             None, worst <= 1.0),
     ]
 
@@ -211,7 +216,17 @@ def run() -> list[Row]:
 
         bot = make().start()
         try:
-            rows = _latency_rows(bot, url) + _zipf_rows(bot, url)
+            rows = _latency_rows(bot, url)
+        finally:
+            bot.stop()
+        # A bot of its own: the latency run read every symbol, and a refresh of one of those
+        # keys landing in the Zipf run counted as a call of the measured keys (the counters
+        # are per endpoint, not per key). On a machine fast enough for the latency run to end
+        # about 4 s (0.75 TTL plus a refresh tick) after its first reads, one did: 1.05.
+        bot = make().start()
+        try:
+            bot.market_analysis("BTC", "1w")  # the symbol list, not part of the measured run
+            rows += _zipf_rows(bot, url)
         finally:
             bot.stop()
         rows += _stress_rows(make, url)

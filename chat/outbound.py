@@ -1,11 +1,14 @@
 """Outbound flood control: which queued Telegram call may go now, and what a reply turns into.
 
-Why: Telegram throttles bots (about 30 messages a second overall, one a second per chat, 20 a
-minute per group) and answers excess with 429 "retry after N". A bot that just fires replies
-loses them or gets the whole bot paused, so every outgoing call waits in a per-chat FIFO here
-and leaves only when all limits allow it. Nothing is dropped: a burst to one chat is spread out,
-a 429 pauses the chat (or every chat when several chats were hit at once, which means the
-global limit) and the call goes back to the front of its queue.
+Why: Telegram throttles bots (a short burst then about one message a second per chat, 20 a
+minute per group, about 30 a second overall) and answers excess with 429 "retry after N". A bot
+that just fires replies loses them or gets the whole bot paused, so every outgoing call waits in
+a per-chat FIFO here and leaves only when all limits allow it. A per-chat token bucket lets a
+reply's chunks and a person's quick follow-ups go at once, and paces only sustained traffic. A
+429 pauses the chat (or every chat when several chats were hit at once, which means the global
+limit) and the call goes back to the front of its queue. Nothing is dropped, except when one
+chat's queue overflows: then a superseded edit (only the latest edit of a message is worth
+sending), a loading message or an old answer goes, never the confirmation of a saved write.
 
 Everything is pure and single-threaded (the transport's event loop owns it) with the time
 passed in, so the limits are tested with an injected clock. :class:`OutboundScheduler` is the queue,
@@ -17,9 +20,9 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Generic, TypeVar
 
 from messages.chat import Button, ChatReply
@@ -32,6 +35,7 @@ __all__ = [
     "OutboundStep",
     "SlotMap",
     "StepKind",
+    "Value",
     "plan_reply",
 ]
 
@@ -47,10 +51,22 @@ GROUP_CHAT_TYPES = frozenset({"group", "supergroup", "channel"})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutboundLimits:
-    """Telegram's published flood limits (Bots FAQ; PTB ``constants.FloodLimit``)."""
+    """Telegram's flood limits as the scheduler applies them (see docs/telegram.md).
 
-    chat_interval_s: float = 1.0
-    """Least time between two messages to the same chat."""
+    Per chat a token bucket: ``chat_burst`` messages at once, then ``chat_per_s`` sustained
+    (groups use ``group_burst`` and also get ``group_messages`` per ``group_window_s``); over
+    all chats ``global_calls`` per ``global_window_s``. Every limit counts a call from its
+    *completion* and a call in flight holds its slot until then: Telegram counts a call when
+    it arrives, which is between our send and its answer, so counted this way our view is
+    never ahead of Telegram's, however late a call is delivered on a busy machine.
+    """
+
+    chat_burst: int = 3
+    """Messages one private chat may get back to back before the sustained rate applies."""
+    chat_per_s: float = 1.0
+    """Sustained messages per second to one chat (the bucket's refill rate)."""
+    group_burst: int = 3
+    """The same burst for a group, supergroup or channel."""
     group_messages: int = 20
     """Messages allowed per ``group_window_s`` in one group, supergroup or channel."""
     group_window_s: float = 60.0
@@ -59,25 +75,48 @@ class OutboundLimits:
     """Calls allowed per ``global_window_s`` over all chats (messages and edits)."""
     global_window_s: float = 1.0
     """The global window."""
-    margin_s: float = 0.2
-    """Added to the windows. Windows are counted from each call's *completion* (a call in
-    flight fills a slot until it completes), since Telegram counts a call when it arrives,
-    somewhere between our send and its answer; the margin covers what is left of clock and
-    scheduling noise (counting from the send, 0.2 s still gave a few 429s in bench/chat.py
-    whenever the 2 cores were busy)."""
+    margin_s: float = 0.0
+    """Extra time each call is counted as occupying a limit after its completion. Counting
+    from completion already keeps our view behind Telegram's, so none is needed against a
+    server that counts on arrival; bench/chat.py measures 0 429s without one (the old fixed
+    interval needed 0.2 s because it counted from the send)."""
     flood_window_s: float = 1.0
     """429s in two different chats within this time are taken as the global limit."""
+    max_queued_per_chat: int = 50
+    """Calls queued for one chat before the least valuable are dropped (never a confirmation
+    of a saved write; see ``Value``)."""
+
+    def __post_init__(self) -> None:
+        if self.chat_burst < 1 or self.group_burst < 1 or self.chat_per_s <= 0:
+            raise ValueError("bursts must be >= 1 and the sustained rate > 0")
+        if self.max_queued_per_chat < 1:
+            raise ValueError("max_queued_per_chat must be >= 1")
 
     def scaled(self, factor: float) -> OutboundLimits:
         """The same limits with every duration multiplied by ``factor`` (fast tests, demos)."""
         return replace(
             self,
-            chat_interval_s=self.chat_interval_s * factor,
+            chat_per_s=self.chat_per_s / factor if factor > 0 else math.inf,
             group_window_s=self.group_window_s * factor,
             global_window_s=self.global_window_s * factor,
             margin_s=self.margin_s * factor,
             flood_window_s=self.flood_window_s * factor,
         )
+
+
+class Value(IntEnum):
+    """How much a queued call is worth keeping when its chat's queue is full (low goes first).
+
+    An edit waiting behind a newer edit of the same message is *superseded* and goes at once,
+    full queue or not: only the latest edit of a message is sent.
+    """
+
+    INTERIM = 1
+    """Loading messages and other non-final replies."""
+    ORDINARY = 2
+    """Answers."""
+    KEEP = 3
+    """The confirmation of an acknowledged write ("saved", "deleted"): never dropped."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,16 +143,24 @@ class DeliveryPolicy:
 class _Entry(Generic[T]):
     item: T
     is_message: bool
+    value: Value = Value.ORDINARY
+    supersedes: Hashable | None = None
 
 
 @dataclass(slots=True)
 class _ChatQueue(Generic[T]):
     is_group: bool
     entries: deque[_Entry[T]]
-    last_message_at: float = -math.inf
+    tat: float = -math.inf
+    """The bucket's theoretical arrival time (GCRA): a message may go once
+    ``now >= tat - (burst - 1) / rate``; each message counted moves it on by ``1 / rate``."""
     group_sends: deque[float] | None = None
     paused_until: float = -math.inf
     in_flight: _Entry[T] | None = None
+
+
+Dropped = tuple[T, str]
+"""An item the scheduler let go and why: ``"superseded"`` or ``"queue_full"``."""
 
 
 class OutboundScheduler(Generic[T]):
@@ -122,7 +169,8 @@ class OutboundScheduler(Generic[T]):
     ``next_ready`` hands out at most one call per chat at a time (the chat is *in flight* until
     ``complete`` or ``requeue_front``), so a chat's messages keep their order even when a call
     is retried. Items marked ``is_message=False`` (edits) skip the per-chat and group limits
-    but count towards the global one.
+    but count towards the global one. Each chat's queue is bounded (``max_queued_per_chat``):
+    ``submit`` returns what it let go, and the caller reports it.
     """
 
     def __init__(
@@ -145,10 +193,37 @@ class OutboundScheduler(Generic[T]):
     def limits(self) -> OutboundLimits:
         return self._limits
 
-    def submit(self, chat_id: int, chat_type: str, item: T, *, is_message: bool = True) -> None:
-        """Queue ``item`` behind everything already queued for ``chat_id``."""
-        self._queue_for(chat_id, chat_type).entries.append(_Entry(item, is_message))
-        self._enter_rotation(chat_id)
+    def submit(self, chat_id: int, chat_type: str, item: T, *, is_message: bool = True,
+               value: Value = Value.ORDINARY,
+               supersedes: Hashable | None = None) -> list[Dropped[T]]:
+        """Queue ``item`` behind everything already queued for ``chat_id``.
+
+        ``supersedes`` names what an edit changes (a message): a queued edit with the same key
+        is dropped, since only the latest one matters. If the chat's queue is then over its
+        cap, the least valuable queued items (lowest ``value``, oldest first, the new item
+        included) are dropped, but never ``Value.KEEP``. Returns the dropped items.
+        """
+        queue = self._queue_for(chat_id, chat_type)
+        dropped: list[Dropped[T]] = []
+        if supersedes is not None:
+            stale = [entry for entry in queue.entries if entry.supersedes == supersedes]
+            for entry in stale:
+                queue.entries.remove(entry)
+                dropped.append((entry.item, "superseded"))
+        entry = _Entry(item, is_message, value, supersedes)
+        queue.entries.append(entry)
+        cap = self._limits.max_queued_per_chat
+        while len(queue.entries) > cap:
+            victim = min((candidate for candidate in queue.entries
+                          if candidate.value < Value.KEEP),
+                         key=lambda candidate: candidate.value, default=None)
+            if victim is None:
+                break  # only confirmations left: they stay, over the cap
+            queue.entries.remove(victim)
+            dropped.append((victim.item, "queue_full"))
+        if queue.entries:
+            self._enter_rotation(chat_id)
+        return dropped
 
     def next_ready(self, now: float) -> tuple[T | None, float]:
         """The next item allowed to go at ``now``, or None and how long until one may.
@@ -185,9 +260,12 @@ class OutboundScheduler(Generic[T]):
         """The call for ``item`` ended at ``now`` without success: put it back at the head of
         its chat's queue (to retry it before the rest). It still counts as a call made."""
         queue = self._queue_for(chat_id, "private")
-        is_message = queue.in_flight.is_message if queue.in_flight is not None else True
+        entry = queue.in_flight
         self._finish_call(queue, now)
-        queue.entries.appendleft(_Entry(item, is_message))
+        if entry is None or entry.item is not item:
+            entry = _Entry(item, True)
+        entry.supersedes = None  # it may be half-done: a newer edit waits behind it instead
+        queue.entries.appendleft(entry)
         self._enter_rotation(chat_id)
 
     def pause_chat(self, chat_id: int, until: float) -> None:
@@ -230,6 +308,11 @@ class OutboundScheduler(Generic[T]):
         """Items queued and not handed out yet."""
         return sum(len(self._chats[chat_id].entries) for chat_id in self._rotation)
 
+    def queued(self, chat_id: int) -> int:
+        """Items queued for ``chat_id`` and not handed out yet."""
+        queue = self._chats.get(chat_id)
+        return 0 if queue is None else len(queue.entries)
+
     def in_flight(self) -> int:
         """Items handed out and not yet completed or requeued."""
         return sum(1 for queue in self._chats.values() if queue.in_flight is not None)
@@ -252,15 +335,19 @@ class OutboundScheduler(Generic[T]):
         if chat_id not in self._rotation:
             self._rotation.append(chat_id)
 
+    def _burst(self, queue: _ChatQueue[T]) -> int:
+        return self._limits.group_burst if queue.is_group else self._limits.chat_burst
+
     def _prune(self, now: float) -> None:
         """Forget idle chats whose limits can no longer delay their next message."""
         limits = self._limits
-        horizon = max(limits.chat_interval_s, limits.group_window_s + limits.margin_s)
+        horizon = limits.group_window_s + limits.margin_s
         for chat_id, queue in list(self._chats.items()):
-            last = queue.group_sends[-1] if queue.group_sends else queue.last_message_at
+            last = queue.group_sends[-1] if queue.group_sends else -math.inf
             idle = not queue.entries and queue.in_flight is None
-            if idle and last <= now - horizon and queue.paused_until <= now:
-                del self._chats[chat_id]
+            if (idle and last <= now - horizon and queue.tat <= now
+                    and queue.paused_until <= now):
+                del self._chats[chat_id]  # a full bucket and no window: as good as new
         self._rotation = deque(chat_id for chat_id in self._rotation if chat_id in self._chats)
         # Amortised: at most one sweep per horizon, however many calls are made.
         self._next_prune_at = now + horizon
@@ -281,7 +368,8 @@ class OutboundScheduler(Generic[T]):
         if not queue.entries[0].is_message:
             return wait
         limits = self._limits
-        wait = max(wait, queue.last_message_at + limits.chat_interval_s - now)
+        tolerance = (self._burst(queue) - 1) / limits.chat_per_s
+        wait = max(wait, queue.tat - tolerance - now)
         sends = queue.group_sends
         if sends is not None:
             window = limits.group_window_s + limits.margin_s
@@ -301,10 +389,11 @@ class OutboundScheduler(Generic[T]):
         entry, queue.in_flight = queue.in_flight, None
         if entry is None:
             return
+        counted_at = now + self._limits.margin_s
         self._global_in_flight -= 1
         self._global_done.append(now)
         if entry.is_message:
-            queue.last_message_at = now
+            queue.tat = max(queue.tat, counted_at) + 1 / self._limits.chat_per_s
             if queue.group_sends is not None:
                 queue.group_sends.append(now)
 

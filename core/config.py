@@ -168,6 +168,15 @@ class BotConfig:
     command_workers: int = _setting(
         8, "Actors running commands in parallel (each may wait on the market up to 5 s).",
         _COUNT)
+    # --- Telegram flood limits (docs/telegram.md) ---
+    telegram_chat_burst: int = _setting(
+        3, "Messages one chat may get back to back before the sustained rate applies.", _COUNT)
+    telegram_chat_per_s: float = _setting(
+        1.0, "Sustained messages per second to one chat.", _POSITIVE)
+    telegram_group_burst: int = _setting(
+        3, "The burst for a group (which also gets at most 20 messages a minute).", _COUNT)
+    telegram_queue_per_chat: int = _setting(
+        50, "Calls queued for one chat before the least valuable are dropped.", _COUNT)
     # --- Exchange HTTP ---
     exchange_urls: tuple[str, ...] = _setting(DEFAULT_EXCHANGE_URLS,
                                               "Exchange REST base URLs, tried in order.", _URL_LIST)

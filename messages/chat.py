@@ -122,6 +122,9 @@ class ChatReply:
     """False for interim messages (loading); latency is measured at the final one."""
     received_at: float = 0.0
     """Copied from the request, for end-to-end latency."""
+    keep: bool = False
+    """The confirmation of an acknowledged write ("saved", "deleted"): a full outbound queue
+    drops other replies first and never this one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

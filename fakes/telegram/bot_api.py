@@ -317,8 +317,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8081, help="TCP port on 127.0.0.1")
     parser.add_argument("--token", default=DEMO_TOKEN, help="the only token accepted")
     parser.add_argument("--no-limits", action="store_true", help="do not answer 429 on floods")
+    parser.add_argument("--chat-burst", type=int, default=FloodRules().chat_burst,
+                        help="messages a private chat may get at once (default: %(default)s)")
+    parser.add_argument("--group-burst", type=int, default=FloodRules().group_burst,
+                        help="messages a group may get at once (default: %(default)s)")
     args = parser.parse_args(argv)
-    fake = FakeBotApi(token=args.token, port=args.port, enforce_limits=not args.no_limits)
+    if args.chat_burst < 1 or args.group_burst < 1:
+        parser.error("bursts must be >= 1")
+    fake = FakeBotApi(token=args.token, port=args.port, enforce_limits=not args.no_limits,
+                      flood=FloodRules(chat_burst=args.chat_burst, group_burst=args.group_burst))
 
     def banner() -> list[str]:
         return [f"fake Bot API on {fake.base_url} (control: {fake.control_url})",

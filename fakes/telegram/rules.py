@@ -49,6 +49,7 @@ _TAG_NAME = re.compile(r"[^\s>/]*")
 _ENTITY = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z]+);")
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+_TOKEN_NOISE = 1e-9
 
 
 class BotApiError(ApiError):
@@ -250,12 +251,20 @@ def check_commands(commands: Any) -> tuple[tuple[str, str], ...]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FloodRules:
-    """How the fake throttles, modelled on the Bots FAQ; ``scaled`` speeds up tests."""
+    """How the fake throttles, modelled on the Bots FAQ; ``scaled`` speeds up tests.
+
+    Per chat a token bucket (``chat_burst`` or ``group_burst`` at once, then ``chat_per_s``),
+    per group also ``group_messages`` in any ``group_window_s``, and over all chats
+    ``global_calls`` messages and edits in any ``global_window_s``. Each counts a call when it
+    arrives, as Telegram does; a refused call counts nowhere.
+    """
 
     chat_per_s: float = 1.0
     """Sustained messages per second to one chat."""
     chat_burst: int = 3
-    """Messages one chat may get at once before the per-second rate applies."""
+    """Messages one private chat may get at once before the per-second rate applies."""
+    group_burst: int = 3
+    """The same for a group, supergroup or channel (which also gets ``group_messages``)."""
     group_messages: int = 20
     """Messages per ``group_window_s`` to one group."""
     group_window_s: float = 60.0
@@ -291,11 +300,14 @@ class FloodControl:
         waits = [_window_wait(self._global, rules.global_calls, rules.global_window_s, now)]
         bucket: _Bucket | None = None
         if is_message:
-            bucket = self._buckets.setdefault(chat_id, _Bucket(float(rules.chat_burst), now))
+            burst = rules.group_burst if is_group else rules.chat_burst
+            bucket = self._buckets.setdefault(chat_id, _Bucket(float(burst), now))
             refill = (now - bucket.updated) * rules.chat_per_s
-            bucket.tokens = min(rules.chat_burst, bucket.tokens + refill)
+            bucket.tokens = min(burst, bucket.tokens + refill)
             bucket.updated = now
-            waits.append(0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / rules.chat_per_s)
+            # Refills add up in floating point: a token short by float noise is a whole one.
+            short = 1 - bucket.tokens
+            waits.append(0.0 if short <= _TOKEN_NOISE else short / rules.chat_per_s)
             if is_group:
                 sends = self._groups.setdefault(chat_id, deque())
                 waits.append(_window_wait(sends, rules.group_messages, rules.group_window_s, now))

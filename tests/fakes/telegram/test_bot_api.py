@@ -124,6 +124,19 @@ def test_a_group_gets_twenty_messages_a_minute() -> None:
     assert flood.admit(-5, is_group=True, is_message=True, now=60.0) is None
 
 
+def test_the_bursts_are_configurable_per_chat_kind_and_refill_at_the_sustained_rate() -> None:
+    flood = FloodControl(FloodRules(chat_burst=5, group_burst=2))
+
+    private = [flood.admit(1, is_group=False, is_message=True, now=0.0) for _ in range(6)]
+    group = [flood.admit(-1, is_group=True, is_message=True, now=0.0) for _ in range(3)]
+
+    assert private == [None] * 5 + [1]
+    assert group == [None, None, 1]
+    assert flood.admit(1, is_group=False, is_message=True, now=0.5) == 1  # half a token
+    assert flood.admit(1, is_group=False, is_message=True, now=1.0) is None
+    assert flood.admit(1, is_group=False, is_message=False, now=1.0) is None  # edits: global only
+
+
 def test_the_bot_gets_thirty_calls_a_second_over_all_chats() -> None:
     flood = FloodControl(FloodRules())
 

@@ -1,0 +1,79 @@
+"""The outbox's bounded queue: what it drops is logged and counted, answers to presses still go.
+
+No event loop runs the dispatcher here: replies are only accepted and queued, so what stays
+queued and what was dropped is exact, without a server or a clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Coroutine
+from typing import Any, cast
+
+import pytest
+from telegram import Bot
+
+from actors.telegram_outbox import Outbox, TransportCounters
+from chat.outbound import DeliveryPolicy, OutboundLimits
+from messages.chat import ChatReply, ReplyFailed
+
+
+def make_outbox(limits: OutboundLimits | None = None) -> tuple[
+        Outbox, TransportCounters, list[str], list[ReplyFailed]]:
+    stats, spawned, failed = TransportCounters(), [], []
+
+    def spawn(coroutine: Coroutine[Any, Any, None]) -> None:
+        spawned.append(coroutine.cr_code.co_name)  # type: ignore[attr-defined]
+        coroutine.close()
+
+    outbox = Outbox(bot=cast(Bot, object()), policy=DeliveryPolicy(),
+                    limits=limits if limits is not None else OutboundLimits(),
+                    slot_capacity=16, stats=stats, on_failed=failed.append, redact=str,
+                    spawn=spawn, clock=lambda: 0.0, rng=random.Random(1))
+    return outbox, stats, spawned, failed
+
+
+def dropped_events(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
+    return [dict(record.fields) for record in caplog.records  # type: ignore[attr-defined]
+            if getattr(record, "event", None) == "chat.reply_dropped"]
+
+
+def test_a_thousand_presses_of_one_button_leave_one_edit_queued_and_every_press_answered(
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    outbox, stats, spawned, failed = make_outbox()
+    caplog.set_level(logging.INFO, logger="actors.telegram_outbox")
+
+    for n in range(1000):
+        outbox.accept(ChatReply(request_id=f"r{n}", chat_id=7, text=f"page {n}",
+                                edit_message_id=5, callback_id=f"cb{n}"))
+
+    assert spawned == ["answer_callback"] * 1000
+    assert (stats.queue_depth, stats.dropped, stats.failed) == (1, 999, 0)
+    assert failed == []
+    events = dropped_events(caplog)
+    assert len(events) == 999
+    assert {event["reason"] for event in events} == {"superseded"}
+
+
+def test_a_full_chat_queue_drops_loading_messages_and_old_answers_but_never_a_confirmation(
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    outbox, stats, _, failed = make_outbox(OutboundLimits(max_queued_per_chat=3))
+
+    outbox.accept(ChatReply(request_id="saved", chat_id=7, text="Alert #1 saved", keep=True))
+    outbox.accept(ChatReply(request_id="loading", chat_id=7, text="Working on it", final=False))
+    for n in range(4):
+        outbox.accept(ChatReply(request_id=f"answer{n}", chat_id=7, text=f"answer {n}"))
+    outbox.accept(ChatReply(request_id="deleted", chat_id=7, text="Alert #1 deleted", keep=True))
+    outbox.accept(ChatReply(request_id="watched", chat_id=7, text="Added", keep=True))
+    outbox.accept(ChatReply(request_id="unwatched", chat_id=7, text="Removed", keep=True))
+
+    dropped = [event["reason"] for event in dropped_events(caplog)]
+    assert dropped == ["queue_full"] * 5
+    assert [record.request_id for record in caplog.records  # type: ignore[attr-defined]
+            if getattr(record, "event", None) == "chat.reply_dropped"] == [
+        "loading", "answer0", "answer1", "answer2", "answer3"]
+    assert (stats.queue_depth, stats.dropped, failed) == (4, 5, [])  # over the cap of 3
+    assert outbox.abandon("stopping") == 4  # the four confirmations are still owed
