@@ -96,7 +96,7 @@ class StorageCommands:
             request_id=request.request_id, user_id=request.user_id, chat_id=request.chat_id,
             symbol=symbol, direction=wanted.direction, price=wanted.price, reply_to=reply_to))
         if isinstance(result, str):
-            return CommandResult((reply(request, result),), "unavailable")
+            return CommandResult((reply(request, result, keep=True),), "unavailable")
         # The alert is already saved: its confirmation must not wait 5 s on a slow exchange
         # for the current price, which only decorates it.
         now = self._market.quotes([symbol], request_id=request.request_id,
@@ -111,7 +111,7 @@ class StorageCommands:
             request_id=request.request_id, user_id=request.user_id, alert_id=alert_id,
             reply_to=reply_to))
         if isinstance(result, str):
-            return CommandResult((reply(request, result),), "usage")
+            return CommandResult((reply(request, result, keep=True),), "usage")
         text = cards.alert_deleted_text(alert_id)
         return CommandResult((reply(request, text, keep=True),), "ok")
 
@@ -128,9 +128,9 @@ class StorageCommands:
             request_id=request.request_id, user_id=request.user_id, symbol=symbol,
             reply_to=reply_to))
         if isinstance(result, str):
-            return CommandResult((reply(request, result),), "unavailable")
+            return CommandResult((reply(request, result, keep=True),), "unavailable")
         text = cards.watch_changed_text(symbol, added=added, changed=result.changed)
-        return CommandResult((reply(request, text),), "ok")
+        return CommandResult((reply(request, text, keep=True),), "ok")
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -173,7 +173,7 @@ class StorageCommands:
                     request_id=request.request_id, user_id=request.user_id,
                     alert_id=alert_id, reply_to=reply_to))
                 text = result if isinstance(result, str) else cards.alert_rearmed_text(alert_id)
-                return CommandResult((_as_new_message(reply(request, text)),), "ok")
+                return CommandResult((_as_new_message(reply(request, text, keep=True)),), "ok")
         answer = reply(request, "", edit_message_id=None, toast=BUTTON_NOT_AVAILABLE)
         return CommandResult((answer,), "unavailable")
 

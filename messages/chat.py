@@ -123,8 +123,8 @@ class ChatReply:
     received_at: float = 0.0
     """Copied from the request, for end-to-end latency."""
     keep: bool = False
-    """The confirmation of an acknowledged write ("saved", "deleted"): a full outbound queue
-    drops other replies first and never this one."""
+    """The outcome of a write the user asked for (saved, deleted, watched, refused, unconfirmed):
+    a full outbound queue never drops it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
