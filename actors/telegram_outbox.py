@@ -39,12 +39,9 @@ from chat.outbound import (
     DeliveryPolicy,
     OutboundLimits,
     OutboundScheduler,
-    OutboundStep,
-    SlotMap,
-    StepKind,
     Value,
-    plan_reply,
 )
+from chat.reply_plan import OutboundStep, SlotMap, StepKind, plan_reply
 from core.logs import log_event
 from messages.chat import Button, ChatAction, ChatReply, ReplyFailed
 from resilience.backoff import full_jitter_delay

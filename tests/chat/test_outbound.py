@@ -14,11 +14,9 @@ from chat.chunking import split_html
 from chat.outbound import (
     OutboundLimits,
     OutboundScheduler,
-    SlotMap,
-    StepKind,
     Value,
-    plan_reply,
 )
+from chat.reply_plan import SlotMap, StepKind, plan_reply
 from fakes.telegram.rules import FloodControl, FloodRules
 from messages.chat import Button, ChatReply
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from chat import cards
 from chat.chunking import CUT_NOTE, MAX_REPLY_MESSAGES, cap_messages, split_html
 from chat.html import html_problem, visible_text
-from chat.outbound import plan_reply
+from chat.reply_plan import plan_reply
 from chat.parsing import read_text
 from chat.replies import reply
 from market.errors import InvalidSymbolFormat, UnknownSymbol
