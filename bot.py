@@ -41,6 +41,7 @@ from actors.metrics_reporter import metrics_spec
 from actors.telegram_io import TelegramIO
 from chat.commands import menu_commands
 from ops import inspect_cli
+from ops.metrics import BotMetrics
 from ops.status_http import StatusServer
 from core.config import (TOKEN_ENV_VAR, BotConfig, describe_settings, load_config, url_passwords,
                          with_webhook_secret)
@@ -82,15 +83,20 @@ def build_specs(
     read_pool: ReadPool | None = None,
     transport_factory: ActorFactory | None = None,
     storage_fault: Callable[[str], None] | None = None,
+    metrics: BotMetrics | None = None,
 ) -> list[ChildSpec]:
     """The bot's own children of the root supervisor, in start order.
+
+    ``metrics`` (the bot's Prometheus registry) is fed by the fetch workers and the
+    conversation.
 
     Storage comes first (users' data must be writable before anyone can ask to save it); chat
     and the alert sweep only exist with a transport to talk through (not in tests and
     benchmarks of the market alone).
     """
     settings = supervisor_settings(config)
-    specs = [market_spec(config, settings), memory_spec(config)]
+    specs = [market_spec(config, settings, on_exchange_request=(
+        metrics.observe_exchange_request if metrics is not None else None)), memory_spec(config)]
     if config.performance_monitoring:
         specs.append(metrics_spec(config))
     if read_pool is not None:
@@ -100,7 +106,8 @@ def build_specs(
         storage = (StorageCommands(market=market, directory=directory, reads=read_pool)
                    if read_pool is not None else None)
         specs.append(chat_spec(config, settings, market=market, directory=directory,
-                               transport_factory=transport_factory, storage=storage))
+                               transport_factory=transport_factory, storage=storage,
+                               command_listeners=(metrics.observe_command,) if metrics else ()))
         if read_pool is not None:
             alerts = alerts_spec(config, read_pool)
             specs.append(dataclasses.replace(alerts, depends_on=("storage", "market", "chat")))
@@ -141,9 +148,11 @@ class CryptoBot:
         # Storage comes with the chat: without a transport nobody can save anything.
         self.read_pool = (ReadPool.from_config(config) if transport_factory is not None
                           else None)
+        self.metrics = BotMetrics(self.status)
+        """This bot's Prometheus registry, served at ``/metrics`` by the status endpoint."""
         specs = build_specs(config, market=self.market, directory=directory,
                             read_pool=self.read_pool, transport_factory=transport_factory,
-                            storage_fault=storage_fault)
+                            storage_fault=storage_fault, metrics=self.metrics)
         self._tree = SupervisionTree([*specs, *extra_specs], supervisor_settings(config),
                                      directory=directory,
                                      on_root_failure=lambda _report: self._should_exit.set())
@@ -395,7 +404,7 @@ def _start_status_server(bot: CryptoBot) -> StatusServer | None:
     if not port:
         return None
     try:
-        return StatusServer(bot.status, port=port).start()
+        return StatusServer(bot.status, port=port, metrics=bot.metrics).start()
     except OSError as exc:  # a busy port must not take the bot down: it still answers users
         log_event(logger, "status_http.unavailable", logging.ERROR, port=port, error=str(exc))
         return None

@@ -8,6 +8,7 @@ update is taken in before there is someone to answer it, and none after.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from actors.chart import ChartActor
@@ -16,12 +17,24 @@ from actors.command_worker import CommandWorker, command_worker_names
 from actors.conversation import Conversation
 from actors.market_access import MarketAccess
 from core.config import BotConfig
+from messages.chat import CommandDone
 from supervision.address import Directory
 from supervision.spec import ActorFactory, ChildSpec, Priority, RestartType
 from supervision.strategies import Strategy
 from supervision.supervisor import SupervisorSettings, supervisor_spec
 
-__all__ = ["chat_spec"]
+__all__ = ["CommandListener", "chat_spec"]
+
+CommandListener = Callable[[CommandDone, float], None]
+"""Told of every answered command with its latency in milliseconds (conversation thread)."""
+
+
+def _each(listeners: Sequence[CommandListener]) -> CommandListener:
+    """One listener that tells every one of ``listeners`` in turn."""
+    def tell_all(done: CommandDone, latency_ms: float) -> None:
+        for listener in listeners:
+            listener(done, latency_ms)
+    return tell_all
 
 
 def chat_spec(
@@ -32,9 +45,16 @@ def chat_spec(
     directory: Directory,
     transport_factory: ActorFactory,
     storage: Any | None = None,
+    command_listeners: Sequence[CommandListener] = (),
 ) -> ChildSpec:
-    """The ``chat`` supervisor and its children."""
+    """The ``chat`` supervisor and its children.
+
+    Every answered command goes to the storage's command log (when there is storage) and to
+    each of ``command_listeners`` (the Prometheus histograms), in that order.
+    """
     workers = command_worker_names(config.command_workers)
+    listeners = ([storage.command_listener()] if storage is not None else []) + list(
+        command_listeners)
 
     def service(worker: str) -> CommandService:
         return CommandService(market=market, directory=directory, storage=storage, worker=worker)
@@ -62,7 +82,7 @@ def chat_spec(
             name="conversation",
             factory=lambda ctx: Conversation.start(
                 ctx, config=config, workers=workers,
-                on_command=storage.command_listener() if storage is not None else None,
+                on_command=_each(listeners) if listeners else None,
             ),
             priority=Priority.HIGH,
             depends_on=workers,

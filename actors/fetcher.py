@@ -34,13 +34,18 @@ from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.errors import ChildUnavailable
 
-__all__ = ["FetchWorker", "FetcherRouter", "MarketSource", "worker_names"]
+__all__ = ["FetchWorker", "FetcherRouter", "MarketSource", "RequestObserver", "worker_names"]
 
 logger = logging.getLogger(__name__)
 
 
 def worker_names(pool_size: int) -> tuple[str, ...]:
     return tuple(f"fetch_worker_{n}" for n in range(pool_size))
+
+
+RequestObserver = Callable[[str, str, float], None]
+"""Told of every upstream request a worker made: kind, result (ok or the ``MarketError`` class
+name), seconds (``ops.metrics.BotMetrics.observe_exchange_request``)."""
 
 
 class MarketSource(Protocol):
@@ -188,9 +193,11 @@ class FetchWorker(SupervisedActor):
         source_factory: Callable[[], MarketSource],
         router: str = "fetcher",
         clock: Callable[[], float] = time.perf_counter,
+        on_request: RequestObserver | None = None,
     ) -> None:
         super().__init__(ctx)
         self._source_factory = source_factory
+        self._on_request = on_request
         self._router = ctx.directory[router]
         self._clock = clock
         self._source: MarketSource | None = None
@@ -234,6 +241,9 @@ class FetchWorker(SupervisedActor):
             done = FetchDone(message.spec, self.ctx.name, error=exc, elapsed_s=self._clock() - started)
         else:
             done = FetchDone(message.spec, self.ctx.name, value=value, elapsed_s=self._clock() - started)
+        if self._on_request is not None:
+            result = "ok" if done.error is None else type(done.error).__name__
+            self._on_request(message.spec.kind, result, done.elapsed_s)
         self._router.tell(done)
 
 

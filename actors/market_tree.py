@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from actors.cache import CacheActor
-from actors.fetcher import FetcherRouter, FetchWorker, worker_names
+from actors.fetcher import FetcherRouter, FetchWorker, RequestObserver, worker_names
 from actors.indicator import IndicatorActor
 from core.config import BotConfig
 from market.binance import BinanceClient
@@ -32,10 +32,12 @@ def market_spec(
     settings: SupervisorSettings,
     *,
     cache_clock: Callable[[], float] = time.monotonic,
+    on_exchange_request: RequestObserver | None = None,
 ) -> ChildSpec:
     """The ``market`` supervisor and its children, built from ``config``.
 
-    ``cache_clock`` lets tests age cached data without waiting.
+    ``cache_clock`` lets tests age cached data without waiting; ``on_exchange_request`` is told
+    of every upstream request (the bot's exchange latency histogram).
     """
     # One budget for every worker: Binance counts weight per IP, not per connection.
     budget = WeightBudget(config.request_weight_limit_per_minute, config.rate_limit_strategy)
@@ -69,7 +71,8 @@ def market_spec(
     children = [
         ChildSpec(
             name=name,
-            factory=lambda ctx: FetchWorker.start(ctx, source_factory=source),
+            factory=lambda ctx: FetchWorker.start(ctx, source_factory=source,
+                                                  on_request=on_exchange_request),
             priority=Priority.CRITICAL,
             # A worker legitimately blocks for a whole request with its retries.
             hang_timeout_s=max(settings.hang_timeout_s, flight_timeout_s),

@@ -1,162 +1,211 @@
-"""Prometheus text exposition (format 0.0.4) of one actor-tree snapshot.
+"""Prometheus metrics of one bot, exposed through prometheus-client.
 
 Why: operators already run Prometheus and Grafana; a ``/metrics`` page they can scrape turns
 "the fetcher restarted twice last night" and "the exchange breaker keeps opening" into graphs
-and alerts without anyone opening Telegram. Rendering is pure (snapshot in, text out) so the
-format is tested line by line without a server.
+and alerts without anyone opening Telegram. The exposition format, histograms and the process
+figures come from prometheus-client, the well-kept library, rather than from hand-written text.
 
-Actor names are unique in a tree (the directory is keyed by name), so ``actor`` alone
-identifies a series. Every numeric figure an actor reports through ``stats()`` (flattened to
-dotted names by ``core.stats.stat_figures``) becomes one ``cryptobot_actor_stat``
-sample; ``None`` (e.g. a hit rate before the first lookup) and text are left out rather than
-invented.
+Each bot owns a :class:`BotMetrics` with its own ``CollectorRegistry``, never the library's
+global one: several bots run in one test process, and each must scrape only its own figures.
+The registry holds three kinds of figures:
+
+* :class:`SnapshotCollector`: read at scrape time from one actor-tree snapshot: the health
+  verdict, every actor's state, restarts, mailbox depth and handled messages, every numeric
+  figure its typed ``stats()`` reports (flattened by ``core.stats.stat_figures`` into the
+  ``stat`` label: ``computed.hit_rate``, ``weight.used``), and each circuit breaker. Actor
+  names are unique in a tree (the directory is keyed by name), so ``actor`` alone identifies a
+  series; ``None`` (a hit rate before the first lookup) and text are left out, not invented.
+* live instruments fed as things happen: the command latency histogram and command counter
+  (from the conversation's command listener, :meth:`BotMetrics.observe_command`) and the
+  exchange request latency histogram (from the fetch workers,
+  :meth:`BotMetrics.observe_exchange_request`). They are called from actor threads directly:
+  prometheus-client's metric objects guard their values with a lock, so concurrent updates are
+  safe, and an ``observe`` costs a lock and an addition where a message to a metrics actor would
+  add a mailbox hop (and a thread switch) per command and per upstream request.
+* the library's process collector (``process_resident_memory_bytes``, CPU seconds, open fds)
+  and platform collector (``python_info``), registered on the bot's registry.
+
+Label values are bounded: commands and outcomes come from the command table and the policy
+(unknown commands are all ``unknown``), request kinds from ``FetchSpec.kind``, and a failed
+request's result is its ``MarketError`` class name.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import TypeGuard
+import time
+from collections.abc import Callable, Iterator, Sequence
 
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import PlatformCollector, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from core.errors import BotError
+from core.stats import stat_figures
+from messages.chat import CommandDone
 from ops.health import HEALTHY_STATES, assess
 from supervision.snapshot import ActorSnapshot
-from core.stats import stat_figures
 
-__all__ = ["CONTENT_TYPE", "escape_label_value", "format_sample_value", "render_metrics"]
+__all__ = ["COMMAND_LATENCY_BUCKETS_S", "CONTENT_TYPE", "EXCHANGE_LATENCY_BUCKETS_S",
+           "BotMetrics", "SnapshotCollector", "SnapshotUnavailable", "render_metrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-"""What Prometheus expects from a text-format scrape."""
+"""What ``generate_latest`` writes (the library's ``CONTENT_TYPE_PLAIN_0_0_4``). Spelled here
+because the library's ``CONTENT_TYPE_LATEST`` names the 1.0.0 text format since 0.22 while
+``generate_latest`` still writes 0.0.4, and older releases lack the 0.0.4 constant."""
 
-Labels = tuple[tuple[str, str], ...]
-Sample = tuple[Labels, float | int]
+COMMAND_LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+"""From a cached /price (milliseconds) to the conversation's 30 s apology."""
+EXCHANGE_LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""From a loopback simulator (milliseconds) to a read timeout with retries."""
 
-
-@dataclass(frozen=True, slots=True)
-class _Family:
-    """One metric family: its name, type, help text and how to read samples off a node."""
-
-    name: str
-    """Full metric name, e.g. ``cryptobot_actor_up``."""
-    kind: str
-    """Prometheus type: gauge or counter."""
-    help: str
-    """One-line meaning, shown by Prometheus and Grafana."""
-    samples: Callable[[ActorSnapshot], Iterable[Sample]]
-    """The samples one tree node contributes."""
+SnapshotProvider = Callable[[], ActorSnapshot]
+HEALTH_LEVELS = ("ok", "degraded", "failing")
 
 
-def escape_label_value(value: str) -> str:
-    """A label value escaped as the text format requires (backslash, quote, newline)."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class SnapshotUnavailable(BotError):
+    """No actor snapshot could be taken for a scrape; the status endpoint answers 503."""
+
+    def __init__(self, cause: Exception) -> None:
+        self.cause = cause
+        super().__init__(f"snapshot failed: {type(cause).__name__}: {cause}")
 
 
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
+class SnapshotCollector(Collector):
+    """The actor tree as metric families, read from a fresh snapshot on every scrape."""
+
+    def __init__(self, snapshot_provider: SnapshotProvider, uptime_s: Callable[[], float]) -> None:
+        self._snapshot_provider = snapshot_provider
+        self._uptime_s = uptime_s
+
+    def describe(self) -> list[Metric]:
+        # Nothing up front: registering must not take a snapshot (the tree may not run yet).
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            snapshot = self._snapshot_provider()
+        except Exception as error:  # the tree is stopping, a bug: the scrape says so (503)
+            raise SnapshotUnavailable(error) from error
+        yield from snapshot_families(snapshot, uptime_s=self._uptime_s())
 
 
-def format_sample_value(value: float | int) -> str:
-    """A sample value as Prometheus spells it (``NaN``, ``+Inf`` and ``-Inf`` included)."""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(value)
+def snapshot_families(snapshot: ActorSnapshot, *, uptime_s: float) -> Iterator[Metric]:
+    """Process-level gauges, then each per-actor family that has samples (pure)."""
+    up = GaugeMetricFamily("cryptobot_up", "1 when the bot answered this scrape.", value=1)
+    uptime = GaugeMetricFamily("cryptobot_uptime_seconds", "Seconds since the bot started.",
+                               value=uptime_s)
+    health = GaugeMetricFamily(
+        "cryptobot_health", "1 for the current verdict of /healthz (ok, degraded or failing).",
+        labels=["level"])
+    level = assess(snapshot).level
+    for name in HEALTH_LEVELS:
+        health.add_metric([name], int(name == level))
+    yield from (up, uptime, health)
+    nodes = list(snapshot.walk())
+    for family in (_actor_families(nodes), _breaker_families(nodes)):
+        yield from (metric for metric in family if metric.samples)
 
 
-def _is_number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, (int, float))
+def _actor_families(nodes: Sequence[ActorSnapshot]) -> Iterator[Metric]:
+    actor_up = GaugeMetricFamily(
+        "cryptobot_actor_up",
+        "1 while the actor is running, busy or lazy; 0 when restarting, stopped or failed.",
+        labels=["actor", "kind"])
+    state = GaugeMetricFamily(
+        "cryptobot_actor_state", "1 for the actor's current state (see the state label).",
+        labels=["actor", "state"])
+    restarts = CounterMetricFamily(
+        "cryptobot_actor_restarts", "Restarts of the actor since its supervisor started.",
+        labels=["actor"])
+    mailbox = GaugeMetricFamily("cryptobot_actor_mailbox_depth", "Messages waiting for the actor.",
+                                labels=["actor"])
+    handled = CounterMetricFamily(
+        "cryptobot_actor_messages_handled",
+        "Messages handled by the actor's current incarnation.", labels=["actor"])
+    stats = GaugeMetricFamily(
+        "cryptobot_actor_stat",
+        "A numeric figure the actor reports about itself (see the stat label).",
+        labels=["actor", "stat"])
+    for node in nodes:
+        actor_up.add_metric([node.name, node.kind], int(node.state in HEALTHY_STATES))
+        state.add_metric([node.name, node.state], 1)
+        restarts.add_metric([node.name], node.restarts)
+        mailbox.add_metric([node.name], node.mailbox_depth)
+        handled.add_metric([node.name], node.handled)
+        for key, value in stat_figures(node.stats):
+            if isinstance(value, (int, float)):  # bool included: 1 or 0
+                stats.add_metric([node.name, str(key)], float(value))
+    yield from (actor_up, state, restarts, mailbox, handled, stats)
 
 
-def _actor(node: ActorSnapshot) -> Labels:
-    return (("actor", node.name),)
-
-
-def _up(node: ActorSnapshot) -> Iterator[Sample]:
-    yield (_actor(node) + (("kind", node.kind),), int(node.state in HEALTHY_STATES))
-
-
-def _restarts(node: ActorSnapshot) -> Iterator[Sample]:
-    yield _actor(node), node.restarts
-
-
-def _mailbox(node: ActorSnapshot) -> Iterator[Sample]:
-    yield _actor(node), node.mailbox_depth
-
-
-def _handled(node: ActorSnapshot) -> Iterator[Sample]:
-    yield _actor(node), node.handled
-
-
-def _stats(node: ActorSnapshot) -> Iterator[Sample]:
-    for key, value in stat_figures(node.stats):
-        if _is_number(value):
-            yield _actor(node) + (("stat", str(key)),), value
-
-
-def _breaker_open(node: ActorSnapshot) -> Iterator[Sample]:
-    for breaker in node.breakers:
-        labels = (("breaker", breaker.name), ("actor", node.name), ("state", breaker.state))
-        yield labels, int(breaker.state != "closed")
-
-
-def _breaker_trips(node: ActorSnapshot) -> Iterator[Sample]:
-    for breaker in node.breakers:
-        yield (("breaker", breaker.name), ("actor", node.name)), breaker.trips
-
-
-_FAMILIES: tuple[_Family, ...] = (
-    _Family("cryptobot_actor_up", "gauge",
-            "1 while the actor is running, busy or lazy; 0 when restarting, stopped or failed.",
-            _up),
-    _Family("cryptobot_actor_restarts_total", "counter",
-            "Restarts of the actor since its supervisor started.", _restarts),
-    _Family("cryptobot_actor_mailbox_depth", "gauge",
-            "Messages waiting for the actor.", _mailbox),
-    _Family("cryptobot_actor_messages_handled_total", "counter",
-            "Messages handled by the actor's current incarnation.", _handled),
-    _Family("cryptobot_actor_stat", "gauge",
-            "A numeric figure the actor reports about itself (see the stat label).", _stats),
-    _Family("cryptobot_breaker_open", "gauge",
-            "1 while the circuit breaker is not closed (open or half_open, see the state label).",
-            _breaker_open),
-    _Family("cryptobot_breaker_trips_total", "counter",
-            "Times the circuit breaker has opened, failed trial calls included.", _breaker_trips),
-)
-
-
-def _render_labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{name}="{escape_label_value(value)}"' for name, value in labels)
-    return "{" + inner + "}"
-
-
-def _family_lines(name: str, kind: str, help_text: str, samples: Iterable[Sample]) -> list[str]:
-    lines = [f"# HELP {name} {_escape_help(help_text)}", f"# TYPE {name} {kind}"]
-    lines += [f"{name}{_render_labels(labels)} {format_sample_value(value)}"
-              for labels, value in samples]
-    return lines
+def _breaker_families(nodes: Sequence[ActorSnapshot]) -> Iterator[Metric]:
+    is_open = GaugeMetricFamily(
+        "cryptobot_breaker_open",
+        "1 while the circuit breaker is not closed (open or half_open, see the state label).",
+        labels=["actor", "breaker", "state"])
+    trips = CounterMetricFamily(
+        "cryptobot_breaker_trips",
+        "Times the circuit breaker has opened, failed trial calls included.",
+        labels=["actor", "breaker"])
+    for node in nodes:
+        for breaker in node.breakers:
+            is_open.add_metric([node.name, breaker.name, breaker.state],
+                               int(breaker.state != "closed"))
+            trips.add_metric([node.name, breaker.name], breaker.trips)
+    yield from (is_open, trips)
 
 
 def render_metrics(snapshot: ActorSnapshot, *, uptime_s: float) -> str:
-    """The whole exposition: process-level gauges, then each family over every actor."""
-    lines = _family_lines("cryptobot_up", "gauge",
-                          "1 when the bot answered this scrape.", [((), 1)])
-    lines += _family_lines("cryptobot_uptime_seconds", "gauge",
-                           "Seconds since the status server started.", [((), uptime_s)])
-    level = assess(snapshot).level
-    lines += _family_lines("cryptobot_health", "gauge",
-                           "1 for the current verdict of /healthz (ok, degraded or failing).",
-                           [((("level", name),), int(name == level))
-                            for name in ("ok", "degraded", "failing")])
-    nodes = list(snapshot.walk())
-    for family in _FAMILIES:
-        samples = [sample for node in nodes for sample in family.samples(node)]
-        if samples:
-            lines += _family_lines(family.name, family.kind, family.help, samples)
-    return "\n".join(lines) + "\n"
+    """The exposition of one snapshot alone (no live instruments): tests and one-off dumps."""
+    collector = SnapshotCollector(lambda: snapshot, lambda: uptime_s)
+    return generate_latest(collector).decode()
+
+
+class BotMetrics:
+    """One bot's registry: the snapshot collector, live instruments and process figures."""
+
+    def __init__(
+        self,
+        snapshot_provider: SnapshotProvider,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        started_at: float | None = None,
+        process: bool = True,
+    ) -> None:
+        self.registry = CollectorRegistry()
+        self._clock = clock
+        self._started_at = clock() if started_at is None else started_at
+        self.registry.register(SnapshotCollector(snapshot_provider, self._uptime_s))
+        self.commands = Counter(
+            "cryptobot_commands", "Commands answered, by command and outcome.",
+            ["command", "outcome"], registry=self.registry)
+        self.command_latency = Histogram(
+            "cryptobot_command_latency_seconds",
+            "From the update arriving to the final answer, by command and outcome.",
+            ["command", "outcome"], buckets=COMMAND_LATENCY_BUCKETS_S, registry=self.registry)
+        self.exchange_latency = Histogram(
+            "cryptobot_exchange_request_seconds",
+            "One upstream exchange request by a fetch worker (retries included), by request "
+            "kind and result (ok or the MarketError class).",
+            ["kind", "result"], buckets=EXCHANGE_LATENCY_BUCKETS_S, registry=self.registry)
+        if process:
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+
+    def _uptime_s(self) -> float:
+        return max(0.0, self._clock() - self._started_at)
+
+    def observe_command(self, done: CommandDone, latency_ms: float) -> None:
+        """The conversation's command listener: one answered command (any thread)."""
+        self.commands.labels(done.command, done.outcome).inc()
+        self.command_latency.labels(done.command, done.outcome).observe(
+            max(0.0, latency_ms) / 1000)
+
+    def observe_exchange_request(self, kind: str, result: str, elapsed_s: float) -> None:
+        """A fetch worker's upstream request, timed around the client call (any thread)."""
+        self.exchange_latency.labels(kind, result).observe(max(0.0, elapsed_s))
+
+    def exposition(self) -> bytes:
+        """The whole scrape; raises :class:`SnapshotUnavailable` when no snapshot is taken."""
+        return generate_latest(self.registry)

@@ -19,7 +19,9 @@ Routes (``GET`` only):
   ``{"status": "failing", "reasons": [...]}`` when it cannot do its job and a process manager
   should restart it (also when no snapshot can be taken at all);
 * ``/actors``: the snapshot as JSON (``ActorSnapshot.to_dict()``);
-* ``/metrics``: Prometheus text format (see ``ops.metrics``).
+* ``/metrics``: Prometheus text format, ``generate_latest`` of the bot's own prometheus-client
+  registry (``ops.metrics.BotMetrics``): the snapshot taken during the scrape, the command and
+  exchange latency histograms, the process figures.
 
 Binding loopback is not enough on its own: a web page in a local browser can reach
 ``127.0.0.1`` through DNS rebinding (its own name, re-pointed at 127.0.0.1), and the browser
@@ -44,7 +46,7 @@ from urllib.parse import urlsplit
 from core.logs import log_event
 from ops.health import assess
 from ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from ops.metrics import render_metrics
+from ops.metrics import BotMetrics, SnapshotUnavailable
 from supervision.snapshot import ActorSnapshot
 
 __all__ = ["LOOPBACK", "SnapshotProvider", "StatusServer", "is_loopback_host"]
@@ -129,8 +131,9 @@ class StatusServer:
     """``/healthz``, ``/actors`` and ``/metrics`` on ``http://127.0.0.1:<port>``.
 
     Use as a context manager, or call ``start()`` and ``stop()``. ``port=0`` picks a free port
-    (tests); ``started_at`` is a ``clock()`` reading (monotonic by default) for the uptime
-    gauge, the time of ``start()`` when not given.
+    (tests). ``metrics`` is the bot's registry (``CryptoBot.metrics``); without one the server
+    makes its own over ``snapshot_provider``, whose uptime gauge counts from ``started_at``, a
+    ``clock()`` reading (monotonic by default), the time of ``start()`` when not given.
     """
 
     def __init__(
@@ -141,6 +144,7 @@ class StatusServer:
         port: int,
         started_at: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        metrics: BotMetrics | None = None,
     ) -> None:
         if host not in (LOOPBACK, "localhost"):
             raise ValueError(f"the status server only binds to loopback, not {host!r}")
@@ -148,6 +152,7 @@ class StatusServer:
         self._address = (LOOPBACK, port)
         self._started_at = started_at
         self._clock = clock
+        self._registry = metrics
         self._server: _StatusHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -159,6 +164,9 @@ class StatusServer:
             raise RuntimeError("status server already started")
         if self._started_at is None:
             self._started_at = self._clock()
+        if self._registry is None:
+            self._registry = BotMetrics(self._snapshot_provider, clock=self._clock,
+                                       started_at=self._started_at)
         self._server = _StatusHTTPServer(self._address, self._dispatch)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -252,10 +260,12 @@ class StatusServer:
             _send_json(handler, 200, snapshot.to_dict())
 
     def _metrics(self, handler: _StatusHandler) -> None:
-        snapshot = self._snapshot()
-        if isinstance(snapshot, str):
-            handler.send_bytes(503, f"{snapshot}\n".encode(), content_type=_TEXT_CONTENT_TYPE)
+        assert self._registry is not None  # made in start()
+        try:
+            body = self._registry.exposition()
+        except SnapshotUnavailable as error:
+            log_event(logger, "status_http.snapshot_failed", logging.WARNING,
+                      error=repr(error.cause), exc_info=True)
+            handler.send_bytes(503, f"{error}\n".encode(), content_type=_TEXT_CONTENT_TYPE)
             return
-        started_at = self._started_at if self._started_at is not None else self._clock()
-        text = render_metrics(snapshot, uptime_s=max(0.0, self._clock() - started_at))
-        handler.send_bytes(200, text.encode(), content_type=METRICS_CONTENT_TYPE)
+        handler.send_bytes(200, body, content_type=METRICS_CONTENT_TYPE)

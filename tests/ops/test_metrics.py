@@ -1,4 +1,4 @@
-"""The Prometheus exposition, checked by parsing every line of it."""
+"""The Prometheus exposition through prometheus-client, checked by parsing every line of it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ops.metrics import escape_label_value, format_sample_value, render_metrics
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from messages.chat import CommandDone
+from ops.metrics import BotMetrics, SnapshotUnavailable, render_metrics
 from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
 from core.stats import FlatStats
@@ -160,15 +164,12 @@ def test_label_values_are_escaped_and_read_back_intact() -> None:
                          stats=FlatStats(((awkward, 1.5),)))
     exposition = parse(render_metrics(node, uptime_s=1))
     assert exposition.value("cryptobot_actor_stat", actor=awkward, stat=awkward) == 1.5
-    assert escape_label_value('a"b') == 'a\\"b'
 
 
-def test_special_float_values_are_spelled_the_prometheus_way() -> None:
-    assert format_sample_value(math.nan) == "NaN"
-    assert format_sample_value(math.inf) == "+Inf"
-    assert format_sample_value(-math.inf) == "-Inf"
-    assert format_sample_value(False) == "0"
-    assert format_sample_value(7) == "7"
+def test_every_actor_reports_its_current_state() -> None:
+    exposition = parse(render_metrics(_tree(), uptime_s=1))
+    assert exposition.value("cryptobot_actor_state", actor="fetcher", state="restarting") == 1
+    assert exposition.value("cryptobot_actor_state", actor="cache", state="running") == 1
 
 
 def test_the_health_verdict_is_one_gauge_per_level_with_only_the_current_one_set() -> None:
@@ -176,3 +177,63 @@ def test_the_health_verdict_is_one_gauge_per_level_with_only_the_current_one_set
     levels = {ls["level"]: value for name, ls, value in exposition.samples
               if name == "cryptobot_health"}
     assert levels == {"ok": 0, "degraded": 1, "failing": 0}
+
+
+def _scrape(metrics: BotMetrics) -> dict[str, list[tuple[str, dict[str, str], float]]]:
+    """Family name to its samples, read back with the library's own parser."""
+    return {family.name: [(sample.name, sample.labels, sample.value) for sample in family.samples]
+            for family in text_string_to_metric_families(metrics.exposition().decode())}
+
+
+def _done(command: str, outcome: str) -> CommandDone:
+    return CommandDone(request_id="r1", replies=(), command=command, outcome=outcome)
+
+
+class TestBotMetrics:
+    def test_answered_commands_are_counted_and_timed_by_command_and_outcome(self) -> None:
+        metrics = BotMetrics(_tree, process=False)
+        metrics.observe_command(_done("price", "ok"), 120.0)
+        metrics.observe_command(_done("price", "ok"), 40.0)
+        metrics.observe_command(_done("analysis", "unavailable"), 3000.0)
+        scrape = _scrape(metrics)
+        counts = {(ls["command"], ls["outcome"]): v for n, ls, v in scrape["cryptobot_commands"]
+                  if n == "cryptobot_commands_total"}
+        assert counts == {("price", "ok"): 2, ("analysis", "unavailable"): 1}
+        latency = scrape["cryptobot_command_latency_seconds"]
+        price_sum = [v for n, ls, v in latency
+                     if n.endswith("_sum") and ls["command"] == "price"]
+        assert price_sum == [pytest.approx(0.16)]
+        under_quarter_second = [v for n, ls, v in latency if n.endswith("_bucket")
+                                and ls["command"] == "price" and ls["le"] == "0.25"]
+        assert under_quarter_second == [2]
+
+    def test_exchange_requests_are_timed_by_kind_and_result(self) -> None:
+        metrics = BotMetrics(_tree, process=False)
+        metrics.observe_exchange_request("klines", "ok", 0.02)
+        metrics.observe_exchange_request("klines", "ExchangeTimeout", 5.0)
+        counts = {(ls["kind"], ls["result"]): v
+                  for n, ls, v in _scrape(metrics)["cryptobot_exchange_request_seconds"]
+                  if n.endswith("_count")}
+        assert counts == {("klines", "ok"): 1, ("klines", "ExchangeTimeout"): 1}
+
+    def test_the_scrape_holds_the_snapshot_and_the_process_figures(self) -> None:
+        scrape = _scrape(BotMetrics(_tree, started_at=10.0, clock=lambda: 25.0))
+        assert scrape["cryptobot_uptime_seconds"][0][2] == 15.0
+        assert ("cryptobot_actor_restarts_total", {"actor": "fetcher"}, 3) in scrape[
+            "cryptobot_actor_restarts"]
+        assert scrape["process_resident_memory_bytes"][0][2] > 0
+        assert "python_info" in scrape
+
+    def test_each_bot_has_its_own_registry(self) -> None:
+        first, second = BotMetrics(_tree, process=False), BotMetrics(_tree, process=False)
+        first.observe_command(_done("price", "ok"), 1.0)
+        assert "cryptobot_commands" in _scrape(first)
+        assert not [s for s in _scrape(second).get("cryptobot_commands", [])
+                    if s[0] == "cryptobot_commands_total"]
+
+    def test_a_failing_snapshot_makes_the_scrape_fail_with_the_reason(self) -> None:
+        def broken() -> ActorSnapshot:
+            raise RuntimeError("tree is stopping")
+
+        with pytest.raises(SnapshotUnavailable, match="RuntimeError: tree is stopping"):
+            BotMetrics(broken, process=False).exposition()

@@ -9,6 +9,7 @@ import pykka
 import pytest
 import requests
 
+from ops.metrics import BotMetrics
 from ops.status_http import StatusServer
 from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
@@ -150,8 +151,9 @@ class TestMetrics:
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         lines = response.text.splitlines()
-        assert "cryptobot_up 1" in lines
-        assert 'cryptobot_actor_stat{actor="fetcher",stat="upstream_calls"} 3' in lines
+        assert "cryptobot_up 1.0" in lines
+        assert 'cryptobot_actor_stat{actor="fetcher",stat="upstream_calls"} 3.0' in lines
+        assert any(line.startswith("process_resident_memory_bytes ") for line in lines)
 
     def test_uptime_counts_from_started_at_on_the_given_clock(
         self, provider: Provider, http: requests.Session
@@ -159,6 +161,15 @@ class TestMetrics:
         with StatusServer(provider, port=0, started_at=100.0, clock=lambda: 112.5) as server:
             lines = _get(http, server, "/metrics").text.splitlines()
         assert "cryptobot_uptime_seconds 12.5" in lines
+
+    def test_a_given_registry_is_the_one_served(
+        self, provider: Provider, http: requests.Session
+    ) -> None:
+        metrics = BotMetrics(provider, process=False)
+        metrics.observe_exchange_request("prices", "ok", 0.01)
+        with StatusServer(provider, port=0, metrics=metrics) as server:
+            text = _get(http, server, "/metrics").text
+        assert 'cryptobot_exchange_request_seconds_count{kind="prices",result="ok"} 1.0' in text
 
     def test_a_failing_provider_answers_503(
         self, server: StatusServer, http: requests.Session, provider: Provider
@@ -234,4 +245,4 @@ def test_a_real_supervision_tree_is_served_live(
     assert health.status_code == 200, health.json()
     assert [child["name"] for child in actors["children"]] == ["pinger"]
     assert actors["children"][0]["stats"] == {"kind": "test-worker"}
-    assert 'cryptobot_actor_up{actor="pinger",kind="worker"} 1' in metrics
+    assert 'cryptobot_actor_up{actor="pinger",kind="worker"} 1.0' in metrics
