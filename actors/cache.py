@@ -112,7 +112,7 @@ class CacheActor(SupervisedActor):
             logger,
             "cache.shrunk",
             logging.WARNING,
-            level=message.level,
+            memory_level=message.level,
             freed_bytes=freed,
             now_bytes=self._cache.total_bytes(),
         )

@@ -80,7 +80,13 @@ class LayerStats:
     bytes: int
     """Bytes the layer holds now."""
     hit_rate: float | None
-    """Hits (stale ones included) over lookups, four decimals; None before the first lookup."""
+    """Lookups answered from the cache, fresh or stale, four decimals; None before the first
+    lookup. Kept for the dashboards that read ``<layer>.hit_rate``; a stale answer is not a
+    fresh one, so /stats shows the two rates below instead."""
+    fresh_hit_rate: float | None = None
+    """Fresh hits over lookups: answers that needed no exchange call and are up to date."""
+    stale_hit_rate: float | None = None
+    """Stale hits over lookups: answers served past their TTL (labelled old data)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +120,13 @@ class _LayerCounters:
 
     def snapshot(self) -> LayerStats:
         lookups = self.hits + self.stale_hits + self.misses
-        rate = None if lookups == 0 else round((self.hits + self.stale_hits) / lookups, 4)
+        def rate(count: int) -> float | None:
+            return None if lookups == 0 else round(count / lookups, 4)
+
         return LayerStats(hits=self.hits, misses=self.misses, stale_hits=self.stale_hits,
-                          evictions=self.evictions, bytes=self.bytes, hit_rate=rate)
+                          evictions=self.evictions, bytes=self.bytes,
+                          hit_rate=rate(self.hits + self.stale_hits),
+                          fresh_hit_rate=rate(self.hits), stale_hit_rate=rate(self.stale_hits))
 
 
 @dataclass(slots=True)

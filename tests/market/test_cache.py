@@ -75,6 +75,18 @@ def test_hits_misses_and_stale_hits_are_counted_per_layer():
     assert stats.hit_rate == round(2 / 3, 4)
 
 
+def test_fresh_hits_and_stale_answers_have_rates_of_their_own():
+    cache, clock = make()
+    cache.put("c1", "analysis", ttl_s=5)
+    cache.get("c1")
+    cache.get("c2")
+    clock.now += 10
+    cache.get("c1")
+    cache.get("c1")
+    stats = cache.stats()[Layer.COMPUTED]
+    assert (stats.fresh_hit_rate, stats.stale_hit_rate, stats.hit_rate) == (0.25, 0.5, 0.75)
+
+
 def test_keys_read_often_are_offered_for_refresh_once_shortly_before_expiry():
     cache, clock = make()
     cache.put("r-hot", 1, ttl_s=10)
