@@ -17,6 +17,7 @@ from actors.fetcher import FetcherRouter, FetchWorker, worker_names
 from actors.indicator import IndicatorActor
 from core.config import BotConfig
 from market.binance import BinanceClient
+from market.cache import CacheTtls
 from market.source import BinanceSource, is_upstream_failure
 from market.weights import WeightBudget
 from resilience.breaker import CircuitBreaker
@@ -80,7 +81,8 @@ def market_spec(
         ChildSpec(
             name="cache",
             factory=lambda ctx: CacheActor.start(
-                ctx, max_bytes=config.cache_size_mb * 1024 * 1024, clock=cache_clock
+                ctx, max_bytes=config.cache_size_mb * 1024 * 1024, clock=cache_clock,
+                ttls=CacheTtls.from_config(config),
             ),
             priority=Priority.CRITICAL,
         ),

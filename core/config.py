@@ -107,6 +107,8 @@ _COUNT = _Rule("an integer >= 1", lambda v: v >= 1)
 _NON_NEGATIVE_INT = _Rule("an integer >= 0", lambda v: v >= 0)
 _POSITIVE = _Rule("a number > 0", lambda v: v > 0)
 _NON_NEGATIVE = _Rule("a number >= 0", lambda v: v >= 0)
+# A day at most: longer is a typo (minutes for seconds), and stale data is kept only 6 h.
+_TTL = _Rule("a number of seconds with 0 < x <= 86400", lambda v: 0 < v <= 86400)
 _FRACTION = _Rule("a number with 0 < x <= 1", lambda v: 0 < v <= 1)
 _PERCENT = _Rule("an integer from 1 to 99", lambda v: 1 <= v <= 99)
 _PORT = _Rule("an integer from 0 to 65535 (0 disables)", lambda v: 0 <= v <= 65535)
@@ -222,6 +224,20 @@ class BotConfig:
         300.0, "Interval of the writer's prune runs (s); 0 disables pruning.", _NON_NEGATIVE)
     db_prune_batch_rows: int = _setting(
         5000, "Most rows one prune run deletes (a full run is followed by another).", _COUNT)
+    # --- Cache freshness (market/cache.py CacheTtls; stale data is still served when the
+    # exchange fails, see docs/market.md) ---
+    cache_ticker_ttl_s: float = _setting(
+        5.0, "Prices and 24h stats stay fresh this long (s).", _TTL)
+    cache_analysis_ttl_s: float = _setting(
+        5.0, "An analysis stays fresh this long (s); it shows the live price, so at most "
+        "cache_ticker_ttl_s.", _TTL)
+    cache_klines_ttl_divisor: int = _setting(
+        60, "Candles stay fresh for their interval divided by this (1h / 60 = 60 s), within "
+        "the floor and cap below.", _COUNT)
+    cache_klines_ttl_min_s: float = _setting(
+        5.0, "Shortest freshness of candles (s), e.g. for 1m.", _TTL)
+    cache_klines_ttl_max_s: float = _setting(
+        120.0, "Longest freshness of candles (s), e.g. for 1d.", _TTL)
     # --- Memory ---
     cache_size_mb: int = _setting(64, "In-memory market-data cache budget (MB).", _COUNT)
     max_memory_mb: int = _setting(512, "Process memory budget (MB).", _COUNT)
@@ -299,6 +315,8 @@ _CROSS_FIELD_CHECKS: tuple[_CrossCheck, ...] = (
     _not_below("restart_backoff_cap_s", "restart_backoff_base_s"),
     _not_below("hang_timeout_s", "heartbeat_interval_s", strictly=True),
     _not_below("max_memory_mb", "cache_size_mb"),
+    _not_below("cache_klines_ttl_max_s", "cache_klines_ttl_min_s"),
+    _not_below("cache_ticker_ttl_s", "cache_analysis_ttl_s"),
     # Telegram only delivers webhooks to https URLs, so fail here rather than at setWebhook.
     ("webhook_url", lambda c: None if c.telegram_mode != "webhook"
      or c.webhook_url.startswith("https://") else "an https:// URL is needed in webhook mode"),

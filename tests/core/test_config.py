@@ -211,6 +211,28 @@ def test_symbols_are_upper_cased() -> None:
     assert (config.preload_symbols, config.default_quote) == (("BTC", "SOL"), "USDC")
 
 
+@pytest.mark.parametrize(("name", "bad_value"), [
+    ("cache_ticker_ttl_s", 0.0), ("cache_ticker_ttl_s", -1.0), ("cache_klines_ttl_max_s", 86401.0),
+    ("cache_klines_ttl_divisor", 0), ("cache_klines_ttl_min_s", 0.0),
+])
+def test_cache_ttls_must_be_positive_and_at_most_a_day(name: str, bad_value: float) -> None:
+    with pytest.raises(ConfigError) as caught:
+        BotConfig().with_overrides(**{name: bad_value})
+    assert caught.value.key == name
+
+
+def test_the_candle_ttl_cap_may_not_be_below_its_floor() -> None:
+    with pytest.raises(ConfigError) as caught:
+        BotConfig(cache_klines_ttl_min_s=60.0, cache_klines_ttl_max_s=30.0)
+    assert caught.value.key == "cache_klines_ttl_max_s"
+
+
+def test_an_analysis_may_not_stay_fresh_longer_than_the_price_it_shows() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(environ={"CRYPTOBOT_CACHE_ANALYSIS_TTL_S": "10"})
+    assert "cache_analysis_ttl_s" in caught.value.allowed
+
+
 def test_breaker_max_reset_timeout_may_not_be_below_the_reset_timeout() -> None:
     with pytest.raises(ConfigError) as caught:
         BotConfig(breaker_reset_timeout_s=60.0, breaker_max_reset_timeout_s=30.0)

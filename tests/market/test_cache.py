@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from market.cache import Layer, LayeredCache, ttl_for
+from core.config import BotConfig
+from market.cache import CacheTtls, Layer, LayeredCache, ttl_for
 
 
 class Clock:
@@ -120,3 +121,19 @@ def test_ttls_follow_the_data_kind_and_interval():
     assert ttl_for("klines", "1d") == 120
     assert ttl_for("analysis", "1d") == 5
     assert ttl_for("exchange_info") == 3600
+
+
+def test_configured_ttls_replace_the_defaults_per_kind_and_interval():
+    ttls = CacheTtls.from_config(BotConfig().with_overrides(
+        cache_ticker_ttl_s=2, cache_analysis_ttl_s=1.5, cache_klines_ttl_divisor=30,
+        cache_klines_ttl_min_s=10, cache_klines_ttl_max_s=300))
+    assert ttl_for("ticker_24h", "", ttls) == 2
+    assert ttl_for("analysis", "1h", ttls) == 1.5
+    assert ttl_for("klines", "1m", ttls) == 10  # 2 s, raised to the floor
+    assert ttl_for("klines", "1h", ttls) == 120  # 3600 / 30
+    assert ttl_for("klines", "1d", ttls) == 300  # capped
+    assert ttl_for("chart", "1h", ttls) == 120
+
+
+def test_the_default_settings_give_the_ttls_the_cache_always_had():
+    assert CacheTtls.from_config(BotConfig()) == CacheTtls()
