@@ -43,10 +43,12 @@ def market_spec(
     workers = worker_names(config.fetcher_pool_size)
 
     def source() -> BinanceSource:
+        # A client (and so a connection pool) per worker: a worker does one request at a
+        # time, so it keeps one connection per exchange URL, and fetcher_pool_size is the
+        # number of connections. No shared requests.Session: it is not documented thread-safe.
         return BinanceSource(
             BinanceClient(
                 config.exchange_urls,
-                max_connections=config.http_max_connections,
                 connect_timeout_s=config.http_connect_timeout_s,
                 read_timeout_s=config.http_read_timeout_s,
                 budget=budget,
@@ -103,7 +105,7 @@ def market_spec(
             name="indicator",
             factory=lambda ctx: IndicatorActor.start(ctx),
             priority=Priority.HIGH,
-            lazy=config.lazy_loading,
+            lazy=config.lazy_indicator,
         ),
     ]
     return supervisor_spec(

@@ -209,7 +209,7 @@ def _stress_rows(bot_factory: Callable[[], CryptoBot], url: str) -> list[Row]:
 
 def run() -> list[Row]:
     with simulator_process() as url:
-        config = BotConfig().with_overrides(exchange_urls=(url,), lazy_loading=False)
+        config = BotConfig().with_overrides(exchange_urls=(url,), lazy_indicator=False)
 
         def make() -> CryptoBot:
             return CryptoBot(config)
