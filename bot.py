@@ -43,8 +43,8 @@ from chat.commands import menu_commands
 from ops import inspect_cli
 from ops.metrics import BotMetrics
 from ops.status_http import StatusServer
-from core.config import (TOKEN_ENV_VAR, BotConfig, describe_settings, load_config, url_passwords,
-                         with_webhook_secret)
+from core.config import (TOKEN_ENV_VAR, BotConfig, Deprecation, describe_settings, load_config,
+                         url_passwords, with_webhook_secret)
 from core.errors import ConfigError
 from core.logs import HANDLER_NAME, configure_logging, log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
@@ -314,12 +314,21 @@ _DEMO_ANSWER_WAIT_S = 60.0
 """After end of input, how long to wait for the answers still being prepared."""
 
 
-def _run_demo(config: BotConfig) -> int:
+def _log_deprecations(deprecations: Sequence[Deprecation]) -> None:
+    """One ``config.deprecated`` line per old setting still in use, once logging is set up
+    (the config is read before, so ``load_config`` only collects them)."""
+    for old in deprecations:
+        log_event(logger, "config.deprecated", logging.WARNING, setting=old.key,
+                  replacement=old.replacement, note=old.note)
+
+
+def _run_demo(config: BotConfig, deprecations: Sequence[Deprecation] = ()) -> int:
     """The real actor system with a console in place of Telegram and an in-process exchange."""
     # Lazy: only demo and exchange-sim need the test double (and its numpy and candle data).
     from fakes.exchange.simulator import ExchangeSimulator
 
     _configure_demo_logging(config)
+    _log_deprecations(deprecations)
     _log_thread_tracebacks_on_sigusr1()
     simulator = ExchangeSimulator().start()  # no network needed
     scratch = tempfile.TemporaryDirectory(prefix="cryptobot-demo-")  # the demo keeps nothing
@@ -379,10 +388,11 @@ def _log_thread_tracebacks_on_sigusr1() -> None:
         signal.signal(signal.SIGUSR1, pykka.debug.log_thread_tracebacks)
 
 
-def _run(config: BotConfig) -> int:
+def _run(config: BotConfig, deprecations: Sequence[Deprecation] = ()) -> int:
     config = with_webhook_secret(config)  # before logging, so the redactor knows it
     configure_logging(log_format=config.log_format, log_level=config.log_level,
                       log_file=config.log_file, secrets=_secrets(config))
+    _log_deprecations(deprecations)
     _log_thread_tracebacks_on_sigusr1()
     if config.telegram_token is None:
         print(f"{TOKEN_ENV_VAR} is not set; export it or try `python bot.py demo`",
@@ -448,15 +458,20 @@ def main(argv: list[str] | None = None) -> int:
     if rest and command != "exchange-sim":
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
-        config = load_config(toml_path=args.config)
+        deprecations: list[Deprecation] = []
+        config = load_config(toml_path=args.config, deprecations=deprecations)
         if command == "config":
             print(render_config(config))
+            for old in deprecations:
+                print(f"deprecated setting {old.key}: {old.note}", file=sys.stderr)
             return EXIT_OK
         if command == "inspect":
             return inspect_cli.main(["--url", args.url] if args.url else [], config=config)
         if command == "exchange-sim":
             return _exchange_sim(rest)
-        return _run_demo(config) if command == "demo" else _run(config)
+        if command == "demo":
+            return _run_demo(config, deprecations)
+        return _run(config, deprecations)
     except ConfigError as error:
         print(error, file=sys.stderr)  # one line naming the key; a traceback would bury it
         return EXIT_BAD_USAGE

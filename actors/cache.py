@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from core.logs import log_event
-from market.cache import CacheHit, CacheStats, Layer, LayeredCache, ttl_for
+from market.cache import DEFAULT_TTLS, CacheHit, CacheStats, CacheTtls, Layer, LayeredCache, ttl_for
 from messages.market import AnalysisKey, CacheLookup, CachePut, Fetch, FetchSpec, RefreshDue, RefreshFailed
 from messages.system import MemoryPressure
 from supervision.actor import SupervisedActor
@@ -35,12 +35,12 @@ def layer_of(key: Hashable) -> Layer:
     return Layer.CHARTS
 
 
-def _ttl(key: Hashable) -> float:
+def _ttl(key: Hashable, ttls: CacheTtls) -> float:
     if isinstance(key, FetchSpec):
-        return ttl_for(key.kind, key.interval)
+        return ttl_for(key.kind, key.interval, ttls)
     if isinstance(key, AnalysisKey):
-        return ttl_for("analysis", key.interval)
-    return ttl_for("chart", getattr(key, "interval", ""))
+        return ttl_for("analysis", key.interval, ttls)
+    return ttl_for("chart", getattr(key, "interval", ""), ttls)
 
 
 class CacheActor(SupervisedActor):
@@ -54,9 +54,11 @@ class CacheActor(SupervisedActor):
         fetcher: str = "fetcher",
         refresh_interval_s: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        ttls: CacheTtls = DEFAULT_TTLS,
     ) -> None:
         super().__init__(ctx)
         self._max_bytes = max_bytes
+        self._ttls = ttls
         self._fetcher = ctx.directory[fetcher]
         self._refresh_interval_s = refresh_interval_s
         self._clock = clock
@@ -98,7 +100,7 @@ class CacheActor(SupervisedActor):
         return tuple(self._cache.get(key, allow_stale=message.allow_stale) for key in message.keys)
 
     def _on_put(self, message: CachePut) -> None:
-        self._cache.put(message.key, message.value, ttl_s=_ttl(message.key))
+        self._cache.put(message.key, message.value, ttl_s=_ttl(message.key, self._ttls))
 
     def _on_refresh_due(self) -> None:
         for key in self._cache.due_for_refresh():
@@ -112,7 +114,7 @@ class CacheActor(SupervisedActor):
             logger,
             "cache.shrunk",
             logging.WARNING,
-            level=message.level,
+            memory_level=message.level,
             freed_bytes=freed,
             now_bytes=self._cache.total_bytes(),
         )

@@ -117,4 +117,5 @@ class IndicatorActor(SupervisedActor):
         while len(self._states) > keep:
             self._states.popitem(last=False)
             dropped += 1
-        log_event(logger, "indicator.state_dropped", logging.WARNING, level=message.level, dropped=dropped)
+        log_event(logger, "indicator.state_dropped", logging.WARNING,
+                  memory_level=message.level, dropped=dropped)

@@ -17,6 +17,7 @@ from actors.fetcher import FetcherRouter, FetchWorker, RequestObserver, worker_n
 from actors.indicator import IndicatorActor
 from core.config import BotConfig
 from market.binance import BinanceClient
+from market.cache import CacheTtls
 from market.source import BinanceSource, is_upstream_failure
 from market.weights import WeightBudget
 from resilience.breaker import CircuitBreaker
@@ -44,10 +45,12 @@ def market_spec(
     workers = worker_names(config.fetcher_pool_size)
 
     def source() -> BinanceSource:
+        # A client (and so a connection pool) per worker: a worker does one request at a
+        # time, so it keeps one connection per exchange URL, and fetcher_pool_size is the
+        # number of connections. No shared requests.Session: it is not documented thread-safe.
         return BinanceSource(
             BinanceClient(
                 config.exchange_urls,
-                max_connections=config.http_max_connections,
                 connect_timeout_s=config.http_connect_timeout_s,
                 read_timeout_s=config.http_read_timeout_s,
                 budget=budget,
@@ -83,7 +86,8 @@ def market_spec(
         ChildSpec(
             name="cache",
             factory=lambda ctx: CacheActor.start(
-                ctx, max_bytes=config.cache_size_mb * 1024 * 1024, clock=cache_clock
+                ctx, max_bytes=config.cache_size_mb * 1024 * 1024, clock=cache_clock,
+                ttls=CacheTtls.from_config(config),
             ),
             priority=Priority.CRITICAL,
         ),
@@ -104,7 +108,7 @@ def market_spec(
             name="indicator",
             factory=lambda ctx: IndicatorActor.start(ctx),
             priority=Priority.HIGH,
-            lazy=config.lazy_loading,
+            lazy=config.lazy_indicator,
         ),
     ]
     return supervisor_spec(

@@ -144,7 +144,7 @@ class MemoryMonitor(SupervisedActor):
             logger,
             "memory.recovered" if self._level == "normal" else "memory.pressure",
             _LEVEL_LOG.get(self._level, logging.INFO),
-            level=self._level,
+            memory_level=self._level,
             previous=previous,
             rss_mb=pressure.rss_mb,
             limit_mb=pressure.limit_mb,

@@ -94,7 +94,7 @@ def run() -> list[Row]:
         config = BotConfig().with_overrides(
             exchange_urls=(exchange_url,), telegram_token=TOKEN,
             telegram_api_url=fake.base_url, db_path=f"{scratch}/bench.sqlite3",
-            user_rate_limit_count=1000, lazy_loading=False)
+            user_rate_limit_count=1000, lazy_indicator=False)
         directories: list[Directory] = []
 
         def transport(ctx: Any) -> Any:

@@ -36,7 +36,7 @@ from bench.report import Row, print_table
 from bot import CryptoBot
 from core.config import BotConfig
 from market.binance import BinanceClient
-from market.cache import ttl_for
+from market.cache import CacheTtls, ttl_for
 from market.indicator_set import compute_indicators
 from fakes.exchange.catalog import DEFAULT_SYMBOLS
 from market.weights import WeightBudget
@@ -123,7 +123,7 @@ REFRESH_AHEAD_PERIOD = 0.75
 """Hot keys are refreshed in the last quarter of their TTL (``LayeredCache.due_for_refresh``)."""
 
 
-def _zipf_rows(bot: CryptoBot, url: str) -> list[Row]:
+def _zipf_rows(bot: CryptoBot, url: str, ttls: CacheTtls) -> list[Row]:
     symbols = [spec.symbol for spec in DEFAULT_SYMBOLS][-ZIPF_SYMBOLS:]
     weights = [1 / (rank**ZIPF_EXPONENT) for rank in range(1, ZIPF_SYMBOLS + 1)]
     rng = random.Random(2026)
@@ -150,7 +150,7 @@ def _zipf_rows(bot: CryptoBot, url: str) -> list[Row]:
         calls = after.get(path, 0) - before.get(path, 0)
         # A hot key is fetched once, then refreshed ahead of expiry in the last quarter of
         # its TTL: at most 1 + elapsed / (0.75 TTL) calls per key, however many analyses.
-        period = REFRESH_AHEAD_PERIOD * ttl_for(kind, interval)
+        period = REFRESH_AHEAD_PERIOD * ttl_for(kind, interval, ttls)
         windows = ZIPF_SYMBOLS * (1 + math.floor(elapsed / period))
         worst = max(worst, calls / windows)
     return [
@@ -209,7 +209,7 @@ def _stress_rows(bot_factory: Callable[[], CryptoBot], url: str) -> list[Row]:
 
 def run() -> list[Row]:
     with simulator_process() as url:
-        config = BotConfig().with_overrides(exchange_urls=(url,), lazy_loading=False)
+        config = BotConfig().with_overrides(exchange_urls=(url,), lazy_indicator=False)
 
         def make() -> CryptoBot:
             return CryptoBot(config)
@@ -226,7 +226,7 @@ def run() -> list[Row]:
         bot = make().start()
         try:
             bot.market_analysis("BTC", "1w")  # the symbol list, not part of the measured run
-            rows += _zipf_rows(bot, url)
+            rows += _zipf_rows(bot, url, CacheTtls.from_config(config))
         finally:
             bot.stop()
         rows += _stress_rows(make, url)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from chat.cards_format import format_age
 from chat.html import bold, escape
-from market.cache import CacheStats, Layer
+from market.cache import CacheStats, Layer, LayerStats
 from ops.health import HEALTHY_STATES, assess
 from ops.memory import MemoryStats
 from supervision.snapshot import ActorSnapshot, render_tree
@@ -35,9 +35,9 @@ def actors_tree(snapshot: ActorSnapshot) -> str:
     the cache hit rate and the process memory under it."""
     text = f"{bold('Actors')}\n<pre>{escape(render_tree(snapshot))}</pre>"
     extras = []
-    rate = _hit_rate(snapshot.find_stats(CacheStats), Layer.COMPUTED)
-    if rate is not None:
-        extras.append(f"cache hit rate {rate:.0%}")
+    figures = _layer(snapshot.find_stats(CacheStats), Layer.COMPUTED)
+    if figures is not None and figures.fresh_hit_rate is not None:
+        extras.append(f"cache fresh hits {figures.fresh_hit_rate:.0%}")
     memory = snapshot.find_stats(MemoryStats)
     if memory is not None and memory.rss_mb is not None:
         extras.append(f"memory {memory.rss_mb:.0f} MB")
@@ -77,10 +77,8 @@ def runtime_stats_text(
     """The runtime part of /stats: uptime, cache, exchange, request weight, database, memory
     and restarts. An actor that did not answer (None) shows zeros or n/a, or no line."""
     lines = [f"{bold('Runtime')} · up {escape(format_age(uptime_s))}"]
-    rate, raw_rate = _hit_rate(cache, Layer.COMPUTED), _hit_rate(cache, Layer.RAW)
-    lines.append(f"cache: {cache.bytes if cache else 0:,} bytes · analyses hit "
-                 f"{'n/a' if rate is None else f'{rate:.0%}'} · raw hit "
-                 f"{'n/a' if raw_rate is None else f'{raw_rate:.0%}'}")
+    lines.append(f"cache: {cache.bytes if cache else 0:,} bytes · analyses "
+                 f"{_hits(_layer(cache, Layer.COMPUTED))} · raw {_hits(_layer(cache, Layer.RAW))}")
     lines.append(f"exchange: {fetcher.upstream_calls if fetcher else 0} calls, "
                  f"{fetcher.coalesced if fetcher else 0} coalesced, "
                  f"{fetcher.refused_circuit_open if fetcher else 0} refused while the breaker "
@@ -118,6 +116,13 @@ def command_stats_text(stats: Sequence[CommandStat]) -> str:
     return "\n".join(lines)
 
 
-def _hit_rate(cache: CacheStats | None, layer: Layer) -> float | None:
-    figures = None if cache is None else cache.layer(layer)
-    return None if figures is None else figures.hit_rate
+def _layer(cache: CacheStats | None, layer: Layer) -> LayerStats | None:
+    return None if cache is None else cache.layer(layer)
+
+
+def _hits(figures: LayerStats | None) -> str:
+    """Fresh hits and stale answers apart: a stale answer is old data served while the
+    exchange could not be asked, not a success of the cache."""
+    if figures is None or figures.fresh_hit_rate is None or figures.stale_hit_rate is None:
+        return "n/a"
+    return f"{figures.fresh_hit_rate:.0%} fresh, {figures.stale_hit_rate:.0%} stale"

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from core.errors import ConfigError
 
 __all__ = [
-    "BotConfig", "CONFIG_FILE_KEY", "DEFAULT_DB_PATH", "DEFAULT_EXCHANGE_URLS",
+    "BotConfig", "CONFIG_FILE_KEY", "DEPRECATED_SETTINGS", "Deprecation", "DEFAULT_DB_PATH", "DEFAULT_EXCHANGE_URLS",
     "DEFAULT_TELEGRAM_API_URL", "ENV_PREFIX", "LogFormat", "LogLevel", "RateLimitStrategy",
     "SettingInfo", "TOKEN_ENV_VAR", "TelegramMode", "describe_settings", "load_config",
     "mask_url_credentials", "url_passwords", "with_webhook_secret",
@@ -107,6 +107,8 @@ _COUNT = _Rule("an integer >= 1", lambda v: v >= 1)
 _NON_NEGATIVE_INT = _Rule("an integer >= 0", lambda v: v >= 0)
 _POSITIVE = _Rule("a number > 0", lambda v: v > 0)
 _NON_NEGATIVE = _Rule("a number >= 0", lambda v: v >= 0)
+# A day at most: longer is a typo (minutes for seconds), and stale data is kept only 6 h.
+_TTL = _Rule("a number of seconds with 0 < x <= 86400", lambda v: 0 < v <= 86400)
 _FRACTION = _Rule("a number with 0 < x <= 1", lambda v: 0 < v <= 1)
 _PERCENT = _Rule("an integer from 1 to 99", lambda v: 1 <= v <= 99)
 _PORT = _Rule("an integer from 0 to 65535 (0 disables)", lambda v: 0 <= v <= 65535)
@@ -181,7 +183,6 @@ class BotConfig:
     exchange_urls: tuple[str, ...] = _setting(DEFAULT_EXCHANGE_URLS,
                                               "Exchange REST base URLs, tried in order.", _URL_LIST)
     default_quote: str = _setting("USDT", "Quote asset when a user names only a base.", _SYMBOL)
-    http_max_connections: int = _setting(10, "Pooled HTTP connections per host.", _COUNT)
     http_connect_timeout_s: float = _setting(3.05, "HTTP connect timeout (s).", _POSITIVE)
     http_read_timeout_s: float = _setting(10.0, "HTTP read timeout (s).", _POSITIVE)
     fetcher_pool_size: int = _setting(
@@ -222,13 +223,29 @@ class BotConfig:
         300.0, "Interval of the writer's prune runs (s); 0 disables pruning.", _NON_NEGATIVE)
     db_prune_batch_rows: int = _setting(
         5000, "Most rows one prune run deletes (a full run is followed by another).", _COUNT)
+    # --- Cache freshness (market/cache.py CacheTtls; stale data is still served when the
+    # exchange fails, see docs/market.md) ---
+    cache_ticker_ttl_s: float = _setting(
+        5.0, "Prices and 24h stats stay fresh this long (s).", _TTL)
+    cache_analysis_ttl_s: float = _setting(
+        5.0, "An analysis stays fresh this long (s); it shows the live price, so at most "
+        "cache_ticker_ttl_s.", _TTL)
+    cache_klines_ttl_divisor: int = _setting(
+        60, "Candles stay fresh for their interval divided by this (1h / 60 = 60 s), within "
+        "the floor and cap below.", _COUNT)
+    cache_klines_ttl_min_s: float = _setting(
+        5.0, "Shortest freshness of candles (s), e.g. for 1m.", _TTL)
+    cache_klines_ttl_max_s: float = _setting(
+        120.0, "Longest freshness of candles (s), e.g. for 1d.", _TTL)
     # --- Memory ---
     cache_size_mb: int = _setting(64, "In-memory market-data cache budget (MB).", _COUNT)
     max_memory_mb: int = _setting(512, "Process memory budget (MB).", _COUNT)
     memory_warning_percent: int = _setting(80, "Warn above this % of max_memory_mb.", _PERCENT)
     memory_sample_interval_s: float = _setting(5.0, "Memory sampling interval (s).", _POSITIVE)
     # --- Loading ---
-    lazy_loading: bool = _setting(True, "Load market data on first use rather than at start.")
+    lazy_indicator: bool = _setting(
+        True, "Start the indicator actor at the first analysis rather than with the bot (market "
+        "data is always fetched on first use; preload_on_start fetches some at start).")
     preload_on_start: bool = _setting(False, "Fetch preload_symbols when the bot starts.")
     preload_symbols: tuple[str, ...] = _setting(
         ("BTC", "ETH"), "Base symbols fetched at start when preload_on_start is true.",
@@ -299,6 +316,8 @@ _CROSS_FIELD_CHECKS: tuple[_CrossCheck, ...] = (
     _not_below("restart_backoff_cap_s", "restart_backoff_base_s"),
     _not_below("hang_timeout_s", "heartbeat_interval_s", strictly=True),
     _not_below("max_memory_mb", "cache_size_mb"),
+    _not_below("cache_klines_ttl_max_s", "cache_klines_ttl_min_s"),
+    _not_below("cache_ticker_ttl_s", "cache_analysis_ttl_s"),
     # Telegram only delivers webhooks to https URLs, so fail here rather than at setWebhook.
     ("webhook_url", lambda c: None if c.telegram_mode != "webhook"
      or c.webhook_url.startswith("https://") else "an https:// URL is needed in webhook mode"),
@@ -498,6 +517,45 @@ def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(CONFIG_FILE_KEY, os.fspath(path), f"valid TOML ({detail})") from error
 
 
+@dataclass(frozen=True, slots=True)
+class Deprecation:
+    """An old setting still accepted for one release: renamed to ``replacement``, or (None)
+    removed and ignored. ``key`` is the TOML key or env var the operator wrote."""
+
+    name: str
+    key: str
+    replacement: str | None
+    note: str
+
+
+DEPRECATED_SETTINGS: Mapping[str, tuple[str | None, str]] = {
+    # It only ever delayed the indicator actor: market data was always fetched on first use.
+    "lazy_loading": ("lazy_indicator", "it only ever delayed the indicator actor"),
+    # Each fetch worker does one request at a time on its own connection per exchange URL,
+    # so a bigger pool was never used; fetcher_pool_size is the number of connections.
+    "http_max_connections": (None, "ignored: each fetch worker keeps one connection per "
+                             "exchange URL, so fetcher_pool_size sets how many there are"),
+}
+"""Old name -> (new name or None if removed, why); accepted until the next release."""
+
+
+def _deprecated(name: str, key: str, raw: Any, values: dict[str, Any],
+                found: list[Deprecation] | None) -> None:
+    """Move a deprecated setting's value to its new name (validated there) and note it."""
+    replacement, why = DEPRECATED_SETTINGS[name]
+    if replacement is not None:
+        spec = _SPECS_BY_NAME[replacement]
+        if key.startswith(ENV_PREFIX):
+            try:
+                raw = spec.kind.from_env(str(raw).strip())
+            except ValueError:
+                raise ConfigError(key, raw, spec.allowed) from None
+        values.setdefault(replacement, spec.validate(raw, key=key))
+    if found is not None and all(known.name != name for known in found):
+        renamed = f"renamed to {replacement} ({why})" if replacement else why
+        found.append(Deprecation(name, key, replacement, renamed))
+
+
 def with_webhook_secret(config: BotConfig) -> BotConfig:
     """``config``, with a fresh random webhook secret in webhook mode when none is set.
 
@@ -510,12 +568,21 @@ def with_webhook_secret(config: BotConfig) -> BotConfig:
 
 
 def load_config(*, toml_path: str | os.PathLike[str] | None = None,
-                environ: Mapping[str, str] | None = None) -> BotConfig:
-    """Defaults, then the TOML file's flat keys, then CRYPTOBOT_* env vars; validated."""
+                environ: Mapping[str, str] | None = None,
+                deprecations: list[Deprecation] | None = None) -> BotConfig:
+    """Defaults, then the TOML file's flat keys, then CRYPTOBOT_* env vars; validated.
+
+    A deprecated setting (``DEPRECATED_SETTINGS``) is accepted and noted in ``deprecations``,
+    which the caller logs once logging is set up; the new name wins when both are given.
+    """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
+    old_values: list[tuple[str, str, Any]] = []  # applied last, so a new name always wins
     if toml_path is not None:
         for name, value in _read_toml(toml_path).items():
+            if name in DEPRECATED_SETTINGS:
+                old_values.append((name, name, value))
+                continue
             spec = _spec_named(name, value)
             if spec.secret:
                 raise ConfigError(name, _REDACTED_VALUE,
@@ -531,6 +598,12 @@ def load_config(*, toml_path: str | os.PathLike[str] | None = None,
         if raw is not None:
             values[spec.name] = spec.from_env(raw)
             env_sourced[spec.name] = raw
+    for name in DEPRECATED_SETTINGS:
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is not None:
+            old_values.insert(0, (name, ENV_PREFIX + name.upper(), raw))  # env before TOML
+    for name, key, raw in old_values:
+        _deprecated(name, key, raw, values, deprecations)
     try:
         return BotConfig(**values)
     except ConfigError as error:

@@ -2,8 +2,10 @@
 
 Why it is built this way:
 
-* One ``requests.Session`` with an ``HTTPAdapter`` pool sized from config serves every fetcher
-  thread; connect and read timeouts go on every call.
+* One ``requests.Session`` per client with an ``HTTPAdapter`` pool of ``max_connections`` per
+  host; connect and read timeouts go on every call. The market tree gives each fetch worker
+  (one request at a time) a client of its own with the default single connection per host, so
+  ``fetcher_pool_size`` is the number of connections to the exchange.
 * urllib3's ``Retry`` repeats a GET after a 5xx (500/502/503/504) or a connection failure, with
   jittered exponential backoff capped at ``backoff_max_s`` and ``Retry-After`` honoured when it
   is not longer than that cap (a longer one ends the retries at once). Two deliberate
@@ -121,7 +123,7 @@ class BinanceClient:
         self,
         base_urls: Sequence[str],
         *,
-        max_connections: int,
+        max_connections: int = 1,
         connect_timeout_s: float,
         read_timeout_s: float,
         budget: WeightBudget,
@@ -181,13 +183,12 @@ class BinanceClient:
         wall_clock: Callable[[], float] = time.time,
         session_factory: Callable[[], requests.Session] = requests.Session,
     ) -> BinanceClient:
-        """A client with the URLs, pool, timeouts and weight budget of ``config``."""
+        """A client with the URLs, timeouts and weight budget of ``config``, for one thread."""
         budget = WeightBudget(
             config.request_weight_limit_per_minute, config.rate_limit_strategy, clock
         )
         return cls(
             config.exchange_urls,
-            max_connections=config.http_max_connections,
             connect_timeout_s=config.http_connect_timeout_s,
             read_timeout_s=config.http_read_timeout_s,
             budget=budget,

@@ -2,7 +2,8 @@
 
 Three layers share ``max_bytes`` (``cache_size_mb``): raw exchange responses (kept compressed:
 klines are the bulk of the memory and compress well), computed analyses, and rendered charts.
-Each entry is fresh for the TTL of its data kind and interval (:func:`ttl_for`); after that it
+Each entry is fresh for the TTL of its data kind and interval (:func:`ttl_for`, configured by
+:class:`CacheTtls`); after that it
 is *stale* but kept, so a failing exchange can still be answered with labelled old data, until
 LRU eviction or ``max_stale_s`` removes it. Keys that are read often and are about to expire are
 reported by :meth:`LayeredCache.due_for_refresh`, so the cache actor can refresh them in the
@@ -19,11 +20,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from market.intervals import INTERVAL_MS
 from core.stats import INLINE, ActorStats
 
-__all__ = ["CacheHit", "CacheStats", "Layer", "LayerStats", "LayeredCache", "ttl_for"]
+if TYPE_CHECKING:
+    from core.config import BotConfig
+
+__all__ = ["CacheHit", "CacheStats", "CacheTtls", "DEFAULT_TTLS", "Layer", "LayerStats", "LayeredCache",
+           "ttl_for"]
 
 
 class Layer(StrEnum):
@@ -41,16 +47,45 @@ EXCHANGE_INFO_TTL_S = 3600.0
 """Symbols and limits change rarely."""
 
 
-def ttl_for(kind: str, interval: str = "") -> float:
-    """Freshness of one data kind. Klines: 1/60 of the interval, between 5 s and 120 s."""
+@dataclass(frozen=True, slots=True)
+class CacheTtls:
+    """How long each data kind stays fresh: the ``cache_*_ttl*`` settings, today's values as
+    defaults. Klines follow their interval (a 1-minute candle changes every minute, a daily
+    one barely), within a floor (no hammering the exchange for 1m candles) and a cap (a daily
+    chart still shows the live candle)."""
+
+    ticker_s: float = TICKER_TTL_S
+    """Prices and 24h stats."""
+    analysis_s: float = TICKER_TTL_S
+    """An analysis also shows the live price, so it should not outlive the ticker."""
+    klines_divisor: int = 60
+    """Klines are fresh for 1/``klines_divisor`` of their interval (1h: 60 s) ..."""
+    klines_min_s: float = 5.0
+    """... but at least this long ..."""
+    klines_max_s: float = 120.0
+    """... and at most this long."""
+
+    @classmethod
+    def from_config(cls, config: BotConfig) -> CacheTtls:
+        return cls(ticker_s=config.cache_ticker_ttl_s, analysis_s=config.cache_analysis_ttl_s,
+                   klines_divisor=config.cache_klines_ttl_divisor,
+                   klines_min_s=config.cache_klines_ttl_min_s,
+                   klines_max_s=config.cache_klines_ttl_max_s)
+
+
+DEFAULT_TTLS = CacheTtls()
+
+
+def ttl_for(kind: str, interval: str = "", ttls: CacheTtls = DEFAULT_TTLS) -> float:
+    """Freshness of one data kind (charts follow their klines; an unknown interval counts as 1h)."""
     if kind == "exchange_info":
         return EXCHANGE_INFO_TTL_S
-    if kind in ("klines", "analysis", "chart"):
-        seconds = INTERVAL_MS.get(interval, 3_600_000) / 60_000
-        ttl = min(max(seconds, TICKER_TTL_S), 120.0)
-        # An analysis also shows the live price, so it cannot outlive the ticker.
-        return TICKER_TTL_S if kind == "analysis" else ttl
-    return TICKER_TTL_S
+    if kind == "analysis":
+        return ttls.analysis_s
+    if kind in ("klines", "chart"):
+        seconds = INTERVAL_MS.get(interval, 3_600_000) / 1000 / ttls.klines_divisor
+        return min(max(seconds, ttls.klines_min_s), ttls.klines_max_s)
+    return ttls.ticker_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +115,13 @@ class LayerStats:
     bytes: int
     """Bytes the layer holds now."""
     hit_rate: float | None
-    """Hits (stale ones included) over lookups, four decimals; None before the first lookup."""
+    """Lookups answered from the cache, fresh or stale, four decimals; None before the first
+    lookup. Kept for the dashboards that read ``<layer>.hit_rate``; a stale answer is not a
+    fresh one, so /stats shows the two rates below instead."""
+    fresh_hit_rate: float | None = None
+    """Fresh hits over lookups: answers that needed no exchange call and are up to date."""
+    stale_hit_rate: float | None = None
+    """Stale hits over lookups: answers served past their TTL (labelled old data)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +155,13 @@ class _LayerCounters:
 
     def snapshot(self) -> LayerStats:
         lookups = self.hits + self.stale_hits + self.misses
-        rate = None if lookups == 0 else round((self.hits + self.stale_hits) / lookups, 4)
+        def rate(count: int) -> float | None:
+            return None if lookups == 0 else round(count / lookups, 4)
+
         return LayerStats(hits=self.hits, misses=self.misses, stale_hits=self.stale_hits,
-                          evictions=self.evictions, bytes=self.bytes, hit_rate=rate)
+                          evictions=self.evictions, bytes=self.bytes,
+                          hit_rate=rate(self.hits + self.stale_hits),
+                          fresh_hit_rate=rate(self.hits), stale_hit_rate=rate(self.stale_hits))
 
 
 @dataclass(slots=True)

@@ -90,6 +90,27 @@ def test_a_toml_file_applies_and_the_environment_beats_it(tmp_path: Path) -> Non
     assert 'log_level = "DEBUG"  # env CRYPTOBOT_LOG_LEVEL' in result.stdout
 
 
+def test_deprecated_settings_are_logged_once_each_when_the_bot_starts(tmp_path: Path) -> None:
+    settings = tmp_path / "bot.toml"
+    settings.write_text("lazy_loading = false\nhttp_max_connections = 4\n", encoding="utf-8")
+    # No token: run sets up logging, logs the deprecations, then stops with exit 2.
+    result = run_bot("--config", str(settings), "run",
+                     env=clean_env(CRYPTOBOT_LAZY_LOADING="false"))
+    assert result.returncode == 2
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    deprecated = [(line["setting"], line["replacement"]) for line in lines
+                  if line["event"] == "config.deprecated"]
+    assert deprecated == [("CRYPTOBOT_LAZY_LOADING", "lazy_indicator"),
+                          ("http_max_connections", None)]
+
+
+def test_config_names_a_deprecated_setting_on_stderr(tmp_path: Path) -> None:
+    result = run_bot("config", env=clean_env(CRYPTOBOT_LAZY_LOADING="false"))
+    assert result.returncode == 0, result.stderr
+    assert "lazy_indicator = false" in result.stdout
+    assert result.stderr.startswith("deprecated setting CRYPTOBOT_LAZY_LOADING: renamed to")
+
+
 def test_a_missing_config_file_exits_2_naming_the_option(tmp_path: Path) -> None:
     result = run_bot("--config", str(tmp_path / "absent.toml"), "config")
     assert result.returncode == 2

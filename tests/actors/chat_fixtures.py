@@ -95,7 +95,7 @@ def make_chat(simulator: ExchangeSimulator) -> Iterator[Callable[..., Chat]]:
     def make(**overrides: Any) -> Chat:
         config = BotConfig().with_overrides(**{
             "exchange_urls": (simulator.base_url,), "admin_ids": (ADMIN,),
-            "http_read_timeout_s": 1.0, "lazy_loading": False, **overrides})
+            "http_read_timeout_s": 1.0, "lazy_indicator": False, **overrides})
         settings = dataclasses.replace(SupervisorSettings(), heartbeat_interval_s=0.5)
         directory = Directory()
         market = MarketAccess(directory, deadline_s=10.0)

@@ -77,7 +77,7 @@ def make_market(simulator: ExchangeSimulator) -> Iterator[Callable[..., Market]]
             "breaker_failure_threshold": 3,
             "breaker_reset_timeout_s": 60.0,
             "breaker_max_reset_timeout_s": 120.0,
-            "lazy_loading": False,
+            "lazy_indicator": False,
             **overrides,
         }
         config = BotConfig().with_overrides(**settings)

@@ -247,7 +247,7 @@ def make_alert_world(tmp_path: Path) -> Iterator[Callable[..., AlertWorld]]:
         simulator.market.add_csv(SYMBOL, price_path_csv(prices), INTERVALS["1m"])
         config = BotConfig().with_overrides(
             exchange_urls=(simulator.base_url,), http_connect_timeout_s=0.5,
-            http_read_timeout_s=2.0, lazy_loading=False)
+            http_read_timeout_s=2.0, lazy_indicator=False)
         db_path = tmp_path / "alerts.sqlite3"
         probe, pool, replies = Probe(), ReadPool(db_path, size=2), Replies()
         specs = [

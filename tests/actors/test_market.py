@@ -155,6 +155,21 @@ class TestBackgroundRefresh:
         assert after.upstream_calls == before.upstream_calls + 1
 
 
+class TestConfiguredFreshness:
+    def test_the_cache_keeps_data_fresh_exactly_as_long_as_the_settings_say(self, make_market):
+        market = make_market(cache_ticker_ttl_s=3.0, cache_analysis_ttl_s=3.0,
+                             cache_klines_ttl_max_s=30.0)  # 1h candles: 60 s, capped at 30
+        analysis_of(market, "btc")
+        market.age_cache(2.5)
+        assert analysis_of(market, "btc").source == "cache"
+        market.age_cache(1.0)  # 3.5 s: past the ticker's 3 s (the default would be 5 s)
+        analysis_of(market, "btc")
+        assert (market.upstream_calls(TICKER), market.upstream_calls(KLINES)) == (2, 1)
+        market.age_cache(27.0)  # 30.5 s: past the candles' cap (the default would be 60 s)
+        analysis_of(market, "btc")
+        assert (market.upstream_calls(TICKER), market.upstream_calls(KLINES)) == (3, 2)
+
+
 def test_preload_on_start_warms_the_cache_for_the_listed_symbols(simulator):
     from bot import CryptoBot
     from core.config import BotConfig

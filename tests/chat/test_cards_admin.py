@@ -13,13 +13,15 @@ from storage.timing import KindTimings
 from supervision.snapshot import ActorSnapshot
 
 
-def _layer(hit_rate: float | None) -> LayerStats:
-    return LayerStats(hits=1, misses=0, stale_hits=0, evictions=0, bytes=10, hit_rate=hit_rate)
+def _layer(fresh: float | None, stale: float | None) -> LayerStats:
+    served = None if fresh is None or stale is None else fresh + stale
+    return LayerStats(hits=1, misses=0, stale_hits=0, evictions=0, bytes=10, hit_rate=served,
+                      fresh_hit_rate=fresh, stale_hit_rate=stale)
 
 
 CACHE = CacheStats(bytes=123_456, max_bytes=1_000_000,
-                   layers=(("raw", _layer(0.9)), ("computed", _layer(0.25)),
-                           ("charts", _layer(None))),
+                   layers=(("raw", _layer(0.85, 0.05)), ("computed", _layer(0.2, 0.05)),
+                           ("charts", _layer(None, None))),
                    background_refreshes=4)
 WEIGHT = WeightStats(used=600.0, limit=6000, blocked_s=0.0, blocked_reason=None)
 FETCHER = FetcherStats(upstream_calls=12, coalesced=3, refused_circuit_open=1, in_flight=0,
@@ -40,7 +42,7 @@ def test_the_runtime_lines_read_every_figure() -> None:
                               db_writer=DB_WRITER, memory=MEMORY)
     assert text.splitlines() == [
         "<b>Runtime</b> · up 62 min",
-        "cache: 123,456 bytes · analyses hit 25% · raw hit 90%",
+        "cache: 123,456 bytes · analyses 20% fresh, 5% stale · raw 85% fresh, 5% stale",
         "exchange: 12 calls, 3 coalesced, 1 refused while the breaker was open",
         "request weight: 600 of 6,000 per minute (10%)",
         "database: p99 2.50 ms (slowest query kind)",
@@ -54,7 +56,7 @@ def test_actors_that_did_not_answer_show_zeros_and_n_a_or_no_line() -> None:
                               db_writer=None, memory=None)
     assert text.splitlines() == [
         "<b>Runtime</b> · up 25 h 1 min",
-        "cache: 0 bytes · analyses hit n/a · raw hit n/a",
+        "cache: 0 bytes · analyses n/a · raw n/a",
         "exchange: 0 calls, 0 coalesced, 0 refused while the breaker was open",
         "request weight: n/a",
         "restarts: 0",
@@ -101,6 +103,6 @@ def test_the_actors_card_finds_the_hit_rate_and_memory_by_their_types() -> None:
     tree = ActorSnapshot(name="root", state="running", kind="supervisor", children=(
         ActorSnapshot(name="any_name", state="running", kind="worker", stats=CACHE),
         ActorSnapshot(name="other", state="running", kind="worker", stats=MEMORY)))
-    assert actors_tree(tree).endswith("\ncache hit rate 25% · memory 420 MB")
+    assert actors_tree(tree).endswith("\ncache fresh hits 20% · memory 420 MB")
     bare = ActorSnapshot(name="root", state="running", kind="supervisor")
     assert actors_tree(bare).endswith("</pre>")

@@ -13,6 +13,7 @@ from core.config import (
     CONFIG_FILE_KEY,
     TOKEN_ENV_VAR,
     BotConfig,
+    Deprecation,
     describe_settings,
     load_config,
 )
@@ -39,9 +40,9 @@ def test_defaults_need_no_file_and_no_environment() -> None:
 
 
 def test_toml_file_overrides_defaults(tmp_path: Path) -> None:
-    path = write_toml(tmp_path, 'db_path = "bot.db"\nadmin_ids = [7, 8]\nlazy_loading = false\n')
+    path = write_toml(tmp_path, 'db_path = "bot.db"\nadmin_ids = [7, 8]\nlazy_indicator = false\n')
     config = load_config(toml_path=path, environ={})
-    assert (config.db_path, config.admin_ids, config.lazy_loading) == ("bot.db", (7, 8), False)
+    assert (config.db_path, config.admin_ids, config.lazy_indicator) == ("bot.db", (7, 8), False)
 
 
 def test_env_overrides_toml_file(tmp_path: Path) -> None:
@@ -76,7 +77,7 @@ def test_env_strings_are_parsed_by_field_type() -> None:
     ("0", False), ("False", False), ("no", False), ("OFF", False),
 ])
 def test_env_booleans_accept_common_words_in_any_case(word: str, expected: bool) -> None:
-    assert load_config(environ={"CRYPTOBOT_LAZY_LOADING": word}).lazy_loading is expected
+    assert load_config(environ={"CRYPTOBOT_LAZY_INDICATOR": word}).lazy_indicator is expected
 
 
 def test_env_boolean_rejects_other_words_naming_the_env_var() -> None:
@@ -137,7 +138,7 @@ def test_unknown_toml_key_is_named_with_close_matches(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("toml_line", [
-    'webhook_port = "8443"', "webhook_port = true", "lazy_loading = 1",
+    'webhook_port = "8443"', "webhook_port = true", "lazy_indicator = 1", "lazy_loading = 1",
     'admin_ids = "1,2"', "admin_ids = [1, true]", 'breaker_window_s = "60"',
     "log_file = 3", "db_path = [\"a\"]",
 ])
@@ -209,6 +210,28 @@ def test_symbols_are_upper_cased() -> None:
     config = load_config(environ={"CRYPTOBOT_PRELOAD_SYMBOLS": "btc,sol",
                                   "CRYPTOBOT_DEFAULT_QUOTE": "usdc"})
     assert (config.preload_symbols, config.default_quote) == (("BTC", "SOL"), "USDC")
+
+
+@pytest.mark.parametrize(("name", "bad_value"), [
+    ("cache_ticker_ttl_s", 0.0), ("cache_ticker_ttl_s", -1.0), ("cache_klines_ttl_max_s", 86401.0),
+    ("cache_klines_ttl_divisor", 0), ("cache_klines_ttl_min_s", 0.0),
+])
+def test_cache_ttls_must_be_positive_and_at_most_a_day(name: str, bad_value: float) -> None:
+    with pytest.raises(ConfigError) as caught:
+        BotConfig().with_overrides(**{name: bad_value})
+    assert caught.value.key == name
+
+
+def test_the_candle_ttl_cap_may_not_be_below_its_floor() -> None:
+    with pytest.raises(ConfigError) as caught:
+        BotConfig(cache_klines_ttl_min_s=60.0, cache_klines_ttl_max_s=30.0)
+    assert caught.value.key == "cache_klines_ttl_max_s"
+
+
+def test_an_analysis_may_not_stay_fresh_longer_than_the_price_it_shows() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(environ={"CRYPTOBOT_CACHE_ANALYSIS_TTL_S": "10"})
+    assert "cache_analysis_ttl_s" in caught.value.allowed
 
 
 def test_breaker_max_reset_timeout_may_not_be_below_the_reset_timeout() -> None:
@@ -287,7 +310,7 @@ def test_describe_settings_lists_every_field_with_env_var_default_and_doc() -> N
     assert infos["db_path"].env_var == "CRYPTOBOT_DB_PATH"
     assert infos["telegram_token"].env_var == TOKEN_ENV_VAR
     assert infos["preload_symbols"].default == "BTC,ETH"
-    assert infos["lazy_loading"].default == "true"
+    assert infos["lazy_indicator"].default == "true"
     assert all(info.doc and info.allowed for info in infos.values())
 
 
@@ -316,3 +339,38 @@ def test_webhook_mode_always_gets_a_secret_token_that_is_never_shown() -> None:
     with pytest.raises(ConfigError) as refused:
         webhook.with_overrides(webhook_secret_token="has spaces and secrets")
     assert "secrets" not in str(refused.value)
+
+
+# -- deprecated settings (accepted for one release) ---------------------------------------------
+
+def test_the_old_lazy_loading_name_still_works_from_toml_and_env_and_is_noted_once(
+        tmp_path: Path) -> None:
+    notes: list[Deprecation] = []
+    path = write_toml(tmp_path, "lazy_loading = false\n")
+    config = load_config(toml_path=path, environ={"CRYPTOBOT_LAZY_LOADING": "no"},
+                         deprecations=notes)
+    assert config.lazy_indicator is False
+    assert [(n.name, n.key, n.replacement) for n in notes] == [
+        ("lazy_loading", "CRYPTOBOT_LAZY_LOADING", "lazy_indicator")]
+    assert notes[0].note.startswith("renamed to lazy_indicator")
+
+
+def test_the_new_name_wins_over_the_old_one() -> None:
+    config = load_config(environ={"CRYPTOBOT_LAZY_LOADING": "false",
+                                  "CRYPTOBOT_LAZY_INDICATOR": "true"})
+    assert config.lazy_indicator is True
+
+
+def test_a_bad_value_under_the_old_name_names_the_old_name() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(environ={"CRYPTOBOT_LAZY_LOADING": "maybe"})
+    assert caught.value.key == "CRYPTOBOT_LAZY_LOADING"
+
+
+def test_http_max_connections_is_accepted_ignored_and_noted(tmp_path: Path) -> None:
+    notes: list[Deprecation] = []
+    config = load_config(toml_path=write_toml(tmp_path, "http_max_connections = 32\n"),
+                         environ={}, deprecations=notes)
+    assert config == BotConfig()
+    assert [(n.key, n.replacement) for n in notes] == [("http_max_connections", None)]
+    assert "fetcher_pool_size" in notes[0].note

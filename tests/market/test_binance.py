@@ -231,6 +231,23 @@ def test_the_client_is_built_from_config(simulator: ExchangeSimulator, clock: Ma
         assert client.ticker_price("BTC" + config.default_quote).price > 0
 
 
+def test_a_client_pools_one_connection_per_host_as_one_fetch_worker_needs(
+        simulator: ExchangeSimulator, clock: ManualClock) -> None:
+    """A fetch worker does one request at a time, so its client needs one connection per
+    exchange URL (the removed http_max_connections sized a pool nobody used)."""
+    sessions: list[requests.Session] = []
+
+    def session() -> requests.Session:
+        sessions.append(requests.Session())
+        return sessions[-1]
+
+    config = BotConfig(exchange_urls=(simulator.base_url,))
+    with BinanceClient.from_config(config, clock=clock, wall_clock=clock,
+                                   session_factory=session):
+        adapter = sessions[0].get_adapter(simulator.base_url)
+        assert adapter.poolmanager.connection_pool_kw["maxsize"] == 1
+
+
 # -- refusals by Binance -----------------------------------------------------------------------
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from market.cache import Layer, LayeredCache, ttl_for
+from core.config import BotConfig
+from market.cache import CacheTtls, Layer, LayeredCache, ttl_for
 
 
 class Clock:
@@ -75,6 +76,18 @@ def test_hits_misses_and_stale_hits_are_counted_per_layer():
     assert stats.hit_rate == round(2 / 3, 4)
 
 
+def test_fresh_hits_and_stale_answers_have_rates_of_their_own():
+    cache, clock = make()
+    cache.put("c1", "analysis", ttl_s=5)
+    cache.get("c1")
+    cache.get("c2")
+    clock.now += 10
+    cache.get("c1")
+    cache.get("c1")
+    stats = cache.stats()[Layer.COMPUTED]
+    assert (stats.fresh_hit_rate, stats.stale_hit_rate, stats.hit_rate) == (0.25, 0.5, 0.75)
+
+
 def test_keys_read_often_are_offered_for_refresh_once_shortly_before_expiry():
     cache, clock = make()
     cache.put("r-hot", 1, ttl_s=10)
@@ -108,3 +121,19 @@ def test_ttls_follow_the_data_kind_and_interval():
     assert ttl_for("klines", "1d") == 120
     assert ttl_for("analysis", "1d") == 5
     assert ttl_for("exchange_info") == 3600
+
+
+def test_configured_ttls_replace_the_defaults_per_kind_and_interval():
+    ttls = CacheTtls.from_config(BotConfig().with_overrides(
+        cache_ticker_ttl_s=2, cache_analysis_ttl_s=1.5, cache_klines_ttl_divisor=30,
+        cache_klines_ttl_min_s=10, cache_klines_ttl_max_s=300))
+    assert ttl_for("ticker_24h", "", ttls) == 2
+    assert ttl_for("analysis", "1h", ttls) == 1.5
+    assert ttl_for("klines", "1m", ttls) == 10  # 2 s, raised to the floor
+    assert ttl_for("klines", "1h", ttls) == 120  # 3600 / 30
+    assert ttl_for("klines", "1d", ttls) == 300  # capped
+    assert ttl_for("chart", "1h", ttls) == 120
+
+
+def test_the_default_settings_give_the_ttls_the_cache_always_had():
+    assert CacheTtls.from_config(BotConfig()) == CacheTtls()
