@@ -38,7 +38,7 @@ class Requests:
 def observed(simulator: ExchangeSimulator) -> Iterator[tuple[MarketAccess, Requests]]:
     config = BotConfig().with_overrides(exchange_urls=(simulator.base_url,),
                                         http_connect_timeout_s=0.5, http_read_timeout_s=1.0,
-                                        lazy_loading=False)
+                                        lazy_indicator=False)
     requests = Requests()
     tree = SupervisionTree([market_spec(config, SupervisorSettings(),
                                         on_exchange_request=requests)]).start()
