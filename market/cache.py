@@ -81,6 +81,8 @@ class LayerStats:
     """Bytes the layer holds now."""
     hit_rate: float | None
     """Hits (stale ones included) over lookups, four decimals; None before the first lookup."""
+    entries: int = 0
+    """Entries the layer holds now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,8 @@ class _LayerCounters:
         lookups = self.hits + self.stale_hits + self.misses
         rate = None if lookups == 0 else round((self.hits + self.stale_hits) / lookups, 4)
         return LayerStats(hits=self.hits, misses=self.misses, stale_hits=self.stale_hits,
-                          evictions=self.evictions, bytes=self.bytes, hit_rate=rate)
+                          evictions=self.evictions, bytes=self.bytes, hit_rate=rate,
+                          entries=self.entries)
 
 
 @dataclass(slots=True)
@@ -204,6 +207,23 @@ class LayeredCache:
         if entry is not None:
             state.stats.bytes -= entry.size
             state.stats.entries = len(state.entries)
+
+    def remove_where(self, doomed: Callable[[Hashable], bool]) -> dict[Layer, tuple[int, int]]:
+        """Drop every entry whose key ``doomed`` picks; per layer, (entries, bytes) removed.
+
+        For an operator's ``/cache clear``: hit and miss counters are kept (they describe
+        the past), only what is held goes.
+        """
+        removed: dict[Layer, tuple[int, int]] = {}
+        for layer, state in self._layers.items():
+            keys = [key for key in state.entries if doomed(key)]
+            freed = 0
+            for key in keys:
+                freed += state.entries.pop(key).size
+            state.stats.bytes -= freed
+            state.stats.entries = len(state.entries)
+            removed[layer] = (len(keys), freed)
+        return removed
 
     # -- background refresh --------------------------------------------------------------------
 
