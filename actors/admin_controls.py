@@ -15,7 +15,8 @@ busy fetch worker are answered first.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from chat import cards_controls as texts
 from chat.arguments import BreakerRequest, CacheRequest, LogLevelRequest
@@ -28,7 +29,7 @@ from messages.chat import ButtonPressed, ChatCommand
 from messages.market import ClearCache, ResetBreaker
 from ops.log_levels import UnknownLogger, set_log_level
 from resilience.breaker import BreakerSnapshot
-from supervision.address import Directory
+from supervision.address import Address, Directory
 from supervision.errors import AskTimeout, ChildUnavailable
 from supervision.messages import Describe, InjectCrash, Ping
 from supervision.snapshot import ActorReport, ActorSnapshot, ChildState
@@ -45,50 +46,56 @@ RESTART_WAIT_S = 2.0
 _RESTARTABLE = (ChildState.RUNNING, ChildState.BUSY)
 
 
-def _with_parents(node: ActorSnapshot, parent: str | None = None
-                  ) -> Iterator[tuple[ActorSnapshot, str | None]]:
-    yield node, parent
-    for child in node.children:
-        yield from _with_parents(child, node.name)
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """One actor as its supervisor records it (enough to decide on a restart)."""
+
+    name: str
+    parent: str | None
+    """Its supervisor; None for the root."""
+    supervisor: bool
+    state: ChildState
+    restarts: int
+    children: tuple[str, ...]
 
 
 class AdminControls:
     """The controls one command worker runs (it owns one, through its ``CommandService``)."""
 
     def __init__(self, *, directory: Directory, snapshot: Callable[[], ActorSnapshot],
-                 worker: str | None = None) -> None:
+                 root: str = "root", worker: str | None = None) -> None:
         self._directory = directory
         self._snapshot = snapshot
+        self._root = root
         self._worker = worker
 
     # -- /restart ----------------------------------------------------------------------------
 
     def restart(self, request: Request, name: str, *, confirmed: bool = False) -> CommandResult:
         """Restart ``name``; a supervisor only once the admin pressed the confirm button."""
-        tree = self._snapshot()
-        nodes = list(_with_parents(tree))
-        valid = [node.name for node, parent in nodes if parent is not None]
-        found = next(((node, parent) for node, parent in nodes if node.name == name), None)
+        nodes = self._supervised()
+        valid = [node.name for node in nodes if node.parent is not None]
+        node = next((node for node in nodes if node.name == name), None)
         problem = None
-        if name == tree.name:
+        if name == self._root:
             problem = f"{name} is the root: restarting it is restarting the bot."
-        elif found is None:
+        elif node is None:
             problem = f"There is no actor called {name}."
-        elif found[0].state not in _RESTARTABLE:
-            problem = f"{name} is {found[0].state.value}, not running: nothing to restart."
-        if problem is not None or found is None:
+        elif node.state not in _RESTARTABLE:
+            problem = f"{name} is {node.state.value}, not running: nothing to restart."
+        if problem is not None or node is None or node.parent is None:
             self._audit(request, "refused", actor=name, reason=problem)
             return CommandResult((reply(request, texts.restart_refused_text(name, problem or "",
                                                                             valid)),), "usage")
-        node, parent = found
-        assert parent is not None
-        if node.kind == "supervisor" and not confirmed:
-            children = [child.name for child in node.children]
+        parent = node.parent
+        if node.supervisor and not confirmed:
+            children = list(node.children)
             keyboard = restart_keyboard(name, owner=owner_of(request))
             return CommandResult((reply(request, texts.restart_confirm_text(name, children),
                                         keyboard),), "ok")
         outcome = self._crash(request, name)
-        self._audit(request, outcome, actor=name, supervisor=parent, kind=node.kind,
+        self._audit(request, outcome, actor=name, supervisor=parent,
+                    kind="supervisor" if node.supervisor else "worker",
                     restarts_before=node.restarts)
         text = texts.restart_done_text(name, parent, node.restarts, outcome)
         return CommandResult((reply(request, text),), "ok")
@@ -96,6 +103,32 @@ class AdminControls:
     def restart_cancelled(self, request: Request, name: str) -> CommandResult:
         self._audit(request, "cancelled", actor=name)
         return CommandResult((reply(request, texts.restart_cancelled_text(name)),), "ok")
+
+    def _supervised(self) -> list[_Node]:
+        """Every actor as its supervisor records it, asking supervisors only.
+
+        Not ``collect_tree``: that also asks every worker for its figures, and a busy one
+        (a fetch worker with requests in flight, the very thing one restarts) costs the whole
+        ask timeout; a supervisor answers from its own records at once.
+        """
+        nodes: list[_Node] = []
+        children = self._visit(self._directory[self._root], nodes)
+        return [_Node(self._root, None, True, ChildState.RUNNING, 0, children), *nodes]
+
+    def _visit(self, address: Address, nodes: list[_Node]) -> tuple[str, ...]:
+        """Add the children of the supervisor at ``address`` (and theirs); their names."""
+        try:
+            report = address.ask(Describe(), timeout=ASK_TIMEOUT_S)
+        except ChildUnavailable:
+            return ()
+        if not isinstance(report, ActorReport):
+            return ()
+        for child in report.children:
+            below = (self._visit(child.address, nodes)
+                     if child.is_supervisor and child.state is ChildState.RUNNING else ())
+            nodes.append(_Node(child.name, address.name, child.is_supervisor, child.state,
+                               child.restarts, below))
+        return tuple(child.name for child in report.children)
 
     def _crash(self, request: Request, name: str) -> str:
         """Order the crash and see it happen: crashed, busy, self (this worker) or asked."""

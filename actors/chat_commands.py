@@ -78,7 +78,8 @@ class CommandService:
         self._directory = directory
         self._root = root
         self._storage = storage
-        self._admin = AdminControls(directory=directory, snapshot=self._snapshot, worker=worker)
+        self._admin = AdminControls(directory=directory, snapshot=self._snapshot, root=root,
+                                    worker=worker)
 
     @property
     def admin(self) -> AdminControls:

@@ -65,8 +65,8 @@ def restart_done_text(name: str, supervisor: str, restarts_before: int, outcome:
     """What happened to ``name`` (``outcome``: crashed, busy, self or asked)."""
     how = {
         "crashed": f"crashed on request; {supervisor} is restarting it as after any crash",
-        "busy": ("is busy: it crashes as soon as it finishes the message in hand, "
-                 f"then {supervisor} restarts it"),
+        "busy": ("is busy: it crashes once it has handled the messages queued ahead of "
+                 f"the order, then {supervisor} restarts it"),
         "self": f"answered you and then crashes; {supervisor} restarts it",
         "asked": f"was told to crash; {supervisor} restarts it",
     }[outcome]
