@@ -45,6 +45,12 @@ def test_restart_refuses_the_root_and_unknown_names_with_the_names_it_accepts(ma
         assert "market" in answer and "root," not in answer
 
 
+def test_restart_refuses_an_actor_that_is_not_running(make_chat):
+    chat = make_chat()  # the chart actor is lazy: started by its first chart
+    answer = texts(chat.ask("/restart chart", user=ADMIN))
+    assert "chart is lazy, not running" in answer and "Actors you can restart:" in answer
+
+
 def test_restart_of_a_worker_crashes_it_and_its_supervisor_brings_it_back(make_chat, caplog):
     chat = make_chat()
     with caplog.at_level(logging.WARNING, logger="actors.admin_controls"):
