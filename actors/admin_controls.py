@@ -153,8 +153,12 @@ class AdminControls:
         cache = self._directory["cache"]
         if not args.clear:
             return CommandResult((reply(request, texts.cache_text(self._cache_stats())),), "ok")
-        cleared = cache.ask(ClearCache(symbol, request.request_id, request.user_id),
-                            timeout=ASK_TIMEOUT_S)
+        try:
+            cleared = cache.ask(ClearCache(symbol, request.request_id, request.user_id),
+                                timeout=ASK_TIMEOUT_S)
+        except ChildUnavailable:
+            text = texts.control_unavailable_text("cache", "/cache")
+            return CommandResult((reply(request, text),), "unavailable")
         assert isinstance(cleared, CacheCleared)
         stats = self._cache_stats()
         text = texts.cache_cleared_text(cleared, None if stats is None else stats.bytes)
@@ -176,8 +180,12 @@ class AdminControls:
             breakers = [(node.name, breaker) for node in self._snapshot().walk()
                         for breaker in node.breakers]
             return CommandResult((reply(request, texts.breakers_text(breakers)),), "ok")
-        before, after = self._directory["fetcher"].ask(
-            ResetBreaker(request.request_id, request.user_id), timeout=ASK_TIMEOUT_S)
+        try:
+            before, after = self._directory["fetcher"].ask(
+                ResetBreaker(request.request_id, request.user_id), timeout=ASK_TIMEOUT_S)
+        except ChildUnavailable:
+            text = texts.control_unavailable_text("fetcher", "/breaker")
+            return CommandResult((reply(request, text),), "unavailable")
         assert isinstance(before, BreakerSnapshot) and isinstance(after, BreakerSnapshot)
         return CommandResult((reply(request, texts.breaker_reset_text(before, after)),), "ok")
 

@@ -26,6 +26,7 @@ __all__ = [
     "breakers_text",
     "cache_cleared_text",
     "cache_text",
+    "control_unavailable_text",
     "log_level_text",
     "restart_cancelled_text",
     "restart_confirm_text",
@@ -41,6 +42,12 @@ def _size(nbytes: int) -> str:
     if nbytes >= 1024:
         return f"{nbytes / 1024:.1f} KB"
     return f"{nbytes} B"
+
+
+def control_unavailable_text(actor: str, look: str) -> str:
+    """The actor that does the change did not answer (restarting, or busy past the timeout)."""
+    return (f"⚠️ {bold(actor)} did not answer in time (restarting or busy), so this may not "
+            f"have happened. {escape(look)} shows where things stand; try again shortly.")
 
 
 # -- /restart ------------------------------------------------------------------------------------

@@ -279,5 +279,6 @@ def welcome_text(is_admin: bool) -> str:
         "/help lists every command.",
     ]
     if is_admin:
-        lines.append("You are an admin: /actors, /health and /stats are yours too.")
+        lines.append("You are an admin: /actors, /health, /stats and the controls "
+                     "(/restart, /cache, /breaker, /loglevel) are yours too.")
     return "\n".join(lines)
