@@ -27,7 +27,7 @@ from market.cache import CacheStats
 from market.cache_clear import CacheCleared
 from messages.chat import ButtonPressed, ChatCommand
 from messages.market import ClearCache, ResetBreaker
-from ops.log_levels import UnknownLogger, set_log_level
+from ops.log_levels import UnknownLogger, known_loggers, set_log_level
 from resilience.breaker import BreakerSnapshot
 from supervision.address import Address, Directory
 from supervision.errors import AskTimeout, ChildUnavailable
@@ -195,8 +195,9 @@ class AdminControls:
         try:
             change = set_log_level(args.level, args.logger)
         except UnknownLogger:
-            return CommandResult((reply(request, texts.unknown_logger_text(args.logger or "")),),
-                                 "usage")
+            name = args.logger or ""
+            text = texts.unknown_logger_text(name, known_loggers(name))
+            return CommandResult((reply(request, text),), "usage")
         # At least WARNING, and never below the new level: the audit line outlives the change.
         level = max(logging.WARNING, logging.getLevelName(change.new))
         log_event(logger, "admin.log_level_changed", level, admin_id=request.user_id,

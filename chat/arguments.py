@@ -350,5 +350,5 @@ def loglevel_args(spec: CommandSpec, words: tuple[str, ...]) -> LogLevelRequest:
     if logger is not None and (len(logger) > _LOGGER_NAME_MAX
                                or not _LOGGER_NAME.fullmatch(logger)):
         raise UsageError(f"“{shown(logger)}” is not a logger name (dotted, like "
-                         "market.binance).", spec)
+                         "actors.fetcher).", spec)
     return LogLevelRequest(level, logger)

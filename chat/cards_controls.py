@@ -162,6 +162,10 @@ def log_level_text(change: LevelChange) -> str:
     return f"📝 Logger {bold(change.logger)}: {escape(before)} → {bold(change.new)}."
 
 
-def unknown_logger_text(name: str) -> str:
-    return (f"⚠️ No logger is called “{escape(shown(name))}”. Use root or a module's dotted "
-            f"name, e.g. {code('/loglevel DEBUG market.binance')}.")
+def unknown_logger_text(name: str, known: Sequence[str] = ()) -> str:
+    """A refused logger name, with existing names near it (``ops.log_levels.known_loggers``)."""
+    text = (f"⚠️ No logger is called “{escape(shown(name))}”. Use root or a module's dotted "
+            f"name, e.g. {code('/loglevel DEBUG actors.fetcher')}.")
+    if known:
+        text += f"\nLoggers: {escape(', '.join(known))}"
+    return text

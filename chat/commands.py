@@ -188,7 +188,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="loglevel", summary="Change the log level at run time (root or one logger)",
-        args="LEVEL [LOGGER]", example="/loglevel DEBUG market.binance", min_args=1,
+        args="LEVEL [LOGGER]", example="/loglevel DEBUG actors.fetcher", min_args=1,
         max_args=2, parse_args=loglevel_args, admin=True,
     ),
 )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from core.errors import BotError
 
-__all__ = ["LevelChange", "UnknownLogger", "set_log_level"]
+__all__ = ["LevelChange", "UnknownLogger", "known_loggers", "set_log_level"]
 
 _ALLOWED = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -50,6 +50,18 @@ def _existing(name: str | None) -> logging.Logger:
     if not isinstance(found, logging.Logger):  # absent, or a PlaceHolder for a child's parent
         raise UnknownLogger(name)
     return found
+
+
+def known_loggers(near: str, *, limit: int = 12) -> tuple[str, ...]:
+    """Existing logger names to suggest for a refused ``near``: those sharing its first
+    segment, else every top-level package that has loggers (sorted, at most ``limit``)."""
+    names = sorted(name for name, found in logging.Logger.manager.loggerDict.items()
+                   if isinstance(found, logging.Logger))
+    head = near.split(".")[0]
+    close = [name for name in names if name.split(".")[0] == head]
+    if close:
+        return tuple(close[:limit])
+    return tuple(sorted({name.split(".")[0] for name in names})[:limit])
 
 
 def set_log_level(level: str, name: str | None = None) -> LevelChange:

@@ -50,3 +50,11 @@ def test_a_placeholder_parent_is_not_a_logger(restored: None) -> None:
 def test_levels_outside_the_four_are_refused() -> None:
     with pytest.raises(ValueError):
         set_log_level("CRITICAL")
+
+
+def test_a_refused_name_is_answered_with_existing_names_near_it(restored: None) -> None:
+    from ops.log_levels import known_loggers
+
+    logging.getLogger("tests.ops.loglevel_subject")
+    assert "tests.ops.loglevel_subject" in known_loggers("tests.typo")
+    assert "tests" in known_loggers("zzz", limit=1000)
