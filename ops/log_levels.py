@@ -10,6 +10,7 @@ user input can never grow the process's logger table. Only the four levels the
 
 from __future__ import annotations
 
+import difflib
 import logging
 from dataclasses import dataclass
 
@@ -53,10 +54,14 @@ def _existing(name: str | None) -> logging.Logger:
 
 
 def known_loggers(near: str, *, limit: int = 12) -> tuple[str, ...]:
-    """Existing logger names to suggest for a refused ``near``: those sharing its first
-    segment, else every top-level package that has loggers (sorted, at most ``limit``)."""
+    """Existing logger names to suggest for a refused ``near``: the closest spellings, else
+    those sharing its first segment, else every top-level package that has loggers (at
+    most ``limit``)."""
     names = sorted(name for name, found in logging.Logger.manager.loggerDict.items()
                    if isinstance(found, logging.Logger))
+    spelled = difflib.get_close_matches(near, names, n=min(limit, 3), cutoff=0.8)
+    if spelled:
+        return tuple(spelled)
     head = near.split(".")[0]
     close = [name for name in names if name.split(".")[0] == head]
     if close:

@@ -58,3 +58,10 @@ def test_a_refused_name_is_answered_with_existing_names_near_it(restored: None) 
     logging.getLogger("tests.ops.loglevel_subject")
     assert "tests.ops.loglevel_subject" in known_loggers("tests.typo")
     assert "tests" in known_loggers("zzz", limit=1000)
+
+
+def test_a_misspelt_name_is_answered_with_its_closest_spelling(restored: None) -> None:
+    from ops.log_levels import known_loggers
+
+    logging.getLogger("tests.ops.loglevel_subject")
+    assert known_loggers("tests.ops.loglevel_subjct")[0] == "tests.ops.loglevel_subject"
