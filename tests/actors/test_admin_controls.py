@@ -94,7 +94,8 @@ def in_flight(chat, request_ids, timeout: float = 10.0) -> bool:
 
 
 def test_restarting_a_busy_fetch_worker_loses_no_request_in_flight(make_chat, caplog):
-    chat = make_chat(fetcher_pool_size=1)  # every upstream call queues on fetch_worker_0
+    # Every upstream call queues on fetch_worker_0; a slow answer is slow, not a timeout.
+    chat = make_chat(fetcher_pool_size=1, http_read_timeout_s=3.0)
     assert "BTCUSDT" in texts(chat.ask("/price btc"))  # symbols known
     chat.simulator.inject("slow", endpoint="/api/v3/klines", delay_s=0.7)
     ahead = {chat.send(f"/analysis {coin}"): coin for coin in ("eth", "sol", "xrp", "ada", "dot",
