@@ -15,7 +15,17 @@ from typing import Any
 
 from core.logs import log_event
 from market.cache import DEFAULT_TTLS, CacheHit, CacheStats, CacheTtls, Layer, LayeredCache, ttl_for
-from messages.market import AnalysisKey, CacheLookup, CachePut, Fetch, FetchSpec, RefreshDue, RefreshFailed
+from market.cache_clear import CacheCleared, clear_cache
+from messages.market import (
+    AnalysisKey,
+    CacheLookup,
+    CachePut,
+    ClearCache,
+    Fetch,
+    FetchSpec,
+    RefreshDue,
+    RefreshFailed,
+)
 from messages.system import MemoryPressure
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
@@ -86,6 +96,8 @@ class CacheActor(SupervisedActor):
                 return self._cache.refresh_failed(spec)
             case MemoryPressure():
                 return self._on_memory_pressure(message)
+            case ClearCache():
+                return self._on_clear(message)
         return super().handle(message)
 
     def stats(self) -> CacheStats:
@@ -118,3 +130,11 @@ class CacheActor(SupervisedActor):
             freed_bytes=freed,
             now_bytes=self._cache.total_bytes(),
         )
+
+    def _on_clear(self, message: ClearCache) -> CacheCleared:
+        cleared = clear_cache(self._cache, message.symbol)
+        log_event(logger, "admin.cache_cleared", logging.WARNING, admin_id=message.admin_id,
+                  request_id=message.request_id, symbol=message.symbol or "all",
+                  entries=cleared.entries, freed_bytes=cleared.bytes,
+                  now_bytes=self._cache.total_bytes())
+        return cleared

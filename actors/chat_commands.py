@@ -18,6 +18,7 @@ from typing import Any
 
 import psutil
 
+from actors.admin_controls import AdminControls
 from actors.command_handlers import HANDLERS
 from storage.stats import DbWriterStats
 from market.fetch_stats import FetcherStats
@@ -29,6 +30,7 @@ from chat.callbacks import (
     RearmAlertButton,
     RefreshAnalysis,
     RefreshWatchlist,
+    RestartActorButton,
     ShowAnalysis,
     ShowChart,
     decode,
@@ -76,6 +78,13 @@ class CommandService:
         self._directory = directory
         self._root = root
         self._storage = storage
+        self._admin = AdminControls(directory=directory, snapshot=self._snapshot, root=root,
+                                    worker=worker)
+
+    @property
+    def admin(self) -> AdminControls:
+        """The admin controls (/restart, /cache, /breaker, /loglevel)."""
+        return self._admin
 
     @property
     def market(self) -> MarketAccess:
@@ -196,6 +205,10 @@ class CommandService:
                                            expanded=action.expanded)
             case ShowChart():
                 return self.chart_reply(request, action.symbol, action.interval)
+            case RestartActorButton(actor, confirm=True):
+                return self._admin.restart(request, actor, confirmed=True)
+            case RestartActorButton(actor, confirm=False):
+                return self._admin.restart_cancelled(request, actor)
             case RefreshWatchlist() | RearmAlertButton() | DeleteAlertButton() if self._storage is not None:
                 outcome: CommandResult = self._storage.button(request, action)
                 return outcome

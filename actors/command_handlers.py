@@ -16,7 +16,18 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chat import cards
-from chat.arguments import AlertId, AlertRequest, NoArgs, Symbol, Symbols, SymbolInterval
+from chat.arguments import (
+    ActorName,
+    AlertId,
+    AlertRequest,
+    BreakerRequest,
+    CacheRequest,
+    LogLevelRequest,
+    NoArgs,
+    Symbol,
+    Symbols,
+    SymbolInterval,
+)
 from chat.commands import lookup, worker_commands
 from chat.replies import CommandResult, needs_storage_text, reply
 from messages.chat import RunCommand
@@ -108,6 +119,30 @@ def health(service: CommandService, run: RunCommand, args: NoArgs) -> CommandRes
 @handles("stats")
 def stats(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
     return CommandResult(*service._stats(run, args))  # its text moves to chat/cards_admin.py
+
+
+# -- admin controls (actors/admin_controls.py) ---------------------------------------------
+
+@handles("restart")
+def restart(service: CommandService, run: RunCommand, args: ActorName) -> CommandResult:
+    return service.admin.restart(run.request, args.name)
+
+
+@handles("cache")
+def cache(service: CommandService, run: RunCommand, args: CacheRequest) -> CommandResult:
+    symbol = (None if args.symbol is None
+              else service.market.resolve(args.symbol, request_id=run.request_id))
+    return service.admin.cache(run.request, args, symbol)
+
+
+@handles("breaker")
+def breaker(service: CommandService, run: RunCommand, args: BreakerRequest) -> CommandResult:
+    return service.admin.breaker(run.request, args)
+
+
+@handles("loglevel")
+def loglevel(service: CommandService, run: RunCommand, args: LogLevelRequest) -> CommandResult:
+    return service.admin.log_level(run.request, args)
 
 
 # -- alerts and the watchlist (need storage) ------------------------------------------------

@@ -26,7 +26,15 @@ from core.logs import log_event
 from market.errors import MarketError
 from market.fetch_stats import FetcherStats, FetchWorkerStats, WeightStats
 from market.weights import BudgetSnapshot
-from messages.market import CachePut, Fetch, FetchDone, FetchSpec, RefreshFailed, WorkerFetch
+from messages.market import (
+    CachePut,
+    Fetch,
+    FetchDone,
+    FetchSpec,
+    RefreshFailed,
+    ResetBreaker,
+    WorkerFetch,
+)
 from resilience.breaker import BreakerSnapshot, BreakerTransition, CircuitBreaker
 from resilience.errors import CircuitOpenError
 from supervision import fail_future
@@ -102,6 +110,8 @@ class FetcherRouter(SupervisedActor):
                 return self._on_fetch(message)
             case FetchDone():
                 return self._on_done(message)
+            case ResetBreaker():
+                return self._on_reset_breaker(message)
         return super().handle(message)
 
     def stats(self) -> FetcherStats:
@@ -165,6 +175,18 @@ class FetcherRouter(SupervisedActor):
         else:
             breaker.record_ignored()  # e.g. unknown symbol: the exchange itself is fine
         self._finish(message.spec, value=message.value, error=message.error)
+
+    def _on_reset_breaker(self, message: ResetBreaker) -> tuple[BreakerSnapshot, BreakerSnapshot]:
+        """Close the exchange breaker after an operator's fix; flights already out stay out."""
+        breaker = self._breaker
+        assert breaker is not None
+        before = breaker.snapshot()
+        breaker.reset(f"reset by admin {message.admin_id}")
+        after = breaker.snapshot()
+        log_event(logger, "admin.breaker_reset", logging.WARNING, admin_id=message.admin_id,
+                  request_id=message.request_id, breaker=before.name, old=before.state,
+                  new=after.state, consecutive_failures=before.consecutive_failures)
+        return before, after
 
     def _finish(self, spec: FetchSpec, *, value: object = None, error: Exception | None = None) -> None:
         flight = self._flights.pop(spec, None)

@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     from chat.commands import CommandSpec
 
 __all__ = [
+    "ActorName",
+    "BreakerRequest",
+    "CacheRequest",
     "DEFAULT_INTERVAL",
+    "LOG_LEVEL_NAMES",
+    "LogLevelRequest",
     "MAX_PRICE",
     "AlertId",
     "AlertRequest",
@@ -38,7 +43,11 @@ __all__ = [
     "UsageError",
     "Word",
     "alert_args",
+    "actor_args",
     "alert_id_args",
+    "breaker_args",
+    "cache_args",
+    "loglevel_args",
     "no_args",
     "optional_word",
     "parse_alert_id",
@@ -69,6 +78,11 @@ _DECIMAL_COMMA = re.compile(r"[0-9]+,[0-9]+")
 _PLAIN_NUMBER = re.compile(r"([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 _MULTIPLIERS = {"k": 1e3, "m": 1e6, "b": 1e9}
 _SHOWN_MAX = 24
+_ACTOR_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_LOGGER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_LOGGER_NAME_MAX = 100
+LOG_LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR")
+"""What /loglevel accepts (the same four as the ``log_level`` setting)."""
 
 
 def shown(text: str) -> str:
@@ -221,7 +235,44 @@ class AlertId:
     """As /alerts shows it."""
 
 
-CommandArgs = NoArgs | Word | Symbols | Symbol | SymbolInterval | AlertRequest | AlertId
+@dataclass(frozen=True, slots=True)
+class ActorName:
+    """/restart: which actor, as a well-formed name (whether it exists is the tree's say)."""
+
+    name: str
+    """Lower-case actor name, e.g. fetch_worker_0."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheRequest:
+    """/cache: show the layers, or clear one coin or everything."""
+
+    clear: bool
+    """False: show each layer's figures."""
+    symbol: str | None = None
+    """With ``clear``: the coin as typed (resolved by the handler), or None for everything."""
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerRequest:
+    """/breaker: show the breakers, or close the exchange's."""
+
+    reset: bool
+    """True for /breaker reset."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogLevelRequest:
+    """/loglevel: the new level and which logger (None: the root)."""
+
+    level: str
+    """DEBUG, INFO, WARNING or ERROR."""
+    logger: str | None
+    """A dotted logger name as typed, or None for the root logger."""
+
+
+CommandArgs = (NoArgs | Word | Symbols | Symbol | SymbolInterval | AlertRequest | AlertId
+               | ActorName | CacheRequest | BreakerRequest | LogLevelRequest)
 """What an argument parser returns."""
 
 
@@ -263,3 +314,41 @@ def alert_args(spec: CommandSpec, words: tuple[str, ...]) -> AlertRequest:
 
 def alert_id_args(spec: CommandSpec, words: tuple[str, ...]) -> AlertId:
     return AlertId(parse_alert_id(words[0], spec=spec))
+
+
+def actor_args(spec: CommandSpec, words: tuple[str, ...]) -> ActorName:
+    """An actor's name as /actors shows it (case does not matter)."""
+    name = words[0].strip().lower()
+    if not _ACTOR_NAME.fullmatch(name):
+        raise UsageError(f"“{shown(words[0])}” is not an actor name; /actors lists them.", spec)
+    return ActorName(name)
+
+
+def cache_args(spec: CommandSpec, words: tuple[str, ...]) -> CacheRequest:
+    """Nothing (show), "clear" (everything) or "clear SYM" (one coin)."""
+    if not words:
+        return CacheRequest(clear=False)
+    if words[0].strip().lower() != "clear":
+        raise UsageError(f"Say clear, not “{shown(words[0])}”.", spec)
+    return CacheRequest(clear=True, symbol=words[1] if len(words) > 1 else None)
+
+
+def breaker_args(spec: CommandSpec, words: tuple[str, ...]) -> BreakerRequest:
+    """Nothing (show) or "reset"."""
+    if words and words[0].strip().lower() != "reset":
+        raise UsageError(f"Say reset, not “{shown(words[0])}”.", spec)
+    return BreakerRequest(reset=bool(words))
+
+
+def loglevel_args(spec: CommandSpec, words: tuple[str, ...]) -> LogLevelRequest:
+    """A level of :data:`LOG_LEVEL_NAMES` and an optional dotted logger name."""
+    level = words[0].strip().upper()
+    if level not in LOG_LEVEL_NAMES:
+        raise UsageError(f"“{shown(words[0])}” is not a level; use one of "
+                         f"{', '.join(LOG_LEVEL_NAMES)}.", spec)
+    logger = words[1].strip() if len(words) > 1 else None
+    if logger is not None and (len(logger) > _LOGGER_NAME_MAX
+                               or not _LOGGER_NAME.fullmatch(logger)):
+        raise UsageError(f"“{shown(logger)}” is not a logger name (dotted, like "
+                         "actors.fetcher).", spec)
+    return LogLevelRequest(level, logger)

@@ -40,11 +40,13 @@ __all__ = [
     "RearmAlertButton",
     "RefreshAnalysis",
     "RefreshWatchlist",
+    "RestartActorButton",
     "ShowAnalysis",
     "ShowChart",
     "decode",
     "decode_owned",
     "encode",
+    "is_admin_action",
     "is_market_action",
 ]
 
@@ -63,6 +65,7 @@ MAX_OWNER = 2**63 - 1
 _SYMBOL = re.compile(r"[A-Z0-9]{2,20}")
 _OWNER = re.compile(r"-?[1-9][0-9]{0,18}")
 _ALERT_ID = re.compile(r"[1-9][0-9]{0,14}")
+_ACTOR = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _SEPARATOR = "|"
 
 
@@ -182,9 +185,24 @@ class DeleteAlertButton:
         _check_alert_id(self.alert_id)
 
 
+@dataclass(frozen=True, slots=True)
+class RestartActorButton:
+    """Under /restart of a supervisor: restart it (and so its subtree) now, or cancel."""
+
+    actor: str
+    """The supervisor's name, as /actors shows it."""
+    confirm: bool
+    """True for the confirm button, False for Cancel."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.actor, str) or not _ACTOR.fullmatch(self.actor):
+            raise ValueError(f"actor must match [a-z][a-z0-9_]{{0,31}}, got {self.actor!r}")
+        _check_flag(self.confirm)
+
+
 CallbackAction = (
     ShowAnalysis | RefreshAnalysis | ShowChart | RefreshWatchlist | RearmAlertButton
-    | DeleteAlertButton
+    | DeleteAlertButton | RestartActorButton
 )
 
 
@@ -200,6 +218,11 @@ class OwnedAction:
 def is_market_action(action: CallbackAction) -> bool:
     """Whether ``action`` only shows public market data (no one's alerts or watchlist)."""
     return isinstance(action, (ShowAnalysis, RefreshAnalysis, ShowChart))
+
+
+def is_admin_action(action: CallbackAction) -> bool:
+    """Whether only an admin may press ``action`` (whoever the button's owner is)."""
+    return isinstance(action, RestartActorButton)
 
 
 def _flag(text: str) -> bool:
@@ -223,6 +246,7 @@ _DECODERS: dict[str, tuple[int, Callable[[list[str]], CallbackAction]]] = {
     "w": (0, lambda f: RefreshWatchlist()),
     "m": (1, lambda f: RearmAlertButton(_alert_id(f[0]))),
     "d": (1, lambda f: DeleteAlertButton(_alert_id(f[0]))),
+    "s": (2, lambda f: RestartActorButton(f[0], _flag(f[1]))),
 }
 
 
@@ -240,6 +264,8 @@ def _fields(action: CallbackAction) -> tuple[str, ...]:
             return ("m", str(alert_id))
         case DeleteAlertButton(alert_id):
             return ("d", str(alert_id))
+        case RestartActorButton(actor, confirm):
+            return ("s", actor, "1" if confirm else "0")
     raise TypeError(f"not a callback action: {action!r}")
 
 

@@ -19,8 +19,12 @@ from types import MappingProxyType
 from chat.arguments import (
     CommandArgs,
     Word,
+    actor_args,
     alert_args,
     alert_id_args,
+    breaker_args,
+    cache_args,
+    loglevel_args,
     no_args,
     optional_word,
     symbol_args,
@@ -167,6 +171,26 @@ COMMANDS: tuple[CommandSpec, ...] = (
         admin=True,
     ),
     CommandSpec(name="stats", summary="Usage and runtime statistics", example="/stats", admin=True),
+    CommandSpec(
+        name="restart", summary="Restart one actor through its supervisor, as a crash would",
+        args="ACTOR", example="/restart fetch_worker_0", min_args=1, max_args=1,
+        parse_args=actor_args, admin=True,
+    ),
+    CommandSpec(
+        name="cache", summary="Cache layers: size, entries, hit rate; clear one coin or all",
+        args="[clear [SYM]]", example="/cache clear btc", max_args=2, parse_args=cache_args,
+        admin=True,
+    ),
+    CommandSpec(
+        name="breaker", summary="Exchange circuit breaker: state, failures; reset it",
+        args="[reset]", example="/breaker reset", max_args=1, parse_args=breaker_args,
+        admin=True,
+    ),
+    CommandSpec(
+        name="loglevel", summary="Change the log level at run time (root or one logger)",
+        args="LEVEL [LOGGER]", example="/loglevel DEBUG actors.fetcher", min_args=1,
+        max_args=2, parse_args=loglevel_args, admin=True,
+    ),
 )
 
 
@@ -255,5 +279,6 @@ def welcome_text(is_admin: bool) -> str:
         "/help lists every command.",
     ]
     if is_admin:
-        lines.append("You are an admin: /actors, /health and /stats are yours too.")
+        lines.append("You are an admin: /actors, /health, /stats and the controls "
+                     "(/restart, /cache, /breaker, /loglevel) are yours too.")
     return "\n".join(lines)

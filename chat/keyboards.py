@@ -16,6 +16,7 @@ from chat.callbacks import (
     RearmAlertButton,
     RefreshAnalysis,
     RefreshWatchlist,
+    RestartActorButton,
     ShowAnalysis,
     ShowChart,
     decode_owned,
@@ -32,6 +33,7 @@ __all__ = [
     "analysis_keyboard",
     "chart_keyboard",
     "owner_of",
+    "restart_keyboard",
     "watchlist_keyboard",
 ]
 
@@ -115,3 +117,11 @@ def alerts_keyboard(alert_ids: Sequence[int], *, owner: int) -> Keyboard:
 def watchlist_keyboard(*, owner: int) -> Keyboard:
     """Refresh the watchlist in place."""
     return ((Button("Refresh", encode(RefreshWatchlist(), owner)),),)
+
+
+def restart_keyboard(actor: str, *, owner: int) -> Keyboard:
+    """Under /restart of a supervisor: restart it and its subtree, or cancel."""
+    return ((
+        Button(f"Restart {actor} and its children", encode(RestartActorButton(actor, True), owner)),
+        Button("Cancel", encode(RestartActorButton(actor, False), owner)),
+    ),)

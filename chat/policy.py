@@ -29,12 +29,14 @@ from chat.callbacks import (
     ShowAnalysis,
     ShowChart,
     decode_owned,
+    is_admin_action,
     is_market_action,
 )
 from chat.parsing import PLAIN_TEXT_REPLY, InvalidArguments, Invocation, NotACommand, UnknownCommand
 from chat.ratelimit import Admission, UserRateLimiter
 from chat.replies import (
     ALREADY_RUNNING,
+    BUTTON_NOT_AVAILABLE,
     LOADING_TEXT,
     NOT_YOURS,
     PRIVATE_TEXT,
@@ -274,6 +276,9 @@ class ConversationPolicy:
             return self._toast(pressed, "denied", PRIVATE_TEXT, logged=False)
         if isinstance(owned, InvalidCallback):
             return self._toast(pressed, "button", owned.user_text, outcome="usage")
+        if is_admin_action(owned.action) and pressed.user_id not in self._admins:
+            self.counts["denied"] += 1  # an admin's button, pressed by whoever is no admin now
+            return self._toast(pressed, "button", BUTTON_NOT_AVAILABLE, outcome="denied")
         refusal = _press_refusal(owned, pressed)
         if refusal == NOT_YOURS:
             self.counts["not_owner"] += 1

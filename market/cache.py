@@ -122,6 +122,8 @@ class LayerStats:
     """Fresh hits over lookups: answers that needed no exchange call and are up to date."""
     stale_hit_rate: float | None = None
     """Stale hits over lookups: answers served past their TTL (labelled old data)."""
+    entries: int = 0
+    """Entries the layer holds now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +163,8 @@ class _LayerCounters:
         return LayerStats(hits=self.hits, misses=self.misses, stale_hits=self.stale_hits,
                           evictions=self.evictions, bytes=self.bytes,
                           hit_rate=rate(self.hits + self.stale_hits),
-                          fresh_hit_rate=rate(self.hits), stale_hit_rate=rate(self.stale_hits))
+                          fresh_hit_rate=rate(self.hits), stale_hit_rate=rate(self.stale_hits),
+                          entries=self.entries)
 
 
 @dataclass(slots=True)
@@ -249,6 +252,23 @@ class LayeredCache:
         if entry is not None:
             state.stats.bytes -= entry.size
             state.stats.entries = len(state.entries)
+
+    def remove_where(self, doomed: Callable[[Hashable], bool]) -> dict[Layer, tuple[int, int]]:
+        """Drop every entry whose key ``doomed`` picks; per layer, (entries, bytes) removed.
+
+        For an operator's ``/cache clear``: hit and miss counters are kept (they describe
+        the past), only what is held goes.
+        """
+        removed: dict[Layer, tuple[int, int]] = {}
+        for layer, state in self._layers.items():
+            keys = [key for key in state.entries if doomed(key)]
+            freed = 0
+            for key in keys:
+                freed += state.entries.pop(key).size
+            state.stats.bytes -= freed
+            state.stats.entries = len(state.entries)
+            removed[layer] = (len(keys), freed)
+        return removed
 
     # -- background refresh --------------------------------------------------------------------
 

@@ -19,12 +19,14 @@ __all__ = [
     "AnalysisKey",
     "CacheLookup",
     "CachePut",
+    "ClearCache",
     "ComputeIndicators",
     "Fetch",
     "FetchDone",
     "FetchSpec",
     "RefreshDue",
     "RefreshFailed",
+    "ResetBreaker",
     "WorkerFetch",
 ]
 
@@ -138,3 +140,26 @@ class RefreshFailed:
 
     spec: FetchSpec
     """The key whose refresh failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClearCache:
+    """An admin's ``/cache clear``: asked of the cache, answered with ``CacheCleared``."""
+
+    symbol: str | None
+    """Exchange symbol whose entries go (every layer, every key), or None for everything."""
+    request_id: str | None = None
+    """The admin's request, for the log line."""
+    admin_id: int | None = None
+    """Who asked, for the log line."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResetBreaker:
+    """An admin's ``/breaker reset``: asked of the fetcher router, which closes the exchange
+    breaker; answered with the (before, after) ``BreakerSnapshot`` pair."""
+
+    request_id: str | None = None
+    """The admin's request, for the log line."""
+    admin_id: int | None = None
+    """Who asked, for the log line."""

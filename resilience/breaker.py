@@ -335,6 +335,23 @@ class CircuitBreaker:
         self.record_success()
         return result
 
+    def reset(self, reason: str = "reset by an operator") -> bool:
+        """Close the breaker now, as after a successful probe; True if it was not closed.
+
+        For an operator who fixed the upstream and does not want to wait out a reset timeout
+        that failed probes have doubled: counters clear, the reset timeout goes back to its
+        base, and listeners see the move to CLOSED like any other. A closed breaker only has
+        its counters cleared (no transition: nothing changed that anyone waits for).
+        """
+        now = self._clock()
+        was_closed = self._state is BreakerState.CLOSED
+        self._reset_timeout_s = self._base_reset_timeout_s
+        self._probe_started_at = None
+        self._clear_counters()
+        if not was_closed:
+            self._move(BreakerState.CLOSED, now, reason)
+        return not was_closed
+
     # ------------------------------------------------------------------ internals
 
     def _append(self, now: float, *, ok: bool) -> None:

@@ -95,7 +95,8 @@ class InjectCrash(SystemMessage):
     """Chaos testing: make the receiving actor crash, like Erlang's ``exit(Pid, Reason)``.
 
     Its supervisor restarts it exactly as after a real bug; the fault matrix uses this to
-    prove that no reply and no acknowledged write is lost when any actor dies under load.
+    prove that no reply and no acknowledged write is lost when any actor dies under load, and
+    an admin's ``/restart`` uses it so that an operator's restart is nothing but a crash.
     """
 
     reason: str = "injected crash"

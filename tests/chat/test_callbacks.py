@@ -200,3 +200,16 @@ def test_decode_never_raises_anything_but_invalid_callback(data: str) -> None:
         assert data == "1|" + encode(owned.action, 1).split("|", 2)[2]
     else:
         assert encode(owned.action, owned.owner) == data  # only canonical payloads
+
+
+def test_a_restart_confirmation_round_trips_and_only_admins_may_press_it() -> None:
+    from chat.callbacks import RestartActorButton, is_admin_action
+
+    action = RestartActorButton("market", True)
+    data = encode(action, 1)
+    assert decode_owned(data) == OwnedAction(action, 1)
+    assert len(encode(RestartActorButton("a" * 32, False), -(2**63 - 1))) <= 64
+    assert is_admin_action(action) and not is_admin_action(ShowAnalysis("BTCUSDT", "1h", False))
+    for forged in ("2|1|s|Market|1", "2|1|s|market|2", "2|1|s|" + "a" * 33 + "|1"):
+        with pytest.raises(InvalidCallback):
+            decode_owned(forged)

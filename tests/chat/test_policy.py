@@ -192,6 +192,19 @@ def test_an_admin_command_with_wrong_arguments_is_refused_before_its_usage_is_sh
     assert answer_text(policy.on_command(message("/stats now"))) == "/stats is not available."
 
 
+def test_a_restart_confirmation_runs_only_for_an_admin_whoever_the_buttons_owner(
+        clock: FakeClock) -> None:
+    from chat.callbacks import RestartActorButton
+    from chat.replies import BUTTON_NOT_AVAILABLE
+
+    policy = make_policy(clock)
+    own = encode(RestartActorButton("market", True), USER)  # forged: a user's own button
+    assert toast_of(policy.on_button(press(own, user=USER))) == BUTTON_NOT_AVAILABLE
+    assert policy.counts["denied"] == 1 and not policy.pending
+    assert dispatched(policy.on_button(press(encode(RestartActorButton("market", True), ADMIN),
+                                             user=ADMIN)))
+
+
 def test_an_admin_gets_admin_commands_run_by_a_worker(clock: FakeClock) -> None:
     policy = make_policy(clock)
     decision = dispatched(policy.on_command(message("/actors", user=ADMIN)))

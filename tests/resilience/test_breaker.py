@@ -459,3 +459,44 @@ def test_the_probe_itself_failing_still_reopens_for_longer() -> None:
     breaker.record_failure(started_at=clock())
     assert breaker.state is BreakerState.OPEN
     assert breaker.retry_after_s() == 60.0
+
+
+def test_reset_closes_an_open_breaker_at_once_with_its_base_timeout_and_tells_listeners() -> None:
+    clock = FakeClock()
+    breaker = make(clock)
+    moves: list[BreakerTransition] = []
+    breaker.add_listener(moves.append)
+    for _ in range(3):
+        breaker.record_failure()
+    clock.advance(30)
+    assert breaker.try_acquire()  # the probe
+    breaker.record_failure()  # reopens with a doubled timeout
+    assert breaker.snapshot().reset_timeout_s == 60
+    assert breaker.reset() is True
+    snapshot = breaker.snapshot()
+    assert snapshot.state == "closed" and snapshot.consecutive_failures == 0
+    assert snapshot.reset_timeout_s == 30 and snapshot.retry_after_s == 0
+    assert breaker.try_acquire()
+    assert moves[-1].new is BreakerState.CLOSED and moves[-1].reason == "reset by an operator"
+
+
+def test_reset_of_a_closed_breaker_clears_its_counters_without_a_transition() -> None:
+    clock = FakeClock()
+    breaker = make(clock)
+    moves: list[BreakerTransition] = []
+    breaker.add_listener(moves.append)
+    breaker.record_failure()
+    assert breaker.reset() is False
+    assert breaker.snapshot().consecutive_failures == 0 and moves == []
+
+
+def test_reset_during_a_probe_closes_and_the_late_probe_outcome_changes_nothing() -> None:
+    clock = FakeClock()
+    breaker = make(clock)
+    for _ in range(3):
+        breaker.record_failure()
+    clock.advance(30)
+    assert breaker.try_acquire()
+    assert breaker.reset() is True
+    breaker.record_success()
+    assert breaker.state is BreakerState.CLOSED
