@@ -5,7 +5,7 @@ from __future__ import annotations
 from ops.alerting import AlertSettings, AlertState, Decision, Observation, decide, mute, observe
 from ops.slo import SloWindows
 from resilience.breaker import BreakerSnapshot
-from supervision.snapshot import ActorSnapshot
+from supervision.snapshot import ActorSnapshot, ChildState
 
 SETTINGS = AlertSettings(cooldown_s=300.0, max_per_minute=3, confirm_samples=2)
 BREAKER = "breaker:market/fetcher:exchange"
@@ -141,8 +141,8 @@ def test_error_rate_and_p95_over_their_thresholds_are_topics_once_enough_command
     slo = SloWindows()
     for _ in range(10):
         slo.record("price", "unavailable", 9000.0, at=0.0)
-    root = ActorSnapshot(name="root", state="running", kind="supervisor", children=(
-        ActorSnapshot(name="slo", state="running", kind="worker", stats=slo.stats(now=0.0)),))
+    root = ActorSnapshot(name="root", state=ChildState.RUNNING, kind="supervisor", children=(
+        ActorSnapshot(name="slo", state=ChildState.RUNNING, kind="worker", stats=slo.stats(now=0.0)),))
     topics = dict(observe(root, AlertSettings(error_rate=0.2, p95_ms=5000.0,
                                               min_commands=10)).topics)
     assert "100%" in topics["error_rate"] and "p95" in topics["latency"]
@@ -154,9 +154,9 @@ def test_observe_reads_breakers_and_knows_what_it_could_not_see():
     breaker = BreakerSnapshot(name="exchange", state="half_open", consecutive_failures=5,
                               failure_rate=1.0, calls_in_window=5, trips=2, reset_timeout_s=3.0,
                               retry_after_s=0.0)
-    market = ActorSnapshot(name="market", state="running", kind="supervisor", children=(
-        ActorSnapshot(name="fetcher", state="running", kind="worker", breakers=(breaker,)),))
-    seen = observe(ActorSnapshot(name="root", state="running", kind="supervisor",
+    market = ActorSnapshot(name="market", state=ChildState.RUNNING, kind="supervisor", children=(
+        ActorSnapshot(name="fetcher", state=ChildState.RUNNING, kind="worker", breakers=(breaker,)),))
+    seen = observe(ActorSnapshot(name="root", state=ChildState.RUNNING, kind="supervisor",
                                  children=(market,)), SETTINGS)
     assert seen.health == "degraded"
     assert dict(seen.topics)[BREAKER].startswith("open")
