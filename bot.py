@@ -38,6 +38,8 @@ from actors.console_io import DEMO_USER_ID, ConsoleIO, ConsoleSession
 from actors.market_tree import market_spec
 from actors.memory_monitor import memory_spec
 from actors.metrics_reporter import metrics_spec
+from actors.ops_alerts import ops_alerts_spec
+from actors.slo_tracker import ops_listener, slo_spec
 from actors.telegram_io import TelegramIO
 from chat.commands import menu_commands
 from ops import inspect_cli
@@ -100,7 +102,10 @@ def build_specs(
         storage = (StorageCommands(market=market, directory=directory, reads=read_pool)
                    if read_pool is not None else None)
         specs.append(chat_spec(config, settings, market=market, directory=directory,
-                               transport_factory=transport_factory, storage=storage))
+                               transport_factory=transport_factory, storage=storage,
+                               listeners=(ops_listener(directory, config.admin_ids),)))
+        # The SLO figures and the pushed admin alerts exist where commands are answered.
+        specs += [slo_spec(), ops_alerts_spec(config)]
         if read_pool is not None:
             alerts = alerts_spec(config, read_pool)
             specs.append(dataclasses.replace(alerts, depends_on=("storage", "market", "chat")))

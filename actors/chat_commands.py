@@ -33,6 +33,7 @@ from chat.callbacks import (
     ShowChart,
     decode,
 )
+from chat.cards_alerting import slo_table
 from chat.charts import ChartUnavailable, caption
 from chat.keyboards import analysis_keyboard, chart_keyboard, owner_of
 from chat.replies import BUTTON_NOT_AVAILABLE, SORRY, CommandResult, reply
@@ -45,6 +46,7 @@ from messages.charts import ChartKey, RenderChart
 from messages.chat import ButtonPressed, ChatCommand, ChatReply, RunCommand
 from messages.market import CacheLookup, CachePut
 from ops.memory import MemoryStats
+from ops.slo import SloStats
 from supervision.address import Directory
 from supervision.errors import ChildUnavailable
 from supervision.snapshot import ActorSnapshot, collect_tree
@@ -178,6 +180,7 @@ class CommandService:
             db_writer=snapshot.find_stats(DbWriterStats),
             memory=snapshot.find_stats(MemoryStats),
         )
+        text += "\n" + slo_table(snapshot.find_stats(SloStats))
         if self._storage is not None:
             text += "\n" + cards.command_stats_text(self._storage.recent_command_stats())
         return (reply(run.request, text),), "ok"

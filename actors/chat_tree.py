@@ -13,7 +13,7 @@ from typing import Any
 from actors.chart import ChartActor
 from actors.chat_commands import CommandService
 from actors.command_worker import CommandWorker, command_worker_names
-from actors.conversation import Conversation
+from actors.conversation import CommandListener, Conversation
 from actors.market_access import MarketAccess
 from core.config import BotConfig
 from supervision.address import Directory
@@ -32,8 +32,10 @@ def chat_spec(
     directory: Directory,
     transport_factory: ActorFactory,
     storage: Any | None = None,
+    listeners: tuple[CommandListener, ...] = (),
 ) -> ChildSpec:
-    """The ``chat`` supervisor and its children."""
+    """The ``chat`` supervisor and its children; ``listeners`` hear of every answered command
+    after the command log does (the SLO figures)."""
     workers = command_worker_names(config.command_workers)
 
     def service(worker: str) -> CommandService:
@@ -62,7 +64,8 @@ def chat_spec(
             name="conversation",
             factory=lambda ctx: Conversation.start(
                 ctx, config=config, workers=workers,
-                on_command=storage.command_listener() if storage is not None else None,
+                on_command=(*((storage.command_listener(),) if storage is not None else ()),
+                            *listeners),
             ),
             priority=Priority.HIGH,
             depends_on=workers,
