@@ -47,7 +47,7 @@ from messages.chat import ButtonPressed, ChatCommand, ChatReply, RunCommand
 from messages.market import CacheLookup, CachePut
 from ops.memory import MemoryStats
 from ops.slo import SloStats
-from supervision.address import Directory
+from supervision.address import Address, Directory
 from supervision.errors import ChildUnavailable
 from supervision.snapshot import ActorSnapshot, collect_tree
 
@@ -161,6 +161,10 @@ class CommandService:
         if quotes.unavailable is not None:
             return "unavailable"
         return "degraded" if quotes.stale_age_s is not None else "ok"
+
+    def address(self, name: str) -> Address:
+        """The restart-proof address of the actor called ``name`` (admin commands)."""
+        return self._directory[name]
 
     def snapshot(self) -> ActorSnapshot:
         """The supervision tree with each actor's state and stats (for admin commands)."""

@@ -15,7 +15,7 @@ from chat.html import bold, code, escape
 from ops.alerting import Change, Notification
 from ops.slo import SloStats, WindowFigures
 
-__all__ = ["alert_text", "mute_text", "slo_health_line", "slo_table"]
+__all__ = ["alert_text", "mute_text", "mute_unavailable_text", "slo_health_line", "slo_table"]
 
 _LEVEL_ICONS = {"ok": "✅", "degraded": "⚠️", "failing": "🛑"}
 _DOCS = "the README (Operations, Alerts)"
@@ -100,6 +100,11 @@ def mute_text(muted_for_s: float, *, now: float | None = None) -> str:
     until = time.gmtime((time.time() if now is None else now) + muted_for_s)
     return (f"🔕 Pushed alerts muted for {escape(format_age(muted_for_s))}, until "
             f"{time.strftime('%Y-%m-%d %H:%M', until)} UTC. {code('/mute off')} ends it.")
+
+
+def mute_unavailable_text() -> str:
+    """/mute when the alerting actor did not answer (restarting, or absent in this bot)."""
+    return "😕 Pushed alerts did not answer in time; nothing changed. Try /mute again shortly."
 
 
 def slo_health_line(slo: SloStats | None) -> str | None:

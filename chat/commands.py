@@ -21,6 +21,7 @@ from chat.arguments import (
     Word,
     alert_args,
     alert_id_args,
+    mute_args,
     no_args,
     optional_word,
     symbol_args,
@@ -167,6 +168,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         admin=True,
     ),
     CommandSpec(name="stats", summary="Usage and runtime statistics", example="/stats", admin=True),
+    CommandSpec(
+        name="mute", summary="Silence pushed admin alerts for a while (default 1h)",
+        args="[30m|2h|1d|off]", example="/mute 2h", admin=True, max_args=1,
+        parse_args=mute_args,
+    ),
 )
 
 

@@ -22,13 +22,13 @@ from chat.html import is_balanced, visible_text
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 ISSUE_COMMANDS = {
     "start", "help", "price", "analysis", "chart", "alert", "alerts", "delalert", "watch",
-    "unwatch", "watchlist", "top", "actors", "health", "stats",
+    "unwatch", "watchlist", "top", "actors", "health", "stats", "mute",
 }
 
 
 def test_the_table_has_every_command_the_issue_asks_for() -> None:
     assert {spec.name for spec in COMMANDS} == ISSUE_COMMANDS
-    assert {spec.name for spec in COMMANDS if spec.admin} == {"actors", "health", "stats"}
+    assert {spec.name for spec in COMMANDS if spec.admin} == {"actors", "health", "stats", "mute"}
 
 
 def test_short_aliases_point_to_their_commands() -> None:
@@ -66,7 +66,7 @@ def test_menu_commands_follow_telegram_rules(admin: bool) -> None:
 def test_only_admins_see_admin_commands_in_the_menu() -> None:
     public = {name for name, _ in menu_commands(False)}
     everything = {name for name, _ in menu_commands(True)}
-    assert public == ISSUE_COMMANDS - {"actors", "health", "stats"}
+    assert public == ISSUE_COMMANDS - {"actors", "health", "stats", "mute"}
     assert everything == ISSUE_COMMANDS
 
 
