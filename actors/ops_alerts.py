@@ -39,7 +39,10 @@ __all__ = ["OpsAlerts", "OpsAlertStats", "ops_alerts_spec"]
 
 logger = logging.getLogger(__name__)
 
-SNAPSHOT_TIMEOUT_S = 1.0
+SNAPSHOT_TIMEOUT_S = 0.25
+"""Per actor asked: the tree is asked one actor after another, and in an outage every command
+worker is busy waiting on the market, so a long timeout would make one sample take seconds.
+An actor that does not answer is "busy", and its figures are unknown (never a recovery)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ class OpsAlerts(SupervisedActor):
         self._state = AlertState()
         self._admins: dict[int, None] = {}  # in the order they were seen
         self._samples = 0
+        self._last_sample_end = float("-inf")
         self._timer: PeriodicTimer | None = None
 
     def setup(self) -> None:
@@ -123,6 +127,15 @@ class OpsAlerts(SupervisedActor):
         return left
 
     def _on_check_alerts(self) -> str | None:
+        if not self.answering_ask and (self._clock() - self._last_sample_end
+                                       < self._interval_s / 2):
+            return None  # a tick that queued up behind a slow sample: the next one will do
+        try:
+            return self._sample()
+        finally:
+            self._last_sample_end = self._clock()
+
+    def _sample(self) -> str | None:
         snapshot = collect_tree(self._root, timeout_s=SNAPSHOT_TIMEOUT_S, asker=self.ctx.name)
         now = self._clock()
         decision = decide(self._state, observe(snapshot, self._settings), now, self._settings)
@@ -162,4 +175,6 @@ def ops_alerts_spec(config: BotConfig) -> ChildSpec:
                                             admin_ids=config.admin_ids),
         priority=Priority.LOW,
         depends_on=("chat", "slo"),
+        # A sample asks every actor in turn (SNAPSHOT_TIMEOUT_S each when busy).
+        hang_timeout_s=max(config.hang_timeout_s, 30.0),
     )

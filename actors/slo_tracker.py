@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from chat.commands import lookup
 from messages.chat import CommandDone
 from messages.ops import AdminSeen, CommandOutcome
 from ops.slo import SloStats, SloWindows
@@ -50,7 +51,7 @@ class SloTracker(SupervisedActor):
 
 def ops_listener(directory: Directory, admin_ids: tuple[int, ...], *, slo: str = "slo",
                  alerts: str = "ops_alerts") -> CommandListener:
-    """The conversation's listener for operations: every outcome to ``slo``, and every admin
+    """The conversation's listener for operations: every command's outcome to ``slo``, and every admin
     answered in their private chat to ``ops_alerts`` (who may then be alerted there).
 
     Fire-and-forget tells: the conversation never waits on either."""
@@ -58,7 +59,10 @@ def ops_listener(directory: Directory, admin_ids: tuple[int, ...], *, slo: str =
     admins = frozenset(admin_ids)
 
     def listen(done: CommandDone, latency_ms: float) -> None:
-        tracker.tell(CommandOutcome(done.command, done.outcome, latency_ms))
+        # Commands of the table and button presses; not the policy's own answers (plain
+        # text, unknown commands, rate-limit warnings), which are not a service we measure.
+        if done.command == "button" or lookup(done.command) is not None:
+            tracker.tell(CommandOutcome(done.command, done.outcome, latency_ms))
         for answer in done.replies[:1]:
             # In a private chat the chat id is the user's id: an admin wrote to us there.
             if answer.chat_type == "private" and answer.chat_id in admins:

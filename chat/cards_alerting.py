@@ -32,9 +32,11 @@ def alert_text(notification: Notification) -> str:
     lines = [head]
     lines += [f"• {escape(_describe(change))}" for change in notification.changes]
     if notification.level != "ok":
-        shown = {_describe(change) for change in notification.changes}
+        # Reasons the lines above already say (a breaker named there) are not repeated.
+        told = tuple(f"breaker {_breaker_name(change)} " for change in notification.changes
+                     if change.kind == "breaker")
         lines += [f"  – {escape(reason)}" for reason in notification.reasons[:6]
-                  if reason not in shown]
+                  if not reason.startswith(told or ("\0",))]
     hints = _hints(notification.changes) if bad or notification.level != "ok" else []
     if hints:
         lines.append("Try: " + "; ".join(hints))
@@ -52,9 +54,10 @@ def _describe(change: Change) -> str:
         case "health", False:
             text = "health is ok"
         case "breaker", True:
-            text = f"exchange breaker {subject.rsplit(':', 1)[-1]} opened: {change.detail}"
+            detail = change.detail.removeprefix("open, ")
+            text = f"breaker {_breaker_name(change)} opened ({detail}): answers are stale or missing"
         case "breaker", False:
-            text = f"exchange breaker {subject.rsplit(':', 1)[-1]} closed: the exchange answers"
+            text = f"breaker {_breaker_name(change)} closed: the upstream answers again"
         case "memory", True:
             text = f"memory is {change.detail}"
         case "memory", False:
@@ -74,6 +77,10 @@ def _describe(change: Change) -> str:
         case _:
             text = f"{change.topic}: {change.detail or 'well again'}"
     return text + flapped
+
+
+def _breaker_name(change: Change) -> str:
+    return change.subject.rsplit(":", 1)[-1]
 
 
 def _hints(changes: tuple[Change, ...]) -> list[str]:

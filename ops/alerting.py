@@ -38,6 +38,7 @@ calls :func:`observe` and :func:`decide`, and sends what comes out; the text is
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -184,7 +185,7 @@ def observe(snapshot: ActorSnapshot, settings: AlertSettings) -> Observation:
         for breaker in node.breakers:
             if breaker.state != "closed":
                 # Open and half-open are one state here: both refuse all but a trial call.
-                retry = (f"retry in {breaker.retry_after_s:.0f} s" if breaker.retry_after_s
+                retry = (f"retry in {math.ceil(breaker.retry_after_s)} s" if breaker.retry_after_s
                          else "trial call due")
                 topics.append((f"breaker:{path}:{breaker.name}",
                                f"open, {retry}, {breaker.trips} trips"))
@@ -241,7 +242,8 @@ def decide(state: AlertState, observation: Observation, now: float,
     news: list[Change] = []
     for topic in sorted(set(topics) | set(values)):
         value = values.get(topic, "")
-        entry = _seen(topics.get(topic, _Topic(told="ok" if topic == HEALTH else "")), value)
+        fresh = _Topic(told="ok", seen="ok") if topic == HEALTH else _Topic()
+        entry = _seen(topics.get(topic, fresh), value)
         topics[topic] = entry
         change = _news(topic, entry, now, settings)
         if change is not None:

@@ -36,7 +36,8 @@ def test_the_degraded_alert_names_health_and_the_breaker_in_one_message_and_says
                                    changes=(Change("health", True, "degraded"),
                                             Change(BREAKER, True, "open, retry in 3 s"))))
     assert text.startswith("⚠️ <b>cryptobot is degraded</b>")
-    assert "exchange breaker exchange opened" in text and "/breaker reset" in text
+    assert "breaker exchange opened (retry in 3 s)" in text and "/breaker reset" in text
+    assert "breaker exchange is open" not in text  # said once, not twice
     assert "/mute 1h" in text and is_balanced(text)
 
 
