@@ -138,11 +138,15 @@ class OpsAlerts(SupervisedActor):
     def _sample(self) -> str | None:
         snapshot = collect_tree(self._root, timeout_s=SNAPSHOT_TIMEOUT_S, asker=self.ctx.name)
         now = self._clock()
-        decision = decide(self._state, observe(snapshot, self._settings), now, self._settings)
+        decision = decide(self._state, observe(snapshot, self._settings), now, self._settings,
+                          reachable=bool(self._admins))
         self._state = decision.state
         self._samples += 1
         topics = [change.topic for change in decision.changes]
-        if decision.held_by is not None:
+        if decision.held_by == "no_admin":
+            log_event(logger, "ops.alert_no_admin", logging.WARNING,
+                      configured=len(self._admin_ids), topics=topics)
+        elif decision.held_by is not None:
             log_event(logger, "ops.alert_held", logging.INFO, held_by=decision.held_by,
                       topics=topics, muted_for_s=round(decision.muted_for_s, 1))
         notification = decision.notification
@@ -156,9 +160,6 @@ class OpsAlerts(SupervisedActor):
         log_event(logger, "ops.alert_sent", logging.WARNING if notification.level != "ok"
                   else logging.INFO, level=notification.level, topics=topics,
                   admins=len(self._admins), request_id=request_id)
-        if not self._admins:
-            log_event(logger, "ops.alert_no_admin", logging.WARNING,
-                      configured=len(self._admin_ids), request_id=request_id)
         return text
 
 

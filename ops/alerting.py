@@ -146,7 +146,7 @@ class AlertState:
     muted_until: float = float("-inf")
     restarts: tuple[tuple[str, int], ...] = ()
     held: int = 0
-    """Samples with news that a mute or the cap held back."""
+    """Samples with news that a mute, the cap or no admin to tell held back."""
     sent: int = 0
     """Messages sent."""
 
@@ -160,7 +160,7 @@ class Decision:
     notification: Notification | None = None
     """The message to send, if any."""
     held_by: str | None = None
-    """"mute" or "cap" when news was held back."""
+    """"mute", "no_admin" or "cap" when news was held back."""
     muted_for_s: float = 0.0
     """Seconds of mute left."""
 
@@ -235,8 +235,11 @@ def mute(state: AlertState, now: float, for_s: float) -> AlertState:
 
 
 def decide(state: AlertState, observation: Observation, now: float,
-           settings: AlertSettings) -> Decision:
-    """The next state and at most one notification for one sample taken at ``now``."""
+           settings: AlertSettings, *, reachable: bool = True) -> Decision:
+    """The next state and at most one notification for one sample taken at ``now``.
+
+    ``reachable`` False (no admin can be written to yet) holds news back like a mute, so an
+    admin who turns up later still hears of a problem that is still there."""
     topics = dict(state.topics)
     values = _values(observation, topics)
     news: list[Change] = []
@@ -251,7 +254,7 @@ def decide(state: AlertState, observation: Observation, now: float,
     news += _gave_up(state.restarts, observation.restarts, topics, now, settings)
     muted_for_s = max(0.0, state.muted_until - now)
     recent = tuple(at for at in state.sent_at if now - at < _WINDOW_S)
-    held_by = None if not news else "mute" if muted_for_s else (
+    held_by = None if not news else "mute" if muted_for_s else "no_admin" if not reachable else (
         "cap" if len(recent) >= settings.max_per_minute else None)
     new_state = replace(state, topics=tuple(sorted(topics.items())), sent_at=recent,
                         restarts=observation.restarts)

@@ -3,7 +3,8 @@ simulators answering 500 to everything for a while, then well again. The admin's
 exactly one "degraded / breaker open" message and one "recovered" message.
 
 ``CRYPTOBOT_E2E_FAULT_S`` makes the outage last that long (30 for the issue's run; by default
-the faults are cleared as soon as the first alert arrived). The two messages, with the fake
+the faults are cleared as soon as the first alert arrived), and
+``CRYPTOBOT_E2E_PRODUCTION_TIMINGS=1`` keeps the default sample interval and breaker waits. The two messages, with the fake
 Bot API's timestamps, are printed (``pytest -s`` shows them).
 """
 
@@ -21,8 +22,10 @@ from messages.ops import CheckAlerts
 from tests.chaos.rig import ADMIN, ChaosRig
 
 USER = 1000
-WAIT_S = 60.0
+WAIT_S = 90.0
 FAULT_S = float(os.environ.get("CRYPTOBOT_E2E_FAULT_S", "0"))
+PRODUCTION_TIMINGS = os.environ.get("CRYPTOBOT_E2E_PRODUCTION_TIMINGS") == "1"
+"""The default sample interval (10 s) and breaker waits (3 s doubling to 30 s): slow, by hand."""
 
 
 @pytest.fixture
@@ -30,9 +33,11 @@ def rig(tmp_path: Path) -> Iterator[ChaosRig]:
     # A generous memory budget: this test is about the exchange, not the pytest process size.
     # Trials soon after the outage (the default doubles its wait up to 30 s after each failed
     # trial), so the test does not wait half a minute for the breaker to try again.
-    rig = ChaosRig(tmp_path, ops_alert_interval_s=0.25, max_memory_mb=16_384,
-                   breaker_reset_timeout_s=0.5, breaker_max_reset_timeout_s=2.0,
-                   user_rate_limit_count=10_000).start()
+    timings = {} if PRODUCTION_TIMINGS else {
+        "ops_alert_interval_s": 0.25, "breaker_reset_timeout_s": 0.5,
+        "breaker_max_reset_timeout_s": 2.0}
+    rig = ChaosRig(tmp_path, max_memory_mb=16_384, user_rate_limit_count=10_000,
+                   **timings).start()
     yield rig
     rig.stop()
 
@@ -91,3 +96,26 @@ def test_an_exchange_outage_gives_the_admin_one_degraded_message_and_one_recover
     assert "cryptobot is degraded" in degraded and "breaker" in degraded
     assert "/breaker" in degraded and "/mute" in degraded
     assert "cryptobot recovered" in recovered and "closed" in recovered
+
+
+def test_mute_is_for_admins_says_until_when_refuses_nonsense_and_silences_the_next_alert(rig):
+    assert "not available" in say(rig, USER, "/mute 2h")
+    assert "not a duration" in say(rig, ADMIN, "/mute forever")
+    assert "muted for 30 min, until" in say(rig, ADMIN, "/mute 30m")
+    assert rig.bot.address("ops_alerts").ask(CheckAlerts(), timeout=10.0) is None
+    rig.exchange_fault("5xx", status=500)
+    traffic_until(rig, lambda: not rig.healthy())
+    for _ in range(3):  # confirmed bad, but muted: held back
+        assert rig.bot.address("ops_alerts").ask(CheckAlerts(), timeout=10.0) is None
+    assert alerts(rig) == []
+    assert "on again" in say(rig, ADMIN, "/mute off")
+    traffic_until(rig, lambda: len(alerts(rig)) == 1)
+    assert "cryptobot is degraded" in alerts(rig)[0][1]
+
+
+def test_the_slo_figures_reach_health_and_stats(rig):
+    for coin in ("btc", "eth"):
+        assert "USDT" in say(rig, USER, f"/price {coin}")
+    assert "commands, 5 min: 100.0% ok of 2" in say(rig, ADMIN, "/health")
+    stats = say(rig, ADMIN, "/stats")
+    assert "SLO" in stats and "/price 2 · 100.0% · 0.0%" in stats

@@ -161,3 +161,14 @@ def test_observe_reads_breakers_and_knows_what_it_could_not_see():
     assert seen.health == "degraded"
     assert dict(seen.topics)[BREAKER].startswith("open")
     assert {"memory", "error_rate", "latency"} <= set(seen.unknown)
+
+
+def test_news_nobody_can_receive_yet_is_kept_for_the_first_admin_who_turns_up():
+    run = Run()
+    run.now += 5
+    first = decide(run.state, OPEN, run.now, SETTINGS, reachable=False)
+    second = decide(first.state, OPEN, run.now + 5, SETTINGS, reachable=False)
+    assert second.notification is None and second.held_by == "no_admin"
+    run.state = second.state
+    told = run.sample(OPEN).notification
+    assert told is not None and told.level == "degraded"
