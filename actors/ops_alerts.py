@@ -1,7 +1,7 @@
 """ops_alerts: samples the tree, decides what admins must hear (``ops.alerting``) and pushes it.
 
-Why a thin actor: the rules (merge, confirm, cool-down, cap, mute) are pure and tested on a
-fake clock; this shell only keeps their state, takes a snapshot every
+Why a thin actor: the rules (merge, confirm, cool-down, cap, mute) are pure and tested on an
+injected clock; this shell only keeps their state, takes a snapshot every
 ``ops_alert_interval_s`` (like the metrics reporter: ``collect_tree`` with timeouts, never
 blocking anyone else; itself it sees as busy) and tells the transport one ``ChatReply`` per
 admin. The text is ``chat.cards_alerting``.

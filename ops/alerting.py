@@ -2,7 +2,7 @@
 
 Why pure: an operator must be woken once per problem, not once per sample, and the rules that
 ensure it (merging, de-duplication, cool-down, a global cap, mute) are easy to get wrong and
-must be tested with a fake clock, without threads. The ``ops_alerts`` actor samples the tree,
+must be tested with an injected clock, without threads. The ``ops_alerts`` actor samples the tree,
 calls :func:`observe` and :func:`decide`, and sends what comes out; the text is
 ``chat.cards_alerting``.
 

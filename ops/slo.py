@@ -2,7 +2,7 @@
 command over the last 5 minutes and the last hour, from the outcome of every command.
 
 Why a pure module: ``/health``, ``/stats``, ``GET /healthz``, ``/metrics`` and the pushed alerts
-must agree on one set of figures, and windows must be testable with a fake clock. The
+must agree on one set of figures, and windows must be testable with an injected clock. The
 ``slo`` actor (``actors/slo_tracker.py``) owns one :class:`SloWindows` and feeds it.
 
 **What counts.** A command's outcome (``CommandDone.outcome``) is one of:
