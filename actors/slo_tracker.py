@@ -51,8 +51,9 @@ class SloTracker(SupervisedActor):
 
 def ops_listener(directory: Directory, admin_ids: tuple[int, ...], *, slo: str = "slo",
                  alerts: str = "ops_alerts") -> CommandListener:
-    """The conversation's listener for operations: every command's outcome to ``slo``, and every admin
-    answered in their private chat to ``ops_alerts`` (who may then be alerted there).
+    """The conversation's listener for operations: every command's outcome to ``slo``, and
+    every admin answered in their private chat to ``ops_alerts`` (who may then be alerted
+    there).
 
     Fire-and-forget tells: the conversation never waits on either."""
     tracker, alerter = directory[slo], directory[alerts]

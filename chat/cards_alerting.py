@@ -46,7 +46,8 @@ def alert_text(notification: Notification) -> str:
 
 
 def _describe(change: Change) -> str:
-    flapped = f" (changed {change.changes} times since the last alert)" if change.changes > 1 else ""
+    flapped = (f" (changed {change.changes} times since the last alert)"
+               if change.changes > 1 else "")
     subject = change.subject
     match change.kind, change.bad:
         case "health", True:
@@ -55,7 +56,8 @@ def _describe(change: Change) -> str:
             text = "health is ok"
         case "breaker", True:
             detail = change.detail.removeprefix("open, ")
-            text = f"breaker {_breaker_name(change)} opened ({detail}): answers are stale or missing"
+            text = (f"breaker {_breaker_name(change)} opened ({detail}): answers are stale "
+                    "or missing")
         case "breaker", False:
             text = f"breaker {_breaker_name(change)} closed: the upstream answers again"
         case "memory", True:

@@ -4,7 +4,8 @@ exactly one "degraded / breaker open" message and one "recovered" message.
 
 ``CRYPTOBOT_E2E_FAULT_S`` makes the outage last that long (30 for the issue's run; by default
 the faults are cleared as soon as the first alert arrived), and
-``CRYPTOBOT_E2E_PRODUCTION_TIMINGS=1`` keeps the default sample interval and breaker waits. The two messages, with the fake
+``CRYPTOBOT_E2E_PRODUCTION_TIMINGS=1`` keeps the default sample interval and breaker waits.
+The two messages, with the fake
 Bot API's timestamps, are printed (``pytest -s`` shows them).
 """
 
@@ -43,8 +44,9 @@ def rig(tmp_path: Path) -> Iterator[ChaosRig]:
 
 
 def alerts(rig: ChaosRig) -> list[tuple[float, str]]:
-    return [(record.at, record.text or "") for record in rig.telegram.sent(chat_id=ADMIN)
-            if "cryptobot is" in (record.text or "") or "cryptobot recovered" in (record.text or "")]
+    texts = [(record.at, record.text or "") for record in rig.telegram.sent(chat_id=ADMIN)]
+    return [(at, text) for at, text in texts
+            if "cryptobot is" in text or "cryptobot recovered" in text]
 
 
 def say(rig: ChaosRig, chat: int, text: str) -> str:

@@ -78,7 +78,8 @@ def test_a_flapping_breaker_gives_one_message_per_cool_down_with_the_count_of_ch
 def test_a_retry_delay_counting_down_is_not_news():
     run = Run()
     run.sample(OPEN), run.sample(OPEN)
-    later = Observation(health="degraded", reasons=(), topics=((BREAKER, "open, retry in 1 s, 3 trips"),))
+    later = Observation(health="degraded", reasons=(),
+                        topics=((BREAKER, "open, retry in 1 s, 3 trips"),))
     assert all(run.sample(later).notification is None for _ in range(5))
     assert len(run.sent) == 1
 
@@ -121,7 +122,8 @@ def test_muted_sends_nothing_and_after_the_mute_tells_only_what_differs_from_the
 def test_a_source_that_did_not_answer_never_makes_a_false_recovery():
     run = Run()
     run.sample(OPEN), run.sample(OPEN)
-    busy = Observation(health="degraded", reasons=(), topics=(), unknown=("breaker:market/fetcher:",))
+    busy = Observation(health="degraded", reasons=(), topics=(),
+                       unknown=("breaker:market/fetcher:",))
     assert run.sample(busy).notification is None
     assert len(run.sent) == 1
 
@@ -142,7 +144,8 @@ def test_error_rate_and_p95_over_their_thresholds_are_topics_once_enough_command
     for _ in range(10):
         slo.record("price", "unavailable", 9000.0, at=0.0)
     root = ActorSnapshot(name="root", state=ChildState.RUNNING, kind="supervisor", children=(
-        ActorSnapshot(name="slo", state=ChildState.RUNNING, kind="worker", stats=slo.stats(now=0.0)),))
+        ActorSnapshot(name="slo", state=ChildState.RUNNING, kind="worker",
+                      stats=slo.stats(now=0.0)),))
     topics = dict(observe(root, AlertSettings(error_rate=0.2, p95_ms=5000.0,
                                               min_commands=10)).topics)
     assert "100%" in topics["error_rate"] and "p95" in topics["latency"]
@@ -155,7 +158,8 @@ def test_observe_reads_breakers_and_knows_what_it_could_not_see():
                               failure_rate=1.0, calls_in_window=5, trips=2, reset_timeout_s=3.0,
                               retry_after_s=0.0)
     market = ActorSnapshot(name="market", state=ChildState.RUNNING, kind="supervisor", children=(
-        ActorSnapshot(name="fetcher", state=ChildState.RUNNING, kind="worker", breakers=(breaker,)),))
+        ActorSnapshot(name="fetcher", state=ChildState.RUNNING, kind="worker",
+                      breakers=(breaker,)),))
     seen = observe(ActorSnapshot(name="root", state=ChildState.RUNNING, kind="supervisor",
                                  children=(market,)), SETTINGS)
     assert seen.health == "degraded"
