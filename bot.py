@@ -38,6 +38,8 @@ from actors.console_io import DEMO_USER_ID, ConsoleIO, ConsoleSession
 from actors.market_tree import market_spec
 from actors.memory_monitor import memory_spec
 from actors.metrics_reporter import metrics_spec
+from actors.ops_alerts import ops_alerts_spec
+from actors.slo_tracker import ops_listener, slo_spec
 from actors.telegram_io import TelegramIO
 from chat.commands import menu_commands
 from ops import inspect_cli
@@ -107,7 +109,11 @@ def build_specs(
                    if read_pool is not None else None)
         specs.append(chat_spec(config, settings, market=market, directory=directory,
                                transport_factory=transport_factory, storage=storage,
-                               command_listeners=(metrics.observe_command,) if metrics else ()))
+                               command_listeners=(
+                                   ops_listener(directory, config.admin_ids),
+                                   *((metrics.observe_command,) if metrics else ()))))
+        # The SLO figures and the pushed admin alerts exist where commands are answered.
+        specs += [slo_spec(), ops_alerts_spec(config)]
         if read_pool is not None:
             alerts = alerts_spec(config, read_pool)
             specs.append(dataclasses.replace(alerts, depends_on=("storage", "market", "chat")))

@@ -35,6 +35,7 @@ from chat.callbacks import (
     ShowChart,
     decode,
 )
+from chat.cards_alerting import slo_table
 from chat.charts import ChartUnavailable, caption
 from chat.keyboards import analysis_keyboard, chart_keyboard, owner_of
 from chat.replies import BUTTON_NOT_AVAILABLE, SORRY, CommandResult, reply
@@ -47,7 +48,8 @@ from messages.charts import ChartKey, RenderChart
 from messages.chat import ButtonPressed, ChatCommand, ChatReply, RunCommand
 from messages.market import CacheLookup, CachePut
 from ops.memory import MemoryStats
-from supervision.address import Directory
+from ops.slo import SloStats
+from supervision.address import Address, Directory
 from supervision.errors import ChildUnavailable
 from supervision.snapshot import ActorSnapshot, collect_tree
 
@@ -169,6 +171,10 @@ class CommandService:
             return "unavailable"
         return "degraded" if quotes.stale_age_s is not None else "ok"
 
+    def address(self, name: str) -> Address:
+        """The restart-proof address of the actor called ``name`` (admin commands)."""
+        return self._directory[name]
+
     def snapshot(self) -> ActorSnapshot:
         """The supervision tree with each actor's state and stats (for admin commands)."""
         return self._snapshot()
@@ -187,6 +193,7 @@ class CommandService:
             db_writer=snapshot.find_stats(DbWriterStats),
             memory=snapshot.find_stats(MemoryStats),
         )
+        text += "\n" + slo_table(snapshot.find_stats(SloStats))
         if self._storage is not None:
             text += "\n" + cards.command_stats_text(self._storage.recent_command_stats())
         return (reply(run.request, text),), "ok"

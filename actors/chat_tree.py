@@ -8,34 +8,21 @@ update is taken in before there is someone to answer it, and none after.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from actors.chart import ChartActor
 from actors.chat_commands import CommandService
 from actors.command_worker import CommandWorker, command_worker_names
-from actors.conversation import Conversation
+from actors.conversation import CommandListener, Conversation
 from actors.market_access import MarketAccess
 from core.config import BotConfig
-from messages.chat import CommandDone
 from supervision.address import Directory
 from supervision.spec import ActorFactory, ChildSpec, Priority, RestartType
 from supervision.strategies import Strategy
 from supervision.supervisor import SupervisorSettings, supervisor_spec
 
 __all__ = ["CommandListener", "chat_spec"]
-
-CommandListener = Callable[[CommandDone, float], None]
-"""Told of every answered command with its latency in milliseconds (conversation thread)."""
-
-
-def _each(listeners: Sequence[CommandListener]) -> CommandListener:
-    """One listener that tells every one of ``listeners`` in turn."""
-    def tell_all(done: CommandDone, latency_ms: float) -> None:
-        for listener in listeners:
-            listener(done, latency_ms)
-    return tell_all
-
 
 def chat_spec(
     config: BotConfig,
@@ -50,7 +37,8 @@ def chat_spec(
     """The ``chat`` supervisor and its children.
 
     Every answered command goes to the storage's command log (when there is storage) and to
-    each of ``command_listeners`` (the Prometheus histograms), in that order.
+    each of ``command_listeners`` (the SLO figures, the Prometheus histograms), in
+    that order.
     """
     workers = command_worker_names(config.command_workers)
     listeners = ([storage.command_listener()] if storage is not None else []) + list(
@@ -82,7 +70,7 @@ def chat_spec(
             name="conversation",
             factory=lambda ctx: Conversation.start(
                 ctx, config=config, workers=workers,
-                on_command=_each(listeners) if listeners else None,
+                on_command=tuple(listeners),
             ),
             priority=Priority.HIGH,
             depends_on=workers,

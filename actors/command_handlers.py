@@ -23,14 +23,18 @@ from chat.arguments import (
     BreakerRequest,
     CacheRequest,
     LogLevelRequest,
+    MuteFor,
     NoArgs,
     Symbol,
     Symbols,
     SymbolInterval,
 )
+from chat.cards_alerting import mute_text, mute_unavailable_text
 from chat.commands import lookup, worker_commands
 from chat.replies import CommandResult, needs_storage_text, reply
 from messages.chat import RunCommand
+from messages.ops import MuteAlerts
+from supervision.errors import ChildUnavailable
 
 if TYPE_CHECKING:
     from actors.chat_commands import CommandService
@@ -143,6 +147,22 @@ def breaker(service: CommandService, run: RunCommand, args: BreakerRequest) -> C
 @handles("loglevel")
 def loglevel(service: CommandService, run: RunCommand, args: LogLevelRequest) -> CommandResult:
     return service.admin.log_level(run.request, args)
+
+
+MUTE_TIMEOUT_S = 5.0
+"""ops_alerts may be busy taking a snapshot (about a second) when /mute arrives."""
+
+
+@handles("mute")
+def mute(service: CommandService, run: RunCommand, args: MuteFor) -> CommandResult:
+    """Silence (or end silencing) the pushed admin alerts; answers until when."""
+    try:
+        left = service.address("ops_alerts").ask(MuteAlerts(
+            for_s=args.seconds, admin_id=run.request.user_id, request_id=run.request_id),
+            timeout=MUTE_TIMEOUT_S)
+    except ChildUnavailable:  # also AskTimeout
+        return CommandResult((reply(run.request, mute_unavailable_text()),), "unavailable")
+    return CommandResult((reply(run.request, mute_text(left)),), "ok")
 
 
 # -- alerts and the watchlist (need storage) ------------------------------------------------

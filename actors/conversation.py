@@ -36,9 +36,12 @@ from supervision.context import ChildContext
 from core.stats import ActorStats
 from supervision.timer import PeriodicTimer
 
-__all__ = ["Conversation", "ConversationStats"]
+__all__ = ["CommandListener", "Conversation", "ConversationStats"]
 
 logger = logging.getLogger(__name__)
+
+CommandListener = Callable[[CommandDone, float], None]
+"""Told every answered command with its latency (ms): the command log, the SLO figures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,7 @@ class Conversation(SupervisedActor):
         config: BotConfig,
         workers: Sequence[str],
         transport: str = "transport",
-        on_command: Callable[[CommandDone, float], None] | None = None,
+        on_command: CommandListener | tuple[CommandListener, ...] | None = None,
         loading_after_s: float = LOADING_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -90,7 +93,10 @@ class Conversation(SupervisedActor):
             loading_after_s=loading_after_s, clock=clock)
         self._workers = {name: ctx.directory[name] for name in workers}
         self._transport = ctx.directory[transport]
-        self._command_listener = on_command
+        # One listener or several (the command log, the SLO tracker), each called in turn.
+        self._command_listeners: tuple[CommandListener, ...] = (
+            () if on_command is None else on_command if isinstance(on_command, tuple)
+            else (on_command,))
         self._timer: PeriodicTimer | None = None
         # The policy's live figures, read by stats().
         self._counts = self._policy.counts
@@ -150,5 +156,5 @@ class Conversation(SupervisedActor):
         log_event(logger, "chat.command_handled", logging.INFO, command=done.command,
                   outcome=done.outcome, latency_ms=round(latency_ms, 2),
                   request_id=done.request_id)
-        if self._command_listener is not None:
-            self._command_listener(done, latency_ms)
+        for listener in self._command_listeners:
+            listener(done, latency_ms)

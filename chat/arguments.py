@@ -34,6 +34,9 @@ __all__ = [
     "MAX_PRICE",
     "AlertId",
     "AlertRequest",
+    "MUTE_DEFAULT_S",
+    "MUTE_MAX_S",
+    "MuteFor",
     "CommandArgs",
     "Direction",
     "NoArgs",
@@ -48,6 +51,7 @@ __all__ = [
     "breaker_args",
     "cache_args",
     "loglevel_args",
+    "mute_args",
     "no_args",
     "optional_word",
     "parse_alert_id",
@@ -271,8 +275,16 @@ class LogLevelRequest:
     """A dotted logger name as typed, or None for the root logger."""
 
 
+@dataclass(frozen=True, slots=True)
+class MuteFor:
+    """/mute: how long to silence pushed alerts (0: unmute)."""
+
+    seconds: float
+    """Duration in seconds; 0 means /mute off."""
+
+
 CommandArgs = (NoArgs | Word | Symbols | Symbol | SymbolInterval | AlertRequest | AlertId
-               | ActorName | CacheRequest | BreakerRequest | LogLevelRequest)
+               | ActorName | CacheRequest | BreakerRequest | LogLevelRequest | MuteFor)
 """What an argument parser returns."""
 
 
@@ -352,3 +364,29 @@ def loglevel_args(spec: CommandSpec, words: tuple[str, ...]) -> LogLevelRequest:
         raise UsageError(f"“{shown(logger)}” is not a logger name (dotted, like "
                          "actors.fetcher).", spec)
     return LogLevelRequest(level, logger)
+
+
+MUTE_DEFAULT_S = 3600.0
+"""/mute without a duration: one hour."""
+MUTE_MAX_S = 7 * 86_400.0
+"""The longest mute: a week, so a forgotten mute cannot silence alerts for good."""
+_DURATION = re.compile(r"([0-9]{1,6}(?:\.[0-9]+)?)\s*(s|sec|m|min|h|hr|d|w)")
+_DURATION_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86_400,
+                   "w": 604_800}
+
+
+def mute_args(spec: CommandSpec, words: tuple[str, ...]) -> MuteFor:
+    """ "30m", "2h", "1d" (default 1 h, at most 7 d), or "off" to unmute."""
+    if not words:
+        return MuteFor(MUTE_DEFAULT_S)
+    word = words[0].strip().lower()
+    if word in ("off", "0", "unmute", "on"):
+        return MuteFor(0.0)
+    match = _DURATION.fullmatch(word)
+    if match is None:
+        raise UsageError(f"“{shown(words[0])}” is not a duration: try 30m, 2h or 1d, "
+                         "or off.", spec)
+    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if not 60 <= seconds <= MUTE_MAX_S:
+        raise UsageError("A mute lasts from 1 minute to 7 days.", spec)
+    return MuteFor(seconds)

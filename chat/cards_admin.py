@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from chat.cards_alerting import slo_health_line
 from chat.cards_format import format_age
 from chat.html import bold, escape
 from market.cache import CacheStats, Layer, LayerStats
 from ops.health import HEALTHY_STATES, assess
 from ops.memory import MemoryStats
+from ops.slo import SloStats
 from supervision.snapshot import ActorSnapshot, render_tree
 
 if TYPE_CHECKING:
@@ -62,6 +64,9 @@ def health_text(snapshot: ActorSnapshot) -> str:
         counts += f", {_plural(restarts, 'restart')} so far"
     lines = [f"{_LEVEL_ICONS[health.level]} {bold(health.level)}: {escape(counts)}"]
     lines += [f"• {escape(reason)}" for reason in health.reasons]
+    slo = slo_health_line(snapshot.find_stats(SloStats))
+    if slo is not None:
+        lines.append(slo)
     return "\n".join(lines)
 
 

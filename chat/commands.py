@@ -25,6 +25,7 @@ from chat.arguments import (
     breaker_args,
     cache_args,
     loglevel_args,
+    mute_args,
     no_args,
     optional_word,
     symbol_args,
@@ -190,6 +191,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="loglevel", summary="Change the log level at run time (root or one logger)",
         args="LEVEL [LOGGER]", example="/loglevel DEBUG actors.fetcher", min_args=1,
         max_args=2, parse_args=loglevel_args, admin=True,
+    ),
+    CommandSpec(
+        name="mute", summary="Silence pushed admin alerts for a while (default 1h)",
+        args="[30m|2h|1d|off]", example="/mute 2h", admin=True, max_args=1,
+        parse_args=mute_args,
     ),
 )
 

@@ -263,6 +263,20 @@ class BotConfig:
     alert_sweep_interval_s: float = _setting(5.0, "Interval of price-alert checks (s).",
                                              _POSITIVE)
     max_alerts_per_user: int = _setting(50, "Active price alerts one user may hold.", _COUNT)
+    # --- Pushed alerts to admins (ops/alerting.py) ---
+    ops_alert_interval_s: float = _setting(
+        10.0, "Interval of the health samples behind pushed admin alerts (s).", _POSITIVE)
+    ops_alert_cooldown_s: float = _setting(
+        300.0, "Bad news about one problem is pushed at most once per this (s).",
+        _NON_NEGATIVE)
+    ops_alert_max_per_minute: int = _setting(
+        3, "Pushed admin alerts in any 60 s, all problems together.", _COUNT)
+    ops_alert_error_rate: float = _setting(
+        0.2, "5-minute command error rate above which admins are alerted.", _FRACTION)
+    ops_alert_p95_ms: float = _setting(
+        5000.0, "5-minute p95 command latency above which admins are alerted (ms).", _POSITIVE)
+    ops_alert_min_commands: int = _setting(
+        10, "Commands in 5 minutes before error rate and latency are judged.", _COUNT)
     # --- Supervision ---
     restart_intensity: int = _setting(
         5, "Restarts allowed within restart_period_s before a supervisor escalates.",

@@ -13,7 +13,8 @@ keep-alive client can hold ``stop()`` up and a probe every few seconds loses not
 
 Routes (``GET`` only):
 
-* ``/healthz``: the verdict of ``ops.health.assess``: 200 ``{"status": "ok", "reasons": []}``,
+* ``/healthz``: the verdict of ``ops.health.assess``: 200 ``{"status": "ok", "reasons": []}``
+  (plus ``"slo"``, the figures of ``ops.slo``, when the ``slo`` actor answered),
   200 ``{"status": "degraded", "reasons": ["breaker exchange is open, retry in 12 s
   (market/fetcher)"]}`` (the bot still answers: stale data, labelled), or 503
   ``{"status": "failing", "reasons": [...]}`` when it cannot do its job and a process manager
@@ -32,6 +33,7 @@ port) is answered; any other name gets 421 with a one-line body. A request witho
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -47,6 +49,7 @@ from core.logs import log_event
 from ops.health import assess
 from ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ops.metrics import BotMetrics, SnapshotUnavailable
+from ops.slo import SloStats
 from supervision.snapshot import ActorSnapshot
 
 __all__ = ["LOOPBACK", "SnapshotProvider", "StatusServer", "is_loopback_host"]
@@ -125,6 +128,12 @@ def _send_json(handler: _StatusHandler, status: int, payload: object) -> None:
     # showing its text beats failing the whole tree.
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
     handler.send_bytes(status, body, content_type=_JSON_CONTENT_TYPE)
+
+
+def _slo_json(slo: SloStats) -> dict[str, object]:
+    """The SLO figures (``ops.slo``): overall and per command, 5 min and 1 h."""
+    return {"last_5m": dataclasses.asdict(slo.last_5m), "last_1h": dataclasses.asdict(slo.last_1h),
+            "commands": {name: dataclasses.asdict(figures) for name, figures in slo.commands}}
 
 
 class StatusServer:
@@ -249,8 +258,11 @@ class StatusServer:
             _send_json(handler, 503, {"status": "failing", "reasons": [snapshot]})
             return
         health = assess(snapshot)
-        _send_json(handler, 503 if health.level == "failing" else 200,
-                   {"status": health.level, "reasons": list(health.reasons)})
+        payload: dict[str, object] = {"status": health.level, "reasons": list(health.reasons)}
+        slo = snapshot.find_stats(SloStats)
+        if slo is not None:
+            payload["slo"] = _slo_json(slo)
+        _send_json(handler, 503 if health.level == "failing" else 200, payload)
 
     def _actors(self, handler: _StatusHandler) -> None:
         snapshot = self._snapshot()

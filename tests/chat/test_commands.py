@@ -24,9 +24,9 @@ ISSUE_COMMANDS = {
     "start", "help", "price", "analysis", "chart", "alert", "alerts", "delalert", "watch",
     "unwatch", "watchlist", "top", "actors", "health", "stats",
     # issue 14, admin controls
-    "restart", "cache", "breaker", "loglevel",
+    "restart", "cache", "breaker", "loglevel", "mute",
 }
-ADMIN_COMMANDS = {"actors", "health", "stats", "restart", "cache", "breaker", "loglevel"}
+ADMIN_COMMANDS = {"actors", "health", "stats", "restart", "cache", "breaker", "loglevel", "mute"}
 
 
 def test_the_table_has_every_command_the_issue_asks_for() -> None:

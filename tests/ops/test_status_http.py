@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 
@@ -87,6 +88,21 @@ class TestHealthz:
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("application/json")
         assert response.json() == {"status": "ok", "reasons": []}
+
+    def test_the_slo_figures_come_with_the_verdict_when_the_slo_actor_answered(
+            self, server: StatusServer, http: requests.Session, provider: Provider) -> None:
+        from ops.slo import SloWindows
+
+        slo = SloWindows()
+        slo.record("price", "ok", 40.0, at=0.0)
+        slo.record("price", "error", 900.0, at=0.0)
+        tree = _tree()
+        provider.set(dataclasses.replace(tree, children=(*tree.children, ActorSnapshot(
+            name="slo", state="running", kind="worker", stats=slo.stats(now=0.0)))))
+        body = _get(http, server, "/healthz").json()
+        assert body["status"] == "ok"
+        assert body["slo"]["last_5m"]["error_rate"] == 0.5
+        assert body["slo"]["commands"]["price"]["last_1h"]["count"] == 2
 
     def test_a_degraded_tree_still_answers_200_with_its_reasons(
         self, server: StatusServer, http: requests.Session, provider: Provider
