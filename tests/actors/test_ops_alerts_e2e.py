@@ -111,7 +111,9 @@ def test_mute_is_for_admins_says_until_when_refuses_nonsense_and_silences_the_ne
         assert rig.bot.address("ops_alerts").ask(CheckAlerts(), timeout=10.0) is None
     assert alerts(rig) == []
     assert "on again" in say(rig, ADMIN, "/mute off")
-    traffic_until(rig, lambda: len(alerts(rig)) == 1)
+    # The held news comes first; a separate error-rate alert may follow it once enough failed
+    # commands are counted, so wait for the first rather than for exactly one.
+    traffic_until(rig, lambda: len(alerts(rig)) >= 1)
     assert "cryptobot is degraded" in alerts(rig)[0][1]
 
 
