@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -25,7 +23,7 @@ from fakes.telegram.rules import (
     parse_html,
 )
 
-TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
+from tests.fakes.telegram.conftest import TOKEN, call
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000002000000030806000000"
     "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082"
@@ -155,23 +153,6 @@ def test_a_fault_fires_count_times_on_its_method_only() -> None:
 
 
 # -- over HTTP ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotApi]:
-    with FakeBotApi(token=TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10) as client:
-        yield client
-
-
-def call(http: httpx.Client, fake: FakeBotApi, method: str, **params: Any) -> httpx.Response:
-    form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-    return http.post(f"{fake.base_url}{TOKEN}/{method}", data=form)
 
 
 def result(response: httpx.Response) -> Any:

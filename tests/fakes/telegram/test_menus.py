@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -12,27 +9,9 @@ import pytest
 from fakes.telegram.bot_api import FakeBotApi
 from fakes.telegram.menus import DEFAULT_SCOPE, Scope, parse_scope
 
-TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
+from tests.fakes.telegram.conftest import call
 PUBLIC = [{"command": "price", "description": "Price of a coin"}]
 ADMIN = [*PUBLIC, {"command": "stats", "description": "Runtime stats"}]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotApi]:
-    with FakeBotApi(token=TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10) as client:
-        yield client
-
-
-def call(http: httpx.Client, fake: FakeBotApi, method: str, **params: Any) -> httpx.Response:
-    """Encoded as PTB does: every non-string parameter json.dumps'd into a form field."""
-    form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-    return http.post(f"{fake.base_url}{TOKEN}/{method}", data=form)
 
 
 def error_of(response: httpx.Response) -> tuple[int, str]:
