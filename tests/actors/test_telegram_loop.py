@@ -27,8 +27,6 @@ from messages.chat import ChatReply
 TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
 FAST = TransportTuning(lifecycle_timeout_s=10.0)
 SECRET = "s3cr3t-Webhook_token-for-tests-only"
-needs_tornado = pytest.mark.skipif(importlib.util.find_spec("tornado") is None,
-                                   reason="python-telegram-bot[webhooks] is not installed")
 
 
 def make_loop(api_url: str, webhook: WebhookSettings | None = None,
@@ -116,7 +114,6 @@ FORGED_STATS = {"update_id": 7, "message": {
     "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}
 
 
-@needs_tornado
 def test_the_webhook_takes_only_updates_carrying_its_secret_token(
     fake: FakeBotApi, caplog: pytest.LogCaptureFixture
 ) -> None:
