@@ -84,10 +84,33 @@ class AlertRecord:
     """Last price seen when it fired."""
     notified_at: float | None = None
     """Epoch seconds the owner was notified; None if not (yet)."""
+    kind: str = "price"
+    """price (a level), percent (a level set as a move from ``base_price``) or rsi."""
+    interval: str | None = None
+    """rsi: the kline interval whose closed candles give RSI(14); None otherwise."""
+    base_price: float | None = None
+    """percent: the price when the alert was set; ``price`` is the level it makes."""
+    recurring: bool = False
+    """Re-arms once the condition has cleared (and ``cooldown_s`` passed) instead of ending."""
+    cooldown_s: float = 0.0
+    """recurring: least seconds from one firing to the next."""
+    armed_from: float | None = None
+    """recurring: a re-armed alert fires no earlier than this (epoch s); None: at once."""
+    expires_at: float | None = None
+    """Epoch seconds after which it ends unfired (the owner is told once); None: never."""
+    ended: str | None = None
+    """None while it may still fire; "fired" (a one-shot that fired) or "expired"."""
 
     @property
     def active(self) -> bool:
+        """Armed: it fires at the next sweep that sees its condition."""
         return self.fired_at is None
+
+    @property
+    def live(self) -> bool:
+        """Not finished: armed, or a recurring alert waiting for its condition to clear
+        (what the per-user cap counts and /alerts lists)."""
+        return self.ended is None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,7 +142,7 @@ class CommandStat:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AddAlert:
-    """Create a one-shot price alert; answered with ``Saved(alert_id=...)``."""
+    """Create an alert of any kind; answered with ``Saved(alert_id=...)``."""
 
     request_id: str
     """Also the idempotency key: the same request twice gives the same alert."""
@@ -132,7 +155,19 @@ class AddAlert:
     direction: str
     """above or below."""
     price: float
-    """Target price, > 0."""
+    """Target price, > 0 (rsi: the RSI level, 0-100)."""
+    kind: str = "price"
+    """price, percent or rsi (``AlertRecord.kind``)."""
+    interval: str | None = None
+    """rsi: the kline interval."""
+    base_price: float | None = None
+    """percent: the price the move is measured from."""
+    recurring: bool = False
+    """Re-arm after the condition clears."""
+    cooldown_s: float = 0.0
+    """recurring: least seconds between two firings (the user's cool-down setting)."""
+    expires_at: float | None = None
+    """Epoch seconds it ends if it has not fired by then; None: never."""
     reply_to: pykka.Future[Any] | None = None
     """Completed after the commit."""
 

@@ -16,6 +16,9 @@ History:
 2. candles and the command log (for ``/stats``), users by last seen.
 3. restart-safe one-shot alerts: an idempotency key per request, ``fired_price`` and
    ``notified_at`` (an outbox column: fired but not yet notified), and the sweep's indexes.
+4. alert kinds (price, percent, RSI), recurring alerts with a cool-down, expiry
+   (``ended``: NULL while an alert may still fire), the firing log (``alert_firings``, one
+   row per crossing, for the digest) and the daily digest's schedule (``digests``).
 """
 
 from __future__ import annotations
@@ -107,15 +110,62 @@ def _v3_one_shot_alerts(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _v4_alert_columns(db: sqlite_utils.Database) -> None:
+    alerts = db.table("alerts")
+    # kind: price (a level), percent (a level computed from base_price when set), rsi (RSI(14)
+    # of `interval` crossing the level kept in `price`).
+    alerts.add_column("kind", str, not_null_default="price")
+    alerts.add_column("interval", str)
+    alerts.add_column("base_price", float)
+    alerts.add_column("recurring", int, not_null_default=0)
+    alerts.add_column("cooldown_s", float, not_null_default=0.0)
+    alerts.add_column("armed_from", float)
+    alerts.add_column("expires_at", float)
+    alerts.add_column("ended", str)
+    # Version 3's alerts were all one-shot: a fired one is finished.
+    db.execute("UPDATE alerts SET ended = 'fired' WHERE fired_at IS NOT NULL")
+
+
+def _v4_alert_firings(db: sqlite_utils.Database) -> None:
+    db.table("alert_firings").create(
+        {"alert_id": int, "fired_at": float, "user_id": int, "symbol": str, "kind": str,
+         "value": float},
+        pk=("alert_id", "fired_at"),
+        not_null={"user_id", "symbol", "kind"},
+    )
+    db.table("alert_firings").create_index(["user_id", "fired_at"],
+                                           index_name="alert_firings_by_user")
+    db.execute("INSERT INTO alert_firings (alert_id, fired_at, user_id, symbol, kind, value)"
+               " SELECT id, fired_at, user_id, symbol, 'price', fired_price FROM alerts"
+               " WHERE fired_at IS NOT NULL")
+
+
+def _v4_digests(db: sqlite_utils.Database) -> None:
+    db.table("digests").create(
+        {"user_id": int, "chat_id": int, "minute": int, "next_due_at": float,
+         "last_day": str, "created_at": float},
+        pk="user_id",
+        not_null={"chat_id", "minute", "next_due_at", "created_at"},
+    )
+    db.table("digests").create_index(["next_due_at"], index_name="digests_due")
+
+
+def _v4_user_features(db: sqlite_utils.Database) -> None:
+    _v4_alert_columns(db)
+    _v4_alert_firings(db)
+    _v4_digests(db)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_users_alerts_watchlist,
     _v2_candles_command_log,
     _v3_one_shot_alerts,
+    _v4_user_features,
 )
 """Step ``n`` (1-based) brings a database from version ``n - 1`` to ``n``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
-TABLES = ("users", "alerts", "watchlist", "candles", "command_log")
+TABLES = ("users", "alerts", "watchlist", "candles", "command_log", "alert_firings", "digests")
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -17,7 +17,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 PRODUCT = ("core", "messages", "resilience", "supervision", "market", "storage", "ops", "chat",
-           "actors")
+           "actors", "users")
 OURS = (*PRODUCT, "fakes", "bot", "bench", "tests")
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -26,12 +26,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     "resilience": frozenset({"core"}),
     "supervision": frozenset({"core", "resilience"}),
     "market": frozenset({"core", "messages", "resilience"}),
-    "storage": frozenset({"core", "messages"}),
+    "users": frozenset({"core", "messages"}),
+    "storage": frozenset({"core", "messages", "users"}),
     "ops": frozenset({"core", "messages", "market", "resilience", "supervision.snapshot"}),
-    "chat": frozenset({"core", "messages", "market", "storage", "ops", "resilience",
+    "chat": frozenset({"core", "messages", "market", "storage", "ops", "resilience", "users",
                        "supervision.snapshot"}),
     "actors": frozenset({"core", "messages", "resilience", "supervision", "market", "storage",
-                         "ops", "chat"}),
+                         "ops", "chat", "users"}),
     "fakes": frozenset(),
 }
 """Package -> what it may import at run time (a dotted entry allows just that module)."""
