@@ -11,8 +11,8 @@ import pytest
 from users.digest import CATCH_UP_S, digest_moment, next_due, plan, settled_when_set
 
 
-def utc(*fields: int) -> float:
-    return datetime(*fields, tzinfo=UTC).timestamp()
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
 
 
 def run_days(zone: str, minute: int, start: float, end: float,
