@@ -31,6 +31,7 @@ from typing import Any
 
 from core.config import BotConfig
 from core.logs import log_event
+from messages.digest import ClearDigest, SetDigest, SettleDigests
 from messages.storage import (
     AddAlert,
     DeleteAlert,
@@ -176,7 +177,8 @@ class DbWriter(SupervisedActor):
     def _dispatch(self, message: Any) -> Any:
         match message:
             case (AddAlert() | DeleteAlert() | RearmAlert() | Watch() | Unwatch() | SaveSettings()
-                  | FireCrossedAlerts() | MarkNotified()):
+                  | FireCrossedAlerts() | MarkNotified() | SetDigest() | ClearDigest()
+                  | SettleDigests()):
                 return self._on_write(message, acknowledged=True)
             case TouchUser() | LogCommand() | StoreCandles():
                 return self._on_write(message, acknowledged=False)

@@ -32,7 +32,8 @@ from messages.storage import (
     Unwatch,
     Watch,
 )
-from storage import writes
+from messages.digest import ClearDigest, SetDigest, SettleDigests
+from storage import digest_writes, writes
 from storage.errors import InvalidWrite, NotSaved
 from storage.timing import QueryTimer
 from storage.writes import WriteRules
@@ -52,13 +53,13 @@ __all__ = [
 
 AckedWrite: TypeAlias = (
     AddAlert | DeleteAlert | RearmAlert | Watch | Unwatch | SaveSettings | FireCrossedAlerts
-    | MarkNotified
+    | MarkNotified | SetDigest | ClearDigest | SettleDigests
 )
 BackgroundWrite: TypeAlias = TouchUser | LogCommand | StoreCandles
 Write: TypeAlias = AckedWrite | BackgroundWrite
 
 ACKED_TYPES = (AddAlert, DeleteAlert, RearmAlert, Watch, Unwatch, SaveSettings, FireCrossedAlerts,
-               MarkNotified)
+               MarkNotified, SetDigest, ClearDigest, SettleDigests)
 BACKGROUND_TYPES = (TouchUser, LogCommand, StoreCandles)
 
 # Primary result codes (extended codes keep these in their low byte).
@@ -126,6 +127,12 @@ def _apply(conn: sqlite3.Connection, write: Write, now: float, rules: WriteRules
             return writes.fire_crossed_alerts(conn, write)
         case MarkNotified():
             return writes.mark_notified(conn, write)
+        case SetDigest():
+            return digest_writes.set_digest(conn, write, now=now)
+        case ClearDigest():
+            return digest_writes.clear_digest(conn, write)
+        case SettleDigests():
+            return digest_writes.settle_digests(conn, write)
         case StoreCandles():
             writes.store_candles(conn, write)
             return None

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import Concatenate, ParamSpec, TypeVar
 
 from core.config import BotConfig
+from messages.digest import DigestRecord, FiringRecord
 from messages.storage import AlertRecord, CandleRow, CommandStat
-from storage import queries
+from storage import digest_queries, queries
 from storage.connection import open_read_only
 from storage.errors import StorageUnavailable
 from storage.timing import QueryTimer
@@ -102,6 +103,15 @@ class ReadPool:
 
     def latest_candles(self, symbol: str, interval: str, limit: int) -> tuple[CandleRow, ...]:
         return self.run("latest_candles", queries.latest_candles, symbol, interval, limit)
+
+    def due_digests(self, now: float, limit: int) -> tuple[DigestRecord, ...]:
+        return self.run("due_digests", digest_queries.due_digests, now, limit)
+
+    def digest_of(self, user_id: int) -> DigestRecord | None:
+        return self.run("digest_of", digest_queries.digest_of, user_id)
+
+    def firings_since(self, user_id: int, since: float) -> tuple[FiringRecord, ...]:
+        return self.run("firings_since", digest_queries.firings_since, user_id, since)
 
     # -- plumbing -------------------------------------------------------------------------------
 

@@ -141,9 +141,13 @@ def _v4_alert_firings(db: sqlite_utils.Database) -> None:
 
 
 def _v4_digests(db: sqlite_utils.Database) -> None:
+    # minute: local minute of day (the user's zone); last_day: the latest local day settled
+    # (ISO date: sent, skipped after downtime, or already past when set) - a day is claimed
+    # here, committed, before its digest is sent, so it is never sent twice; missed_day: a day
+    # skipped after downtime, for the next digest to mention. docs/storage.md has the argument.
     db.table("digests").create(
         {"user_id": int, "chat_id": int, "minute": int, "next_due_at": float,
-         "last_day": str, "created_at": float},
+         "last_day": str, "missed_day": str, "created_at": float},
         pk="user_id",
         not_null={"chat_id", "minute", "next_due_at", "created_at"},
     )
