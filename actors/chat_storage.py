@@ -61,6 +61,11 @@ class StorageCommands:
         self._writer = directory["db_writer"]
         self._reads = reads
 
+    @property
+    def reads(self) -> ReadPool:
+        """The read pool (for commands in modules of their own, like /digest)."""
+        return self._reads
+
     def command_listener(self) -> Callable[[CommandDone, float], None]:
         """Feeds the command log (fire-and-forget) for /stats."""
         writer = self._writer

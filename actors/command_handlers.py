@@ -29,6 +29,8 @@ from chat.arguments import (
     Symbols,
     SymbolInterval,
 )
+from chat.digest_args import DigestAt
+from actors.digest_commands import digest_command
 from chat.cards_alerting import mute_text, mute_unavailable_text
 from chat.commands import lookup, worker_commands
 from chat.replies import CommandResult, needs_storage_text, reply
@@ -203,6 +205,13 @@ def unwatch(service: CommandService, run: RunCommand, args: Symbol) -> CommandRe
 @handles("watchlist")
 def watchlist(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
     return _storage(service, run, lambda storage: storage.watchlist(run.request))
+
+
+@handles("digest")
+def digest(service: CommandService, run: RunCommand, args: DigestAt) -> CommandResult:
+    return _storage(service, run, lambda storage: digest_command(
+        writer=service.address("db_writer"), reads=storage.reads, command=run.request,
+        args=args))
 
 
 check_registry()

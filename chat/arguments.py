@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from chat.callbacks import MAX_ALERT_ID
+from chat.digest_args import DigestAt
 from chat.html import code, escape
 from core.errors import BotError
 from market.intervals import INTERVAL_MS, InvalidInterval, check_interval
@@ -284,7 +285,7 @@ class MuteFor:
 
 
 CommandArgs = (NoArgs | Word | Symbols | Symbol | SymbolInterval | AlertRequest | AlertId
-               | ActorName | CacheRequest | BreakerRequest | LogLevelRequest | MuteFor)
+               | ActorName | CacheRequest | BreakerRequest | LogLevelRequest | MuteFor | DigestAt)
 """What an argument parser returns."""
 
 

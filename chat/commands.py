@@ -32,6 +32,7 @@ from chat.arguments import (
     symbol_interval_args,
     symbols_args,
 )
+from chat.digest_args import digest_args
 from chat.html import code, escape
 
 __all__ = [
@@ -162,6 +163,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         example="/unwatch sol", min_args=1, max_args=1, parse_args=symbol_args,
     ),
     CommandSpec(name="watchlist", summary="Prices of my watched coins", example="/watchlist"),
+    CommandSpec(
+        name="digest", summary="A daily summary of my coins and alerts at a time I choose",
+        args="[HH:MM|off]", example="/digest 08:30", max_args=2, parse_args=digest_args,
+    ),
     CommandSpec(name="top", summary="24h top gainers and losers among USDT pairs", example="/top"),
     CommandSpec(
         name="actors", summary="Supervision tree with each actor's state", example="/actors",
