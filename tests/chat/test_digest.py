@@ -9,7 +9,7 @@ import pytest
 
 from chat.arguments import UsageError
 from chat.cards import WatchRow
-from chat.commands import lookup
+from chat.commands import CommandSpec, lookup
 from chat.digest import (
     DigestCard,
     biggest_mover,
@@ -24,7 +24,9 @@ from chat.html import is_balanced, visible_text
 from chat.parsing import Invocation, read_text
 from messages.digest import DigestRecord, FiringRecord
 
-SPEC = lookup("digest")
+FOUND = lookup("digest")
+assert FOUND is not None
+SPEC: CommandSpec = FOUND
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
