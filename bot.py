@@ -31,6 +31,7 @@ import pykka.debug
 
 from actors.market_access import MarketAccess
 from actors.alerts import alerts_spec
+from actors.digest import digest_spec
 from actors.chat_storage import StorageCommands
 from actors.chat_tree import chat_spec
 from actors.db_writer import storage_spec
@@ -117,6 +118,8 @@ def build_specs(
         if read_pool is not None:
             alerts = alerts_spec(config, read_pool)
             specs.append(dataclasses.replace(alerts, depends_on=("storage", "market", "chat")))
+            digest = digest_spec(config, read_pool)
+            specs.append(dataclasses.replace(digest, depends_on=("storage", "market", "chat")))
     return specs
 
 

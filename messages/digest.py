@@ -123,8 +123,9 @@ class SettleDigests:
     Answered with :class:`DigestsSettled` after the commit, before anything is sent.
     """
 
-    user_ids: tuple[int, ...]
-    """Users whose digest the actor found due."""
+    claims: tuple[tuple[int, str], ...]
+    """(user_id, ISO day the actor composed a digest for, or "" for none) of the due digests
+    it found; a digest is claimed only for the day the actor composed it for."""
     now: float
     """Epoch seconds the actor decided at (its wall clock)."""
     request_id: str | None = None

@@ -92,12 +92,14 @@ def settle_digests(conn: sqlite3.Connection, message: SettleDigests) -> DigestsS
     """Claim the due digests of these users at ``message.now``: exactly those to send now."""
     sent: list[SettledDigest] = []
     missed: list[int] = []
-    for user_id in dict.fromkeys(message.user_ids):
+    for user_id, composed in dict(message.claims).items():
         row = conn.execute(_DIGEST, {"user_id": user_id}).fetchone()
         if row is None or row[4] > message.now:  # stopped or moved since the actor looked
             continue
         chat_id, minute, last_day, missed_day, _ = row
         decided = plan(message.now, minute, zone_of(conn, user_id), _day(last_day))
+        if decided.send_day is not None and decided.send_day.isoformat() != composed:
+            continue  # changed since the actor looked: left for its next round, unclaimed
         if decided.send_day is not None:
             sent.append(SettledDigest(user_id=user_id, chat_id=chat_id,
                                       day=decided.send_day.isoformat()))

@@ -47,8 +47,13 @@ def set_at(conn: sqlite3.Connection, now: float, minute: int, user_id: int = 1) 
                           now=now)
 
 
-def settle_at(conn: sqlite3.Connection, now: float, *user_ids: int) -> DigestsSettled:
-    return in_transaction(conn, settle_digests, SettleDigests(user_ids=user_ids or (1,), now=now))
+def settle_at(conn: sqlite3.Connection, now: float, *user_ids: int,
+              day: str | None = None) -> DigestsSettled:
+    """Claim as the actor would, having composed each user's digest of ``day`` (default: the
+    UTC day of ``now``)."""
+    composed = day if day is not None else datetime.fromtimestamp(now, UTC).date().isoformat()
+    claims = tuple((user_id, composed) for user_id in user_ids or (1,))
+    return in_transaction(conn, settle_digests, SettleDigests(claims=claims, now=now))
 
 
 def set_zone(conn: sqlite3.Connection, user_id: int, zone: str) -> None:
@@ -125,6 +130,14 @@ class TestClaimingADay:
         assert [s.day for s in settle_at(conn, utc(2026, 6, 2, 8, 30)).sent] == ["2026-06-02"]
         record = digest_of(conn, 1)
         assert record is not None and record.missed_day is None
+
+    def test_a_digest_is_claimed_only_for_the_day_the_actor_composed(self, conn):
+        set_at(conn, utc(2026, 6, 1, 5), 510)
+        assert settle_at(conn, utc(2026, 6, 1, 8, 30), day="2026-05-31").sent == ()
+        record = digest_of(conn, 1)
+        assert record is not None and record.last_day == "2026-05-31"  # untouched
+        assert settle_at(conn, utc(2026, 6, 1, 8, 30), day="").sent == ()
+        assert len(settle_at(conn, utc(2026, 6, 1, 8, 30)).sent) == 1
 
     def test_a_user_who_stopped_the_digest_meanwhile_gets_none(self, conn):
         set_at(conn, utc(2026, 6, 1, 5), 510)
