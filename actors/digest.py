@@ -39,7 +39,13 @@ from core.logs import bind_request_id, log_event
 from core.stats import ActorStats
 from market.errors import UnknownSymbol
 from market.models import Ticker24h
-from messages.digest import DigestDue, DigestRecord, DigestsSettled, FiringRecord, SettleDigests
+from messages.digest import (
+    DigestDue,
+    DigestRecord,
+    DigestsSettled,
+    FiringRecord,
+    SettleDigests,
+)
 from messages.market import Fetch, FetchSpec
 from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
@@ -159,6 +165,11 @@ class DigestActor(SupervisedActor):
             due = self._read_pool.due_digests(now, self._batch)
         except StorageUnavailable as exc:
             self._counts["failed_rounds"] += 1
+            if self._counts["rounds"] == 0 and self._counts["failed_rounds"] == 1:
+                # The start-up round can run before the writer has created the database.
+                log_event(logger, "digest.storage_not_ready", logging.INFO, step="read",
+                          error=repr(exc))
+                return
             log_event(logger, "digest.round_failed", logging.WARNING, step="read",
                       error=repr(exc))
             return

@@ -79,8 +79,9 @@ def _firing_line(firing: FiringRecord, zone: str) -> str:
 
 def digest_card(card: DigestCard) -> str:
     """The digest: watchlist with 24h change, the biggest mover, the alerts that fired."""
-    lines = [f"☀️ {bold('Your daily digest')} · "
-             f"{escape(_day_text(card.day))}, {_hhmm(card.minute)} {escape(card.zone)}"]
+    head = (f"☀️ {bold('Your daily digest')} · "
+            f"{escape(_day_text(card.day))}, {_hhmm(card.minute)} {escape(card.zone)}")
+    lines = [head]
     if card.rows:
         lines.append(watchlist(card.rows))
         if card.prices_note:

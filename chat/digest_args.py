@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from chat.commands import CommandSpec
 
-__all__ = ["DigestAt", "OFF_WORDS", "digest_args", "parse_time_of_day"]
+__all__ = ["OFF_WORDS", "DigestAt", "digest_args", "parse_time_of_day"]
 
 OFF_WORDS = frozenset({"off", "stop", "none", "no", "disable", "cancel"})
 """Words that stop the digest."""

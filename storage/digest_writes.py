@@ -17,7 +17,13 @@ import json
 import sqlite3
 from datetime import date
 
-from messages.digest import ClearDigest, DigestsSettled, SetDigest, SettledDigest, SettleDigests
+from messages.digest import (
+    ClearDigest,
+    DigestsSettled,
+    SetDigest,
+    SettledDigest,
+    SettleDigests,
+)
 from messages.storage import Saved
 from storage.errors import InvalidWrite
 from users.digest import plan, reschedule, settled_when_set
