@@ -37,6 +37,7 @@ from messages.storage import (
     Watch,
 )
 from storage.alert_rules import check_alert, check_symbol
+from storage.digest_writes import reschedule_digest
 from storage.errors import AlertNotFound, LimitReached, NotYours
 from storage.queries import ALERT_COLUMNS, alert_from_row
 
@@ -229,6 +230,8 @@ def save_settings(conn: sqlite3.Connection, message: SaveSettings, *, now: float
     merged = {**stored, **dict(message.settings)}
     conn.execute(_UPSERT_SETTINGS, {"user_id": message.user_id, "chat_id": message.chat_id,
                                     "now": now, "settings": json.dumps(merged, sort_keys=True)})
+    if merged.get("timezone") != stored.get("timezone"):  # the digest follows the new zone
+        reschedule_digest(conn, message.user_id, now=now)
     return Saved(changed=merged != stored)
 
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import pytest
 
 from messages.digest import ClearDigest, DigestsSettled, SetDigest, SettleDigests
-from messages.storage import Saved
+from messages.storage import Saved, SaveSettings
 from storage.digest_queries import DIGEST_READS, digest_of, due_digests, firings_since
 from storage.digest_writes import (
     DIGEST_WRITES,
@@ -22,6 +22,7 @@ from storage.digest_writes import (
     settle_digests,
 )
 from storage.errors import InvalidWrite
+from storage.writes import save_settings
 from tests.storage.conftest import insert_alert
 
 T = TypeVar("T")
@@ -157,6 +158,14 @@ class TestTimeZoneChanges:
         set_at(conn, utc(2026, 6, 1, 5), 510)  # UTC: 08:30 UTC
         set_zone(conn, 1, "Asia/Tokyo")
         assert in_transaction(conn, reschedule_digest, 1, now=utc(2026, 6, 1, 5))
+        record = digest_of(conn, 1)
+        assert record is not None and record.next_due_at == utc(2026, 6, 1, 23, 30)
+
+    def test_saving_a_new_time_zone_moves_the_next_digest_in_the_same_transaction(self, conn):
+        set_at(conn, utc(2026, 6, 1, 5), 510)  # UTC: 08:30 UTC
+        in_transaction(conn, save_settings, SaveSettings(
+            request_id="s", user_id=1, chat_id=10, settings=(("timezone", "Asia/Tokyo"),)),
+            now=utc(2026, 6, 1, 5))
         record = digest_of(conn, 1)
         assert record is not None and record.next_due_at == utc(2026, 6, 1, 23, 30)
 
