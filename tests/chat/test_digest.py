@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chat.arguments import UsageError
 from chat.cards import WatchRow
@@ -152,3 +154,23 @@ class TestAnswers:
                                                utc(2026, 6, 1, 12, 30)))
         assert "every day at 08:30 (America/New_York)" in text
         assert "Next one: Mon 1 Jun 08:30" in text
+
+
+class TestEveryTimeOfDay:
+    @given(st.integers(min_value=0, max_value=1439))
+    def test_every_minute_written_24_hour_or_12_hour_reads_back_exactly(self, minute):
+        hour, rest = divmod(minute, 60)
+        twelve = f"{hour % 12 or 12}:{rest:02d}{'am' if hour < 12 else 'pm'}"
+        for text in (f"{hour:02d}:{rest:02d}", f"{hour}:{rest:02d}", f"{hour:02d}{rest:02d}",
+                     twelve, twelve.upper()):
+            assert parse_time_of_day(text) == minute, text
+
+    @given(st.text(max_size=30))
+    def test_any_text_is_a_minute_of_the_day_or_a_usage_reply(self, text):
+        words = tuple(text.split())
+        try:
+            args = digest_args(SPEC, words)
+        except UsageError as refused:
+            assert is_balanced(refused.html) and len(refused.html) < 500
+        else:
+            assert args.off or args.minute is None or 0 <= args.minute < 1440
