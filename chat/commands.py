@@ -278,12 +278,11 @@ def help_text(is_admin: bool) -> str:
 def command_help(spec: CommandSpec) -> str:
     """Help for one command (HTML), for ``/help alert``."""
     aliases = ", ".join(f"/{alias}" for alias in spec.aliases)
-    lines = [f"<b>{escape(spec.usage)}</b>", escape(spec.summary)]
+    lines = [f"<b>{escape(spec.usage)}</b>", escape(spec.summary), f"Example: {code(spec.example)}"]
     if spec.forms:
+        lines.append("Every form:")
         lines += [f"{escape(form.usage)} — {escape(form.meaning)}\n    e.g. {code(form.example)}"
                   for form in spec.forms]
-    else:
-        lines.append(f"Example: {code(spec.example)}")
     if aliases:
         lines.append(f"Short form: {escape(aliases)}")
     if "interval" in spec.args:
