@@ -19,7 +19,7 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.chat_storage import StorageCommands
+from actors.chat_storage import BASE_PRICE_MAX_AGE_S, StorageCommands
 from actors.command_handlers import HANDLERS
 from chat.arguments import AlertRequest
 from chat.html import visible_text
@@ -160,6 +160,26 @@ def test_a_percent_alert_without_a_price_is_refused_and_nothing_is_saved(
                       "set; try again in a moment.")
     assert desk.recording.alerts() == []
     assert desk.storage.query("SELECT COUNT(*) FROM alerts") == [(0,)]
+
+
+def test_a_percent_alert_measured_from_a_cached_price_says_how_old_it_is(
+        desk: AlertDesk) -> None:
+    price = desk.market.access.quotes(["btc"]).tickers[0].last_price
+    desk.market.simulator.inject("5xx", endpoint="/api/v3/ticker/24hr", status=503)
+    desk.market.age_cache(60)  # stale, and the exchange cannot refresh it
+    answer = desk.send("/alert btc +5%")
+    assert desk.last_alert().base_price == price
+    assert "(price 60 s old)" in answer
+
+
+def test_a_percent_alert_is_never_measured_from_a_price_older_than_five_minutes(
+        desk: AlertDesk) -> None:
+    desk.market.access.quotes(["btc"])
+    desk.market.simulator.inject("5xx", endpoint="/api/v3/ticker/24hr", status=503)
+    desk.market.age_cache(BASE_PRICE_MAX_AGE_S + 60)
+    answer = desk.send("/alert btc +5%")
+    assert answer.startswith("⚠️ I could not get BTCUSDT's price to measure +5% from")
+    assert desk.recording.alerts() == []
 
 
 def test_an_rsi_alert_without_an_interval_takes_the_users_setting(desk: AlertDesk) -> None:
