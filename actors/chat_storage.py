@@ -6,6 +6,10 @@ told to the DB writer with a reply future and the user hears "saved" only when t
 ``NotSaved`` ("not saved, nothing changed: ..."), and a writer that does not answer in time gets
 an honest "could not confirm" rather than a guess. Reads go through the read pool, so they work
 while the writer writes.
+
+/alert gathers what ``chat.alert_plan`` needs (the coin, the user's settings when the form
+uses them, the current price for a percentage move) and sends the plan it returns; a
+percentage with no price fresh enough to measure from is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -35,7 +39,6 @@ from chat.replies import BUTTON_NOT_AVAILABLE, CommandResult, reply
 from core.logs import log_event
 from messages.chat import ButtonPressed, ChatCommand, ChatReply, CommandDone
 from messages.storage import (
-    AddAlert,
     CommandStat,
     DeleteAlert,
     LogCommand,
