@@ -6,6 +6,10 @@ told to the DB writer with a reply future and the user hears "saved" only when t
 ``NotSaved`` ("not saved, nothing changed: ..."), and a writer that does not answer in time gets
 an honest "could not confirm" rather than a guess. Reads go through the read pool, so they work
 while the writer writes.
+
+/alert gathers what ``chat.alert_plan`` needs (the coin, the user's settings when the form
+uses them, the current price for a percentage move) and sends the plan it returns; a
+percentage with no price fresh enough to measure from is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -18,15 +22,23 @@ from typing import Any
 
 from actors.market_access import MarketAccess
 from chat import cards
+from chat.alert_plan import NoBasePrice, plan_alert
 from chat.arguments import AlertRequest
 from chat.callbacks import CallbackAction, DeleteAlertButton, RearmAlertButton, RefreshWatchlist
 from chat.cards import UNCONFIRMED
+from chat.cards_alerts import (
+    alert_details_text,
+    alert_not_yours_text,
+    alert_set_text,
+    alerts_list_text,
+    is_listed,
+    no_base_price_text,
+)
 from chat.keyboards import alerts_keyboard, owner_of, watchlist_keyboard
 from chat.replies import BUTTON_NOT_AVAILABLE, CommandResult, reply
 from core.logs import log_event
 from messages.chat import ButtonPressed, ChatCommand, ChatReply, CommandDone
 from messages.storage import (
-    AddAlert,
     CommandStat,
     DeleteAlert,
     LogCommand,
@@ -40,6 +52,7 @@ from storage.read_pool import ReadPool
 from supervision import request
 from supervision.address import Directory
 from supervision.errors import ChildUnavailable
+from users.settings import UserSettings
 
 __all__ = ["StorageCommands"]
 
@@ -51,15 +64,20 @@ WRITE_TIMEOUT_S = 5.0
 
 PRICE_NOTE_DEADLINE_S = 1.0
 """How long a saved alert's confirmation waits for the current price it mentions."""
+BASE_PRICE_MAX_AGE_S = 300.0
+"""A percentage move is measured from a price at most this old (a cached one while the
+exchange is slow), never from an older one: the alert could fire on the spot."""
 
 
 class StorageCommands:
     """Handlers for /alert, /alerts, /delalert, /watch, /unwatch, /watchlist and their buttons."""
 
-    def __init__(self, *, market: MarketAccess, directory: Directory, reads: ReadPool) -> None:
+    def __init__(self, *, market: MarketAccess, directory: Directory, reads: ReadPool,
+                 clock: Callable[[], float] = time.time) -> None:
         self._market = market
         self._writer = directory["db_writer"]
         self._reads = reads
+        self._clock = clock
 
     @property
     def reads(self) -> ReadPool:
@@ -96,20 +114,43 @@ class StorageCommands:
         return saved
 
     def add_alert(self, request: Request, wanted: AlertRequest) -> CommandResult:
+        """/alert of any kind (``chat.alert_plan`` decides what is stored)."""
         symbol = self._market.resolve(wanted.symbol_text, request_id=request.request_id)
-        result = self._save(request, lambda reply_to: AddAlert(
+        # Settings only matter to some forms: a plain price alert reads nothing before its write.
+        needs_settings = (wanted.recurring or wanted.expires_in_s is not None
+                          or (wanted.kind == "rsi" and wanted.interval is None))
+        settings = self.settings_of(request.user_id) if needs_settings else UserSettings()
+        base, base_age = None, None
+        if wanted.kind == "percent":  # the price the move is measured from: needed, not decor
+            quotes = self._market.quotes([symbol], request_id=request.request_id)
+            if quotes.tickers and (quotes.stale_age_s or 0.0) <= BASE_PRICE_MAX_AGE_S:
+                base, base_age = quotes.tickers[0].last_price, quotes.stale_age_s
+        try:
+            plan = plan_alert(wanted, symbol, settings, now=self._clock(), price=base)
+        except NoBasePrice:
+            signed = wanted.price if wanted.direction == "above" else -wanted.price
+            text = no_base_price_text(symbol, signed)
+            return CommandResult((reply(request, text, keep=True),), "unavailable")
+        result = self._save(request, lambda reply_to: plan.message(
             request_id=request.request_id, user_id=request.user_id, chat_id=request.chat_id,
-            symbol=symbol, direction=wanted.direction, price=wanted.price, reply_to=reply_to))
+            reply_to=reply_to))
         if isinstance(result, str):
             return CommandResult((reply(request, result, keep=True),), "unavailable")
-        # The alert is already saved: its confirmation must not wait 5 s on a slow exchange
-        # for the current price, which only decorates it.
-        now = self._market.quotes([symbol], request_id=request.request_id,
-                                  deadline_s=PRICE_NOTE_DEADLINE_S)
-        text = cards.alert_saved_text(
-            result.alert_id, symbol, wanted.direction, wanted.price,
-            now=now.tickers[0].last_price if now.tickers else None, now_age_s=now.stale_age_s)
+        now_price, now_age = None, base_age
+        if plan.kind == "price":
+            # The alert is already saved: its confirmation must not wait 5 s on a slow
+            # exchange for the current price, which only decorates it.
+            now = self._market.quotes([symbol], request_id=request.request_id,
+                                      deadline_s=PRICE_NOTE_DEADLINE_S)
+            now_price = now.tickers[0].last_price if now.tickers else None
+            now_age = now.stale_age_s
+        text = alert_set_text(result.alert_id, plan, zone=settings.timezone,
+                              now_price=now_price, now_age_s=now_age)
         return CommandResult((reply(request, text, keep=True),), "ok")
+
+    def settings_of(self, user_id: int) -> UserSettings:
+        """The user's settings, defaults filled in."""
+        return UserSettings.from_pairs(self._reads.user_settings(user_id))
 
     def delete_alert(self, request: Request, alert_id: int) -> CommandResult:
         result = self._save(request, lambda reply_to: DeleteAlert(
@@ -140,11 +181,20 @@ class StorageCommands:
     # -- reads ---------------------------------------------------------------------------------
 
     def list_alerts(self, request: Request) -> CommandResult:
-        records = self._reads.alerts_of(request.user_id)
-        views = [cards.AlertView(r.alert_id, r.symbol, r.direction, r.price, r.created_at)
-                 for r in records if r.fired_at is None]
-        text = cards.alerts_list(views)
-        keyboard = alerts_keyboard([v.id for v in views], owner=owner_of(request))
+        zone = self.settings_of(request.user_id).timezone
+        records = [r for r in self._reads.alerts_of(request.user_id) if is_listed(r)]
+        text = alerts_list_text(records, zone=zone, now=self._clock())
+        keyboard = alerts_keyboard([r.alert_id for r in records], owner=owner_of(request))
+        return CommandResult((reply(request, text, keyboard),), "ok")
+
+    def alert_details(self, request: Request, alert_id: int) -> CommandResult:
+        """/alerts ID: one of the user's alerts, times local and UTC, with its delete button."""
+        record = self._reads.alert_by_id(alert_id)
+        if record is None or record.user_id != request.user_id:
+            return CommandResult((reply(request, alert_not_yours_text(alert_id)),), "usage")
+        zone = self.settings_of(request.user_id).timezone
+        text = alert_details_text(record, zone=zone, now=self._clock())
+        keyboard = alerts_keyboard([alert_id] if record.live else [], owner=owner_of(request))
         return CommandResult((reply(request, text, keyboard),), "ok")
 
     def watchlist(self, request: Request) -> CommandResult:

@@ -183,7 +183,10 @@ def alert(service: CommandService, run: RunCommand, args: AlertRequest) -> Comma
 
 
 @handles("alerts")
-def alerts(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
+def alerts(service: CommandService, run: RunCommand, args: NoArgs | AlertId) -> CommandResult:
+    if isinstance(args, AlertId):
+        return _storage(service, run,
+                        lambda storage: storage.alert_details(run.request, args.alert_id))
     return _storage(service, run, lambda storage: storage.list_alerts(run.request))
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "LogLevelRequest",
     "MAX_PRICE",
     "AlertId",
+    "AlertKind",
     "AlertRequest",
     "MUTE_DEFAULT_S",
     "MUTE_MAX_S",
@@ -46,7 +47,6 @@ __all__ = [
     "Symbols",
     "UsageError",
     "Word",
-    "alert_args",
     "actor_args",
     "alert_id_args",
     "breaker_args",
@@ -70,6 +70,7 @@ MAX_PRICE = 1e12
 """Above any real price: a larger one is a typo (an extra "k")."""
 
 Direction = Literal["above", "below"]
+AlertKind = Literal["price", "percent", "rsi"]
 
 _DIRECTIONS: dict[str, Direction] = {
     "above": "above", "over": "above", ">": "above", ">=": "above",
@@ -222,14 +223,22 @@ class SymbolInterval:
 
 @dataclass(frozen=True, slots=True)
 class AlertRequest:
-    """The checked arguments of /alert."""
+    """The checked arguments of /alert (its grammar: ``chat.alert_grammar``)."""
 
     symbol_text: str
     """The coin as typed (resolved against the exchange later)."""
     direction: Direction
-    """Fire when the price goes above or below ``price``."""
+    """Fire when the price (rsi: the RSI) goes above or below the level."""
     price: float
-    """The level, > 0."""
+    """The price level (> 0); rsi: the RSI level (0-100); percent: the move's size in %."""
+    kind: AlertKind = "price"
+    """price, percent (a move from the price when set) or rsi (RSI(14) crossing a level)."""
+    interval: str | None = None
+    """rsi: the interval given; None: the user's default interval (or not rsi)."""
+    recurring: bool = False
+    """"every": re-arm after the condition clears instead of firing once."""
+    expires_in_s: float | None = None
+    """"for 7d": seconds from now until it ends unfired; None: never."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,15 +323,6 @@ def symbol_interval_args(spec: CommandSpec, words: tuple[str, ...],
     if not _is_interval(interval) and _is_interval(symbol):
         symbol, interval = interval, symbol
     return SymbolInterval(symbol, parse_interval(interval, spec=spec))
-
-
-def alert_args(spec: CommandSpec, words: tuple[str, ...]) -> AlertRequest:
-    """Checked /alert arguments; "SYM above PRICE" and "SYM PRICE above" both work."""
-    symbol, first, second = words
-    if first.strip().lower() not in _DIRECTIONS and second.strip().lower() in _DIRECTIONS:
-        first, second = second, first
-    direction = parse_direction(first, spec=spec)
-    return AlertRequest(symbol, direction, parse_price(second, spec=spec))
 
 
 def alert_id_args(spec: CommandSpec, words: tuple[str, ...]) -> AlertId:

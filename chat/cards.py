@@ -5,10 +5,10 @@ unlabelled stale price misleads), so it lives in pure functions with readable te
 the actors. All dynamic text is escaped here; callers pass the result straight to the
 transport, which splits anything over 4096 characters (``chat.chunking``).
 
-This module is the one to import from. It defines the list cards (/alerts, /watchlist) and the
+This module is the one to import from. It defines the watchlist card and the
 error texts, with the plain records storage maps its rows to, and re-exports the analysis
 (``chat.cards_analysis``), multi-symbol (``chat.cards_market``) and admin
-(``chat.cards_admin``) cards.
+(``chat.cards_admin``) cards; /alert and /alerts have ``chat.cards_alerts``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from chat.cards_admin import (
     weight_line,
 )
 from chat.cards_analysis import analysis_card, status_label
-from chat.cards_format import arrow, format_age, format_date, format_percent, format_price
+from chat.cards_format import arrow, format_age, format_percent, format_price
 from chat.cards_market import (
     PriceItem,
     chart_unavailable_note,
@@ -41,14 +41,11 @@ from market.errors import InvalidSymbolFormat, UnknownSymbol
 
 __all__ = [
     "UNCONFIRMED",
-    "AlertView",
     "PriceItem",
     "WatchRow",
     "actors_tree",
     "alert_deleted_text",
     "alert_rearmed_text",
-    "alert_saved_text",
-    "alerts_list",
     "analysis_card",
     "chart_unavailable_note",
     "command_stats_text",
@@ -79,22 +76,6 @@ UNCONFIRMED = ("⚠️ I could not confirm that this was saved (the database is 
 def not_saved_text(reason: str) -> str:
     """The answer when the database refused a write (nothing changed): the rule it broke."""
     return f"⚠️ {escape(reason)}"
-
-
-@dataclass(frozen=True, slots=True)
-class AlertView:
-    """One alert as /alerts shows it."""
-
-    id: int
-    """Storage id, what /delalert takes."""
-    symbol: str
-    """Exchange symbol, e.g. BTCUSDT."""
-    direction: str
-    """"above" or "below"."""
-    price: float
-    """The level."""
-    created_at: float
-    """When it was set, epoch seconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,18 +153,6 @@ def unknown_coins_lines(unknown: Sequence[tuple[str, str]]) -> list[str]:
             f"{more} more."]
 
 
-def alert_saved_text(alert_id: int | None, symbol: str, direction: str, price: float,
-                     now: float | None = None, now_age_s: float | None = None) -> str:
-    """The confirmation of a committed /alert, with the current price when there is one."""
-    current = ""
-    if now is not None:  # an old price says how old: never an unlabelled stale figure
-        age = "" if now_age_s is None else f", {format_age(now_age_s)} old"
-        current = f" (now {format_price(now)}{age})"
-    return (f"✅ Alert #{alert_id} saved: {bold(symbol)} {direction} "
-            f"{escape(format_price(price))}{escape(current)}. "
-            "I'll message you once when it crosses.")
-
-
 def alert_deleted_text(alert_id: int) -> str:
     return f"🗑 Alert #{alert_id} deleted."
 
@@ -197,18 +166,6 @@ def watch_changed_text(symbol: str, added: bool, changed: bool) -> str:
     verb = "added to" if added else "removed from"
     note = "" if changed else " (it already was)"
     return f"👀 {bold(symbol)} {verb} your watchlist{note}."
-
-
-def alerts_list(alerts: Sequence[AlertView]) -> str:
-    """/alerts: one line per alert, oldest first as given, and how to delete one."""
-    if not alerts:
-        return f"You have no alerts. Set one with {code('/alert btc above 70k')}."
-    lines = [f"{bold('Your alerts')} ({len(alerts)})"]
-    for alert in alerts:
-        lines.append(f"#{alert.id} {bold(alert.symbol)} {escape(alert.direction)} "
-                     f"{escape(format_price(alert.price))} · set {format_date(alert.created_at)}")
-    lines.append(f"Delete one with {code('/delalert ID')}.")
-    return "\n".join(lines)
 
 
 def _watch_line(row: WatchRow) -> str:

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from chat.alert_grammar import ALERT_FORMS, MAX_ALERT_WORDS, alert_args, alerts_args
 from chat.arguments import (
     CommandArgs,
     Word,
     actor_args,
-    alert_args,
     alert_id_args,
     breaker_args,
     cache_args,
@@ -33,6 +33,7 @@ from chat.arguments import (
     symbols_args,
 )
 from chat.digest_args import digest_args
+from chat.forms import ArgumentForm
 from chat.html import code, escape
 
 __all__ = [
@@ -86,6 +87,9 @@ class CommandSpec:
     the ``@handles`` function of this name (``actors/command_handlers.py``)."""
     chat_action: str | None = None
     """Shown while a worker prepares the answer, e.g. "upload_photo" for a chart."""
+    forms: tuple[ArgumentForm, ...] = ()
+    """Each shape the arguments may take, with an example (``/help NAME`` and
+    docs/commands.md show them; each example must parse); empty: just ``example``."""
 
     def __post_init__(self) -> None:
         for name in (self.name, *self.aliases):
@@ -145,11 +149,20 @@ COMMANDS: tuple[CommandSpec, ...] = (
         parse_args=symbol_interval_args, chat_action="upload_photo",
     ),
     CommandSpec(
-        name="alert", summary="Alert me when a price goes above or below a level",
-        args="SYM above|below PRICE", example="/alert btc above 70k", min_args=3, max_args=3,
-        parse_args=alert_args,
+        name="alert", summary="Alert me when a price crosses a level or moves N%, or RSI "
+        "crosses a level; once or every time",
+        args="SYM CONDITION [every] [for DURATION]",
+        example="/alert btc above 70k", min_args=1, max_args=MAX_ALERT_WORDS,
+        parse_args=alert_args, forms=ALERT_FORMS,
     ),
-    CommandSpec(name="alerts", summary="List my alerts", example="/alerts"),
+    CommandSpec(
+        name="alerts", summary="List my alerts; one alert's details", args="[ID]",
+        example="/alerts", max_args=1, parse_args=alerts_args, forms=(
+            ArgumentForm("/alerts", "/alerts", "your live alerts, with a delete button each."),
+            ArgumentForm("/alerts ID", "/alerts 3", "one alert's details: when it was set, "
+                         "expires and last fired, in your time and UTC."),
+        ),
+    ),
     CommandSpec(
         name="delalert", summary="Delete one of my alerts", args="ID", example="/delalert 3",
         min_args=1, max_args=1, parse_args=alert_id_args,
@@ -261,6 +274,8 @@ def help_text(is_admin: bool) -> str:
         f"Coins: {code('btc')}, {code('BTCUSDT')} and {code('BTC/USDT')} all work.",
         f"Intervals: {escape(_TIMEFRAMES)}; the default is 1h.",
         f"Prices: {code('65000')}, {code('65,000')}, {code('65k')} or {code('1.5m')}.",
+        f"Alert conditions: {code('above 70k')}, {code('+5%')}, {code('rsi below 30 4h')}; "
+        f"{code('/help alert')} shows every form.",
     ]
     return "\n".join(lines)
 
@@ -269,6 +284,10 @@ def command_help(spec: CommandSpec) -> str:
     """Help for one command (HTML), for ``/help alert``."""
     aliases = ", ".join(f"/{alias}" for alias in spec.aliases)
     lines = [f"<b>{escape(spec.usage)}</b>", escape(spec.summary), f"Example: {code(spec.example)}"]
+    if spec.forms:
+        lines.append("Every form:")
+        lines += [f"{escape(form.usage)} — {escape(form.meaning)}\n    e.g. {code(form.example)}"
+                  for form in spec.forms]
     if aliases:
         lines.append(f"Short form: {escape(aliases)}")
     if "interval" in spec.args:

@@ -14,6 +14,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from chat.alert_grammar import alert_args
 from chat.arguments import (
     DEFAULT_INTERVAL,
     MAX_PRICE,
@@ -21,7 +22,6 @@ from chat.arguments import (
     CommandArgs,
     Direction,
     UsageError,
-    alert_args,
     parse_alert_id,
     parse_direction,
     parse_interval,
@@ -160,7 +160,7 @@ def symbol_and_interval(
 
 
 def alert_request(command: ParsedCommand) -> AlertRequest:
-    """Checked /alert arguments; "SYM above PRICE" and "SYM PRICE above" both work."""
+    """Checked /alert arguments of any form (``chat.alert_grammar``)."""
     return alert_args(command.spec, command.args)
 
 

@@ -122,7 +122,8 @@ def test_demo_answers_piped_commands_in_order_and_says_bye() -> None:
     result = run_bot("demo", stdin="/help\n/actors\n/bogus\nhello\n/price\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "> /help\nCommands\n/start" in out and "/alert SYM above|below PRICE" in out
+    assert "> /help\nCommands\n/start" in out
+    assert "/alert SYM CONDITION [every] [for DURATION]" in out
     assert "> /actors\nActors\n● root  running, one_for_one" in out
     assert "> /bogus\nI don't know /bogus." in out
     assert "> hello\nI answer commands" in out

@@ -49,3 +49,12 @@ def test_every_example_reads_as_its_command_with_typed_arguments(spec) -> None:
     reading = read_text(spec.example)
     assert isinstance(reading, Invocation) and reading.spec is spec
     assert type(reading.args) is type(spec.parse_args(spec, tuple(spec.example.split()[1:])))
+
+
+@pytest.mark.parametrize("form", [(spec, form) for spec in COMMANDS for form in spec.forms],
+                         ids=lambda pair: pair[1].example)
+def test_every_form_example_reads_as_its_command_with_typed_arguments(form) -> None:
+    spec, shape = form
+    reading = read_text(shape.example)
+    assert isinstance(reading, Invocation) and reading.spec is spec, reading
+    assert shape.usage.startswith(f"/{spec.name}")

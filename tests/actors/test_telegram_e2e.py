@@ -274,3 +274,19 @@ def test_anonymous_admins_of_two_groups_do_not_share_alerts(make_telegram):
     assert "deleted" not in refused.text
     assert f"#{alert_id}" in anonymous(group_a, "/alerts", "alert").text
     assert "deleted" in anonymous(group_a, f"/delalert {alert_id}", "deleted").text
+
+
+def test_every_alert_form_is_understood_through_telegram(make_telegram):
+    """Issue 15: percent, RSI, every and for come through the real stack; a malformed form is
+    answered with its own usage, and /alerts ID shows one alert's details with UTC."""
+    tg = make_telegram()
+    saved = tg.say(15, "/alert btc +50% every for 7d", "saved").text
+    assert "BTCUSDT</b> +50% from " in saved and "every time (cool-down 1 h)" in saved
+    assert " UTC. " in saved  # the end time, in the user's zone (UTC until they set one)
+    alert_id = saved.split("#")[1].split(" ")[0]
+    assert tg.say(15, "/alert sol rsi below 30", "saved").text.count("RSI(14) 1h below 30") == 1
+    refusal = tg.say(15, "/alert btc 5%", "Say +5% for a rise").text
+    assert "/alert eth -10%" in refusal
+    details = tg.say(15, f"/alerts {alert_id}", f"Alert #{alert_id}").text
+    assert "Set: " in details and " UTC" in details
+    assert tg.say(15, "/help alert", "Every form:")

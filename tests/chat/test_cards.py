@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from chat.cards import (
-    AlertView,
     WatchRow,
     actors_tree,
-    alerts_list,
     health_text,
     symbol_error_text,
     unavailable_text,
@@ -19,7 +17,6 @@ from market.errors import InvalidSymbolFormat, UnknownSymbol
 from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
 
-MAY_1_2024 = 1_714_521_600.0
 
 
 def shown(text: str) -> list[str]:
@@ -47,23 +44,6 @@ def test_a_halted_pair_and_a_bad_format_are_explained() -> None:
     bad = symbol_error_text(InvalidSymbolFormat("<$$>", "use only letters and digits"))
     assert "&lt;$$&gt;" in bad
     assert shown(bad) == ["⚠️ <$$> is not a coin: use only letters and digits."]
-
-
-def test_alerts_are_listed_with_ids_and_how_to_delete() -> None:
-    text = alerts_list([
-        AlertView(3, "BTCUSDT", "above", 70_000.0, MAY_1_2024),
-        AlertView(4, "PEPEUSDT", "below", 0.0000091, MAY_1_2024 + 86_400),
-    ])
-    assert shown(text) == [
-        "Your alerts (2)",
-        "#3 BTCUSDT above 70,000.00 · set 2024-05-01",
-        "#4 PEPEUSDT below 0.0000091 · set 2024-05-02",
-        "Delete one with /delalert ID.",
-    ]
-
-
-def test_no_alerts_shows_how_to_set_one() -> None:
-    assert shown(alerts_list([])) == ["You have no alerts. Set one with /alert btc above 70k."]
 
 
 def test_the_watchlist_is_a_monospace_table() -> None:
@@ -143,12 +123,6 @@ def test_the_price_card_labels_stale_figures_and_lists_coins_not_understood() ->
     assert text.startswith("⚠️ Stale: 2 min old — slow")
     assert "<code>btcc</code>: unknown coin" in text
     assert cards.quotes_text([]) == "No prices to show."
-
-
-def test_a_saved_alert_mentions_the_current_price_and_its_age() -> None:
-    text = cards.alert_saved_text(3, "BTCUSDT", "above", 70_000.0, now=65_000.0, now_age_s=120)
-    assert text == ("✅ Alert #3 saved: <b>BTCUSDT</b> above 70,000.00 (now 65,000.00, 2 min old). "
-                    "I'll message you once when it crosses.")
 
 
 def test_a_refused_write_says_why_escaped() -> None:

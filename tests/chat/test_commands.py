@@ -96,7 +96,8 @@ def test_help_for_admins_adds_an_admin_section() -> None:
 def test_help_mentions_aliases_and_escapes_the_usage() -> None:
     text = help_text(is_admin=False)
     assert "(or /p)" in text
-    assert "/alert SYM above|below PRICE" in text
+    assert "/alert SYM CONDITION [every] [for DURATION]" in text
+    assert "/chart SYM [interval]" in text
 
 
 def test_help_for_one_command_shows_usage_example_and_intervals() -> None:
@@ -150,5 +151,38 @@ def test_usage_joins_name_and_arguments() -> None:
     alert = lookup("alert")
     alerts = lookup("alerts")
     assert alert is not None and alerts is not None
-    assert alert.usage == "/alert SYM above|below PRICE"
-    assert alerts.usage == "/alerts"
+    assert alert.usage == "/alert SYM CONDITION [every] [for DURATION]"
+    assert alerts.usage == "/alerts [ID]"
+
+
+def test_help_for_alert_shows_every_form_with_its_usage_and_example() -> None:
+    alert = lookup("alert")
+    assert alert is not None and len(alert.forms) == 5
+    text = command_help(alert)
+    assert is_balanced(text)
+    shown = visible_text(text)
+    for form in alert.forms:
+        assert f"{form.usage} — {form.meaning}" in shown
+        assert f"e.g. {form.example}" in shown
+    for example in ("/alert btc above 70k", "/alert eth -10%", "/alert sol rsi below 30 4h",
+                    "every", "for 7d"):
+        assert example in shown
+
+
+def test_the_general_help_says_where_the_alert_forms_are() -> None:
+    shown = visible_text(help_text(is_admin=False))
+    assert "Alert conditions: above 70k, +5%, rsi below 30 4h; /help alert shows every form." \
+        in shown
+
+
+def test_a_command_with_one_form_shows_its_example() -> None:
+    watch = lookup("watch")
+    assert watch is not None and watch.forms == ()
+    assert "Example: /watch sol" in visible_text(command_help(watch))
+
+
+def test_every_form_of_every_command_is_documented_with_its_example() -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    for spec in COMMANDS:
+        for form in spec.forms:
+            assert form.example in docs, f"{form.example!r} is missing from docs/commands.md"

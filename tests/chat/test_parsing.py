@@ -136,13 +136,13 @@ def test_unknown_command_text_is_escaped_and_short() -> None:
         ("/analysis", "/analysis needs SYM [interval]"),
         ("/analysis btc 4h extra", "/analysis takes at most 2"),
         ("/chart", "/chart needs"),
-        ("/alert btc above", "/alert needs SYM above|below PRICE"),
-        ("/alert btc above 1 2", "/alert takes at most 3"),
+        ("/alert", "/alert needs SYM CONDITION [every] [for DURATION]"),
+        ("/alert btc rsi above 70 4h every time for 7 days more", "/alert takes at most 10"),
         ("/delalert", "/delalert needs ID"),
         ("/watch", "/watch needs SYM"),
         ("/watch btc eth", "/watch takes at most 1"),
         ("/unwatch", "/unwatch needs SYM"),
-        ("/alerts now", "/alerts takes no arguments"),
+        ("/alerts 3 4", "/alerts takes at most 1"),
         ("/top 10", "/top takes no arguments"),
         ("/price " + " ".join(["btc"] * 11), "/price takes at most 10"),
     ],
@@ -291,9 +291,9 @@ def test_a_bad_alert_price_gets_the_alert_usage() -> None:
 
 def test_user_input_in_errors_is_escaped() -> None:
     with pytest.raises(UsageError) as caught:
-        alert_request(parsed("/alert btc above <script>"))
+        alert_request(parsed("/alert btc above 7<script>"))
     assert "<script>" not in caught.value.html
-    assert "&lt;script&gt;" in caught.value.html
+    assert "7&lt;script&gt;" in caught.value.html
     assert is_balanced(caught.value.html)
 
 
