@@ -32,6 +32,7 @@ from chat.arguments import (
 from chat.cards_alerting import mute_text, mute_unavailable_text
 from chat.commands import lookup, worker_commands
 from chat.replies import CommandResult, needs_storage_text, reply
+from chat.settings_request import SettingsRequest
 from messages.chat import RunCommand
 from messages.ops import MuteAlerts
 from supervision.errors import ChildUnavailable
@@ -88,12 +89,16 @@ def price(service: CommandService, run: RunCommand, args: Symbols) -> CommandRes
 
 @handles("analysis")
 def analysis(service: CommandService, run: RunCommand, args: SymbolInterval) -> CommandResult:
-    return service.analysis_reply(run.request, args.symbol, args.interval, expanded=False)
+    """No interval typed: the user's default; a detailed card style opens the details."""
+    settings = service.user_settings(run.request)
+    return service.analysis_reply(run.request, args.symbol, args.interval or settings.interval,
+                                  expanded=settings.style == "detailed")
 
 
 @handles("chart")
 def chart(service: CommandService, run: RunCommand, args: SymbolInterval) -> CommandResult:
-    return service.chart_reply(run.request, args.symbol, args.interval)
+    interval = args.interval or service.user_settings(run.request).interval
+    return service.chart_reply(run.request, args.symbol, interval)
 
 
 @handles("top")
@@ -162,7 +167,8 @@ def mute(service: CommandService, run: RunCommand, args: MuteFor) -> CommandResu
             timeout=MUTE_TIMEOUT_S)
     except ChildUnavailable:  # also AskTimeout
         return CommandResult((reply(run.request, mute_unavailable_text()),), "unavailable")
-    return CommandResult((reply(run.request, mute_text(left)),), "ok")
+    zone_name = service.user_settings(run.request).timezone
+    return CommandResult((reply(run.request, mute_text(left, zone_name=zone_name)),), "ok")
 
 
 # -- alerts and the watchlist (need storage) ------------------------------------------------
@@ -203,6 +209,11 @@ def unwatch(service: CommandService, run: RunCommand, args: Symbol) -> CommandRe
 @handles("watchlist")
 def watchlist(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
     return _storage(service, run, lambda storage: storage.watchlist(run.request))
+
+
+@handles("settings")
+def settings(service: CommandService, run: RunCommand, args: SettingsRequest) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.settings(run.request, args))
 
 
 check_registry()
