@@ -147,8 +147,8 @@ def setting_saved_text(key: str, value: str, *, changed: bool, alerts_updated: i
         text = f"✅ Your {escape(name)} was already {code(value)}."
     if key == "cooldown":
         if alerts_updated:
-            alerts = "alert" if alerts_updated == 1 else "alerts"
-            text += f" Your {alerts_updated} live recurring {alerts} use it now too."
+            alerts = "alert uses" if alerts_updated == 1 else "alerts use"
+            text += f" Your {alerts_updated} live recurring {alerts} it now too."
         else:
             text += " Recurring alerts you set from now on use it."
     elif key == "timezone" and changed:
