@@ -171,7 +171,8 @@ def _footer(analysis: MarketAnalysis, zone_name: str) -> str | None:
         closed_at = analysis.as_of_ms + INTERVAL_MS.get(analysis.interval, 0)
         parts.append(f"as of {escape(format_time(closed_at, analysis.interval, zone_name))}")
     elif analysis.computed_at > 0:
-        parts.append(f"as of {escape(format_time(int(analysis.computed_at * 1000), None, zone_name))}")
+        computed_ms = int(analysis.computed_at * 1000)
+        parts.append(f"as of {escape(format_time(computed_ms, None, zone_name))}")
     if analysis.source == "cache" and analysis.age_s >= 1:
         parts.append(f"cached {format_age(analysis.age_s)} ago")
     return italic(" · ".join(parts)) if parts else None

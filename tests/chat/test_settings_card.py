@@ -5,6 +5,8 @@ bound to their owner, and the times a user sees are in their zone, named."""
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,6 +20,8 @@ from chat.callbacks import (
     decode_owned,
     encode,
 )
+import chat.settings_card as settings_card_module
+import chat.settings_request as settings_request_module
 from chat.arguments import UsageError
 from chat.cards_alerting import mute_text
 from chat.cards_analysis import analysis_card
@@ -214,3 +218,13 @@ def test_the_analysis_card_and_chart_caption_say_as_of_in_the_users_zone():
     assert card.splitlines()[-1] == "as of 19:30 Asia/Kolkata"  # 14:00 UTC
     shown = visible_text(caption(analysis(), "BTCUSDT", "1h", "America/New_York"))
     assert "as of" in shown and "America/New_York" in shown and "UTC" not in shown
+
+
+@pytest.mark.parametrize("module", [settings_card_module, settings_request_module],
+                         ids=lambda module: module.__name__)
+def test_the_settings_modules_declare_exactly_their_public_names(module):
+    defined_here = {
+        name for name, value in vars(module).items()
+        if not name.startswith("_") and (inspect.isclass(value) or inspect.isfunction(value))
+        and value.__module__ == module.__name__}
+    assert defined_here <= set(module.__all__) and all(hasattr(module, n) for n in module.__all__)
