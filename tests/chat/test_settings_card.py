@@ -40,7 +40,11 @@ from chat.settings_card import (
 )
 from chat.settings_request import SettingsRequest
 from tests.chat.builders import analysis
+from users.clock import check_zone
 from users.settings import SETTING_KEYS, UserSettings, normalize
+
+# The zone database is read once, on first use: not inside a timed hypothesis example.
+check_zone("UTC")
 
 SETTINGS = next(spec for spec in COMMANDS if spec.name == "settings")
 OWNER = 42

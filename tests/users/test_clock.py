@@ -20,6 +20,9 @@ from users.clock import (
 )
 from users.settings import QuietHours, parse_quiet
 
+# The zone database is read once, on first use: not inside a timed hypothesis example.
+check_zone("UTC")
+
 
 def at(year: int, month: int, day: int, hour: int, minute: int = 0) -> float:
     """Epoch seconds of a UTC wall time."""

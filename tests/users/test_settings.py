@@ -8,6 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from users.clock import check_zone
 from users.settings import (
     COOLDOWN_MAX_S,
     COOLDOWN_MIN_S,
@@ -21,6 +22,9 @@ from users.settings import (
     parse_duration,
     parse_quiet,
 )
+
+# The zone database is read once, on first use: not inside a timed hypothesis example.
+check_zone("UTC")
 
 
 class TestKeys:
