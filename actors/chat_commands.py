@@ -31,6 +31,7 @@ from chat.callbacks import (
     RefreshAnalysis,
     RefreshWatchlist,
     RestartActorButton,
+    SettingButton,
     ShowAnalysis,
     ShowChart,
     decode,
@@ -52,6 +53,7 @@ from ops.slo import SloStats
 from supervision.address import Address, Directory
 from supervision.errors import ChildUnavailable
 from supervision.snapshot import ActorSnapshot, collect_tree
+from users.settings import UserSettings
 
 __all__ = ["CommandService"]
 
@@ -82,6 +84,7 @@ class CommandService:
         self._storage = storage
         self._admin = AdminControls(directory=directory, snapshot=self._snapshot, root=root,
                                     worker=worker)
+        self._settings_of: tuple[str, UserSettings] | None = None
 
     @property
     def admin(self) -> AdminControls:
@@ -96,6 +99,16 @@ class CommandService:
     def storage(self) -> Any | None:
         """The alert and watchlist commands (``StorageCommands``), None without a database."""
         return self._storage
+
+    def user_settings(self, request: Request) -> UserSettings:
+        """The requesting user's settings, read once per request (a worker runs one request at
+        a time); the defaults on a bot without storage."""
+        if self._storage is None:
+            return UserSettings()
+        if self._settings_of is None or self._settings_of[0] != request.request_id:
+            settings: UserSettings = self._storage.user_settings(request.user_id)
+            self._settings_of = (request.request_id, settings)
+        return self._settings_of[1]
 
     def execute(self, run: RunCommand) -> CommandResult:
         request = run.request
@@ -118,7 +131,8 @@ class CommandService:
         answer = self._market.analysis(symbol, interval, request_id=request.request_id)
         if isinstance(answer, MarketUnavailable):
             return CommandResult((reply(request, cards.unavailable_text(answer)),), "unavailable")
-        text = cards.analysis_card(answer, expanded=expanded)
+        text = cards.analysis_card(answer, expanded=expanded,
+                                   zone_name=self.user_settings(request).timezone)
         if note:
             text = f"{note}\n\n{text}"
         keyboard = analysis_keyboard(answer.symbol, answer.interval, expanded,
@@ -139,10 +153,11 @@ class CommandService:
             png = self._render(key, candles, request.request_id)
         except (ChartUnavailable, ChildUnavailable) as exc:
             note = cards.chart_unavailable_note(getattr(exc, "reason", exc))
-            return self.analysis_reply(request, text, interval, expanded=False, note=note)
+            expanded = self.user_settings(request).style == "detailed"
+            return self.analysis_reply(request, text, interval, expanded=expanded, note=note)
         analysis = self._market.analysis(symbol, interval, request_id=request.request_id)
         text_caption = caption(analysis if isinstance(analysis, MarketAnalysis) else None,
-                               symbol, interval)
+                               symbol, interval, self.user_settings(request).timezone)
         if stale_age is not None:
             text_caption = cards.stale_chart_caption(stale_age, text_caption)
         photo = reply(request, text_caption,
@@ -216,7 +231,8 @@ class CommandService:
                 return self._admin.restart(request, actor, confirmed=True)
             case RestartActorButton(actor, confirm=False):
                 return self._admin.restart_cancelled(request, actor)
-            case RefreshWatchlist() | RearmAlertButton() | DeleteAlertButton() if self._storage is not None:
+            case (RefreshWatchlist() | RearmAlertButton() | DeleteAlertButton()
+                  | SettingButton()) if self._storage is not None:
                 outcome: CommandResult = self._storage.button(request, action)
                 return outcome
         answer = reply(request, "", edit_message_id=None, toast=BUTTON_NOT_AVAILABLE)

@@ -1,4 +1,4 @@
-"""The commands that read or write what users told us: alerts and the watchlist.
+"""The commands that read or write what users told us: alerts, the watchlist and settings.
 
 Runs in command workers: the ``@handles`` functions of ``actors/command_handlers.py`` call
 these methods with the typed arguments, and ``chat_commands`` passes on the buttons. A write is
@@ -24,7 +24,13 @@ from actors.market_access import MarketAccess
 from chat import cards
 from chat.alert_plan import NoBasePrice, plan_alert
 from chat.arguments import AlertRequest
-from chat.callbacks import CallbackAction, DeleteAlertButton, RearmAlertButton, RefreshWatchlist
+from chat.callbacks import (
+    CallbackAction,
+    DeleteAlertButton,
+    RearmAlertButton,
+    RefreshWatchlist,
+    SettingButton,
+)
 from chat.cards import UNCONFIRMED
 from chat.cards_alerts import (
     alert_details_text,
@@ -34,7 +40,9 @@ from chat.cards_alerts import (
     is_listed,
     no_base_price_text,
 )
-from chat.keyboards import alerts_keyboard, owner_of, watchlist_keyboard
+from chat.keyboards import alerts_keyboard, owner_of, settings_keyboard, watchlist_keyboard
+from chat.settings_card import setting_explained, setting_saved_text, settings_card
+from chat.settings_request import SettingsRequest
 from chat.replies import BUTTON_NOT_AVAILABLE, CommandResult, reply
 from core.logs import log_event
 from messages.chat import ButtonPressed, ChatCommand, ChatReply, CommandDone
@@ -44,10 +52,11 @@ from messages.storage import (
     LogCommand,
     RearmAlert,
     Saved,
+    SaveSettings,
     Unwatch,
     Watch,
 )
-from storage.errors import NotSaved
+from storage.errors import NotSaved, StorageUnavailable
 from storage.read_pool import ReadPool
 from supervision import request
 from supervision.address import Directory
@@ -70,7 +79,8 @@ exchange is slow), never from an older one: the alert could fire on the spot."""
 
 
 class StorageCommands:
-    """Handlers for /alert, /alerts, /delalert, /watch, /unwatch, /watchlist and their buttons."""
+    """Handlers for /alert, /alerts, /delalert, /watch, /unwatch, /watchlist, /settings and
+    their buttons."""
 
     def __init__(self, *, market: MarketAccess, directory: Directory, reads: ReadPool,
                  clock: Callable[[], float] = time.time) -> None:
@@ -214,12 +224,57 @@ class StorageCommands:
         keyboard = watchlist_keyboard(owner=owner_of(request))
         return CommandResult((reply(request, cards.watchlist(rows), keyboard),), outcome)
 
+    # -- settings ------------------------------------------------------------------------------
+
+    def user_settings(self, user_id: int) -> UserSettings:
+        """The user's settings, defaults for what is unset; defaults too when the read fails
+        (a command never fails over a setting)."""
+        try:
+            return UserSettings.from_pairs(self._reads.user_settings(user_id))
+        except StorageUnavailable as exc:
+            log_event(logger, "storage.settings_unread", logging.WARNING, user_id=user_id,
+                      reason=exc.reason)
+            return UserSettings()
+
+    def settings(self, request: Request, wanted: SettingsRequest) -> CommandResult:
+        """/settings: the card with buttons, one key explained, or one key set."""
+        if wanted.key is None:
+            current = self.user_settings(request.user_id)
+            keyboard = settings_keyboard(current, owner=owner_of(request))
+            return CommandResult((reply(request, settings_card(current), keyboard),), "ok")
+        if wanted.value is None:
+            text = setting_explained(self.user_settings(request.user_id), wanted.key)
+            return CommandResult((reply(request, text),), "ok")
+        text, outcome = self._save_setting(request, wanted.key, wanted.value)
+        return CommandResult((reply(request, text, keep=True),), outcome)
+
+    def _save_setting(self, request: Request, key: str, value: str) -> tuple[str, str]:
+        """Store one setting for the requesting user (their own, also in a group); the
+        answer's text once committed, or why not."""
+        result = self._save(request, lambda reply_to: SaveSettings(
+            request_id=request.request_id, user_id=request.user_id, chat_id=request.chat_id,
+            settings=((key, value),), reply_to=reply_to))
+        if isinstance(result, str):
+            return result, "unavailable"
+        return setting_saved_text(key, value, changed=result.changed,
+                                  alerts_updated=result.alerts_updated), "ok"
+
+    def _press_setting(self, request: ButtonPressed, action: SettingButton) -> CommandResult:
+        """A /settings button: save, then redraw the card in place with what was stored."""
+        note, outcome = self._save_setting(request, action.key, action.value)
+        current = self.user_settings(request.user_id)
+        text = settings_card(current, note)
+        keyboard = settings_keyboard(current, owner=owner_of(request))
+        return CommandResult((reply(request, text, keyboard),), outcome)
+
     # -- buttons -------------------------------------------------------------------------------
 
     def button(self, request: ButtonPressed, action: CallbackAction) -> CommandResult:
         match action:
             case RefreshWatchlist():
                 return self.watchlist(request)
+            case SettingButton():
+                return self._press_setting(request, action)
             case DeleteAlertButton(alert_id=alert_id):
                 replies, outcome = self.delete_alert(request, alert_id)
                 return CommandResult(tuple(_as_new_message(r) for r in replies), outcome)

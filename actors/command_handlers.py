@@ -34,6 +34,7 @@ from actors.digest_commands import digest_command
 from chat.cards_alerting import mute_text, mute_unavailable_text
 from chat.commands import lookup, worker_commands
 from chat.replies import CommandResult, needs_storage_text, reply
+from chat.settings_request import SettingsRequest
 from messages.chat import RunCommand
 from messages.ops import MuteAlerts
 from supervision.errors import ChildUnavailable
@@ -90,12 +91,16 @@ def price(service: CommandService, run: RunCommand, args: Symbols) -> CommandRes
 
 @handles("analysis")
 def analysis(service: CommandService, run: RunCommand, args: SymbolInterval) -> CommandResult:
-    return service.analysis_reply(run.request, args.symbol, args.interval, expanded=False)
+    """No interval typed: the user's default; a detailed card style opens the details."""
+    settings = service.user_settings(run.request)
+    return service.analysis_reply(run.request, args.symbol, args.interval or settings.interval,
+                                  expanded=settings.style == "detailed")
 
 
 @handles("chart")
 def chart(service: CommandService, run: RunCommand, args: SymbolInterval) -> CommandResult:
-    return service.chart_reply(run.request, args.symbol, args.interval)
+    interval = args.interval or service.user_settings(run.request).interval
+    return service.chart_reply(run.request, args.symbol, interval)
 
 
 @handles("top")
@@ -164,7 +169,8 @@ def mute(service: CommandService, run: RunCommand, args: MuteFor) -> CommandResu
             timeout=MUTE_TIMEOUT_S)
     except ChildUnavailable:  # also AskTimeout
         return CommandResult((reply(run.request, mute_unavailable_text()),), "unavailable")
-    return CommandResult((reply(run.request, mute_text(left)),), "ok")
+    zone_name = service.user_settings(run.request).timezone
+    return CommandResult((reply(run.request, mute_text(left, zone_name=zone_name)),), "ok")
 
 
 # -- alerts and the watchlist (need storage) ------------------------------------------------
@@ -215,6 +221,11 @@ def digest(service: CommandService, run: RunCommand, args: DigestAt) -> CommandR
     return _storage(service, run, lambda storage: digest_command(
         writer=service.address("db_writer"), reads=storage.reads, command=run.request,
         args=args))
+
+
+@handles("settings")
+def settings(service: CommandService, run: RunCommand, args: SettingsRequest) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.settings(run.request, args))
 
 
 check_registry()

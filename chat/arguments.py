@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal
 from chat.callbacks import MAX_ALERT_ID
 from chat.digest_args import DigestAt
 from chat.html import code, escape
+from chat.settings_request import SettingsRequest
 from core.errors import BotError
 from market.intervals import INTERVAL_MS, InvalidInterval, check_interval
 
@@ -217,8 +218,8 @@ class SymbolInterval:
 
     symbol: str
     """Coin text as typed."""
-    interval: str
-    """A Binance interval (the default is 1h)."""
+    interval: str | None
+    """A Binance interval; None: none typed, the user's default applies (settings)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +295,8 @@ class MuteFor:
 
 
 CommandArgs = (NoArgs | Word | Symbols | Symbol | SymbolInterval | AlertRequest | AlertId
-               | ActorName | CacheRequest | BreakerRequest | LogLevelRequest | MuteFor | DigestAt)
+               | ActorName | CacheRequest | BreakerRequest | LogLevelRequest | MuteFor | DigestAt
+               | SettingsRequest)
 """What an argument parser returns."""
 
 
@@ -315,8 +317,8 @@ def symbol_args(spec: CommandSpec, words: tuple[str, ...]) -> Symbol:
 
 
 def symbol_interval_args(spec: CommandSpec, words: tuple[str, ...],
-                         default_interval: str = DEFAULT_INTERVAL) -> SymbolInterval:
-    """A coin and an interval; "/chart 4h btc" works too."""
+                         default_interval: str | None = None) -> SymbolInterval:
+    """A coin and an interval; "/chart 4h btc" works too; no interval: ``default_interval``."""
     if len(words) == 1:
         return SymbolInterval(words[0], default_interval)
     symbol, interval = words[0], words[1]

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from core.errors import BotError
 from market.intervals import INTERVAL_MS
+from users.settings import SETTING_KEYS, InvalidSetting, normalize
 
 __all__ = [
     "CALLBACK_VERSION",
@@ -41,6 +42,7 @@ __all__ = [
     "RefreshAnalysis",
     "RefreshWatchlist",
     "RestartActorButton",
+    "SettingButton",
     "ShowAnalysis",
     "ShowChart",
     "decode",
@@ -67,6 +69,7 @@ _OWNER = re.compile(r"-?[1-9][0-9]{0,18}")
 _ALERT_ID = re.compile(r"[1-9][0-9]{0,14}")
 _ACTOR = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _SEPARATOR = "|"
+_SETTING_VALUE_MAX = 16
 
 
 class InvalidCallback(BotError):
@@ -200,9 +203,32 @@ class RestartActorButton:
         _check_flag(self.confirm)
 
 
+@dataclass(frozen=True, slots=True)
+class SettingButton:
+    """A /settings button: set one of the presser's settings to a value and redraw the card."""
+
+    key: str
+    """A key of ``users.settings.SETTING_KEYS``."""
+    value: str
+    """Its canonical value (what ``normalize`` makes of it), ASCII, at most 16 characters."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, str) or self.key not in SETTING_KEYS:
+            raise ValueError(f"setting must be one of {', '.join(SETTING_KEYS)}, got {self.key!r}")
+        if (not isinstance(self.value, str) or not 1 <= len(self.value) <= _SETTING_VALUE_MAX
+                or not self.value.isascii() or _SEPARATOR in self.value):
+            raise ValueError(f"setting value must be 1-{_SETTING_VALUE_MAX} ASCII characters")
+        try:
+            canonical = normalize(self.key, self.value)
+        except InvalidSetting as exc:
+            raise ValueError(exc.problem) from exc
+        if canonical != (self.key, self.value):
+            raise ValueError(f"setting value {self.value!r} is not canonical")
+
+
 CallbackAction = (
     ShowAnalysis | RefreshAnalysis | ShowChart | RefreshWatchlist | RearmAlertButton
-    | DeleteAlertButton | RestartActorButton
+    | DeleteAlertButton | RestartActorButton | SettingButton
 )
 
 
@@ -247,6 +273,7 @@ _DECODERS: dict[str, tuple[int, Callable[[list[str]], CallbackAction]]] = {
     "m": (1, lambda f: RearmAlertButton(_alert_id(f[0]))),
     "d": (1, lambda f: DeleteAlertButton(_alert_id(f[0]))),
     "s": (2, lambda f: RestartActorButton(f[0], _flag(f[1]))),
+    "st": (2, lambda f: SettingButton(f[0], f[1])),
 }
 
 
@@ -266,6 +293,8 @@ def _fields(action: CallbackAction) -> tuple[str, ...]:
             return ("d", str(alert_id))
         case RestartActorButton(actor, confirm):
             return ("s", actor, "1" if confirm else "0")
+        case SettingButton(key, value):
+            return ("st", key, value)
     raise TypeError(f"not a callback action: {action!r}")
 
 

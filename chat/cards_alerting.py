@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from chat.cards_format import format_age
+from chat.cards_format import format_age, format_moment
 from chat.html import bold, code, escape
 from ops.alerting import Change, Notification
 from ops.slo import SloStats, WindowFigures
@@ -102,13 +102,14 @@ def _hints(changes: tuple[Change, ...]) -> list[str]:
     return [escape(hint) for hint in hints]
 
 
-def mute_text(muted_for_s: float, *, now: float | None = None) -> str:
-    """/mute's answer: until when alerts are silent (UTC), or that they are on again."""
+def mute_text(muted_for_s: float, *, now: float | None = None, zone_name: str = "UTC") -> str:
+    """/mute's answer: until when alerts are silent (the admin's zone, named), or that they
+    are on again."""
     if muted_for_s <= 0:
         return "🔔 Pushed alerts are on again."
-    until = time.gmtime((time.time() if now is None else now) + muted_for_s)
+    until = format_moment((time.time() if now is None else now) + muted_for_s, zone_name)
     return (f"🔕 Pushed alerts muted for {escape(format_age(muted_for_s))}, until "
-            f"{time.strftime('%Y-%m-%d %H:%M', until)} UTC. {code('/mute off')} ends it.")
+            f"{escape(until)}. {code('/mute off')} ends it.")
 
 
 def mute_unavailable_text() -> str:

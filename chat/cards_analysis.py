@@ -164,21 +164,23 @@ def _volume_line(analysis: MarketAnalysis) -> str:
             f"(quote {escape(format_compact(analysis.quote_volume_24h))})")
 
 
-def _footer(analysis: MarketAnalysis) -> str | None:
+def _footer(analysis: MarketAnalysis, zone_name: str) -> str | None:
     parts = []
     if analysis.as_of_ms is not None:
         # as_of_ms is the last closed candle's open time; its close is what "as of" means.
         closed_at = analysis.as_of_ms + INTERVAL_MS.get(analysis.interval, 0)
-        parts.append(f"as of {format_time(closed_at, analysis.interval)}")
+        parts.append(f"as of {escape(format_time(closed_at, analysis.interval, zone_name))}")
     elif analysis.computed_at > 0:
-        parts.append(f"as of {format_time(int(analysis.computed_at * 1000))}")
+        computed_ms = int(analysis.computed_at * 1000)
+        parts.append(f"as of {escape(format_time(computed_ms, None, zone_name))}")
     if analysis.source == "cache" and analysis.age_s >= 1:
         parts.append(f"cached {format_age(analysis.age_s)} ago")
     return italic(" · ".join(parts)) if parts else None
 
 
-def analysis_card(analysis: MarketAnalysis, *, expanded: bool) -> str:
-    """The card as HTML: compact (about a dozen lines) or with the details expanded."""
+def analysis_card(analysis: MarketAnalysis, *, expanded: bool, zone_name: str = "UTC") -> str:
+    """The card as HTML: compact (about a dozen lines) or with the details expanded; its time
+    in the user's zone."""
     change = analysis.change_24h_pct
     lines = [
         f"{bold(analysis.symbol)} · {escape(analysis.interval)}",
@@ -200,7 +202,7 @@ def analysis_card(analysis: MarketAnalysis, *, expanded: bool) -> str:
         lines += _compact_lines(analysis, ind)
         if expanded:
             lines += _detail_lines(analysis, ind)
-    footer = _footer(analysis)
+    footer = _footer(analysis, zone_name)
     if footer is not None:
         lines.append(footer)
     return "\n".join(lines)

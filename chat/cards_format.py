@@ -11,12 +11,14 @@ import math
 from datetime import datetime, timezone
 
 from market.intervals import INTERVAL_MS
+from users.clock import local_datetime
 
 __all__ = [
     "arrow",
     "format_age",
     "format_compact",
     "format_date",
+    "format_moment",
     "format_percent",
     "format_price",
     "format_signed",
@@ -84,12 +86,20 @@ def format_age(seconds: float) -> str:
     return f"{round(seconds / 86_400)} d"
 
 
-def format_time(epoch_ms: int, interval: str | None = None) -> str:
-    """A UTC time: "14:00 UTC" for intraday intervals, "2024-05-01 UTC" for daily and longer."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+def format_time(epoch_ms: int, interval: str | None = None, zone_name: str = "UTC") -> str:
+    """A time in the user's zone, named: "14:00 UTC" or "15:00 Europe/Berlin" for intraday
+    intervals, "2024-05-01 UTC" for daily and longer."""
+    moment = local_datetime(epoch_ms / 1000, zone_name)
+    zone_label = str(moment.tzinfo)
     if interval is not None and INTERVAL_MS.get(interval, 0) >= INTERVAL_MS["1d"]:
-        return f"{moment:%Y-%m-%d} UTC"
-    return f"{moment:%H:%M} UTC"
+        return f"{moment:%Y-%m-%d} {zone_label}"
+    return f"{moment:%H:%M} {zone_label}"
+
+
+def format_moment(epoch_s: float, zone_name: str = "UTC") -> str:
+    """A date and time in the user's zone, named: "2024-05-01 15:00 Europe/Berlin"."""
+    moment = local_datetime(epoch_s, zone_name)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzinfo}"
 
 
 def format_date(epoch_s: float) -> str:

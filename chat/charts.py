@@ -30,6 +30,7 @@ from core.errors import BotError
 from market.candles import Candles, FloatArray, IntArray
 from market.indicators import bollinger, ema, rsi
 from market.intervals import INTERVAL_MS
+from users.clock import local_datetime
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -349,8 +350,10 @@ def _compact(value: float) -> str:
     return f"{value:.3g}"
 
 
-def caption(analysis: MarketAnalysis | None, symbol: str, interval: str) -> str:
-    """A short HTML caption (≤ 1024 characters): price, 24h change, verdict, "as of"."""
+def caption(analysis: MarketAnalysis | None, symbol: str, interval: str,
+            zone_name: str = "UTC") -> str:
+    """A short HTML caption (≤ 1024 characters): price, 24h change, verdict, "as of" in the
+    user's zone (the picture itself, shared by everyone, stays in UTC and says so)."""
     lines = [f"<b>{_escape_within(symbol, 40)} · {_escape_within(interval, 8)}</b>"]
     if analysis is None:
         lines.append("price and trend are unavailable right now")
@@ -363,22 +366,23 @@ def caption(analysis: MarketAnalysis | None, symbol: str, interval: str) -> str:
     if analysis.stale:
         reason = _escape_within(analysis.degraded_reason or "source unavailable", 300)
         lines.append(f"⚠ data {analysis.age_s:.0f} s old: {reason}")
-    as_of = _as_of(analysis)
+    as_of = _as_of(analysis, zone_name)
     if as_of is not None:
-        lines.append(f"<i>as of {as_of}</i>")
+        lines.append(f"<i>as of {_escape_within(as_of, 60)}</i>")
     text = "\n".join(lines)
     # Every dynamic part is bounded above, so this only guards against future edits.
     return text if len(text) <= CAPTION_LIMIT else lines[0]
 
 
-def _as_of(analysis: MarketAnalysis) -> str | None:
+def _as_of(analysis: MarketAnalysis, zone_name: str) -> str | None:
     if analysis.computed_at > 0:
         seconds = analysis.computed_at
     elif analysis.as_of_ms is not None:
         seconds = (analysis.as_of_ms + INTERVAL_MS.get(analysis.interval, 0)) / 1000
     else:
         return None
-    return datetime.fromtimestamp(seconds, UTC).strftime("%d %b %H:%M UTC")
+    moment = local_datetime(seconds, zone_name)
+    return f"{moment:%d %b %H:%M} {moment.tzinfo}"
 
 
 def _escape_within(text: str, budget: int) -> str:

@@ -35,6 +35,7 @@ from chat.arguments import (
 from chat.digest_args import digest_args
 from chat.forms import ArgumentForm
 from chat.html import code, escape
+from chat.settings_card import settings_args
 
 __all__ = [
     "COMMANDS",
@@ -182,6 +183,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(name="top", summary="24h top gainers and losers among USDT pairs", example="/top"),
     CommandSpec(
+        name="settings",
+        summary="My settings: default interval, time zone, quiet hours, card style, cool-down",
+        args="[KEY [VALUE]]", example="/settings timezone Europe/Berlin", max_args=4,
+        parse_args=settings_args,
+    ),
+    CommandSpec(
         name="actors", summary="Supervision tree with each actor's state", example="/actors",
         admin=True,
     ),
@@ -272,7 +279,8 @@ def help_text(is_admin: bool) -> str:
     lines += [
         "",
         f"Coins: {code('btc')}, {code('BTCUSDT')} and {code('BTC/USDT')} all work.",
-        f"Intervals: {escape(_TIMEFRAMES)}; the default is 1h.",
+        f"Intervals: {escape(_TIMEFRAMES)}; the default is 1h, or yours: "
+        f"{code('/settings interval 4h')}.",
         f"Prices: {code('65000')}, {code('65,000')}, {code('65k')} or {code('1.5m')}.",
         f"Alert conditions: {code('above 70k')}, {code('+5%')}, {code('rsi below 30 4h')}; "
         f"{code('/help alert')} shows every form.",
@@ -291,7 +299,8 @@ def command_help(spec: CommandSpec) -> str:
     if aliases:
         lines.append(f"Short form: {escape(aliases)}")
     if "interval" in spec.args:
-        lines.append(f"Intervals: {escape(_TIMEFRAMES)}; the default is 1h.")
+        lines.append(f"Intervals: {escape(_TIMEFRAMES)}; the default is 1h, or yours: "
+                     f"{code('/settings interval 4h')}.")
     return "\n".join(lines)
 
 

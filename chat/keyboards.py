@@ -17,12 +17,15 @@ from chat.callbacks import (
     RefreshAnalysis,
     RefreshWatchlist,
     RestartActorButton,
+    SettingButton,
     ShowAnalysis,
     ShowChart,
     decode_owned,
     encode,
 )
+from chat.settings_card import BUTTON_CHOICES, SETTING_LABELS
 from messages.chat import Button, ButtonPressed, ChatCommand
+from users.settings import UserSettings
 
 __all__ = [
     "CURRENT_MARK",
@@ -34,6 +37,7 @@ __all__ = [
     "chart_keyboard",
     "owner_of",
     "restart_keyboard",
+    "settings_keyboard",
     "watchlist_keyboard",
 ]
 
@@ -125,3 +129,17 @@ def restart_keyboard(actor: str, *, owner: int) -> Keyboard:
         Button(f"Restart {actor} and its children", encode(RestartActorButton(actor, True), owner)),
         Button("Cancel", encode(RestartActorButton(actor, False), owner)),
     ),)
+
+
+def settings_keyboard(settings: UserSettings, *, owner: int) -> Keyboard:
+    """Under /settings: a row of common values per setting (not the time zone, which is
+    typed), each button starting with its row's emoji and the current value marked."""
+    current = dict(settings.shown())
+    rows = []
+    for key, choices in BUTTON_CHOICES.items():
+        emoji = SETTING_LABELS[key].split(" ", 1)[0]
+        rows.append(tuple(
+            Button(f"{emoji} {CURRENT_MARK if value == current[key] else ''}{value}",
+                   encode(SettingButton(key, value), owner))
+            for value in choices))
+    return tuple(rows)

@@ -156,7 +156,7 @@ def symbol_and_interval(
 ) -> tuple[str, str]:
     """(symbol text, interval) for /analysis and /chart; "/chart 4h btc" works too."""
     checked = symbol_interval_args(command.spec, command.args, default_interval)
-    return checked.symbol, checked.interval
+    return checked.symbol, checked.interval or default_interval
 
 
 def alert_request(command: ParsedCommand) -> AlertRequest:

@@ -26,6 +26,7 @@ from chat.callbacks import (
     RearmAlertButton,
     RefreshAnalysis,
     RefreshWatchlist,
+    SettingButton,
     ShowAnalysis,
     ShowChart,
     decode_owned,
@@ -68,11 +69,11 @@ COMMAND_TIMEOUT_S = 30.0
 """A worker that has not answered by then crashed on the request: apologise instead."""
 PRESS_COSTS: Mapping[type, float] = MappingProxyType({
     ShowChart: 1.0, RefreshAnalysis: 1.0, RefreshWatchlist: 1.0,
-    ShowAnalysis: 0.5, DeleteAlertButton: 0.5, RearmAlertButton: 0.5,
+    ShowAnalysis: 0.5, DeleteAlertButton: 0.5, RearmAlertButton: 0.5, SettingButton: 0.5,
 })
 """What a press spends of the per-user budget (a command spends 1): a chart is drawn and a
 refresh refetches like their commands; Details/Less and timeframes mostly hit the cache, and
-a delete or re-arm is one small write."""
+a delete, re-arm or setting is one small write."""
 TOAST_PRESS_COST = 0.25
 """A press answered with a toast only: refused, outdated, or a duplicate still running."""
 

@@ -58,6 +58,8 @@ class Saved:
     """False when it was already so (same request again, symbol already watched...)."""
     alert_id: int | None = None
     """The alert created, re-armed or deleted, for alert writes."""
+    alerts_updated: int = 0
+    """SaveSettings: the user's live recurring alerts that took the new cool-down."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

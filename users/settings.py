@@ -182,13 +182,14 @@ def parse_quiet(text: str) -> QuietHours:
 
 
 def parse_duration(text: str) -> float:
-    """A cool-down: "30m", "2h", "1d" → seconds, from 1 minute to 7 days."""
+    """A cool-down: "30m", "2h", "1d" → whole seconds, from 1 minute to 7 days."""
     match = _DURATION.fullmatch(text.strip().lower())
     if match is None:
         shown = text if len(text) <= 24 else text[:23] + "…"
         raise InvalidSetting("cooldown", f"“{shown}” is not a duration; write it like 30m, "
                                          "2h or 1d.")
-    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    # Whole seconds: the canonical text ("90s", "2h") must say exactly what is stored.
+    seconds = float(round(float(match.group(1)) * _DURATION_UNITS[match.group(2)]))
     if not COOLDOWN_MIN_S <= seconds <= COOLDOWN_MAX_S:
         raise InvalidSetting("cooldown", "A cool-down lasts from 1 minute to 7 days.")
     return seconds
