@@ -38,8 +38,8 @@ __all__ = ["ANSWER_WINDOW_S", "HELP_COST", "LOOKUP_COST", "InlineDecision", "Inl
            "InlineDrop", "InlinePolicy", "InlineReply"]
 
 ANSWER_WINDOW_S = 10.0
-"""How long an inline query is worth answering: clients give up waiting after a few seconds
-and Telegram refuses late answers ("query is too old")."""
+"""How long an inline query is worth answering: Telegram refuses late answers ("query is too
+old"), and the user has long typed on or picked something else."""
 LOOKUP_COST = 1.0
 """Budget spent by a price or analysis lookup (a command spends 1)."""
 HELP_COST = 0.25
