@@ -256,6 +256,8 @@ def help_text(is_admin: bool) -> str:
         f"Coins: {code('btc')}, {code('BTCUSDT')} and {code('BTC/USDT')} all work.",
         f"Intervals: {escape(_TIMEFRAMES)}; the default is 1h.",
         f"Prices: {code('65000')}, {code('65,000')}, {code('65k')} or {code('1.5m')}.",
+        f"In any chat: type my @username and a coin ({code('btc')}, {code('btc 4h')}) "
+        f"to share a price or an analysis (inline mode).",
     ]
     return "\n".join(lines)
 
