@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors.conversation import ConversationStats
-from chat.cards_inline import HELP_TITLE, PRICE_CACHE_S
+from chat.cards_inline import HELP_TITLE, PRICE_CACHE_S, STALE_CACHE_S
 from fakes.telegram.records import InlineAnswerRecord
 from tests.actors.test_telegram_e2e import WAIT_S, Telegram, make_telegram  # noqa: F401
 
@@ -122,3 +122,21 @@ def test_a_user_over_the_budget_gets_one_warning_then_no_work(make_telegram: Any
     stats = conversation_stats(tg)
     assert stats.inline_rate_limited >= 1 + len(flood) - 1
     assert requests(tg) - upstream <= 1  # user 12's lookup
+
+
+def test_when_the_exchange_fails_the_cached_price_is_offered_labelled_stale(make_telegram: Any
+                                                                           ) -> None:
+    tg = make_telegram(cache_ticker_ttl_s=0.05, cache_analysis_ttl_s=0.05,
+                       user_rate_limit_count=100)
+    assert type_inline(tg, 7, "btc").results[0].result_id == "price:BTCUSDT"
+    tg.simulator.inject("5xx", endpoint=TICKER, status=503, count=None)
+
+    # Each answer is waited for; the cached price turns stale 50 ms after it was fetched.
+    for _ in range(20):
+        answer = type_inline(tg, 7, "btc")
+        if "stale" in (answer.results[0].description or ""):
+            break
+    (card,) = answer.results
+    assert "stale" in (card.description or "") and "Stale" in card.text
+    assert "BTCUSDT" in card.text
+    assert answer.cache_time == STALE_CACHE_S
