@@ -10,9 +10,13 @@ from collections.abc import Iterator
 import pytest
 from telegram import Update
 
+from actors.telegram_inline import inline_results
 from actors.telegram_io import convert_update
 from actors.telegram_loop import TelegramLoop, TransportTuning
+from chat.cards_inline import answer_to, help_results, price_results, unknown_coin_results
 from fakes.telegram.bot_api import FakeBotApi
+from fakes.telegram.inline import check_inline_results
+from market.errors import InvalidSymbolFormat, UnknownSymbol
 from messages.inline import InlineAnswer, InlineArticle, InlineQueryReceived
 
 TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
@@ -135,3 +139,22 @@ def test_an_answer_telegram_refuses_is_logged_without_the_token_and_not_retried(
     assert "query is too old" in (refused.description or "")
     logged = "\n".join(handler.lines)
     assert "query is too old" in logged.lower() and TOKEN.split(":")[1] not in logged
+
+
+GARBAGE = ["<b>", "&amp;", "x" * 256, "💰🚀", "\u202egnp.exe", "a<b>c</i>", '"quoted"', "%s{0}"]
+
+
+@pytest.mark.parametrize("typed", GARBAGE)
+def test_whatever_is_typed_the_results_pass_telegrams_rules(typed: str) -> None:
+    query = InlineQueryReceived(request_id="r1", query_id="q1", user_id=7, query=typed)
+    answers = [
+        answer_to(query, price_results([], [(typed, f"not a coin: {typed}")])),
+        answer_to(query, unknown_coin_results(UnknownSymbol(typed, (typed[:20],)))),
+        answer_to(query, unknown_coin_results(InvalidSymbolFormat(typed, typed))),
+        answer_to(query, help_results(f"At most 5 coins, not {typed}")),
+    ]
+
+    for sent in answers:
+        results = [result.to_dict() for result in inline_results(sent)]
+        assert [r.result_id for r in check_inline_results(results)] == [
+            a.result_id for a in sent.results]
