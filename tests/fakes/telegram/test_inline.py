@@ -114,3 +114,20 @@ def test_reset_forgets_queries_and_answers(fake: FakeBotApi, http: httpx.Client)
     fake.reset()
 
     assert fake.inline_answers() == [] and fake.pending_updates() == 0
+
+
+def test_the_control_api_pushes_inline_queries_and_lists_the_answers(
+        fake: FakeBotApi, http: httpx.Client) -> None:
+    pushed = http.post(f"{fake.control_url}/updates/inline",
+                       json={"user_id": 7, "query": "btc", "chat_type": "group"})
+    query_id = pushed.json()["inline_query_id"]
+    call(http, fake, "answerInlineQuery", inline_query_id=query_id, results=[article()],
+         cache_time=10)
+
+    listed = http.get(f"{fake.control_url}/inline_answers", params={"user_id": 7}).json()
+    bad = http.post(f"{fake.control_url}/updates/inline", json={"user_id": 7, "query": "x" * 257})
+
+    assert pushed.status_code == 201 and bad.status_code == 400
+    (answer,) = listed["answers"]
+    assert (answer["query_id"], answer["query"], answer["cache_time"]) == (query_id, "btc", 10)
+    assert answer["results"][0]["result_id"] == "a" and answer["results"][0]["buttons"] == []
