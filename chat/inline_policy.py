@@ -28,8 +28,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chat.cards_inline import InlineResults, answer_to, help_results, private_results
-from chat.cards_inline import rate_limited_results
+from chat.cards_inline import (
+    InlineResults,
+    answer_to,
+    help_results,
+    private_results,
+    rate_limited_results,
+)
 from chat.inline_query import HelpQuery, InlineReading, read_inline_query
 from chat.ratelimit import Admission, UserRateLimiter
 from messages.inline import InlineAnswer, InlineDone, InlineQueryReceived, RunInline
