@@ -5,10 +5,11 @@ shows only the answer to the latest one, so answering each would spend the excha
 workers and the Bot API on results nobody sees. The rules, decided from an injected clock
 and tested without threads (tests/chat/test_inline_policy.py):
 
-* **Coalescing.** A user has at most one query at a worker and one waiting. A newer query
-  replaces the waiting one, and marks the running one superseded: its results are not sent
-  (Telegram would discard them). Older queries are never answered; an unanswered inline
-  query simply expires on Telegram's side, which is what Telegram does with superseded ones.
+* **Coalescing.** A lookup waits until its user has paused typing for ``settle_s``; a newer
+  query replaces the waiting one. A user has at most one query at a worker and one waiting;
+  a newer query marks the running one superseded: its results are not sent (Telegram would
+  discard them). Older queries are never answered; an unanswered inline query simply
+  expires on Telegram's side, which is what Telegram does with superseded ones.
 * **Per-user budget.** A parallel bucket to the commands' (``chat.policy``), with the same
   numbers (``user_rate_limit_count`` per ``user_rate_limit_window_s``): typing in inline mode
   never locks a user out of their commands, nor the reverse. Only queries that get answered
@@ -39,9 +40,12 @@ from chat.inline_query import HelpQuery, InlineReading, read_inline_query
 from chat.ratelimit import Admission, UserRateLimiter
 from messages.inline import InlineAnswer, InlineDone, InlineQueryReceived, RunInline
 
-__all__ = ["ANSWER_WINDOW_S", "HELP_COST", "LOOKUP_COST", "InlineDecision", "InlineDispatch",
-           "InlineDrop", "InlinePolicy", "InlineReply"]
+__all__ = ["ANSWER_WINDOW_S", "HELP_COST", "LOOKUP_COST", "SETTLE_S", "InlineDecision",
+           "InlineDispatch", "InlineDrop", "InlinePolicy", "InlineReply"]
 
+SETTLE_S = 0.25
+"""A lookup starts once its user has paused typing this long: keystrokes closer together
+replace each other before any work is done."""
 ANSWER_WINDOW_S = 10.0
 """How long an inline query is worth answering: Telegram refuses late answers ("query is too
 old"), and the user has long typed on or picked something else."""
@@ -106,7 +110,8 @@ class InlinePolicy:
     def __init__(self, *, workers: Sequence[str], rate_limit_count: int,
                  rate_limit_window_s: float, allowed: frozenset[int] = frozenset(),
                  max_in_flight: int | None = None, max_waiting: int = 10_000,
-                 answer_window_s: float = ANSWER_WINDOW_S, clock: Callable[[], float]) -> None:
+                 settle_s: float = SETTLE_S, answer_window_s: float = ANSWER_WINDOW_S,
+                 clock: Callable[[], float]) -> None:
         if not workers:
             raise ValueError("inline queries need at least one command worker")
         self._limiter = UserRateLimiter(rate_limit_count, rate_limit_window_s, clock=clock)
@@ -114,6 +119,7 @@ class InlinePolicy:
         self._busy = dict.fromkeys(workers, 0)
         self._max_in_flight = max_in_flight or max(1, len(workers) // 2)
         self._max_waiting = max_waiting
+        self._settle_s = settle_s
         self._window_s = answer_window_s
         self._clock = clock
         self._running: dict[int, _Running] = {}
@@ -148,7 +154,8 @@ class InlinePolicy:
             running.superseded = True
             self.counts["inline_superseded"] += 1
         reading = read_inline_query(query.query)
-        if running is None and (isinstance(reading, HelpQuery) or self._has_room()):
+        if running is None and (isinstance(reading, HelpQuery)
+                                or (self._settle_s <= 0 and self._has_room())):
             decisions.append(self._start(query, reading))
             return tuple(decisions)
         if len(self._waiting) >= self._max_waiting:
@@ -177,23 +184,26 @@ class InlinePolicy:
         return tuple(decisions)
 
     def on_tick(self) -> tuple[InlineDecision, ...]:
-        """The conversation's timer: drop queries Telegram no longer waits for."""
+        """The conversation's timer: start queries whose user paused typing, drop queries
+        Telegram no longer waits for."""
         now = self._clock()
         decisions: list[InlineDecision] = []
-        for user, running in list(self._running.items()):
+        for user, running in list(self._running.items()):  # at most max_in_flight
             if now - running.started >= self._window_s:
                 del self._running[user]
                 self._release(running.worker)
                 self.counts["inline_expired"] += 1
                 decisions.append(InlineDrop(running.request_id, user, "chat.inline_expired"))
-        for user, (query, _, since) in list(self._waiting.items()):
+        expired = []
+        for user, (_, _, since) in self._waiting.items():
             if now - since < self._window_s:
                 break  # oldest first
-            del self._waiting[user]
+            expired.append(user)
+        for user in expired:
+            query = self._waiting.pop(user)[0]
             self.counts["inline_expired"] += 1
             decisions.append(InlineDrop(query.request_id, user, "chat.inline_expired"))
-        if decisions:
-            decisions += self._pump()
+        decisions += self._pump()
         return tuple(decisions)
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -202,14 +212,19 @@ class InlinePolicy:
         return len(self._running) < self._max_in_flight
 
     def _pump(self) -> list[InlineDecision]:
-        """Start waiting queries, oldest first, while there is room at the workers."""
+        """Start waiting queries whose user paused typing, oldest first, while there is room
+        at the workers; looks at no more than it starts plus the users still running."""
+        now = self._clock()
+        room = self._max_in_flight - len(self._running)
+        ready: list[int] = []
+        for user, (_, _, since) in self._waiting.items():
+            if len(ready) >= room or now - since < self._settle_s:
+                break  # oldest first: the rest arrived later still
+            if user not in self._running:
+                ready.append(user)
         decisions: list[InlineDecision] = []
-        for user, (query, reading, _) in list(self._waiting.items()):
-            if not self._has_room():
-                break
-            if user in self._running:
-                continue  # at most max_in_flight of these are skipped
-            del self._waiting[user]
+        for user in ready:
+            query, reading, _ = self._waiting.pop(user)
             decisions.append(self._start(query, reading))
         return decisions
 

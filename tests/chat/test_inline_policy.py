@@ -7,6 +7,7 @@ import itertools
 from chat.cards_inline import HELP_TITLE, answer_to, help_results
 from chat.inline_policy import (
     ANSWER_WINDOW_S,
+    SETTLE_S,
     InlineDecision,
     InlineDispatch,
     InlineDrop,
@@ -24,9 +25,12 @@ _ids = itertools.count(1)
 
 
 def make_policy(clock: FakeClock, *, count: int = 100, workers: tuple[str, ...] = WORKERS,
-                allowed: frozenset[int] = frozenset(), max_waiting: int = 100) -> InlinePolicy:
+                allowed: frozenset[int] = frozenset(), max_waiting: int = 100,
+                settle_s: float = 0.0) -> InlinePolicy:
+    """Without a settle time unless asked: a lookup starts when it arrives, if it can."""
     return InlinePolicy(workers=workers, rate_limit_count=count, rate_limit_window_s=60.0,
-                        allowed=allowed, max_waiting=max_waiting, clock=clock)
+                        allowed=allowed, max_waiting=max_waiting, settle_s=settle_s,
+                        clock=clock)
 
 
 def typed(text: str, *, user: int = USER) -> InlineQueryReceived:
@@ -53,8 +57,35 @@ def test_a_query_goes_to_a_worker_with_its_reading_and_its_results_are_sent() ->
     assert policy.counts["inline_answered"] == 1 and policy.in_flight() == 0
 
 
+def test_keystrokes_closer_than_the_settle_time_replace_each_other_before_any_lookup() -> None:
+    clock = FakeClock()
+    policy = make_policy(clock, settle_s=SETTLE_S)
+    decisions: list[InlineDecision] = []
+    for text in ("b", "bt", "btc"):
+        decisions += policy.on_query(typed(text))
+        clock.advance(SETTLE_S / 2)
+        decisions += policy.on_tick()
+
+    assert not [d for d in decisions if isinstance(d, InlineDispatch)]
+    clock.advance(SETTLE_S / 2)
+    (dispatch,) = policy.on_tick()
+    assert isinstance(dispatch, InlineDispatch) and dispatch.run.query.query == "btc"
+    assert policy.counts["inline_superseded"] == 2
+
+
+def test_a_user_who_pauses_between_lookups_is_answered_each_time() -> None:
+    clock = FakeClock()
+    policy = make_policy(clock, settle_s=SETTLE_S)
+    for text in ("btc", "eth"):
+        assert policy.on_query(typed(text)) == ()
+        clock.advance(SETTLE_S)
+        (dispatch,) = policy.on_tick()
+        (reply,) = policy.on_done(done(dispatch))
+        assert isinstance(reply, InlineReply)
+
+
 def test_an_empty_query_is_answered_with_help_at_once_without_a_worker() -> None:
-    policy = make_policy(FakeClock())
+    policy = make_policy(FakeClock(), settle_s=SETTLE_S)
 
     (reply,) = policy.on_query(typed(""))
     assert isinstance(reply, InlineReply) and reply.outcome == "help"
