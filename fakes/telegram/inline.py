@@ -68,7 +68,7 @@ def check_inline_results(results: Any) -> tuple[InlineResultRecord, ...]:
             raise _bad_request("ARTICLE_TITLE_EMPTY")
         content = result.get("input_message_content")
         if not isinstance(content, dict) or "message_text" not in content:
-            raise _bad_request("can't parse input message content: message_text is required")
+            raise _bad_request('can\'t parse inline query result: Can\'t find field "message_text"')
         parse_mode = content.get("parse_mode")
         check_text(content["message_text"], parse_mode)
         description = result.get("description")

@@ -41,7 +41,7 @@ def test_articles_are_recorded_with_their_message_and_description() -> None:
     ([article("x" * 65)], "RESULT_ID_INVALID"),
     ([{**article(), "title": " "}], "ARTICLE_TITLE_EMPTY"),
     ([{**article(), "type": "photo"}], "RESULT_TYPE_INVALID"),
-    ([{**article(), "input_message_content": {}}], "message_text is required"),
+    ([{**article(), "input_message_content": {}}], 'Can\'t find field "message_text"'),
     ([article(text="1 < 2")], "can't parse entities"),
     ([article(text="x" * 4097)], "message is too long"),
     ("not a list", "can't parse inline query results"),
