@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.chat_commands import CommandService
+from actors.inline_answers import answer_inline
 from messages.chat import CommandDone, RunCommand
+from messages.inline import RunInline
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from core.stats import INLINE, ActorStats
@@ -35,7 +37,8 @@ class CommandWorkerStats(ActorStats):
 
 
 class CommandWorker(SupervisedActor):
-    """Runs one RunCommand at a time and reports CommandDone to the conversation."""
+    """Runs one RunCommand (or RunInline) at a time and reports CommandDone (InlineDone) to
+    the conversation."""
 
     def __init__(
         self,
@@ -57,6 +60,8 @@ class CommandWorker(SupervisedActor):
         match message:
             case RunCommand():
                 return self._on_run(message)
+            case RunInline():
+                return self._on_inline(message)
         return super().handle(message)
 
     def stats(self) -> CommandWorkerStats:
@@ -69,3 +74,8 @@ class CommandWorker(SupervisedActor):
         self._conversation.tell(CommandDone(request_id=run.request_id, replies=replies,
                                             command=run.command, outcome=outcome,
                                             worker=self.ctx.name))
+
+    def _on_inline(self, run: RunInline) -> None:
+        """An inline query's results (``actors.inline_answers``), back to the conversation."""
+        assert self._service is not None
+        self._conversation.tell(answer_inline(self._service.market, run, self.ctx.name))

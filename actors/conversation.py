@@ -7,6 +7,8 @@ anything: cheap answers go straight back to the transport, slow ones to a comman
 whose final replies come back as ``CommandDone``. Its own timer (``LoadingCheck``) lets the
 policy show a loading message when an answer takes more than ~300 ms and apologise if a
 worker never reports (it crashed on that request twice), so no user is left without a reply.
+Inline queries take a parallel path (:class:`chat.inline_policy.InlinePolicy`): only each
+user's latest query goes to a worker, and its results go back to the transport.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from chat.policy import (
     ShowLoading,
     TimeOut,
 )
+from chat.inline_policy import InlineDecision, InlineDispatch, InlineDrop, InlinePolicy, InlineReply
 from core.config import BotConfig
 from core.logs import log_event
 from messages.chat import ButtonPressed, ChatCommand, CommandDone, LoadingCheck, ReplyFailed
+from messages.inline import InlineDone, InlineQueryReceived
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from core.stats import ActorStats
@@ -68,6 +72,16 @@ class ConversationStats(ActorStats):
     """Presses of buttons made for someone else (answered with a toast only)."""
     coalesced: int = 0
     """Presses identical to one still running (answered with a toast, not run twice)."""
+    inline_queries: int = 0
+    """Inline queries received (one per keystroke)."""
+    inline_answered: int = 0
+    """Inline queries answered (the latest of each user's burst)."""
+    inline_superseded: int = 0
+    """Inline queries left unanswered because the same user typed on."""
+    inline_rate_limited: int = 0
+    """Inline queries over the user's inline budget (one warning, then silence)."""
+    inline_expired: int = 0
+    """Inline queries dropped after Telegram stopped waiting for them."""
 
 
 class Conversation(SupervisedActor):
@@ -98,8 +112,14 @@ class Conversation(SupervisedActor):
             () if on_command is None else on_command if isinstance(on_command, tuple)
             else (on_command,))
         self._timer: PeriodicTimer | None = None
+        # Inline queries: the same workers, a parallel per-user bucket (chat.inline_policy).
+        self._inline = InlinePolicy(
+            workers=workers, allowed=frozenset(config.allowed_users),
+            rate_limit_count=config.user_rate_limit_count,
+            rate_limit_window_s=config.user_rate_limit_window_s, clock=clock)
         # The policy's live figures, read by stats().
         self._counts = self._policy.counts
+        self._inline_counts = self._inline.counts
         self._pending = self._policy.pending
 
     def setup(self) -> None:
@@ -118,13 +138,19 @@ class Conversation(SupervisedActor):
             case CommandDone():
                 return self._apply(self._policy.on_done(message))
             case LoadingCheck():
+                self._apply_inline(self._inline.on_tick())
                 return self._apply(self._policy.on_tick())
+            case InlineQueryReceived():
+                return self._apply_inline(self._inline.on_query(message))
+            case InlineDone():
+                return self._apply_inline(self._inline.on_done(message))
             case ReplyFailed():
                 return self._policy.on_reply_failed()
         return super().handle(message)
 
     def stats(self) -> ConversationStats:
-        return ConversationStats(**self._counts, pending=len(self._pending))
+        return ConversationStats(**self._counts, **self._inline_counts,
+                                 pending=len(self._pending))
 
     def _apply(self, decisions: tuple[Decision, ...]) -> None:
         for decision in decisions:
@@ -149,6 +175,20 @@ class Conversation(SupervisedActor):
                         self._transport.tell(answer)
                     self._finished(done, latency_ms)
                 case Ignore(event=str(event)):
+                    log_event(logger, event, logging.INFO, user_id=decision.user_id,
+                              request_id=decision.request_id)
+
+    def _apply_inline(self, decisions: tuple[InlineDecision, ...]) -> None:
+        for decision in decisions:
+            match decision:
+                case InlineDispatch(worker=worker, run=run):
+                    self._workers[worker].tell(run)
+                case InlineReply(answer=answer, outcome=outcome, latency_ms=latency_ms):
+                    self._transport.tell(answer)
+                    log_event(logger, "chat.inline_answered", logging.INFO, outcome=outcome,
+                              results=len(answer.results), latency_ms=round(latency_ms, 2),
+                              request_id=answer.request_id)
+                case InlineDrop(event=event):
                     log_event(logger, event, logging.INFO, user_id=decision.user_id,
                               request_id=decision.request_id)
 

@@ -100,14 +100,17 @@ class MarketAccess:
     # -- public --------------------------------------------------------------------------------
 
     def analysis(
-        self, text: str, interval: str = "1h", *, request_id: str | None = None
+        self, text: str, interval: str = "1h", *, request_id: str | None = None,
+        deadline_s: float | None = None,
     ) -> MarketAnalysis | MarketUnavailable:
         """The analysis of ``text`` (any spelling of a symbol) on ``interval``.
 
         Raises a ``MarketError`` for bad input (unknown symbol with suggestions, bad interval).
+        ``deadline_s`` shortens the wait (inline answers), as for :meth:`quotes`.
         """
         interval = check_interval(interval)
-        deadline = self._clock() + self._deadline_s
+        deadline = self._clock() + (self._deadline_s if deadline_s is None
+                                    else min(deadline_s, self._deadline_s))
         symbol = self.resolve(text, request_id=request_id, deadline=deadline)
         key = AnalysisKey(symbol, interval)
         klines = FetchSpec("klines", symbol, interval, KLINE_LIMIT)

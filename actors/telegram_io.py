@@ -6,9 +6,10 @@ its own, ``release`` stops it, and ``handle`` passes replies and chat actions to
 without waiting. Each update is turned into an immutable message by :func:`convert_update`
 (which reads a text message's meaning, once, with the bot's username: ``ChatCommand.parsed``)
 and *told* to the conversation actor from the loop thread; nothing here ever waits on an actor.
-Anything that is not a text message or a callback button (edits, channel posts, photos,
-unknown kinds) is logged as ``telegram.update_ignored`` and dropped; a press that is ignored
-still gets its callback answered so the user's spinner stops.
+An inline query becomes an ``InlineQueryReceived``; its ``InlineAnswer`` comes back here.
+Anything that is not a text message, a callback button or an inline query (edits, channel
+posts, photos, unknown kinds) is logged as ``telegram.update_ignored`` and dropped; a press
+that is ignored still gets its callback answered so the user's spinner stops.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings,
 from actors.telegram_outbox import TransportCounters
 from chat.outbound import OutboundLimits
 from chat.commands import menu_commands
+from chat.inline_query import QUERY_MAX
 from chat.parsing import NotACommand, read_text
 from core.config import BotConfig, with_webhook_secret
 from core.errors import ConfigError
 from core.logs import log_event, new_request_id
 from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply
+from messages.inline import InlineAnswer, InlineQueryReceived
 from supervision.actor import SupervisedActor
 from supervision.address import Address
 from supervision.context import ChildContext
@@ -71,7 +74,7 @@ def _bot_username(update: Update) -> str | None:
 
 def convert_update(
     update: Update, received_at: float, bot_username: str | None = None
-) -> ChatCommand | ButtonPressed | IgnoredUpdate:
+) -> ChatCommand | ButtonPressed | InlineQueryReceived | IgnoredUpdate:
     """The message an update becomes for the conversation, each with a fresh request id.
 
     ``bot_username`` tells ``/price@ThisBot`` (ours) from ``/price@OtherBot`` (ignored).
@@ -104,7 +107,13 @@ def convert_update(
                              callback_id=query.id, data=query.data,
                              chat_type=query.message.chat.type, received_at=received_at,
                              data_on_message=query.data in _keyboard_data(query.message))
-    return IgnoredUpdate(_kind_of(update), "not a message or a button press")
+    inline = update.inline_query
+    if inline is not None:
+        return InlineQueryReceived(request_id=new_request_id(), query_id=inline.id,
+                                   user_id=inline.from_user.id, query=inline.query[:QUERY_MAX],
+                                   offset=inline.offset, chat_type=inline.chat_type,
+                                   received_at=received_at)
+    return IgnoredUpdate(_kind_of(update), "not a message, a button press or an inline query")
 
 
 SHARED_SENDER_IDS = frozenset({1087968824, 136817688, 777000})
@@ -229,6 +238,8 @@ class TelegramIO(SupervisedActor):
                 return self._on_reply(message)
             case ChatAction():
                 return self._on_action(message)
+            case InlineAnswer():
+                return self._running_loop().answer_inline(message)
         return super().handle(message)
 
     def stats(self) -> ActorStats:

@@ -34,12 +34,14 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
+from actors.telegram_inline import answer_inline_query
 from actors.telegram_menus import CommandMenus, MenuRegistrar
 from actors.telegram_outbox import Outbox, TransportCounters
 from chat.outbound import DeliveryPolicy, OutboundLimits
 from core.errors import BotError, PermanentFault
 from core.logs import Redactor, log_event
 from messages.chat import ChatAction, ChatReply, ReplyFailed
+from messages.inline import InlineAnswer
 
 __all__ = ["TelegramLoop", "TokenRejected", "TransportError", "TransportTuning", "WebhookSettings",
            "exposure_warning", "quiet_token_leaking_loggers"]
@@ -50,7 +52,7 @@ logger = logging.getLogger(__name__)
 # "Set Bot API URL: ..." at DEBUG. Redaction covers formatted output; these keep it off records.
 _LEAKY_LOGGERS = (("httpx", logging.WARNING), ("httpcore", logging.WARNING),
                   ("telegram.Bot", logging.INFO), ("telegram.ext.ExtBot", logging.INFO))
-_UPDATE_TYPES = ["message", "callback_query"]
+_UPDATE_TYPES = ["message", "callback_query", "inline_query"]
 
 
 class TransportError(BotError):
@@ -251,6 +253,13 @@ class TelegramLoop:
         """Stop a button's spinner (for presses nobody else will answer)."""
         self._call_soon(
             lambda: self._spawn(self._require_outbox().answer_callback(callback_id, text)))
+
+    def answer_inline(self, answer: InlineAnswer) -> None:
+        """Answer an inline query at once, never queued (``actors.telegram_inline``)."""
+        if self._app is None:
+            raise TransportError("the Telegram transport has not started")
+        bot = self._app.bot
+        self._call_soon(lambda: self._spawn(answer_inline_query(bot, answer, redact=self._redact)))
 
     # -- lifecycle (loop thread) ---------------------------------------------------------------
 

@@ -284,6 +284,8 @@ def help_text(is_admin: bool) -> str:
         f"Prices: {code('65000')}, {code('65,000')}, {code('65k')} or {code('1.5m')}.",
         f"Alert conditions: {code('above 70k')}, {code('+5%')}, {code('rsi below 30 4h')}; "
         f"{code('/help alert')} shows every form.",
+        f"In any chat: type my @username and a coin ({code('btc')}, {code('btc 4h')}) "
+        f"to share a price or an analysis (inline mode).",
     ]
     return "\n".join(lines)
 

@@ -12,7 +12,8 @@ How each event is checked:
   of an event must pass every documented field (producing them all for real would take a bot
   with Telegram, storage, signals and memory pressure per test). ``chat.rate_limited`` is
   logged under a name the chat policy hands to the conversation (``Ignore.event``); its one
-  site is the conversation's.
+  site is the conversation's. So are the ``chat.inline_*`` drops (``InlineDrop.event``, from
+  ``chat.inline_policy``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from supervision.snapshot import ActorSnapshot
 from tests.events_doc import (REPO, Documented, documented_events, keys_by_event,
                               log_event_sites, missing_fields)
 
-DYNAMIC_NAMES = {"chat.rate_limited": ("chat/policy.py", "actors/conversation.py")}
+DYNAMIC_NAMES = {"chat.rate_limited": ("chat/policy.py", "actors/conversation.py"),
+                 **{f"chat.inline_{why}": ("chat/inline_policy.py", "actors/conversation.py")
+                    for why in ("superseded", "rate_limited", "shed", "expired")}}
 """Event -> (where the name is written, the file whose computed-name call site logs it)."""
 
 

@@ -27,11 +27,12 @@ from fakes.loopback import LOOPBACK, LoopbackService, serve_until_signalled
 from fakes.telegram.control import CONTROL_SUMMARY, handle_control
 from fakes.telegram.http import BodyError, BotApiHandler
 from fakes.telegram.menus import DEFAULT_SCOPE, Scope, parse_scope
-from fakes.telegram.records import CallRecord, SentRecord
+from fakes.telegram.records import CallRecord, InlineAnswerRecord, SentRecord
 from fakes.telegram.rules import BOT_API_FAULTS, BotApiError, FloodControl, FloodRules
 from fakes.telegram.state import BotApiState
 
-__all__ = ["CallRecord", "DEMO_TOKEN", "FakeBotApi", "FloodRules", "SentRecord", "main"]
+__all__ = ["CallRecord", "DEMO_TOKEN", "FakeBotApi", "FloodRules", "InlineAnswerRecord",
+           "SentRecord", "main"]
 
 _log = logging.getLogger(__name__)
 
@@ -97,6 +98,16 @@ class FakeBotApi(LoopbackService):
             self._changed.notify_all()
             return callback_id
 
+    def push_inline_query(self, user_id: int, query: str, *, offset: str = "",
+                          chat_type: str | None = "sender", username: str | None = None) -> str:
+        """A user types ``@bot query`` (one update per keystroke); returns the query id."""
+        with self._changed:
+            query_id, inline = self._state.inline.new_query(
+                user_id, query, offset=offset, chat_type=chat_type, username=username)
+            self._state.push_update({"inline_query": inline})
+            self._changed.notify_all()
+            return query_id
+
     def push_raw_update(self, update: dict[str, Any]) -> int:
         """Queue any update object as is (its update_id is replaced); returns the update_id."""
         with self._changed:
@@ -112,6 +123,12 @@ class FakeBotApi(LoopbackService):
             return [record for record in self._state.sent
                     if (chat_id is None or record.chat_id == chat_id)
                     and (method is None or record.method == method)]
+
+    def inline_answers(self, user_id: int | None = None) -> list[InlineAnswerRecord]:
+        """Every accepted answerInlineQuery (of ``user_id``'s queries), in order."""
+        with self._lock:
+            return [record for record in self._state.inline.answers
+                    if user_id is None or record.user_id == user_id]
 
     def calls(self, method: str | None = None) -> list[CallRecord]:
         """Every received Bot API call, rejected ones included, in order."""

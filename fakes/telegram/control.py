@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fakes.telegram.records import CallRecord, SentRecord
+from fakes.telegram.records import CallRecord, InlineAnswerRecord, SentRecord
 from fakes.telegram.rules import BOT_API_FAULTS
 from fakes.telegram.state import chat_type_of
 
@@ -24,6 +24,8 @@ CONTROL_SUMMARY = {
     "POST /_fake/updates/message": '{"chat_id", "user_id", "text", "chat_type"?, "username"?}',
     "POST /_fake/updates/callback": '{"chat_id", "user_id", "message_id", "data"}',
     "POST /_fake/updates/raw": "any Update object (update_id is assigned)",
+    "POST /_fake/updates/inline": '{"user_id", "query", "offset"?, "chat_type"?, "username"?}',
+    "GET /_fake/inline_answers?user_id=": "accepted answerInlineQuery calls with their results",
     "GET /_fake/sent?chat_id=&method=": "accepted outgoing calls",
     "GET /_fake/calls?method=": "every received call with its status",
     "GET /_fake/counters": "calls per method, statuses, 429s, pending updates",
@@ -63,6 +65,17 @@ def _route(fake: FakeBotApi, http_method: str, path: str,
         return 201, {"callback_query_id": callback_id}
     if route == ("POST", "/_fake/updates/raw"):
         return 201, {"update_id": fake.push_raw_update(dict(params))}
+    if route == ("POST", "/_fake/updates/inline"):
+        chat_type = params.get("chat_type", "sender")
+        query_id = fake.push_inline_query(int(params["user_id"]), str(params["query"]),
+                                          offset=str(params.get("offset") or ""),
+                                          chat_type=None if chat_type is None else str(chat_type),
+                                          username=params.get("username"))
+        return 201, {"inline_query_id": query_id}
+    if route == ("GET", "/_fake/inline_answers"):
+        wanted = params.get("user_id")
+        answers = fake.inline_answers(None if wanted in (None, "") else int(wanted))
+        return 200, {"answers": [inline_answer_json(answer) for answer in answers]}
     if route == ("GET", "/_fake/sent"):
         wanted = params.get("chat_id")
         records = fake.sent(None if wanted in (None, "") else int(wanted),
@@ -95,4 +108,13 @@ def record_json(record: SentRecord | CallRecord) -> dict[str, object]:
     fields = {name: getattr(record, name) for name in record.__slots__}
     if isinstance(record, SentRecord):
         fields["buttons"] = [[list(button) for button in row] for row in record.buttons]
+    return fields
+
+
+def inline_answer_json(answer: InlineAnswerRecord) -> dict[str, object]:
+    """An inline answer as plain JSON data, its results as objects."""
+    fields = {name: getattr(answer, name) for name in answer.__slots__}
+    fields["results"] = [{name: getattr(result, name) for name in result.__slots__}
+                         | {"buttons": [[list(b) for b in row] for row in result.buttons]}
+                         for result in answer.results]
     return fields

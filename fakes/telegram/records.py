@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from fakes.telegram.rules import Rows
 
-__all__ = ["CallRecord", "SentRecord"]
+__all__ = ["CallRecord", "InlineAnswerRecord", "InlineResultRecord", "SentRecord"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +54,45 @@ class CallRecord:
     """Injected fault mode that answered it, if any."""
     at: float
     """Server clock when it was answered."""
+
+
+@dataclass(frozen=True, slots=True)
+class InlineResultRecord:
+    """One result of an accepted answerInlineQuery (only articles are modelled)."""
+
+    result_id: str
+    """The result's id, unique within its answer."""
+    type: str
+    """Result type, "article"."""
+    title: str
+    """Title shown in the results list."""
+    description: str | None
+    """Line below the title."""
+    text: str
+    """input_message_content.message_text: what is sent when the user picks it."""
+    parse_mode: str | None
+    """Parse mode of ``text``."""
+    buttons: Rows
+    """The result's inline keyboard, if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class InlineAnswerRecord:
+    """One accepted answerInlineQuery: what the user would see under the message box."""
+
+    query_id: str
+    """The inline query answered."""
+    user_id: int
+    """Who typed it."""
+    query: str
+    """What they had typed."""
+    results: tuple[InlineResultRecord, ...]
+    """The results offered, in order."""
+    cache_time: int
+    """Seconds Telegram may reuse the answer (300 when not given)."""
+    is_personal: bool
+    """Whether the answer may be reused only for this user."""
+    next_offset: str
+    """Pagination offset asked for ("" for none)."""
+    at: float
+    """Server clock when it was accepted."""

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fakes.telegram.inline import InlineQueries
 from fakes.telegram.menus import CommandMenus
 from fakes.telegram.records import CallRecord, SentRecord
 from fakes.telegram.rules import (
@@ -100,10 +101,11 @@ class BotApiState:
         self.bot_user = {"id": int(bot_id) if bot_id.isdigit() else 1, "is_bot": True,
                          "first_name": "Fake Bot", "username": "fake_bot",
                          "can_join_groups": True, "can_read_all_group_messages": False,
-                         "supports_inline_queries": False}
+                         "supports_inline_queries": True}
         self.flood = flood
         self._clock = clock
         self.menus = CommandMenus()
+        self.inline = InlineQueries()
         self._handlers: dict[str, Callable[[dict[str, Any], dict[str, bytes]], object]] = {
             "getme": lambda params, files: self.bot_user,
             "deletewebhook": self._delete_webhook,
@@ -115,6 +117,7 @@ class BotApiState:
             "answercallbackquery": self._answer_callback_query,
             "sendphoto": self._send_photo,
             "sendchataction": self._send_chat_action,
+            "answerinlinequery": lambda params, files: self.inline.answer(params, self._clock()),
             "setmycommands": lambda params, files: self.menus.set(
                 params, _decoded(params, "commands"), self.chats),
             "getmycommands": lambda params, files: self.menus.get(params, self.chats),
@@ -133,6 +136,7 @@ class BotApiState:
         self.answered: set[str] = set()
         self.next_callback = 1
         self.menus.clear()
+        self.inline.clear()
         self.webhook_url = ""
         self.sent: deque[SentRecord] = deque(maxlen=_RECORD_LIMIT)
         self.calls: deque[CallRecord] = deque(maxlen=_RECORD_LIMIT)

@@ -93,6 +93,11 @@ def test_help_for_admins_adds_an_admin_section() -> None:
         assert spec.usage in shown
 
 
+def test_help_tells_how_to_use_inline_mode() -> None:
+    shown = visible_text(help_text(is_admin=False))
+    assert "In any chat: type my @username and a coin (btc, btc 4h)" in shown
+
+
 def test_help_mentions_aliases_and_escapes_the_usage() -> None:
     text = help_text(is_admin=False)
     assert "(or /p)" in text
