@@ -46,6 +46,7 @@ from messages.storage import (
     Unwatch,
     Watch,
 )
+from messages.user_data import ForgetUser
 from storage.batch import (
     ACKED_TYPES,
     BackgroundWrite,
@@ -176,7 +177,7 @@ class DbWriter(SupervisedActor):
     def _dispatch(self, message: Any) -> Any:
         match message:
             case (AddAlert() | DeleteAlert() | RearmAlert() | Watch() | Unwatch() | SaveSettings()
-                  | FireCrossedAlerts() | MarkNotified()):
+                  | FireCrossedAlerts() | MarkNotified() | ForgetUser()):
                 return self._on_write(message, acknowledged=True)
             case TouchUser() | LogCommand() | StoreCandles():
                 return self._on_write(message, acknowledged=False)

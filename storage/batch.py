@@ -32,7 +32,8 @@ from messages.storage import (
     Unwatch,
     Watch,
 )
-from storage import writes
+from messages.user_data import ForgetUser
+from storage import user_data, writes
 from storage.errors import InvalidWrite, NotSaved
 from storage.timing import QueryTimer
 from storage.writes import WriteRules
@@ -52,13 +53,13 @@ __all__ = [
 
 AckedWrite: TypeAlias = (
     AddAlert | DeleteAlert | RearmAlert | Watch | Unwatch | SaveSettings | FireCrossedAlerts
-    | MarkNotified
+    | MarkNotified | ForgetUser
 )
 BackgroundWrite: TypeAlias = TouchUser | LogCommand | StoreCandles
 Write: TypeAlias = AckedWrite | BackgroundWrite
 
 ACKED_TYPES = (AddAlert, DeleteAlert, RearmAlert, Watch, Unwatch, SaveSettings, FireCrossedAlerts,
-               MarkNotified)
+               MarkNotified, ForgetUser)
 BACKGROUND_TYPES = (TouchUser, LogCommand, StoreCandles)
 
 # Primary result codes (extended codes keep these in their low byte).
@@ -126,6 +127,8 @@ def _apply(conn: sqlite3.Connection, write: Write, now: float, rules: WriteRules
             return writes.fire_crossed_alerts(conn, write)
         case MarkNotified():
             return writes.mark_notified(conn, write)
+        case ForgetUser():
+            return user_data.forget_user(conn, write)
         case StoreCandles():
             writes.store_candles(conn, write)
             return None
