@@ -26,6 +26,7 @@ from actors.market_access import MarketAccess, Quotes, SeriesUnavailable
 from chat import cards
 from chat.callbacks import (
     DeleteAlertButton,
+    ForgetButton,
     InvalidCallback,
     RearmAlertButton,
     RefreshAnalysis,
@@ -216,7 +217,8 @@ class CommandService:
                 return self._admin.restart(request, actor, confirmed=True)
             case RestartActorButton(actor, confirm=False):
                 return self._admin.restart_cancelled(request, actor)
-            case RefreshWatchlist() | RearmAlertButton() | DeleteAlertButton() if self._storage is not None:
+            case (RefreshWatchlist() | RearmAlertButton() | DeleteAlertButton()
+                  | ForgetButton()) if self._storage is not None:
                 outcome: CommandResult = self._storage.button(request, action)
                 return outcome
         answer = reply(request, "", edit_message_id=None, toast=BUTTON_NOT_AVAILABLE)

@@ -17,9 +17,16 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.market_access import MarketAccess
+from actors.user_data import UserDataCommands
 from chat import cards
 from chat.arguments import AlertRequest
-from chat.callbacks import CallbackAction, DeleteAlertButton, RearmAlertButton, RefreshWatchlist
+from chat.callbacks import (
+    CallbackAction,
+    DeleteAlertButton,
+    ForgetButton,
+    RearmAlertButton,
+    RefreshWatchlist,
+)
 from chat.cards import UNCONFIRMED
 from chat.keyboards import alerts_keyboard, owner_of, watchlist_keyboard
 from chat.replies import BUTTON_NOT_AVAILABLE, CommandResult, reply
@@ -60,14 +67,19 @@ class StorageCommands:
         self._market = market
         self._writer = directory["db_writer"]
         self._reads = reads
+        self.user_data = UserDataCommands(writer=self._writer, reads=reads)
+        """/export, /forget and the buttons under /forget (``actors/user_data.py``)."""
 
     def command_listener(self) -> Callable[[CommandDone, float], None]:
         """Feeds the command log (fire-and-forget) for /stats."""
-        writer = self._writer
+        writer, user_data = self._writer, self.user_data
 
         def log(done: CommandDone, latency_ms: float) -> None:
+            # The press that deleted its user's data is logged without them.
+            user_id = None if user_data.is_anonymous(done.request_id) else done.user_id
             writer.tell(LogCommand(request_id=done.request_id, command=done.command,
-                                   latency_ms=latency_ms, outcome=done.outcome, at=time.time()))
+                                   latency_ms=latency_ms, outcome=done.outcome, at=time.time(),
+                                   user_id=user_id))
         return log
 
     def recent_command_stats(self) -> tuple[CommandStat, ...]:
@@ -168,6 +180,8 @@ class StorageCommands:
             case DeleteAlertButton(alert_id=alert_id):
                 replies, outcome = self.delete_alert(request, alert_id)
                 return CommandResult(tuple(_as_new_message(r) for r in replies), outcome)
+            case ForgetButton():
+                return self.user_data.forget_button(request, action)
             case RearmAlertButton(alert_id=alert_id):
                 result = self._save(request, lambda reply_to: RearmAlert(
                     request_id=request.request_id, user_id=request.user_id,

@@ -205,4 +205,16 @@ def watchlist(service: CommandService, run: RunCommand, args: NoArgs) -> Command
     return _storage(service, run, lambda storage: storage.watchlist(run.request))
 
 
+# -- your data (actors/user_data.py) ----------------------------------------------------------
+
+@handles("export")
+def export(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.user_data.export(run.request))
+
+
+@handles("forget")
+def forget(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.user_data.forget_preview(run.request))
+
+
 check_registry()

@@ -34,6 +34,7 @@ __all__ = [
     "MAX_OWNER",
     "CallbackAction",
     "DeleteAlertButton",
+    "ForgetButton",
     "InvalidCallback",
     "LEGACY_VERSION",
     "OwnedAction",
@@ -200,9 +201,20 @@ class RestartActorButton:
         _check_flag(self.confirm)
 
 
+@dataclass(frozen=True, slots=True)
+class ForgetButton:
+    """Under /forget: delete all of the presser's data now (confirm), or cancel."""
+
+    confirm: bool
+    """True for the delete button, False for Cancel."""
+
+    def __post_init__(self) -> None:
+        _check_flag(self.confirm)
+
+
 CallbackAction = (
     ShowAnalysis | RefreshAnalysis | ShowChart | RefreshWatchlist | RearmAlertButton
-    | DeleteAlertButton | RestartActorButton
+    | DeleteAlertButton | RestartActorButton | ForgetButton
 )
 
 
@@ -247,6 +259,7 @@ _DECODERS: dict[str, tuple[int, Callable[[list[str]], CallbackAction]]] = {
     "m": (1, lambda f: RearmAlertButton(_alert_id(f[0]))),
     "d": (1, lambda f: DeleteAlertButton(_alert_id(f[0]))),
     "s": (2, lambda f: RestartActorButton(f[0], _flag(f[1]))),
+    "fg": (1, lambda f: ForgetButton(_flag(f[0]))),
 }
 
 
@@ -266,6 +279,8 @@ def _fields(action: CallbackAction) -> tuple[str, ...]:
             return ("d", str(alert_id))
         case RestartActorButton(actor, confirm):
             return ("s", actor, "1" if confirm else "0")
+        case ForgetButton(confirm):
+            return ("fg", "1" if confirm else "0")
     raise TypeError(f"not a callback action: {action!r}")
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from chat.callbacks import (
     DeleteAlertButton,
+    ForgetButton,
     InvalidCallback,
     RearmAlertButton,
     RefreshAnalysis,
@@ -32,6 +33,7 @@ __all__ = [
     "alerts_keyboard",
     "analysis_keyboard",
     "chart_keyboard",
+    "forget_keyboard",
     "owner_of",
     "restart_keyboard",
     "watchlist_keyboard",
@@ -124,4 +126,12 @@ def restart_keyboard(actor: str, *, owner: int) -> Keyboard:
     return ((
         Button(f"Restart {actor} and its children", encode(RestartActorButton(actor, True), owner)),
         Button("Cancel", encode(RestartActorButton(actor, False), owner)),
+    ),)
+
+
+def forget_keyboard(*, owner: int) -> Keyboard:
+    """Under /forget: delete everything now, or cancel (only the owner's press counts)."""
+    return ((
+        Button("🗑 Delete all my data", encode(ForgetButton(True), owner)),
+        Button("Cancel", encode(ForgetButton(False), owner)),
     ),)

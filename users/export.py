@@ -51,6 +51,8 @@ class Export:
     """UTF-8 JSON."""
     filename: str
     """cryptobot-export-<user id>-<local date>.json"""
+    time_zone: str
+    """The zone of the document's local times (the user's setting, UTC by default)."""
 
 
 def moment(epoch_s: float | None, zone_name: str) -> dict[str, str] | None:
@@ -131,4 +133,4 @@ def build_export(data: UserData, caps: ExportCaps) -> Export:
     body = json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
     assert len(body) <= MAX_EXPORT_BYTES, f"an export of {len(body)} bytes is over its bound"
     day = local_day(data.read_at, zone_name).isoformat()
-    return Export(body, f"cryptobot-export-{data.user_id}-{day}.json")
+    return Export(body, f"cryptobot-export-{data.user_id}-{day}.json", zone_name)

@@ -25,6 +25,8 @@ ISSUE_COMMANDS = {
     "unwatch", "watchlist", "top", "actors", "health", "stats",
     # issue 14, admin controls
     "restart", "cache", "breaker", "loglevel", "mute",
+    # issue 15, your data
+    "export", "forget",
 }
 ADMIN_COMMANDS = {"actors", "health", "stats", "restart", "cache", "breaker", "loglevel", "mute"}
 
