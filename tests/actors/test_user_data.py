@@ -81,7 +81,7 @@ class World:
 @pytest.fixture
 def make_world(tmp_path: Path) -> Iterator[Callable[[float], World]]:
     """``make_world(sweep_s)``: the bot, its alert sweep every ``sweep_s``."""
-    stops: list[Callable[[], None]] = []
+    stops: list[Callable[[], object]] = []
 
     def make(sweep_s: float) -> World:
         simulator = ExchangeSimulator().start()

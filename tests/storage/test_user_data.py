@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ FULL = UserDataCounts(users=1, alerts=4, alert_firings=2, watchlist=2, digests=1
 
 
 @pytest.fixture
-def reader(conn: sqlite3.Connection, db_path: Path) -> sqlite3.Connection:
+def reader(conn: sqlite3.Connection, db_path: Path) -> Iterator[sqlite3.Connection]:
     connection = open_read_only(db_path, timeout_s=2.0)
     yield connection
     connection.close()
