@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from messages.user_data import ForgetUser, Forgotten, UserDataCounts
 from storage.batch import ACKED_TYPES, commit_batch
-from storage.connection import open_read_only
+from storage.connection import open_read_only, open_writer
 from storage.timing import QueryTimer
 from storage.user_data import (
     EXPORT_ALERTS,
@@ -162,3 +163,36 @@ def test_the_writer_batch_applies_forget_user_as_an_acknowledged_write(conn):
 
     assert isinstance(forget_ann, ACKED_TYPES)
     assert outcome.error is None and outcome.result == Forgotten(deleted=FULL)
+
+
+def test_one_read_is_one_snapshot_while_the_writer_keeps_writing(conn, reader, db_path):
+    """Without the read transaction the count (read last) would disagree with the list."""
+    fill_user(conn, ANN)
+    stop, started = threading.Event(), threading.Event()
+    changes = [0]
+
+    def write() -> None:  # one alert added and removed, over and over, each committed
+        writer = open_writer(db_path)
+        try:
+            while not stop.is_set():
+                writer.execute("INSERT INTO alerts (id, user_id, chat_id, symbol, direction,"
+                               " price, created_at) VALUES (999, ?, ?, 'X', 'above', 1, 0)",
+                               (ANN, ANN))
+                writer.execute("DELETE FROM alerts WHERE id = 999")
+                changes[0] += 2
+                started.set()
+        finally:
+            writer.close()
+
+    thread = threading.Thread(target=write, name="test-writer")
+    thread.start()
+    try:
+        assert started.wait(10)
+        before = changes[0]
+        reads = [read_user_data(reader, ANN) for _ in range(300)]
+        during = changes[0] - before
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive() and during > 0
+    assert all(len(data.alerts) == data.counts.alerts for data in reads)
