@@ -61,7 +61,8 @@ PRICE_NOTE_DEADLINE_S = 1.0
 
 
 class StorageCommands:
-    """Handlers for /alert, /alerts, /delalert, /watch, /unwatch, /watchlist and their buttons."""
+    """Handlers for /alert, /alerts, /delalert, /watch, /unwatch, /watchlist and their buttons;
+    /export and /forget through :attr:`user_data`."""
 
     def __init__(self, *, market: MarketAccess, directory: Directory, reads: ReadPool) -> None:
         self._market = market

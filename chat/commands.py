@@ -163,7 +163,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(name="watchlist", summary="Prices of my watched coins", example="/watchlist"),
     CommandSpec(name="top", summary="24h top gainers and losers among USDT pairs", example="/top"),
-    CommandSpec(name="export", summary="Send me all my data as a JSON file", example="/export"),
+    CommandSpec(name="export", summary="Send me all my data as a JSON file", example="/export",
+                chat_action="upload_document"),
     CommandSpec(name="forget", summary="Delete all my data (asks first)", example="/forget"),
     CommandSpec(
         name="actors", summary="Supervision tree with each actor's state", example="/actors",

@@ -121,6 +121,7 @@ def test_export_sends_every_kind_of_the_users_data_as_one_json_document(world: W
     sent = world.say("/export", "Your data", method="sendDocument")
 
     assert sent.filename is not None and sent.filename.startswith("cryptobot-export-7-")
+    assert "upload_document" in [r.action for r in world.fake.sent(ANN, "sendChatAction")]
     assert sent.document is not None
     document = json.loads(sent.document)
     assert (document["format"], document["schema_version"], document["user_id"]) == (
