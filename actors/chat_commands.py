@@ -26,6 +26,7 @@ from actors.market_access import MarketAccess, Quotes, SeriesUnavailable
 from chat import cards
 from chat.callbacks import (
     DeleteAlertButton,
+    ForgetButton,
     InvalidCallback,
     RearmAlertButton,
     RefreshAnalysis,
@@ -232,7 +233,7 @@ class CommandService:
             case RestartActorButton(actor, confirm=False):
                 return self._admin.restart_cancelled(request, actor)
             case (RefreshWatchlist() | RearmAlertButton() | DeleteAlertButton()
-                  | SettingButton()) if self._storage is not None:
+                  | SettingButton() | ForgetButton()) if self._storage is not None:
                 outcome: CommandResult = self._storage.button(request, action)
                 return outcome
         answer = reply(request, "", edit_message_id=None, toast=BUTTON_NOT_AVAILABLE)

@@ -21,12 +21,14 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.market_access import MarketAccess
+from actors.user_data import UserDataCommands
 from chat import cards
 from chat.alert_plan import NoBasePrice, plan_alert
 from chat.arguments import AlertRequest
 from chat.callbacks import (
     CallbackAction,
     DeleteAlertButton,
+    ForgetButton,
     RearmAlertButton,
     RefreshWatchlist,
     SettingButton,
@@ -80,7 +82,7 @@ exchange is slow), never from an older one: the alert could fire on the spot."""
 
 class StorageCommands:
     """Handlers for /alert, /alerts, /delalert, /watch, /unwatch, /watchlist, /settings and
-    their buttons."""
+    their buttons; /export and /forget through :attr:`user_data`."""
 
     def __init__(self, *, market: MarketAccess, directory: Directory, reads: ReadPool,
                  clock: Callable[[], float] = time.time) -> None:
@@ -88,6 +90,8 @@ class StorageCommands:
         self._writer = directory["db_writer"]
         self._reads = reads
         self._clock = clock
+        self.user_data = UserDataCommands(writer=self._writer, reads=reads)
+        """/export, /forget and the buttons under /forget (``actors/user_data.py``)."""
 
     @property
     def reads(self) -> ReadPool:
@@ -96,11 +100,14 @@ class StorageCommands:
 
     def command_listener(self) -> Callable[[CommandDone, float], None]:
         """Feeds the command log (fire-and-forget) for /stats."""
-        writer = self._writer
+        writer, user_data = self._writer, self.user_data
 
         def log(done: CommandDone, latency_ms: float) -> None:
+            # The press that deleted its user's data is logged without them.
+            user_id = None if user_data.is_anonymous(done.request_id) else done.user_id
             writer.tell(LogCommand(request_id=done.request_id, command=done.command,
-                                   latency_ms=latency_ms, outcome=done.outcome, at=time.time()))
+                                   latency_ms=latency_ms, outcome=done.outcome, at=time.time(),
+                                   user_id=user_id))
         return log
 
     def recent_command_stats(self) -> tuple[CommandStat, ...]:
@@ -278,6 +285,8 @@ class StorageCommands:
             case DeleteAlertButton(alert_id=alert_id):
                 replies, outcome = self.delete_alert(request, alert_id)
                 return CommandResult(tuple(_as_new_message(r) for r in replies), outcome)
+            case ForgetButton():
+                return self.user_data.forget_button(request, action)
             case RearmAlertButton(alert_id=alert_id):
                 result = self._save(request, lambda reply_to: RearmAlert(
                     request_id=request.request_id, user_id=request.user_id,

@@ -228,4 +228,16 @@ def settings(service: CommandService, run: RunCommand, args: SettingsRequest) ->
     return _storage(service, run, lambda storage: storage.settings(run.request, args))
 
 
+# -- your data (actors/user_data.py) ----------------------------------------------------------
+
+@handles("export")
+def export(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.user_data.export(run.request))
+
+
+@handles("forget")
+def forget(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
+    return _storage(service, run, lambda storage: storage.user_data.forget_preview(run.request))
+
+
 check_registry()

@@ -73,7 +73,8 @@ class CommandWorker(SupervisedActor):
         self._outcomes[outcome] = self._outcomes.get(outcome, 0) + 1
         self._conversation.tell(CommandDone(request_id=run.request_id, replies=replies,
                                             command=run.command, outcome=outcome,
-                                            worker=self.ctx.name))
+                                            worker=self.ctx.name,
+                                            user_id=run.request.user_id))
 
     def _on_inline(self, run: RunInline) -> None:
         """An inline query's results (``actors.inline_answers``), back to the conversation."""

@@ -47,6 +47,7 @@ from messages.storage import (
     Unwatch,
     Watch,
 )
+from messages.user_data import ForgetUser
 from storage.batch import (
     ACKED_TYPES,
     BackgroundWrite,
@@ -178,7 +179,7 @@ class DbWriter(SupervisedActor):
         match message:
             case (AddAlert() | DeleteAlert() | RearmAlert() | Watch() | Unwatch() | SaveSettings()
                   | FireCrossedAlerts() | MarkNotified() | SetDigest() | ClearDigest()
-                  | SettleDigests()):
+                  | SettleDigests() | ForgetUser()):
                 return self._on_write(message, acknowledged=True)
             case TouchUser() | LogCommand() | StoreCandles():
                 return self._on_write(message, acknowledged=False)

@@ -33,6 +33,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
+from actors.telegram_documents import send_document
 from chat.chunking import split_html
 from chat.html import visible_text
 from chat.outbound import (
@@ -289,6 +290,11 @@ class Outbox:
                                                parse_mode=parse_mode, reply_markup=markup)
             self._stats.photos += 1
             return int(photo.message_id)
+        if step.kind is StepKind.DOCUMENT:
+            sent_id = await send_document(self._bot, chat_id, step, caption=text,
+                                          parse_mode=parse_mode, markup=markup)
+            self._stats.sent += 1  # a document is a message
+            return sent_id
         target = None if job.as_new else self._edit_target(chat_id, step)
         if target is not None:
             await self._bot.edit_message_text(text, chat_id=chat_id, message_id=target,

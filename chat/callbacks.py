@@ -35,6 +35,7 @@ __all__ = [
     "MAX_OWNER",
     "CallbackAction",
     "DeleteAlertButton",
+    "ForgetButton",
     "InvalidCallback",
     "LEGACY_VERSION",
     "OwnedAction",
@@ -226,9 +227,20 @@ class SettingButton:
             raise ValueError(f"setting value {self.value!r} is not canonical")
 
 
+@dataclass(frozen=True, slots=True)
+class ForgetButton:
+    """Under /forget: delete all of the presser's data now (confirm), or cancel."""
+
+    confirm: bool
+    """True for the delete button, False for Cancel."""
+
+    def __post_init__(self) -> None:
+        _check_flag(self.confirm)
+
+
 CallbackAction = (
     ShowAnalysis | RefreshAnalysis | ShowChart | RefreshWatchlist | RearmAlertButton
-    | DeleteAlertButton | RestartActorButton | SettingButton
+    | DeleteAlertButton | RestartActorButton | SettingButton | ForgetButton
 )
 
 
@@ -274,6 +286,7 @@ _DECODERS: dict[str, tuple[int, Callable[[list[str]], CallbackAction]]] = {
     "d": (1, lambda f: DeleteAlertButton(_alert_id(f[0]))),
     "s": (2, lambda f: RestartActorButton(f[0], _flag(f[1]))),
     "st": (2, lambda f: SettingButton(f[0], f[1])),
+    "fg": (1, lambda f: ForgetButton(_flag(f[0]))),
 }
 
 
@@ -295,6 +308,8 @@ def _fields(action: CallbackAction) -> tuple[str, ...]:
             return ("s", actor, "1" if confirm else "0")
         case SettingButton(key, value):
             return ("st", key, value)
+        case ForgetButton(confirm):
+            return ("fg", "1" if confirm else "0")
     raise TypeError(f"not a callback action: {action!r}")
 
 

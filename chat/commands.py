@@ -182,6 +182,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         args="[HH:MM|off]", example="/digest 08:30", max_args=2, parse_args=digest_args,
     ),
     CommandSpec(name="top", summary="24h top gainers and losers among USDT pairs", example="/top"),
+    CommandSpec(name="export", summary="Send me all my data as a JSON file", example="/export",
+                chat_action="upload_document"),
+    CommandSpec(name="forget", summary="Delete all my data (asks first)", example="/forget"),
     CommandSpec(
         name="settings",
         summary="My settings: default interval, time zone, quiet hours, card style, cool-down",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from chat.callbacks import (
     DeleteAlertButton,
+    ForgetButton,
     InvalidCallback,
     RearmAlertButton,
     RefreshAnalysis,
@@ -35,6 +36,7 @@ __all__ = [
     "alerts_keyboard",
     "analysis_keyboard",
     "chart_keyboard",
+    "forget_keyboard",
     "owner_of",
     "restart_keyboard",
     "settings_keyboard",
@@ -143,3 +145,11 @@ def settings_keyboard(settings: UserSettings, *, owner: int) -> Keyboard:
                    encode(SettingButton(key, value), owner))
             for value in choices))
     return tuple(rows)
+
+
+def forget_keyboard(*, owner: int) -> Keyboard:
+    """Under /forget: delete everything now, or cancel (only the owner's press counts)."""
+    return ((
+        Button("🗑 Delete all my data", encode(ForgetButton(True), owner)),
+        Button("Cancel", encode(ForgetButton(False), owner)),
+    ),)

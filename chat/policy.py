@@ -306,7 +306,8 @@ class ConversationPolicy:
                 self.counts["timed_out"] += 1
                 apology = CommandDone(request_id=request_id, command=pending.command,
                                       outcome="error", worker=pending.worker,
-                                      replies=(reply(pending.request, SORRY),))
+                                      replies=(reply(pending.request, SORRY),),
+                                      user_id=pending.request.user_id)
                 decisions.append(TimeOut(*self._complete(apology)))
             elif (not pending.loading_sent and age >= self._loading_after_s
                   and isinstance(pending.request, ChatCommand)):
@@ -364,7 +365,7 @@ class ConversationPolicy:
     def _finished_now(self, request: Request, name: str, answer: ChatReply,
                       outcome: str = "ok", *, logged: bool = True) -> AnswerNow:
         done = CommandDone(request_id=request.request_id, command=name, outcome=outcome,
-                           replies=(answer,))
+                           replies=(answer,), user_id=request.user_id)
         received = request.received_at
         return AnswerNow(done, (self._clock() - received) * 1000 if received else 0.0,
                          logged=logged)
@@ -415,9 +416,9 @@ def _press_refusal(owned: OwnedAction, pressed: ButtonPressed) -> str | None:
 def _replace_loading(request_id: str, replies: tuple[ChatReply, ...]) -> tuple[ChatReply, ...]:
     """The first reply edits the loading message, or points below it when it cannot."""
     first = replies[0]
-    if first.photo is None and first.edit_message_id is None:
+    if first.photo is None and first.document is None and first.edit_message_id is None:
         return (dataclasses.replace(first, edit_slot=request_id), *replies[1:])
-    # A photo cannot replace a text message: turn the loading text into a pointer.
-    pointer = dataclasses.replace(first, text="👇", photo=None, buttons=(),
+    # A photo or a document cannot replace a text message: turn the loading text into a pointer.
+    pointer = dataclasses.replace(first, text="👇", photo=None, document=None, buttons=(),
                                   edit_slot=request_id, final=False)
     return (pointer, *replies)

@@ -53,6 +53,8 @@ class StepKind(Enum):
     """sendMessage, or editMessageText when the step has an edit target."""
     PHOTO = "photo"
     """sendPhoto with the text as caption."""
+    DOCUMENT = "document"
+    """sendDocument with the text as caption."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +69,10 @@ class OutboundStep:
     """Inline keyboard (only on the last step)."""
     photo: bytes | None = None
     """Image bytes for PHOTO steps."""
+    document: bytes | None = None
+    """File bytes for DOCUMENT steps."""
+    filename: str = "document"
+    """The DOCUMENT step's file name."""
     edit_slot: str | None = None
     """Edit the message remembered under this slot (TEXT, first step only)."""
     edit_message_id: int | None = None
@@ -97,14 +103,16 @@ def plan_reply(
     """The calls that deliver ``reply`` (not counting its callback answer), in order.
 
     Long texts become several messages; a long caption stays with the photo up to
-    ``caption_limit`` and the rest follows as messages. A photo is always sent new (a text
-    edit cannot change a photo). Empty when there is nothing to show.
+    ``caption_limit`` and the rest follows as messages; a document's caption likewise. A photo
+    or a document is always sent new (a text edit cannot change one). Empty when there is
+    nothing to show.
     """
-    if reply.photo is not None:
+    if reply.photo is not None or reply.document is not None:
         captions = split(reply.text, caption_limit) if reply.text else []
         rest = split("\n".join(captions[1:]), text_limit) if len(captions) > 1 else []
         texts = [captions[0] if captions else "", *rest]
-        kinds = [StepKind.PHOTO] + [StepKind.TEXT] * len(rest)
+        first = StepKind.PHOTO if reply.photo is not None else StepKind.DOCUMENT
+        kinds = [first] + [StepKind.TEXT] * len(rest)
         edit_slot, edit_message_id = None, None
     else:
         texts = split(reply.text, text_limit) if reply.text else []
@@ -117,6 +125,8 @@ def plan_reply(
             text=text,
             buttons=reply.buttons if index == total - 1 else (),
             photo=reply.photo if kind is StepKind.PHOTO else None,
+            document=reply.document if kind is StepKind.DOCUMENT else None,
+            filename=reply.filename,
             edit_slot=edit_slot if index == 0 else None,
             edit_message_id=edit_message_id if index == 0 else None,
             remember_slot=reply.slot if index == 0 else None,

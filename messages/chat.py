@@ -94,7 +94,8 @@ class ButtonPressed:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChatReply:
-    """Something to show a user: a new message, an edit, a photo, or a callback answer."""
+    """Something to show a user: a new message, an edit, a photo, a document, or a callback
+    answer."""
 
     request_id: str
     """The request it answers."""
@@ -106,6 +107,10 @@ class ChatReply:
     """Inline keyboard rows."""
     photo: bytes | None = None
     """PNG to send as a photo, with ``text`` as caption."""
+    document: bytes | None = None
+    """A file to send as a document (sendDocument) with ``text`` as caption; not with ``photo``."""
+    filename: str = "document"
+    """The document's file name as the user sees it (with ``document``)."""
     slot: str | None = None
     """Remember the sent message under this name (for a later edit)."""
     edit_slot: str | None = None
@@ -182,6 +187,8 @@ class CommandDone:
     """ok, usage, degraded, unavailable, error."""
     worker: str = ""
     """Which command worker did it (load accounting)."""
+    user_id: int | None = None
+    """Who asked (the command log's ``user_id``, so /forget and /export can find the rows)."""
 
 
 @dataclass(frozen=True, slots=True)

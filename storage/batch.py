@@ -33,7 +33,8 @@ from messages.storage import (
     Watch,
 )
 from messages.digest import ClearDigest, SetDigest, SettleDigests
-from storage import digest_writes, writes
+from messages.user_data import ForgetUser
+from storage import digest_writes, user_data, writes
 from storage.errors import InvalidWrite, NotSaved
 from storage.timing import QueryTimer
 from storage.writes import WriteRules
@@ -53,13 +54,13 @@ __all__ = [
 
 AckedWrite: TypeAlias = (
     AddAlert | DeleteAlert | RearmAlert | Watch | Unwatch | SaveSettings | FireCrossedAlerts
-    | MarkNotified | SetDigest | ClearDigest | SettleDigests
+    | MarkNotified | SetDigest | ClearDigest | SettleDigests | ForgetUser
 )
 BackgroundWrite: TypeAlias = TouchUser | LogCommand | StoreCandles
 Write: TypeAlias = AckedWrite | BackgroundWrite
 
 ACKED_TYPES = (AddAlert, DeleteAlert, RearmAlert, Watch, Unwatch, SaveSettings, FireCrossedAlerts,
-               MarkNotified, SetDigest, ClearDigest, SettleDigests)
+               MarkNotified, SetDigest, ClearDigest, SettleDigests, ForgetUser)
 BACKGROUND_TYPES = (TouchUser, LogCommand, StoreCandles)
 
 # Primary result codes (extended codes keep these in their low byte).
@@ -133,6 +134,8 @@ def _apply(conn: sqlite3.Connection, write: Write, now: float, rules: WriteRules
             return digest_writes.clear_digest(conn, write)
         case SettleDigests():
             return digest_writes.settle_digests(conn, write)
+        case ForgetUser():
+            return user_data.forget_user(conn, write)
         case StoreCandles():
             writes.store_candles(conn, write)
             return None

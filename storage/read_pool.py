@@ -25,7 +25,8 @@ from typing import Concatenate, ParamSpec, TypeVar
 from core.config import BotConfig
 from messages.digest import DigestRecord, FiringRecord
 from messages.storage import AlertRecord, CandleRow, CommandStat
-from storage import digest_queries, queries
+from messages.user_data import UserData, UserDataCounts
+from storage import digest_queries, queries, user_data
 from storage.connection import open_read_only
 from storage.errors import StorageUnavailable
 from storage.timing import QueryTimer
@@ -95,6 +96,14 @@ class ReadPool:
 
     def user_settings(self, user_id: int) -> tuple[tuple[str, str], ...]:
         return self.run("user_settings", queries.user_settings, user_id)
+
+    def user_data(self, user_id: int) -> UserData:
+        """Everything stored about one user, in one snapshot (/export)."""
+        return self.run("user_data", user_data.read_user_data, user_id)
+
+    def user_data_counts(self, user_id: int) -> UserDataCounts:
+        """Rows per table of one user, in one snapshot (the /forget preview)."""
+        return self.run("user_data_counts", user_data.count_user_data, user_id)
 
     def candles_between(self, symbol: str, interval: str, start_ms: int,
                         end_ms: int) -> tuple[CandleRow, ...]:

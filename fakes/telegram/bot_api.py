@@ -85,8 +85,13 @@ class FakeBotApi(LoopbackService):
 
     def push_message(self, chat_id: int, user_id: int, text: str, chat_type: str = "private",
                      username: str | None = None) -> int:
-        """A user sends ``text``; returns the update_id. Commands get a bot_command entity."""
+        """A user sends ``text``; returns the update_id. Commands get a bot_command entity.
+
+        A user who blocked the bot cannot write to it in private (their app unblocks first):
+        ValueError, so a test cannot model what Telegram does not allow."""
         with self._changed:
+            if chat_type == "private" and self._state.blocks.is_blocked(user_id):
+                raise ValueError(f"user {user_id} blocked the bot: unblock() first")
             update_id = self._state.push_message(chat_id, user_id, text, chat_type, username)
             self._changed.notify_all()
             return update_id
@@ -107,6 +112,23 @@ class FakeBotApi(LoopbackService):
             self._state.push_update({"inline_query": inline})
             self._changed.notify_all()
             return query_id
+
+
+    def block(self, user_id: int) -> int:
+        """The user blocks the bot: sends to their private chat get 403 until :meth:`unblock`.
+        Queues the ``my_chat_member`` update (status ``kicked``) Telegram sends; its update_id."""
+        return self._change_block(user_id, blocked=True)
+
+    def unblock(self, user_id: int) -> int:
+        """The user unblocks the bot (``my_chat_member`` back to ``member``); the update_id."""
+        return self._change_block(user_id, blocked=False)
+
+    def _change_block(self, user_id: int, *, blocked: bool) -> int:
+        with self._changed:
+            update = self._state.blocks.change(user_id, self._state.bot_user, blocked=blocked)
+            update_id = self._state.push_update(update)
+            self._changed.notify_all()
+            return update_id
 
     def push_raw_update(self, update: dict[str, Any]) -> int:
         """Queue any update object as is (its update_id is replaced); returns the update_id."""

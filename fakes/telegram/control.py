@@ -7,6 +7,7 @@ is also a JSON route. Each route calls the same public method of :class:`FakeBot
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Any
 
 from fakes.telegram.records import CallRecord, InlineAnswerRecord, SentRecord
@@ -26,6 +27,7 @@ CONTROL_SUMMARY = {
     "POST /_fake/updates/raw": "any Update object (update_id is assigned)",
     "POST /_fake/updates/inline": '{"user_id", "query", "offset"?, "chat_type"?, "username"?}',
     "GET /_fake/inline_answers?user_id=": "accepted answerInlineQuery calls with their results",
+    "POST /_fake/users/block": '{"user_id", "blocked": true|false}: the user (un)blocks the bot',
     "GET /_fake/sent?chat_id=&method=": "accepted outgoing calls",
     "GET /_fake/calls?method=": "every received call with its status",
     "GET /_fake/counters": "calls per method, statuses, 429s, pending updates",
@@ -63,6 +65,10 @@ def _route(fake: FakeBotApi, http_method: str, path: str,
         callback_id = fake.push_callback(int(params["chat_id"]), int(params["user_id"]),
                                          int(params["message_id"]), str(params["data"]))
         return 201, {"callback_query_id": callback_id}
+    if route == ("POST", "/_fake/users/block"):
+        user_id, blocked = int(params["user_id"]), params.get("blocked", True) is not False
+        update_id = fake.block(user_id) if blocked else fake.unblock(user_id)
+        return 201, {"update_id": update_id}
     if route == ("POST", "/_fake/updates/raw"):
         return 201, {"update_id": fake.push_raw_update(dict(params))}
     if route == ("POST", "/_fake/updates/inline"):
@@ -108,6 +114,8 @@ def record_json(record: SentRecord | CallRecord) -> dict[str, object]:
     fields = {name: getattr(record, name) for name in record.__slots__}
     if isinstance(record, SentRecord):
         fields["buttons"] = [[list(button) for button in row] for row in record.buttons]
+        if record.document is not None:  # JSON has no bytes: the file as base64
+            fields["document"] = base64.b64encode(record.document).decode("ascii")
     return fields
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fakes.loopback import BodyError, LoopbackHandler
+from fakes.telegram.uploads import DOCUMENT_LIMIT, Upload
 
 __all__ = ["BodyError", "BotApiHandler", "RequestInput", "redact_path"]
 
@@ -25,7 +26,7 @@ _log = logging.getLogger(__name__)
 _BOT_PATH = re.compile(r"^/bot[^/]*")
 
 RequestInput = tuple[dict[str, Any], dict[str, bytes]]
-"""Request parameters and uploaded files (by form field name)."""
+"""Request parameters and uploaded files (by form field name; each an ``Upload``)."""
 
 
 def redact_path(path: str) -> str:
@@ -38,8 +39,9 @@ class BotApiHandler(LoopbackHandler):
 
     timeout = 60.0
     json_ensure_ascii = False
-    max_body_bytes = 12_000_000
-    """Room for a photo upload."""
+    max_body_bytes = DOCUMENT_LIMIT + 1_000_000
+    """Room for a document upload at its 50 MB limit (and one byte over, to refuse it as
+    Telegram does, with 413)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         _log.debug("%s %s -> %s", self.command, redact_path(urlsplit(self.path).path), code)
@@ -97,8 +99,9 @@ def parse_multipart(raw: bytes, content_type: str) -> tuple[dict[str, str], dict
         field_name = disposition.get_param("name", header="content-disposition")
         if not isinstance(field_name, str):
             raise BodyError("multipart part without a name")
-        if disposition.get_param("filename", header="content-disposition") is not None:
-            files[field_name] = body
+        filename = disposition.get_param("filename", header="content-disposition")
+        if filename is not None:
+            files[field_name] = Upload(body, filename if isinstance(filename, str) else "")
         else:
             fields[field_name] = body.decode("utf-8", "replace")
     return fields, files

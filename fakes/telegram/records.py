@@ -36,6 +36,10 @@ class SentRecord:
     """sendChatAction's action."""
     at: float
     """Server clock when it was accepted."""
+    document: bytes | None = None
+    """sendDocument: the uploaded file's bytes (empty for a file_id); None otherwise."""
+    filename: str | None = None
+    """sendDocument: the name the file was uploaded under."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ moves bytes and does the one blocking thing, the getUpdates long poll.
 from __future__ import annotations
 
 import json
-import struct
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -27,17 +26,16 @@ from fakes.telegram.rules import (
     check_text,
     keyboard_rows,
 )
+from fakes.telegram.uploads import Blocks, check_document, check_photo, png_size
 
 __all__ = ["BotApiState", "chat_type_of"]
 
 _RECORD_LIMIT = 100_000
-_PHOTO_LIMIT = 10_000_000
 _CHAT_ACTIONS = frozenset({
     "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
     "upload_document", "choose_sticker", "find_location", "record_video_note",
     "upload_video_note",
 })
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _GROUP_TYPES = ("group", "supergroup", "channel")
 
 
@@ -85,13 +83,6 @@ def _decoded(params: dict[str, Any], name: str) -> Any:
         raise BotApiError(400, f"Bad Request: can't parse {name} JSON object") from None
 
 
-def _png_size(data: bytes) -> tuple[int, int]:
-    if data.startswith(_PNG_SIGNATURE) and len(data) >= 24:
-        width, height = struct.unpack(">II", data[16:24])
-        return int(width), int(height)
-    return 320, 320
-
-
 class BotApiState:
     """The fake server's memory; not thread-safe (the server calls it under its lock)."""
 
@@ -106,6 +97,7 @@ class BotApiState:
         self._clock = clock
         self.menus = CommandMenus()
         self.inline = InlineQueries()
+        self.blocks = Blocks()
         self._handlers: dict[str, Callable[[dict[str, Any], dict[str, bytes]], object]] = {
             "getme": lambda params, files: self.bot_user,
             "deletewebhook": self._delete_webhook,
@@ -116,6 +108,7 @@ class BotApiState:
             "deletemessage": self._delete_message,
             "answercallbackquery": self._answer_callback_query,
             "sendphoto": self._send_photo,
+            "senddocument": self._send_document,
             "sendchataction": self._send_chat_action,
             "answerinlinequery": lambda params, files: self.inline.answer(params, self._clock()),
             "setmycommands": lambda params, files: self.menus.set(
@@ -137,6 +130,7 @@ class BotApiState:
         self.next_callback = 1
         self.menus.clear()
         self.inline.clear()
+        self.blocks.clear()
         self.webhook_url = ""
         self.sent: deque[SentRecord] = deque(maxlen=_RECORD_LIMIT)
         self.calls: deque[CallRecord] = deque(maxlen=_RECORD_LIMIT)
@@ -226,10 +220,11 @@ class BotApiState:
     def _record_sent(self, method: str, chat_id: int | None, *, text: str | None = None,
                      markup: Any = None, message_id: int | None = None, photo_bytes: int = 0,
                      parse_mode: str | None = None, callback_query_id: str | None = None,
-                     action: str | None = None) -> None:
+                     action: str | None = None, document: bytes | None = None,
+                     filename: str | None = None) -> None:
         self.sent.append(SentRecord(method, chat_id, text, keyboard_rows(markup), message_id,
                                     photo_bytes, parse_mode, callback_query_id, action,
-                                    self._clock()))
+                                    self._clock(), document, filename))
 
     def _delete_webhook(self, params: dict[str, Any], files: dict[str, bytes]) -> bool:
         self.webhook_url = ""
@@ -313,13 +308,7 @@ class BotApiState:
     def _send_photo(self, params: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
         chat_id = _integer(params, "chat_id")
         assert chat_id is not None
-        photo = files.get("photo")
-        if photo is None and not params.get("photo"):
-            raise BotApiError(400, "Bad Request: there is no photo in the request")
-        if photo is not None and len(photo) > _PHOTO_LIMIT:
-            raise BotApiError(400, "Bad Request: file is too big")
-        if photo is not None and not photo.startswith((_PNG_SIGNATURE, b"\xff\xd8\xff")):
-            raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        photo = check_photo(params, files)
         parse_mode = params.get("parse_mode")
         caption = params.get("caption")
         visible = check_caption(caption, parse_mode)
@@ -331,11 +320,34 @@ class BotApiState:
         self._record_sent("sendPhoto", chat_id, text=caption or None, markup=markup,
                           message_id=message_id, photo_bytes=len(photo or b""),
                           parse_mode=parse_mode)
-        width, height = _png_size(photo or b"")
+        width, height = png_size(photo or b"")
         result = self._message_json(chat_id, message_id, text=None, markup=markup)
         result["photo"] = [{"file_id": f"photo-{chat_id}-{message_id}",
                             "file_unique_id": f"u{chat_id}x{message_id}", "width": width,
                             "height": height, "file_size": len(photo or b"")}]
+        if visible:
+            result["caption"] = visible
+        return result
+
+    def _send_document(self, params: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
+        chat_id = _integer(params, "chat_id")
+        assert chat_id is not None
+        document = check_document(params, files)
+        parse_mode, caption = params.get("parse_mode"), params.get("caption")
+        visible = check_caption(caption, parse_mode)
+        markup = _decoded(params, "reply_markup")
+        keyboard_rows(markup)
+        self._admit(chat_id, is_message=True)
+        message_id = self._next_message_id(chat_id)
+        self.messages[(chat_id, message_id)] = _Message(None, markup, True, True)
+        self._record_sent("sendDocument", chat_id, text=caption or None, markup=markup,
+                          message_id=message_id, parse_mode=parse_mode,
+                          document=document.data, filename=document.filename)
+        result = self._message_json(chat_id, message_id, text=None, markup=markup)
+        result["document"] = {"file_id": f"document-{chat_id}-{message_id}",
+                              "file_unique_id": f"d{chat_id}x{message_id}",
+                              "file_name": document.filename or "document",
+                              "file_size": len(document.data)}
         if visible:
             result["caption"] = visible
         return result
@@ -345,12 +357,14 @@ class BotApiState:
         action = params.get("action")
         if action not in _CHAT_ACTIONS:
             raise BotApiError(400, "Bad Request: wrong parameter action in request")
+        self.blocks.check_send(chat_id or 0)
         self._record_sent("sendChatAction", chat_id, action=str(action))
         return True
 
     # -- helpers -------------------------------------------------------------------------------
 
     def _admit(self, chat_id: int, *, is_message: bool) -> None:
+        self.blocks.check_send(chat_id)
         if self.flood is None:
             return
         chat_type = self.chats.get(chat_id, {}).get("type") or chat_type_of(chat_id)

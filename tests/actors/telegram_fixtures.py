@@ -126,6 +126,9 @@ class EchoConversation(SupervisedActor):
                         reply("<i>BTC 1h</i>", photo=PNG)]
             case "/burst":
                 return [reply(f"n{n}") for n in range(int(rest))]
+            case "/document":
+                return [reply("<b>Your data</b>", document=b'{"schema": 1}',
+                              filename="export.json")]
             case "/keyboard":
                 return [reply("Pick", buttons=((Button("Refresh", "refresh:1"),),))]
             case "/badbutton":

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chat.callbacks import (
+    ForgetButton,
     CALLBACK_VERSION,
     MAX_ALERT_ID,
     MAX_CALLBACK_BYTES,
@@ -170,6 +171,7 @@ actions: st.SearchStrategy[CallbackAction] = st.one_of(
     st.just(RefreshWatchlist()),
     st.builds(RearmAlertButton, alert_ids),
     st.builds(DeleteAlertButton, alert_ids),
+    st.builds(ForgetButton, st.booleans()),
 )
 
 
@@ -186,7 +188,7 @@ def test_decode_inverts_encode_within_64_bytes(action: CallbackAction, owner: in
 @given(st.one_of(
     st.text(max_size=100),
     st.binary(max_size=64).map(lambda raw: raw.decode("latin-1")),
-    st.lists(st.sampled_from(["1", "2", "a", "r", "c", "w", "m", "d", "BTCUSDT", "1h", "0", "1",
+    st.lists(st.sampled_from(["1", "2", "a", "r", "c", "w", "m", "d", "fg", "BTCUSDT", "1h", "0", "1",
                               "", "01", "x" * 30, "-1", "-0", "42", "9" * 20]),
              max_size=8).map("|".join),
 ))

@@ -26,7 +26,7 @@ ISSUE_COMMANDS = {
     # issue 14, admin controls
     "restart", "cache", "breaker", "loglevel", "mute",
     # issue 15
-    "digest", "settings",
+    "digest", "settings", "export", "forget",
 }
 ADMIN_COMMANDS = {"actors", "health", "stats", "restart", "cache", "breaker", "loglevel", "mute"}
 

@@ -415,6 +415,17 @@ def test_a_photo_with_a_long_caption_sends_the_rest_as_messages() -> None:
     assert sum(step.text.count("caption line") for step in steps) == 40
 
 
+def test_a_document_goes_as_one_upload_with_its_name_and_caption_and_is_never_an_edit() -> None:
+    reply = ChatReply(request_id="r", chat_id=1, text="Your data", document=b"{}",
+                      filename="export.json", edit_slot="s")
+
+    (step,) = plan_reply(reply, split_html)
+
+    assert (step.kind, step.text, step.document, step.filename) == (
+        StepKind.DOCUMENT, "Your data", b"{}", "export.json")
+    assert step.photo is None and not step.is_edit
+
+
 def test_a_reply_with_nothing_to_show_has_no_steps() -> None:
     assert plan_reply(ChatReply(request_id="r", chat_id=1, callback_id="q"), split_html) == ()
 

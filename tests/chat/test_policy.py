@@ -408,6 +408,30 @@ def test_a_photo_after_a_loading_message_turns_it_into_a_pointer(clock: FakeCloc
     assert pointer.edit_slot == dispatch.run.request_id and sent == photo
 
 
+def test_a_document_after_a_loading_message_turns_it_into_a_pointer(clock: FakeClock) -> None:
+    policy = make_policy(clock)
+    dispatch = dispatched(policy.on_command(message("/export")))
+    clock.advance(0.5)
+    policy.on_tick()
+    document = ChatReply(request_id=dispatch.run.request_id, chat_id=USER, text="Your data",
+                         document=b"{}", filename="export.json")
+    delivered = only(policy.on_done(done_for(dispatch, document)))
+    assert isinstance(delivered, Deliver)
+    pointer, sent = delivered.done.replies
+    assert (pointer.text, pointer.document, pointer.final) == ("👇", None, False)
+    assert sent == document
+
+
+def test_every_answer_names_the_user_it_answers_for_the_command_log(clock: FakeClock) -> None:
+    policy = make_policy(clock)
+    dispatch = dispatched(policy.on_command(message("/export")))
+    clock.advance(60.0)
+    (timed_out, *_) = policy.on_tick()
+
+    assert isinstance(timed_out, TimeOut) and timed_out.done.user_id == USER
+    assert dispatch.run.request.user_id == USER
+
+
 def test_button_presses_never_get_a_loading_message(clock: FakeClock) -> None:
     policy = make_policy(clock)
     policy.on_button(press())

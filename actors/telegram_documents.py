@@ -1,0 +1,33 @@
+"""The outbox's document upload: one ``sendDocument`` call for a reply's DOCUMENT step.
+
+Why apart from ``actors.telegram_outbox`` (at its size limit): the upload has its own rules.
+The file goes as a multipart upload under the reply's file name; PTB applies the transport's
+``media_write_timeout`` to it, as to a photo, and the read, connect and pool timeouts of every
+call (``actors.telegram_loop.TransportTuning``), so the call never blocks without a bound.
+Failures are sorted by the outbox like any other call: a 403 (the user blocked the bot) fails
+the reply at once, it is not retried.
+"""
+
+from __future__ import annotations
+
+from telegram import Bot, InlineKeyboardMarkup
+
+from chat.reply_plan import OutboundStep, StepKind
+
+__all__ = ["DOCUMENT_LIMIT_BYTES", "send_document"]
+
+DOCUMENT_LIMIT_BYTES = 50 * 1024 * 1024
+"""The Bot API's upload limit for sendDocument (50 MB)."""
+
+
+async def send_document(bot: Bot, chat_id: int, step: OutboundStep, *, caption: str,
+                        parse_mode: str | None, markup: InlineKeyboardMarkup | None) -> int:
+    """Upload ``step.document`` as ``step.filename`` with ``caption``; the new message's id."""
+    assert step.kind is StepKind.DOCUMENT and step.document is not None
+    if len(step.document) > DOCUMENT_LIMIT_BYTES:
+        raise ValueError(f"a document of {len(step.document)} bytes is over the Bot API's "
+                         f"{DOCUMENT_LIMIT_BYTES}-byte limit")
+    message = await bot.send_document(chat_id, document=step.document, filename=step.filename,
+                                      caption=caption or None, parse_mode=parse_mode,
+                                      reply_markup=markup)
+    return int(message.message_id)
