@@ -80,6 +80,9 @@ class ReadPool:
     def alert_symbols(self) -> tuple[str, ...]:
         return self.run("alert_symbols", queries.alert_symbols)
 
+    def rsi_pairs(self) -> tuple[tuple[str, str], ...]:
+        return self.run("rsi_pairs", queries.rsi_pairs)
+
     def unnotified_alerts(self) -> tuple[AlertRecord, ...]:
         return self.run("unnotified_alerts", queries.unnotified_alerts)
 
