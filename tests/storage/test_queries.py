@@ -65,7 +65,7 @@ def test_the_sweep_walks_the_armed_alerts_index_once_per_priced_symbol(conn):
 
 def test_the_sweep_walks_the_rsi_index_once_per_symbol_and_interval(conn):
     steps = plan(conn, HOT_WRITES["crossed_rsi"])
-    assert steps.count("SCAN r VIRTUAL TABLE INDEX 1:") == 2
+    assert steps.count("SCAN i VIRTUAL TABLE INDEX 1:") == 2
     assert ("SEARCH a USING INDEX alerts_rsi_armed"
             " (symbol=? AND interval=? AND direction=? AND price<?)") in steps
     assert ("SEARCH a USING INDEX alerts_rsi_armed"
