@@ -244,7 +244,10 @@ class AlertsActor(SupervisedActor):
             if orphans:
                 self._counts["recovered"] += len(orphans)
                 log_event(logger, "alerts.recovered", logging.WARNING, alerts=len(orphans))
-            if any(alert_id in self._held for alert_id in ids):
+            # Decided from the stored moments, not from memory: a restart between the end of
+            # the quiet hours and this sweep still gathers what they held into one message.
+            if any(quiet_until(_moment(alert), settings.timezone, settings.quiet) is not None
+                   for alert in alerts):
                 log_event(logger, "alerts.released", logging.INFO, user_id=user_id,
                           alerts=len(ids))
                 self._transport.tell(held_notices(alerts, settings.timezone))
@@ -335,6 +338,13 @@ class AlertsActor(SupervisedActor):
                       ids=[alert.alert_id for alert in fired.expired][:20])
         self._after_step("fired")
         return fired
+
+
+def _moment(alert: AlertRecord) -> float:
+    """When the event behind a notice happened: its firing, or its expiry."""
+    if alert.ended == "expired" and alert.expires_at is not None:
+        return alert.expires_at
+    return alert.fired_at if alert.fired_at is not None else alert.created_at
 
 
 def alerts_spec(

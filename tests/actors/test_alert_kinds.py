@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from messages.storage import AlertRecord, SaveSettings
+from messages.storage import AlertRecord, SaveSettings, SweepDue
 from supervision.messages import Describe
 from supervision.snapshot import ActorReport
 from tests.actors import storage_fixtures
 from tests.actors.storage_fixtures import SYMBOL, TIMEOUT, AlertWorld
+from tests.actors.test_alerts import CrashOnce
 from tests.market.conftest import START_S
 
 make_alert_world = storage_fixtures.make_alert_world  # the fixture, found by pytest by name
@@ -149,3 +150,26 @@ class TestQuietHours:
         assert len(world.replies.all()) == 2
         assert world.storage.pool.unnotified_alerts() == ()
         assert stored(world, other).notified_at is not None
+
+    def test_held_notices_survive_a_restart_of_the_sweep_and_still_arrive_together(
+        self, make_alert_world
+    ):
+        crash = CrashOnce("fired")
+        world = make_alert_world([100, 120, 130, 130, 130, 130], after_step=crash)
+        world.storage.write(SaveSettings, request_id="s", user_id=9, chat_id=9,
+                            settings=(("timezone", "Europe/Berlin"), ("quiet", "13:00-14:04")))
+        first = world.storage.add_alert("a", user_id=9, symbol=SYMBOL, price=110.0).alert_id
+        second = world.storage.add_alert("b", user_id=9, symbol=SYMBOL, price=125.0).alert_id
+        minutes(world, 1)
+        crash.armed.set()
+        world.next_minute()
+        world.alerts.tell(SweepDue())  # the second fires, then the actor crashes
+        assert crash.crashed.wait(TIMEOUT)
+        assert world.alerts.wait_until_running(generation=2, timeout=TIMEOUT)
+        world.sweep()
+        assert world.replies.all() == []
+        minutes(world, 2)
+        assert world.replies.wait_for_count(1)
+        minutes(world, 1)
+        [held] = world.replies.all()
+        assert f"#{first}" in held.text and f"#{second}" in held.text
