@@ -22,19 +22,22 @@ __all__ = ["alert_condition", "expired_notification", "fired_notification", "hel
            "notice_for", "notice_request_id"]
 
 
-def alert_condition(alert: AlertRecord) -> str:
+def alert_condition(alert: AlertRecord, *, reached: bool = False) -> str:
     """The condition in words, HTML-escaped: "BTCUSDT above 70,000.00", "SOLUSDT RSI(14) 4h
-    below 30", "ETHUSDT −10% (below 2,700.0000 from 3,000.0000)"."""
+    below 30", "ETHUSDT -10% (below 2,700.0000 from 3,000.0000)"; ``reached``: as news
+    ("BTCUSDT is above ...", "ETHUSDT moved -10% ...")."""
     symbol = bold(alert.symbol)
     direction = escape(alert.direction)
+    verb = "is " if reached else ""
     if alert.kind == "rsi":
-        return f"{symbol} RSI(14) {escape(alert.interval or '')} {direction} {alert.price:g}"
+        return (f"{symbol} RSI(14) {escape(alert.interval or '')} {verb}{direction} "
+                f"{alert.price:g}")
     level = escape(format_price(alert.price))
     if alert.kind == "percent" and alert.base_price:
         move = (alert.price / alert.base_price - 1) * 100
-        return (f"{symbol} {move:+.4g}% ({direction} {level} from "
+        return (f"{symbol} {'moved ' if reached else ''}{move:+.4g}% ({direction} {level} from "
                 f"{escape(format_price(alert.base_price))})")
-    return f"{symbol} {direction} {level}"
+    return f"{symbol} {verb}{direction} {level}"
 
 
 def _value(alert: AlertRecord) -> str:
@@ -67,7 +70,7 @@ def _keyboard(alert: AlertRecord) -> Keyboard:
 def fired_notification(alert: AlertRecord, zone: str = "UTC") -> ChatReply:
     """The message an owner gets when ``alert`` fires (HTML, with its buttons)."""
     after = "re-arms after it clears" if alert.recurring else "now off"
-    text = (f"🔔 {alert_condition(alert)}\n"
+    text = (f"🔔 {alert_condition(alert, reached=True)}\n"
             f"{_value(alert)} at {_when(alert.fired_at, zone)} · alert #{alert.alert_id} "
             f"({after})")
     return ChatReply(request_id=notice_request_id(alert), chat_id=alert.chat_id, text=text,
