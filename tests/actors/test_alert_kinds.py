@@ -66,7 +66,7 @@ class TestRsi:
         assert world.replies.wait_for_count(1)
         minutes(world, 1)
         [reply] = world.replies.about(alert_id)
-        assert "RSI(14) 1m above 70" in reply.text and "now off" in reply.text
+        assert "RSI(14) 1m is above 70" in reply.text and "now off" in reply.text
         assert stored(world, alert_id).fired_price > 70  # type: ignore[operator]
 
     def test_rsi_is_recomputed_only_when_a_new_candle_has_closed(self, make_alert_world):

@@ -49,7 +49,7 @@ def test_an_rsi_alert_fires_through_the_indicator_actor(make_telegram):
     tg.say(32, "/start", "Hi!")
     alert_id = add_alert(tg, 32, "r", direction="below", price=99.5, kind="rsi",
                          interval="1h")
-    note = tg.wait(32, "RSI(14) 1h below 99.5", 0)
+    note = tg.wait(32, "RSI(14) 1h is below 99.5", 0)
     assert f"#{alert_id}" in note.text and "now off" in note.text
     assert "Re-arm" in "".join(labels(note))
 
