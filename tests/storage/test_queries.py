@@ -90,10 +90,16 @@ def test_plans_stay_indexed_once_sqlite_has_statistics(conn):
     for n in range(2_000):
         insert_alert(conn, user_id=n % 50, symbol=f"S{n % 20}USDT", price=1.0 + n,
                      direction="above" if n % 2 else "below")
+    for n in range(600):  # RSI, recurring and expiring ones too
+        insert_alert(conn, user_id=100 + n % 50, symbol=f"S{n % 20}USDT", price=1.0 + n % 98,
+                     direction="above" if n % 2 else "below", kind="rsi",
+                     interval=("1h", "4h", "1d")[n % 3], recurring=n % 4 == 0,
+                     expires_at=NOW + n if n % 5 == 0 else None)
     conn.execute("ANALYZE")
     for name, sql in HOT.items():
         assert unindexed_scans(conn, sql) == [], name
-    assert not any("BLOOM" in step for step in plan(conn, HOT_WRITES["crossed_alerts"]))
+    for name in ("crossed_alerts", "crossed_rsi", "cleared_alerts", "cleared_rsi"):
+        assert not any("BLOOM" in step for step in plan(conn, HOT_WRITES[name])), name
 
 
 class TestAlertReads:
