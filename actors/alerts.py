@@ -222,9 +222,12 @@ class AlertsActor(SupervisedActor):
         """Send the outbox, per owner: one notice each, or, for what waited for quiet hours
         to end, everything in one message; owners inside their quiet hours wait."""
         outbox: dict[int, list[AlertRecord]] = defaultdict(list)
-        for alert in self._read_pool.unnotified_alerts():
+        pending = self._read_pool.unnotified_alerts()
+        for alert in pending:
             if alert.alert_id not in self._unconfirmed:
                 outbox[alert.user_id].append(alert)
+        # A held notice whose alert was deleted meanwhile is no longer waiting.
+        self._held.intersection_update(alert.alert_id for alert in pending)
         if not outbox:
             return
         now, sent = self._wall_clock(), 0
