@@ -144,6 +144,7 @@ class AlertsActor(SupervisedActor):
                                       "failed_sweeps", "expired", "rearmed"), 0)
         self._last_sweep_ms = 0.0
         self._sweep_id: str | None = None
+        self._market_failed = False
 
     def setup(self) -> None:
         self._timer = PeriodicTimer(self.actor_ref, SweepDue(), self._interval_s,
@@ -186,14 +187,14 @@ class AlertsActor(SupervisedActor):
 
     def _sweep(self) -> None:
         step = "confirm"
+        self._market_failed = False
         try:
             self._confirm()
             step = "recover"
             self._deliver(fired=())
-            step = "price"
-            prices = self._prices()
-            step = "rsi"
-            rsi = self._rsi_values()
+            # Market trouble leaves out what it could not value; expiry still runs.
+            prices = self._from_market("price", self._prices)
+            rsi = self._from_market("rsi", self._rsi_values)
             if prices or rsi or self._expiry_due():
                 step = "fire"
                 fired = self._fire(prices, rsi)
@@ -201,12 +202,24 @@ class AlertsActor(SupervisedActor):
                     step = "notify"
                     self._deliver(fired=[alert.alert_id for alert in fired.alerts])
         except (BotError, pykka.Timeout) as exc:
-            self._counts["failed_sweeps"] += 1
+            self._counts["failed_sweeps"] += not self._market_failed
             if self._counts["sweeps"] == 1 and isinstance(exc, StorageUnavailable):
                 # The very first sweep can run before the writer has created the database.
                 log_event(logger, "alerts.storage_not_ready", logging.INFO, step=step)
                 return
             log_event(logger, "alerts.sweep_failed", logging.WARNING, step=step, error=repr(exc))
+
+    def _from_market(self, step: str, read: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+        try:
+            return read()
+        except StorageUnavailable:
+            raise
+        except (BotError, pykka.Timeout) as exc:
+            self._counts["failed_sweeps"] += not self._market_failed
+            self._market_failed = True
+            log_event(logger, "alerts.sweep_failed", logging.WARNING, step=step,
+                      error=repr(exc))
+            return ()
 
     def _confirm(self) -> None:
         """Mark notified what was sent; kept for the next sweep if the write fails."""

@@ -124,6 +124,17 @@ class TestExpiry:
         assert record.ended == "expired" and record.notified_at is not None
 
 
+    def test_an_expiry_is_told_even_while_the_exchange_is_failing(self, make_alert_world):
+        world = make_alert_world([100, 100, 100])
+        alert_id = world.storage.add_alert("e", user_id=8, symbol=SYMBOL, price=500.0,
+                                           expires_at=START_S + 30).alert_id
+        world.simulator.inject("5xx", endpoint="/api/v3/ticker/price", status=503)
+        minutes(world, 1)
+        assert world.replies.wait_for_count(1)
+        assert world.replies.all()[0].request_id == f"alert-{alert_id}-expired"
+        assert stats(world).failed_sweeps >= 1
+
+
 class TestQuietHours:
     def test_notices_inside_quiet_hours_wait_and_then_arrive_in_one_message(
         self, make_alert_world
