@@ -11,6 +11,8 @@ What a sweep passes to ``FireCrossedAlerts.rsi``: the pairs refreshed this sweep
 known pair when the set of alerts may have changed (a new alert id) or at least once a
 ``full_every_s`` (re-armed alerts whose cool-down passed, re-arm buttons). RSI of closed candles
 only changes when a candle closes, so nothing is missed in between but that bounded delay.
+A refresh that fails keeps the last reading and is tried again ``retry_after_s`` later (a
+delisted symbol or an outage must not cost a klines call and a warning every sweep).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class RsiTracker:
     def __init__(self, *, fetcher: Address, indicator: Address,
                  wall_clock: Callable[[], float], clock: Callable[[], float],
                  max_refreshes: int = 16, full_every_s: float = 60.0,
-                 indicator_timeout_s: float = 2.0) -> None:
+                 retry_after_s: float = 60.0, indicator_timeout_s: float = 2.0) -> None:
         self._fetcher = fetcher
         self._indicator = indicator
         self._wall_clock = wall_clock
@@ -61,12 +63,14 @@ class RsiTracker:
         self._max_refreshes = max_refreshes
         self._full_every_s = full_every_s
         self._indicator_timeout_s = indicator_timeout_s
+        self._retry_after_s = retry_after_s
         self._readings: dict[Pair, _Reading] = {}
+        self._retry_at: dict[Pair, float] = {}
         self._last_full = float("-inf")
         self.refreshes = 0
         """Pairs recomputed since start (one klines call and one indicator step each)."""
         self.failed_refreshes = 0
-        """Refreshes that failed (kept the previous reading; retried next sweep)."""
+        """Refreshes that failed (kept the previous reading; retried ``retry_after_s`` later)."""
 
     @property
     def states(self) -> int:
@@ -79,6 +83,8 @@ class RsiTracker:
         wanted = set(pairs)
         for gone in set(self._readings) - wanted:
             del self._readings[gone]
+        now = self._clock()
+        self._retry_at = {p: at for p, at in self._retry_at.items() if at > now and p in wanted}
         refreshed = self._refresh(self._due(pairs), deadline, request_id)
         if full or self._clock() - self._last_full >= self._full_every_s:
             self._last_full = self._clock()
@@ -93,6 +99,8 @@ class RsiTracker:
         now_ms = int(self._wall_clock() * 1000)
         due: list[tuple[int, Pair]] = []
         for pair in pairs:
+            if pair in self._retry_at:
+                continue  # failed lately (a delisted symbol, an outage): not every sweep
             reading = self._readings.get(pair)
             if reading is None:
                 due.append((-1, pair))
@@ -114,6 +122,7 @@ class RsiTracker:
                                         max(0.05, deadline - self._clock()))
             except (BotError, pykka.Timeout) as exc:
                 self.failed_refreshes += 1
+                self._retry_at[pair] = self._clock() + self._retry_after_s
                 log_event(logger, "alerts.rsi_refresh_failed", logging.WARNING,
                           symbol=pair[0], interval=pair[1], error=repr(exc))
                 continue

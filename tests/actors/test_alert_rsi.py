@@ -126,7 +126,9 @@ def test_a_failed_refresh_keeps_the_last_reading_and_is_retried():
     fetcher.failing.add("BTCUSDT")
     assert sweep(rsi, pairs) == [] and rsi.failed_refreshes == 1
     assert sweep(rsi, pairs, full=True) == [before]
+    assert sweep(rsi, pairs) == [] and rsi.failed_refreshes == 1  # not retried every sweep
     fetcher.failing.clear()
+    clock.now_ms += 60_000
     [after] = sweep(rsi, pairs)
     assert after[2] == before[2] + 1
 
