@@ -44,14 +44,14 @@ from messages.market import Fetch, FetchSpec
 from messages.storage import AlertRecord, FireCrossedAlerts, FiredAlerts, MarkNotified, SweepDue
 from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
-from users.clock import quiet_until
-from users.settings import UserSettings
 from supervision import request, request_future
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
 from core.stats import ActorStats
 from supervision.timer import PeriodicTimer
+from users.clock import quiet_until
+from users.settings import UserSettings
 
 __all__ = ["AlertStats", "AlertsActor", "alerts_spec"]
 

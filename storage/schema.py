@@ -132,21 +132,21 @@ def _v4_alert_columns(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX alerts_active")
     db.execute("DROP INDEX alerts_unnotified")
     for statement in (
-        "CREATE INDEX alerts_armed ON alerts (symbol, direction, price)"
-        " WHERE fired_at IS NULL AND ended IS NULL AND kind <> 'rsi'",
-        "CREATE INDEX alerts_waiting ON alerts (symbol, direction, price)"
-        " WHERE fired_at IS NOT NULL AND ended IS NULL AND kind <> 'rsi'",
-        "CREATE INDEX alerts_rsi_armed ON alerts (symbol, interval, direction, price)"
-        " WHERE fired_at IS NULL AND ended IS NULL AND kind = 'rsi'",
-        "CREATE INDEX alerts_rsi_waiting ON alerts (symbol, interval, direction, price)"
-        " WHERE fired_at IS NOT NULL AND ended IS NULL AND kind = 'rsi'",
+        ("CREATE INDEX alerts_armed ON alerts (symbol, direction, price)"
+         " WHERE fired_at IS NULL AND ended IS NULL AND kind <> 'rsi'"),
+        ("CREATE INDEX alerts_waiting ON alerts (symbol, direction, price)"
+         " WHERE fired_at IS NOT NULL AND ended IS NULL AND kind <> 'rsi'"),
+        ("CREATE INDEX alerts_rsi_armed ON alerts (symbol, interval, direction, price)"
+         " WHERE fired_at IS NULL AND ended IS NULL AND kind = 'rsi'"),
+        ("CREATE INDEX alerts_rsi_waiting ON alerts (symbol, interval, direction, price)"
+         " WHERE fired_at IS NOT NULL AND ended IS NULL AND kind = 'rsi'"),
         "CREATE INDEX alerts_live_symbols ON alerts (symbol) WHERE ended IS NULL AND kind <> 'rsi'",
-        "CREATE INDEX alerts_live_rsi ON alerts (symbol, interval)"
-        " WHERE ended IS NULL AND kind = 'rsi'",
-        "CREATE INDEX alerts_expiring ON alerts (expires_at)"
-        " WHERE expires_at IS NOT NULL AND ended IS NULL",
-        "CREATE INDEX alerts_unnotified ON alerts (user_id, id)"
-        " WHERE notified_at IS NULL AND (fired_at IS NOT NULL OR ended = 'expired')",
+        ("CREATE INDEX alerts_live_rsi ON alerts (symbol, interval)"
+         " WHERE ended IS NULL AND kind = 'rsi'"),
+        ("CREATE INDEX alerts_expiring ON alerts (expires_at)"
+         " WHERE expires_at IS NOT NULL AND ended IS NULL"),
+        ("CREATE INDEX alerts_unnotified ON alerts (user_id, id)"
+         " WHERE notified_at IS NULL AND (fired_at IS NOT NULL OR ended = 'expired')"),
     ):
         db.execute(statement)
 

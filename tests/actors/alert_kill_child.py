@@ -31,7 +31,6 @@ from messages.chat import ChatReply
 from messages.storage import AddAlert, SweepDue
 from storage.read_pool import ReadPool
 from supervision.actor import SupervisedActor
-from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
 from supervision.tree import SupervisionTree
 from tests.actors.storage_fixtures import (

@@ -18,7 +18,7 @@ make_telegram = test_telegram_e2e.make_telegram  # the fixture, found by pytest 
 def add_alert(tg: Telegram, chat: int, key: str, **fields: Any) -> int:
     """Store an alert the way the /alert handler does: an AddAlert to the db_writer."""
     saved: pykka.ThreadingFuture[Any] = pykka.ThreadingFuture()
-    writer = tg.bot._tree.address("db_writer")  # noqa: SLF001 - the test reaches the writer
+    writer = tg.bot._tree.address("db_writer")  # the test reaches the writer
     writer.tell(AddAlert(request_id=key, user_id=chat, chat_id=chat, symbol="BTCUSDT",
                          reply_to=saved, **fields))
     alert_id = saved.get(timeout=WAIT_S).alert_id

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from storage.alert_rules import check_alert, check_alert_fields, cleared, is_direction, reached
+from storage.alert_rules import (
+    check_alert,
+    check_alert_fields,
+    cleared,
+    is_direction,
+    reached,
+)
 from storage.errors import InvalidWrite
 
 

@@ -8,7 +8,13 @@ import sqlite3
 
 import pytest
 
-from messages.storage import AddAlert, FireCrossedAlerts, FiredAlerts, MarkNotified, RearmAlert
+from messages.storage import (
+    AddAlert,
+    FireCrossedAlerts,
+    FiredAlerts,
+    MarkNotified,
+    RearmAlert,
+)
 from storage import writes
 from storage.errors import InvalidWrite, LimitReached
 from storage.queries import alert_by_id, alerts_of, unnotified_alerts
