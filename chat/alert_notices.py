@@ -96,7 +96,8 @@ def notice_for(alert: AlertRecord, zone: str = "UTC") -> ChatReply:
 
 def held_notices(alerts: Sequence[AlertRecord], zone: str = "UTC") -> ChatReply:
     """Everything that waited for one owner's quiet hours to end, in one message."""
-    lines = [f"🌙 While your quiet hours were on ({len(alerts)} alerts):"]
+    count = f"{len(alerts)} alert" + ("" if len(alerts) == 1 else "s")
+    lines = [f"🌙 While your quiet hours were on ({count}):"]
     for alert in alerts:
         if alert.ended == "expired":
             lines.append(f"⌛ {_when(alert.expires_at, zone)} · #{alert.alert_id} "

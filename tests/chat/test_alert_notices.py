@@ -80,5 +80,7 @@ def test_held_notices_are_one_message_with_a_line_each_and_a_stable_id():
     assert lines[2].startswith("⌛ 14:01 CEST · #43") and lines[2].endswith("expired")
     assert reply.chat_id == 5 and is_balanced(reply.text)
     assert reply.request_id == held_notices([fired, expired], "UTC").request_id
-    assert reply.request_id != held_notices([fired], "UTC").request_id
+    alone = held_notices([fired], "UTC")
+    assert alone.request_id != reply.request_id
+    assert alone.text.startswith("🌙 While your quiet hours were on (1 alert):")
 
