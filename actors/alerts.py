@@ -1,19 +1,24 @@
-"""alerts: sweeps the price alerts every few seconds and notifies each owner once.
+"""alerts: sweeps the alerts of every kind every few seconds and notifies each owner once.
 
-A dedicated worker with its own thread, so it may wait (with timeouts) on the fetcher and the
-db_writer; nothing else waits on it. One sweep:
+A dedicated worker with its own thread, so it may wait (with timeouts) on the fetcher, the
+indicator actor and the db_writer; nothing else waits on it. One sweep:
 
 1. confirm earlier notifications whose "notified" mark did not commit yet;
-2. notify alerts that fired but were never notified (a crash between steps 4 and 6);
-3. price every symbol that has an active alert with **one** ticker call;
-4. ``FireCrossedAlerts``: the db_writer marks every reached alert fired, in one transaction,
-   and answers with exactly the alerts it moved (an indexed query: one range search per
-   symbol) - *before* anyone is told, so a fired alert is never fired twice;
-5. tell the transport one notification per alert (Analysis and Re-arm buttons);
-6. ``MarkNotified`` after the send.
+2. deliver the outbox: firings and expiries not yet notified (a crash between steps 5 and 7,
+   or notices held for quiet hours that have ended);
+3. price every symbol that has a live price or percent alert with **one** ticker call;
+4. RSI(14) of closed candles for the (symbol, interval) pairs with live RSI alerts, refreshed
+   only when a new candle has closed (``actors.alert_rsi``);
+5. ``FireCrossedAlerts``: the db_writer expires, re-arms what cleared and fires what is
+   reached, in one transaction, and answers with exactly the alerts it moved (indexed: one
+   range search per symbol) - *before* anyone is told, so a crossing is never fired twice;
+6. deliver again: one notice per firing or expiry; an owner whose quiet hours (their time
+   zone) contain the moment is skipped - the notice stays in the outbox, in the database -
+   and gets everything held in **one** message at the first sweep after the quiet hours end;
+7. ``MarkNotified`` after the send.
 
-A restart anywhere loses nothing: what fired in step 4 is found by step 2 of the next sweep.
-The one window for a duplicate is a crash after step 5 and before step 6 commits (a few
+A restart anywhere loses nothing: what fired in step 5 is delivered by step 2 of the next
+sweep. The one window for a duplicate is a crash after step 6 and before step 7 commits (a few
 milliseconds: the write is a group commit on an idle writer); docs/storage.md says more.
 """
 
@@ -21,13 +26,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pykka
 
-from chat.replies import fired_notification
+from actors.alert_rsi import RsiTracker
+from chat.alert_notices import held_notices, notice_for
 from core.config import BotConfig
 from core.errors import BotError
 from core.logs import bind_request_id, log_event
@@ -43,6 +50,8 @@ from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
 from core.stats import ActorStats
 from supervision.timer import PeriodicTimer
+from users.clock import quiet_until
+from users.settings import UserSettings
 
 __all__ = ["AlertStats", "AlertsActor", "alerts_spec"]
 
@@ -50,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 _UNPRICEABLE_FOR_S = 3600.0
 """How long a symbol the exchange refuses (delisted) is left out of sweeps."""
+_PAIRS_MAX_AGE_S = 60.0
+"""How often the (symbol, interval) pairs of live RSI alerts are re-read without a new alert."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +72,11 @@ class AlertStats(ActorStats):
     skipped: int
     """Ticks skipped because the previous sweep ended too recently."""
     fired: int
-    """Alerts whose price was crossed."""
+    """Firings: alerts whose condition was reached (a recurring alert counts each time)."""
     notified: int
-    """Of those, notifications sent."""
+    """Notices (firings and expiries) sent, a message gathering several counting each."""
     recovered: int
-    """Fired but unnotified alerts found in the database and sent again."""
+    """Unnotified notices found in the database that no sweep of this instance had held."""
     failed_sweeps: int
     """Sweeps that failed on storage or market trouble or a timeout."""
     last_sweep_ms: float
@@ -74,6 +85,16 @@ class AlertStats(ActorStats):
     """Notified alerts whose "notified" mark is not confirmed yet."""
     unpriceable: int
     """Symbols the exchange does not know, left out of sweeps for a while."""
+    expired: int = 0
+    """Alerts that reached their expiry unfired (or, recurring, after their last firing)."""
+    rearmed: int = 0
+    """Recurring alerts re-armed because their condition had cleared."""
+    held: int = 0
+    """Notices waiting now for their owner's quiet hours to end."""
+    rsi_states: int = 0
+    """(symbol, interval) pairs with an RSI reading, each with indicator state kept."""
+    rsi_refreshes: int = 0
+    """RSI recomputations, each after a new candle closed (or a first reading)."""
 
 
 class AlertsActor(SupervisedActor):
@@ -90,6 +111,7 @@ class AlertsActor(SupervisedActor):
         write_timeout_s: float = 5.0,
         writer: str = "db_writer",
         fetcher: str = "fetcher",
+        indicator: str = "indicator",
         transport: str = "transport",
         wall_clock: Callable[[], float] = time.time,
         clock: Callable[[], float] = time.monotonic,
@@ -108,14 +130,21 @@ class AlertsActor(SupervisedActor):
         self._wall_clock = wall_clock
         self._clock = clock
         self._after_step = after_step
+        self._rsi = RsiTracker(fetcher=self._fetcher, indicator=ctx.directory[indicator],
+                               wall_clock=wall_clock, clock=clock)
+        self._newest_alert = -1
+        self._pairs: tuple[tuple[str, str], ...] = ()
+        self._pairs_read_at = float("-inf")
         self._timer: PeriodicTimer | None = None
         self._last_sweep_end = float("-inf")
         self._unconfirmed: set[int] = set()
+        self._held: set[int] = set()
         self._unpriceable: dict[str, float] = {}
         self._counts = dict.fromkeys(("sweeps", "skipped", "fired", "notified", "recovered",
-                                      "failed_sweeps"), 0)
+                                      "failed_sweeps", "expired", "rearmed"), 0)
         self._last_sweep_ms = 0.0
         self._sweep_id: str | None = None
+        self._market_failed = False
 
     def setup(self) -> None:
         self._timer = PeriodicTimer(self.actor_ref, SweepDue(), self._interval_s,
@@ -136,7 +165,9 @@ class AlertsActor(SupervisedActor):
 
     def stats(self) -> AlertStats:
         return AlertStats(**self._counts, last_sweep_ms=round(self._last_sweep_ms, 3),
-                          awaiting_mark=len(self._unconfirmed), unpriceable=len(self._unpriceable))
+                          awaiting_mark=len(self._unconfirmed), unpriceable=len(self._unpriceable),
+                          held=len(self._held), rsi_states=self._rsi.states,
+                          rsi_refreshes=self._rsi.refreshes)
 
     # -- the sweep ------------------------------------------------------------------------------
 
@@ -156,22 +187,39 @@ class AlertsActor(SupervisedActor):
 
     def _sweep(self) -> None:
         step = "confirm"
+        self._market_failed = False
         try:
             self._confirm()
             step = "recover"
-            self._recover()
-            step = "price"
-            prices = self._prices()
-            if prices:
+            self._deliver(fired=())
+            # Market trouble leaves out what it could not value; expiry still runs.
+            prices = self._from_market("price", self._prices)
+            rsi = self._from_market("rsi", self._rsi_values)
+            if prices or rsi or self._expiry_due():
                 step = "fire"
-                self._notify(self._fire(prices))
+                fired = self._fire(prices, rsi)
+                if fired.alerts or fired.expired:
+                    step = "notify"
+                    self._deliver(fired=[alert.alert_id for alert in fired.alerts])
         except (BotError, pykka.Timeout) as exc:
-            self._counts["failed_sweeps"] += 1
+            self._counts["failed_sweeps"] += not self._market_failed
             if self._counts["sweeps"] == 1 and isinstance(exc, StorageUnavailable):
                 # The very first sweep can run before the writer has created the database.
                 log_event(logger, "alerts.storage_not_ready", logging.INFO, step=step)
                 return
             log_event(logger, "alerts.sweep_failed", logging.WARNING, step=step, error=repr(exc))
+
+    def _from_market(self, step: str, read: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+        try:
+            return read()
+        except StorageUnavailable:
+            raise
+        except (BotError, pykka.Timeout) as exc:
+            self._counts["failed_sweeps"] += not self._market_failed
+            self._market_failed = True
+            log_event(logger, "alerts.sweep_failed", logging.WARNING, step=step,
+                      error=repr(exc))
+            return ()
 
     def _confirm(self) -> None:
         """Mark notified what was sent; kept for the next sweep if the write fails."""
@@ -183,13 +231,69 @@ class AlertsActor(SupervisedActor):
             reply_to=reply_to), self._write_timeout_s)
         self._unconfirmed.difference_update(ids)
 
-    def _recover(self) -> None:
-        orphans = [alert for alert in self._read_pool.unnotified_alerts()
-                   if alert.alert_id not in self._unconfirmed]
-        if orphans:
-            self._counts["recovered"] += len(orphans)
-            log_event(logger, "alerts.recovered", logging.WARNING, alerts=len(orphans))
-            self._notify(orphans)
+    def _deliver(self, *, fired: Sequence[int]) -> None:
+        """Send the outbox, per owner: one notice each, or, for what waited for quiet hours
+        to end, everything in one message; owners inside their quiet hours wait."""
+        outbox: dict[int, list[AlertRecord]] = defaultdict(list)
+        pending = self._read_pool.unnotified_alerts()
+        for alert in pending:
+            if alert.alert_id not in self._unconfirmed:
+                outbox[alert.user_id].append(alert)
+        # A held notice whose alert was deleted meanwhile is no longer waiting.
+        self._held.intersection_update(alert.alert_id for alert in pending)
+        if not outbox:
+            return
+        now, sent = self._wall_clock(), 0
+        known = {*fired, *self._held}
+        for user_id, alerts in outbox.items():
+            settings = UserSettings.from_pairs(self._read_pool.user_settings(user_id))
+            ids = [alert.alert_id for alert in alerts]
+            until = quiet_until(now, settings.timezone, settings.quiet)
+            if until is not None:
+                new = [alert_id for alert_id in ids if alert_id not in self._held]
+                if new:
+                    self._held.update(new)
+                    log_event(logger, "alerts.held", logging.INFO, user_id=user_id,
+                              alerts=len(new), until=round(until, 3))
+                continue
+            orphans = [alert_id for alert_id in ids if alert_id not in known]
+            if orphans:
+                self._counts["recovered"] += len(orphans)
+                log_event(logger, "alerts.recovered", logging.WARNING, alerts=len(orphans))
+            # Decided from the stored moments, not from memory: a restart between the end of
+            # the quiet hours and this sweep still gathers what they held into one message.
+            if any(quiet_until(_moment(alert), settings.timezone, settings.quiet) is not None
+                   for alert in alerts):
+                log_event(logger, "alerts.released", logging.INFO, user_id=user_id,
+                          alerts=len(ids))
+                self._transport.tell(held_notices(alerts, settings.timezone))
+            else:
+                for alert in alerts:
+                    self._transport.tell(notice_for(alert, settings.timezone))
+            self._held.difference_update(ids)
+            self._unconfirmed.update(ids)
+            sent += len(ids)
+        if sent:
+            self._counts["notified"] += sent
+            self._after_step("sent")
+            self._confirm()
+
+    def _rsi_values(self) -> tuple[tuple[str, str, float], ...]:
+        # The pairs are re-read when an alert was added, and once a minute (deleted, ended or
+        # re-armed alerts); between, a sweep costs one MAX(id) lookup for them.
+        newest = self._read_pool.newest_alert_id()
+        added = newest != self._newest_alert
+        if added or self._clock() - self._pairs_read_at >= _PAIRS_MAX_AGE_S:
+            self._pairs = self._read_pool.rsi_pairs()
+            self._pairs_read_at = self._clock()
+        self._newest_alert = newest
+        return self._rsi.values(self._pairs, full=added,
+                                deadline=self._clock() + self._fetch_timeout_s,
+                                request_id=self._sweep_id)
+
+    def _expiry_due(self) -> bool:
+        next_expiry = self._read_pool.next_expiry()
+        return next_expiry is not None and next_expiry <= self._wall_clock()
 
     def _prices(self) -> tuple[tuple[str, float], ...]:
         now = self._clock()
@@ -234,26 +338,29 @@ class AlertsActor(SupervisedActor):
                 answers.append(exc)
         return answers
 
-    def _fire(self, prices: tuple[tuple[str, float], ...]) -> tuple[AlertRecord, ...]:
+    def _fire(self, prices: tuple[tuple[str, float], ...],
+              rsi: tuple[tuple[str, str, float], ...]) -> FiredAlerts:
         fired: FiredAlerts = request(self._writer, lambda reply_to: FireCrossedAlerts(
-            prices=prices, fired_at=self._wall_clock(), request_id=self._sweep_id,
+            prices=prices, rsi=rsi, fired_at=self._wall_clock(), request_id=self._sweep_id,
             reply_to=reply_to), self._write_timeout_s)
         self._counts["fired"] += len(fired.alerts)
+        self._counts["expired"] += len(fired.expired)
+        self._counts["rearmed"] += fired.rearmed
         if fired.alerts:
             log_event(logger, "alerts.fired", logging.INFO, alerts=len(fired.alerts),
                       ids=[alert.alert_id for alert in fired.alerts][:20])
+        if fired.expired:
+            log_event(logger, "alerts.expired", logging.INFO, alerts=len(fired.expired),
+                      ids=[alert.alert_id for alert in fired.expired][:20])
         self._after_step("fired")
-        return fired.alerts
+        return fired
 
-    def _notify(self, alerts: Sequence[AlertRecord]) -> None:
-        if not alerts:
-            return
-        for alert in alerts:
-            self._transport.tell(fired_notification(alert))
-        self._counts["notified"] += len(alerts)
-        self._unconfirmed.update(alert.alert_id for alert in alerts)
-        self._after_step("sent")
-        self._confirm()
+
+def _moment(alert: AlertRecord) -> float:
+    """When the event behind a notice happened: its firing, or its expiry."""
+    if alert.ended == "expired" and alert.expires_at is not None:
+        return alert.expires_at
+    return alert.fired_at if alert.fired_at is not None else alert.created_at
 
 
 def alerts_spec(
@@ -272,6 +379,8 @@ def alerts_spec(
             fetch_timeout_s=fetch_timeout_s, write_timeout_s=write_timeout_s,
             transport=transport),
         priority=Priority.MEDIUM,
-        # A sweep legitimately waits for one price call and a few writes.
-        hang_timeout_s=max(config.hang_timeout_s, fetch_timeout_s + 3 * write_timeout_s + 1),
+        # A sweep legitimately waits for one price call, one round of klines calls and
+        # indicator steps (one deadline each) and a few writes.
+        hang_timeout_s=max(config.hang_timeout_s,
+                           2 * fetch_timeout_s + 3 * write_timeout_s + 1),
     )

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from chat.cards_format import format_price
+from chat.alert_notices import fired_notification
 from chat.chunking import cap_messages
-from chat.html import bold, escape
-from chat.keyboards import alert_fired_keyboard
+from chat.html import escape
 from messages.chat import Button, ButtonPressed, ChatCommand, ChatReply
-from messages.storage import AlertRecord
 
 __all__ = [
     "ALREADY_RUNNING",
@@ -88,16 +86,3 @@ def reply(request: ChatCommand | ButtonPressed, text: str,
         received_at=request.received_at,
         **fields,
     )
-
-
-def fired_notification(alert: AlertRecord) -> ChatReply:
-    """The message an owner gets when ``alert`` fires (HTML, with its buttons)."""
-    last = alert.fired_price if alert.fired_price is not None else alert.price
-    fired_ms = int((alert.fired_at or 0.0) * 1000)
-    text = (f"🔔 {bold(alert.symbol)} is {escape(alert.direction)} "
-            f"{escape(format_price(alert.price))}\n"
-            f"Last price: {escape(format_price(last))} · alert #{alert.alert_id} (now off)")
-    # The same firing always has the same request id, so a transport can drop a resend.
-    return ChatReply(request_id=f"alert-{alert.alert_id}-{fired_ms}", chat_id=alert.chat_id,
-                     text=text, buttons=alert_fired_keyboard(alert.symbol, alert.alert_id,
-                                                             owner=alert.user_id))

@@ -83,7 +83,7 @@ class AlertRecord:
     fired_at: float | None = None
     """Epoch seconds it fired; None while active."""
     fired_price: float | None = None
-    """Last price seen when it fired."""
+    """The value that crossed the level when it fired: the last price (rsi: the RSI)."""
     notified_at: float | None = None
     """Epoch seconds the owner was notified; None if not (yet)."""
     kind: str = "price"
@@ -120,7 +120,11 @@ class FiredAlerts:
     """Answer to :class:`FireCrossedAlerts`: the alerts this sweep moved to fired."""
 
     alerts: tuple[AlertRecord, ...]
-    """Only alerts that were active until this commit, so each fires once."""
+    """Only alerts that were armed until this commit, so each crossing fires once."""
+    expired: tuple[AlertRecord, ...] = ()
+    """Alerts this sweep ended as expired (their owners are told through the same outbox)."""
+    rearmed: int = 0
+    """Recurring alerts this sweep re-armed because their condition had cleared."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -248,7 +252,7 @@ class SaveSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FireCrossedAlerts:
-    """The alert sweep: mark every active alert the prices have reached as fired.
+    """The alert sweep, in one transaction: expire, re-arm what cleared, fire what is reached.
 
     Answered with :class:`FiredAlerts` after the commit, *before* anyone is notified.
     """
@@ -256,7 +260,10 @@ class FireCrossedAlerts:
     prices: tuple[tuple[str, float], ...]
     """(symbol, last price) for every symbol priced in this sweep."""
     fired_at: float
-    """Epoch seconds of the sweep."""
+    """Epoch seconds of the sweep (also "now" for expiry and cool-downs)."""
+    rsi: tuple[tuple[str, str, float], ...] = ()
+    """(symbol, interval, RSI(14) of the closed candles) for every pair with live RSI alerts
+    whose value is known; a pair left out neither fires nor clears this sweep."""
     request_id: str | None = None
     """Correlates the sweep's log lines."""
     reply_to: pykka.Future[Any] | None = None
@@ -265,7 +272,7 @@ class FireCrossedAlerts:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarkNotified:
-    """The owners of these fired alerts have been sent their notification."""
+    """The owners of these fired (or expired) alerts have been sent their notice."""
 
     alert_ids: tuple[int, ...]
     """Alerts notified."""

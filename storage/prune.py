@@ -10,8 +10,9 @@ says so (``more``) and the writer runs it again after the writes queued meanwhil
 Which rows go:
 
 * ``command_log`` rows older than ``command_log_days`` (oldest first, by the ``at`` index);
-* fired **and notified** alerts of a user beyond the newest ``fired_alerts_per_user`` (an alert
-  still to be notified is never deleted; active alerts are never touched);
+* finished (fired one-shot or expired) **and notified** alerts of a user beyond the newest
+  ``fired_alerts_per_user`` (an alert still to be notified is never deleted; live ones,
+  recurring alerts included, are never touched);
 * candles of a (symbol, interval) beyond the newest ``candles_per_series``.
 
 Alerts and candles are visited by a cursor (users by id, series by key) that walks
@@ -76,7 +77,7 @@ _OLD_COMMANDS = (
 _NEXT_ALERT_USER = "SELECT MIN(user_id) FROM alerts WHERE user_id > :after"
 _EXCESS_FIRED = (
     "DELETE FROM alerts WHERE id IN ("
-    "SELECT id FROM alerts WHERE user_id = :user_id AND fired_at IS NOT NULL"
+    "SELECT id FROM alerts WHERE user_id = :user_id AND ended IS NOT NULL"
     " AND notified_at IS NOT NULL ORDER BY fired_at DESC LIMIT :limit OFFSET :keep)"
 )
 _NEXT_SERIES = (

@@ -82,6 +82,15 @@ class ReadPool:
     def alert_symbols(self) -> tuple[str, ...]:
         return self.run("alert_symbols", queries.alert_symbols)
 
+    def rsi_pairs(self) -> tuple[tuple[str, str], ...]:
+        return self.run("rsi_pairs", queries.rsi_pairs)
+
+    def newest_alert_id(self) -> int:
+        return self.run("newest_alert_id", queries.newest_alert_id)
+
+    def next_expiry(self) -> float | None:
+        return self.run("next_expiry", queries.next_expiry)
+
     def unnotified_alerts(self) -> tuple[AlertRecord, ...]:
         return self.run("unnotified_alerts", queries.unnotified_alerts)
 

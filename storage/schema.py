@@ -125,6 +125,31 @@ def _v4_alert_columns(db: sqlite_utils.Database) -> None:
     alerts.add_column("ended", str)
     # Version 3's alerts were all one-shot: a fired one is finished.
     db.execute("UPDATE alerts SET ended = 'fired' WHERE fired_at IS NOT NULL")
+    # The sweep's partial indexes, one per kind and state, so each of its statements is a range
+    # search over just the rows it may touch: armed level alerts (price and percent both fire
+    # on the price), recurring ones waiting for their condition to clear, the same two for RSI
+    # (keyed by interval too), what must be priced or computed, what expires, and the outbox
+    # of notices still to send (a firing, or an expiry).
+    db.execute("DROP INDEX alerts_active")
+    db.execute("DROP INDEX alerts_unnotified")
+    for statement in (
+        ("CREATE INDEX alerts_armed ON alerts (symbol, direction, price)"
+         " WHERE fired_at IS NULL AND ended IS NULL AND kind <> 'rsi'"),
+        ("CREATE INDEX alerts_waiting ON alerts (symbol, direction, price)"
+         " WHERE fired_at IS NOT NULL AND ended IS NULL AND kind <> 'rsi'"),
+        ("CREATE INDEX alerts_rsi_armed ON alerts (symbol, interval, direction, price)"
+         " WHERE fired_at IS NULL AND ended IS NULL AND kind = 'rsi'"),
+        ("CREATE INDEX alerts_rsi_waiting ON alerts (symbol, interval, direction, price)"
+         " WHERE fired_at IS NOT NULL AND ended IS NULL AND kind = 'rsi'"),
+        "CREATE INDEX alerts_live_symbols ON alerts (symbol) WHERE ended IS NULL AND kind <> 'rsi'",
+        ("CREATE INDEX alerts_live_rsi ON alerts (symbol, interval)"
+         " WHERE ended IS NULL AND kind = 'rsi'"),
+        ("CREATE INDEX alerts_expiring ON alerts (expires_at)"
+         " WHERE expires_at IS NOT NULL AND ended IS NULL"),
+        ("CREATE INDEX alerts_unnotified ON alerts (user_id, id)"
+         " WHERE notified_at IS NULL AND (fired_at IS NOT NULL OR ended = 'expired')"),
+    ):
+        db.execute(statement)
 
 
 def _v4_alert_firings(db: sqlite_utils.Database) -> None:

@@ -14,9 +14,7 @@ Every statement is idempotent, so a write redelivered after a crash changes noth
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,8 +22,6 @@ from dataclasses import dataclass
 from messages.storage import (
     AddAlert,
     DeleteAlert,
-    FireCrossedAlerts,
-    FiredAlerts,
     LogCommand,
     MarkNotified,
     RearmAlert,
@@ -36,10 +32,11 @@ from messages.storage import (
     Unwatch,
     Watch,
 )
-from storage.alert_rules import check_alert, check_symbol
+from storage.alert_rules import check_alert, check_alert_fields, check_symbol
 from storage.digest_writes import reschedule_digest
 from storage.errors import AlertNotFound, InvalidWrite, LimitReached, NotYours
-from storage.queries import ALERT_COLUMNS, alert_from_row
+from storage.queries import UNNOTIFIED_WHERE
+from storage.sweep import SWEEP_STATEMENTS, fire_crossed_alerts
 from users.settings import SETTING_KEYS, InvalidSetting, normalize, parse_duration
 
 __all__ = [
@@ -64,26 +61,32 @@ class WriteRules:
     """Per-user limits, enforced atomically with the write."""
 
     max_alerts_per_user: int = 50
-    """Active alerts one user may hold."""
+    """Live alerts (every kind, recurring ones included) one user may hold."""
     max_watchlist: int = 50
     """Symbols on one watchlist (one ticker call must price them all)."""
 
 
 _ALERT_BY_KEY = "SELECT id FROM alerts WHERE user_id = :user_id AND request_key = :key"
+# The same condition (kind, symbol, interval, direction, level, recurring) live twice is one.
 _SAME_ACTIVE_ALERT = (
-    "SELECT id FROM alerts WHERE user_id = :user_id AND fired_at IS NULL"
-    " AND symbol = :symbol AND direction = :direction AND price = :price"
+    "SELECT id FROM alerts WHERE user_id = :user_id AND ended IS NULL"
+    " AND symbol = :symbol AND direction = :direction AND price = :price AND kind = :kind"
+    " AND interval IS :interval AND recurring = :recurring"
 )
-_ACTIVE_ALERT_COUNT = "SELECT COUNT(*) FROM alerts WHERE user_id = :user_id AND fired_at IS NULL"
+_ACTIVE_ALERT_COUNT = "SELECT COUNT(*) FROM alerts WHERE user_id = :user_id AND ended IS NULL"
 _INSERT_ALERT = (
-    "INSERT INTO alerts (user_id, chat_id, symbol, direction, price, created_at, request_key)"
-    " VALUES (:user_id, :chat_id, :symbol, :direction, :price, :now, :key) RETURNING id"
+    "INSERT INTO alerts (user_id, chat_id, symbol, direction, price, created_at, request_key,"
+    " kind, interval, base_price, recurring, cooldown_s, expires_at)"
+    " VALUES (:user_id, :chat_id, :symbol, :direction, :price, :now, :key,"
+    " :kind, :interval, :base_price, :recurring, :cooldown_s, :expires_at) RETURNING id"
 )
-_ALERT_OWNER = "SELECT user_id, fired_at FROM alerts WHERE id = :alert_id"
+_ALERT_OWNER = "SELECT user_id, ended FROM alerts WHERE id = :alert_id"
 _DELETE_ALERT = "DELETE FROM alerts WHERE id = :alert_id"
+# A finished alert armed again keeps its lifetime: one set "for 7d" lives 7 more days.
 _REARM_ALERT = (
-    "UPDATE alerts SET fired_at = NULL, fired_price = NULL, notified_at = NULL,"
-    " created_at = :now WHERE id = :alert_id"
+    "UPDATE alerts SET fired_at = NULL, fired_price = NULL, notified_at = NULL, ended = NULL,"
+    " armed_from = NULL, expires_at = CASE WHEN expires_at IS NULL THEN NULL"
+    " ELSE :now + max(expires_at - created_at, 0) END, created_at = :now WHERE id = :alert_id"
 )
 _WATCHLIST_SIZE = "SELECT COUNT(*) FROM watchlist WHERE user_id = :user_id"
 _WATCH = (
@@ -124,27 +127,10 @@ _UPSERT_CANDLE = (
     " ON CONFLICT (symbol, interval, open_time) DO UPDATE SET open = excluded.open,"
     " high = excluded.high, low = excluded.low, close = excluded.close, volume = excluded.volume"
 )
-# The prices arrive as one JSON object parameter: json_each() makes it a table that SQLite
-# knows to be small, so it is the outer loop (CROSS JOIN keeps it so) and each symbol is one
-# range search of the partial index of active alerts: the cost follows the alerts that fire,
-# not the alerts that exist. (A temporary table of prices, having no statistics, looked huge to
-# the planner, which then built a Bloom filter over every active alert: ~40 ms at 100,000.)
-_CROSSED_ALERTS = f"""
-SELECT {", ".join("a." + column.strip() for column in ALERT_COLUMNS.split(","))}, p.value
-FROM json_each(:prices) AS p CROSS JOIN alerts AS a
-WHERE a.symbol = p.key AND a.direction = 'above' AND a.fired_at IS NULL AND a.price <= p.value
-UNION ALL
-SELECT {", ".join("a." + column.strip() for column in ALERT_COLUMNS.split(","))}, p.value
-FROM json_each(:prices) AS p CROSS JOIN alerts AS a
-WHERE a.symbol = p.key AND a.direction = 'below' AND a.fired_at IS NULL AND a.price >= p.value
-"""
-_FIRE = (
-    "UPDATE alerts SET fired_at = :fired_at, fired_price = :fired_price, notified_at = NULL"
-    " WHERE id = :alert_id AND fired_at IS NULL"
-)
+# The sweep's statements live in storage.sweep (why that SQL is shaped so is said there).
 _MARK_NOTIFIED = (
     "UPDATE alerts SET notified_at = :notified_at"
-    " WHERE id = :alert_id AND fired_at IS NOT NULL AND notified_at IS NULL"
+    f" WHERE id = :alert_id AND {UNNOTIFIED_WHERE}"
 )
 
 HOT_WRITES: dict[str, str] = {
@@ -158,8 +144,7 @@ HOT_WRITES: dict[str, str] = {
     "unwatch": _UNWATCH,
     "user_settings": _USER_SETTINGS,
     "live_recurring_cooldown": _LIVE_RECURRING_COOLDOWN,
-    "crossed_alerts": _CROSSED_ALERTS,
-    "fire": _FIRE,
+    **SWEEP_STATEMENTS,
     "mark_notified": _MARK_NOTIFIED,
 }
 """Statements with a WHERE clause on the writer's paths (the query-plan test checks them)."""
@@ -172,23 +157,30 @@ def _count(conn: sqlite3.Connection, sql: str, **params: object) -> int:
 def add_alert(conn: sqlite3.Connection, message: AddAlert, *, now: float,
               rules: WriteRules) -> Saved:
     check_alert(message.symbol, message.direction, message.price)
+    check_alert_fields(kind=message.kind, price=message.price, interval=message.interval,
+                       base_price=message.base_price, cooldown_s=message.cooldown_s,
+                       expires_at=message.expires_at)
     keys = {"user_id": message.user_id, "key": message.request_id}
     existing = conn.execute(_ALERT_BY_KEY, keys).fetchone()
     if existing is not None:
         return Saved(changed=False, alert_id=int(existing[0]))
     same = {"user_id": message.user_id, "symbol": message.symbol,
-            "direction": message.direction, "price": float(message.price)}
+            "direction": message.direction, "price": float(message.price),
+            "kind": message.kind, "interval": message.interval,
+            "recurring": int(message.recurring)}
     duplicate = conn.execute(_SAME_ACTIVE_ALERT, same).fetchone()
     if duplicate is not None:
         return Saved(changed=False, alert_id=int(duplicate[0]))
     if _count(conn, _ACTIVE_ALERT_COUNT, user_id=message.user_id) >= rules.max_alerts_per_user:
         raise LimitReached("active alerts", rules.max_alerts_per_user)
-    row = conn.execute(_INSERT_ALERT, {**same, **keys, "chat_id": message.chat_id,
-                                       "now": now}).fetchone()
+    row = conn.execute(_INSERT_ALERT, {
+        **same, **keys, "chat_id": message.chat_id, "now": now,
+        "base_price": message.base_price, "cooldown_s": float(message.cooldown_s),
+        "expires_at": message.expires_at}).fetchone()
     return Saved(changed=True, alert_id=int(row[0]))
 
 
-def _owned_alert(conn: sqlite3.Connection, user_id: int, alert_id: int) -> tuple[int, float | None]:
+def _owned_alert(conn: sqlite3.Connection, user_id: int, alert_id: int) -> tuple[int, str | None]:
     row = conn.execute(_ALERT_OWNER, {"alert_id": alert_id}).fetchone()
     if row is None:
         raise AlertNotFound(alert_id)
@@ -205,8 +197,8 @@ def delete_alert(conn: sqlite3.Connection, message: DeleteAlert) -> Saved:
 
 def rearm_alert(conn: sqlite3.Connection, message: RearmAlert, *, now: float,
                 rules: WriteRules) -> Saved:
-    _, fired_at = _owned_alert(conn, message.user_id, message.alert_id)
-    if fired_at is None:
+    _, ended = _owned_alert(conn, message.user_id, message.alert_id)
+    if ended is None:  # live: armed, or a recurring alert that re-arms by itself
         return Saved(changed=False, alert_id=message.alert_id)
     if _count(conn, _ACTIVE_ALERT_COUNT, user_id=message.user_id) >= rules.max_alerts_per_user:
         raise LimitReached("active alerts", rules.max_alerts_per_user)
@@ -261,20 +253,6 @@ def _check_setting(key: str, value: str) -> None:
         raise InvalidWrite(exc.problem) from exc
     if canonical != (key, value):
         raise InvalidWrite(f"the {key} setting must be stored as {canonical[1]!r}")
-
-
-def fire_crossed_alerts(conn: sqlite3.Connection, message: FireCrossedAlerts) -> FiredAlerts:
-    """Mark every active alert the prices reached as fired; return exactly those."""
-    prices = {symbol: float(price) for symbol, price in message.prices
-              if math.isfinite(price) and price > 0}
-    # Found and marked in the same transaction, so these are exactly the alerts that move.
-    crossed = conn.execute(_CROSSED_ALERTS, {"prices": json.dumps(prices)}).fetchall()
-    fired = [dataclasses.replace(alert_from_row(row[:-1]), fired_at=message.fired_at,
-                                 fired_price=prices[row[3]], notified_at=None)
-             for row in crossed]
-    conn.executemany(_FIRE, ({"alert_id": alert.alert_id, "fired_at": message.fired_at,
-                              "fired_price": alert.fired_price} for alert in fired))
-    return FiredAlerts(alerts=tuple(sorted(fired, key=lambda alert: alert.alert_id)))
 
 
 def mark_notified(conn: sqlite3.Connection, message: MarkNotified) -> Saved:

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,9 +107,10 @@ class StorageWorld:
         return self.send(message_type, **fields).get(timeout=TIMEOUT)
 
     def add_alert(self, key: str, *, user_id: int = 1, symbol: str = "BTCUSDT",
-                  direction: str = "above", price: float = 100.0) -> Any:
+                  direction: str = "above", price: float = 100.0, **fields: Any) -> Any:
+        """``fields``: more AddAlert fields (kind, interval, recurring, expires_at...)."""
         return self.write(AddAlert, request_id=key, user_id=user_id, chat_id=user_id,
-                          symbol=symbol, direction=direction, price=price)
+                          symbol=symbol, direction=direction, price=price, **fields)
 
     def stats(self) -> DbWriterStats:
         report = self.writer.ask(Describe(), timeout=TIMEOUT)
@@ -236,15 +237,19 @@ class AlertWorld:
 
 @pytest.fixture
 def make_alert_world(tmp_path: Path) -> Iterator[Callable[..., AlertWorld]]:
-    """``make_alert_world(prices, after_step=...)``: the sweep against the simulator, where
-    ALRTUSDT costs ``prices[n]`` during minute ``n``."""
+    """``make_alert_world(prices, after_step=..., history=...)``: the sweep against the
+    simulator, where ALRTUSDT costs ``prices[n]`` during minute ``n`` (``history``: the closed
+    1m candles before minute 0, for RSI). The sweep's wall clock is the simulator's."""
     stack: list[tuple[SupervisionTree, ReadPool, ExchangeSimulator]] = []
 
     def make(prices: list[float], *,
-             after_step: Callable[[str], None] = lambda step: None) -> AlertWorld:
+             after_step: Callable[[str], None] = lambda step: None,
+             history: Sequence[float] = ()) -> AlertWorld:
         clock = ManualClock()
         simulator = ExchangeSimulator(clock=clock).start()
-        simulator.market.add_csv(SYMBOL, price_path_csv(prices), INTERVALS["1m"])
+        simulator.market.add_csv(SYMBOL, price_path_csv([*history, *prices],
+                                                        START_S - 60 * len(history)),
+                                 INTERVALS["1m"])
         config = BotConfig().with_overrides(
             exchange_urls=(simulator.base_url,), http_connect_timeout_s=0.5,
             http_read_timeout_s=2.0, lazy_indicator=False)
@@ -256,7 +261,8 @@ def make_alert_world(tmp_path: Path) -> Iterator[Callable[..., AlertWorld]]:
             ChildSpec(name="transport", factory=lambda ctx: RecordingTransport.start(ctx, replies)),
             ChildSpec(name="alerts", factory=lambda ctx: AlertsActor.start(
                 ctx, read_pool=pool, interval_s=3600.0, min_gap_s=0.0, fetch_timeout_s=TIMEOUT,
-                write_timeout_s=TIMEOUT, after_step=after_step), priority=Priority.LOW),
+                write_timeout_s=TIMEOUT, after_step=after_step, wall_clock=clock),
+                priority=Priority.LOW),
         ]
         tree = SupervisionTree(specs, SETTINGS).start()
         stack.append((tree, pool, simulator))

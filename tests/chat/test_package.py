@@ -11,7 +11,7 @@ import chat
 
 MODULES = ["arguments", "callbacks", "cards", "charts", "cards_admin", "cards_analysis",
            "cards_format", "cards_market", "chunking", "commands", "html", "keyboards", "parsing",
-           "policy", "replies"]
+           "policy", "replies", "alert_notices"]
 
 
 def test_the_package_itself_exports_nothing() -> None:

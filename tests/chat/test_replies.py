@@ -1,31 +1,19 @@
-"""The conversation's own texts and the alert notification are built in chat/, ready to send."""
+"""The conversation's own texts are built in chat/, ready to send (alert notices:
+test_alert_notices.py)."""
 
 from __future__ import annotations
 
 from chat.html import is_balanced
-from chat.keyboards import alert_fired_keyboard
 from chat.parsing import read_text
 from chat.replies import (
     LOADING_TEXT,
     PRIVATE_TEXT,
     SORRY,
-    fired_notification,
     not_available_text,
     rate_limited_text,
     reply,
 )
 from messages.chat import ButtonPressed, ChatCommand
-from messages.storage import AlertRecord
-
-
-def test_the_notification_names_the_alert_and_offers_analysis_and_rearm():
-    alert = AlertRecord(alert_id=42, user_id=1, chat_id=5, symbol="BTCUSDT", direction="below",
-                        price=60_000.0, created_at=1.0, fired_at=2.5, fired_price=59_990.5)
-    reply = fired_notification(alert)
-    assert (reply.chat_id, reply.request_id) == (5, "alert-42-2500")
-    assert reply.text == ("🔔 <b>BTCUSDT</b> is below 60,000.00\n"
-                          "Last price: 59,990.50 · alert #42 (now off)")
-    assert reply.buttons == alert_fired_keyboard("BTCUSDT", 42, owner=1)
 
 
 def test_the_short_texts_are_valid_html() -> None:

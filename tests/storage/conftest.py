@@ -31,11 +31,12 @@ def conn(db_path: Path) -> Iterator[sqlite3.Connection]:
 
 def insert_alert(conn: sqlite3.Connection, *, user_id: int = 1, symbol: str = "BTCUSDT",
                  direction: str = "above", price: float = 100.0, key: str | None = None,
-                 rules: WriteRules = WriteRules()) -> int:
-    """Add one alert in its own transaction; returns its id."""
+                 rules: WriteRules = WriteRules(), **fields: object) -> int:
+    """Add one alert in its own transaction; returns its id. ``fields``: more AddAlert fields
+    (kind, interval, base_price, recurring, cooldown_s, expires_at)."""
     message = AddAlert(request_id=key or f"{user_id}-{symbol}-{direction}-{price}",
                        user_id=user_id, chat_id=user_id * 10, symbol=symbol,
-                       direction=direction, price=price)
+                       direction=direction, price=price, **fields)  # type: ignore[arg-type]
     conn.execute("BEGIN IMMEDIATE")
     saved = add_alert(conn, message, now=NOW, rules=rules)
     conn.execute("COMMIT")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from storage.alert_rules import check_alert, is_direction, reached
+from storage.alert_rules import (
+    check_alert,
+    check_alert_fields,
+    cleared,
+    is_direction,
+    reached,
+)
 from storage.errors import InvalidWrite
 
 
@@ -35,3 +41,41 @@ def test_a_valid_alert_passes():
 def test_an_alert_the_sweep_cannot_evaluate_is_refused(symbol, direction, price, says):
     with pytest.raises(InvalidWrite, match=says):
         check_alert(symbol, direction, price)
+
+
+@pytest.mark.parametrize(("direction", "value", "clears"), [
+    ("above", 99.99, True), ("above", 100.0, False), ("above", 150.0, False),
+    ("below", 100.01, True), ("below", 100.0, False), ("below", 1.0, False),
+])
+def test_a_fired_recurring_alert_clears_once_its_value_is_back_across_the_level(
+    direction, value, clears
+):
+    assert cleared(direction, 100.0, value) is clears
+
+
+@pytest.mark.parametrize("fields", [
+    {"kind": "price"},
+    {"kind": "percent", "base_price": 100.0},
+    {"kind": "rsi", "price": 30.0, "interval": "4h"},
+    {"kind": "price", "cooldown_s": 3600.0, "expires_at": 1e9},
+])
+def test_every_kind_with_its_fields_passes(fields):
+    check_alert_fields(**{"kind": "price", "price": 50.0, "interval": None, "base_price": None,
+                          "cooldown_s": 0.0, "expires_at": None, **fields})
+
+
+@pytest.mark.parametrize(("fields", "says"), [
+    ({"kind": "volume"}, "price, percent or rsi"),
+    ({"kind": "rsi"}, "needs a kline interval"),
+    ({"kind": "rsi", "interval": "4h", "price": 100.0}, "between 0 and 100"),
+    ({"kind": "percent"}, "positive price it was set at"),
+    ({"interval": "1h"}, "only RSI alerts"),
+    ({"base_price": 1.0}, "only percent alerts"),
+    ({"cooldown_s": float("inf")}, "cool-down"),
+    ({"expires_at": float("nan")}, "expiry"),
+])
+def test_kind_specific_fields_the_sweep_cannot_evaluate_are_refused(fields, says):
+    with pytest.raises(InvalidWrite, match=says):
+        check_alert_fields(**{"kind": "price", "price": 50.0, "interval": None,
+                              "base_price": None, "cooldown_s": 0.0, "expires_at": None,
+                              **fields})

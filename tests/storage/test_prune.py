@@ -31,7 +31,8 @@ def fire(conn: sqlite3.Connection, user_id: int, count: int, *, notified: bool =
     ids = [insert_alert(conn, user_id=user_id, price=float(start + n + 1),
                         key=f"{user_id}-{start + n}", rules=ROOMY) for n in range(count)]
     conn.execute("BEGIN")
-    conn.executemany("UPDATE alerts SET fired_at = ?, notified_at = ? WHERE id = ?",
+    conn.executemany("UPDATE alerts SET fired_at = ?, notified_at = ?, ended = 'fired'"
+                     " WHERE id = ?",
                      [(NOW + n, NOW + n if notified else None, alert_id)
                       for n, alert_id in enumerate(ids)])
     conn.execute("COMMIT")
@@ -70,6 +71,18 @@ def test_160_fired_alerts_of_one_user_shrink_to_the_newest_kept_and_active_ones_
     prune_all(conn, RetentionRules(fired_alerts_per_user=20), PruneCursor())
     left = {row[0] for row in conn.execute("SELECT id FROM alerts")}
     assert left == set(fired[-20:]) | set(pending) | set(active) | set(others)
+
+
+def test_a_recurring_alert_that_fired_and_waits_to_clear_is_live_and_never_pruned(conn):
+    fired = fire(conn, 1, 30)
+    waiting = fire(conn, 1, 3, start=500)
+    conn.execute("BEGIN")
+    conn.executemany("UPDATE alerts SET recurring = 1, ended = NULL WHERE id = ?",
+                     [(alert_id,) for alert_id in waiting])
+    conn.execute("COMMIT")
+    prune_all(conn, RetentionRules(fired_alerts_per_user=5), PruneCursor())
+    left = {row[0] for row in conn.execute("SELECT id FROM alerts")}
+    assert left == set(fired[-5:]) | set(waiting)
 
 
 def test_old_command_log_rows_go_and_recent_ones_stay(conn):

@@ -17,6 +17,7 @@ from storage.queries import (
     candles_between,
     command_stats,
     latest_candles,
+    rsi_pairs,
     unnotified_alerts,
     user_settings,
     watchlist_of,
@@ -28,8 +29,8 @@ SAMPLE_PARAMS = {
     "user_id": 1, "key": "k", "symbol": "BTCUSDT", "direction": "above", "price": 1.0,
     "alert_id": 1, "since": 0.0, "interval": "1h", "start_ms": 0, "end_ms": 1, "limit": 10,
     "fired_at": 0.0, "fired_price": 1.0, "notified_at": 0.0, "now": 0.0, "fired": 10,
-    "prices": '{"BTCUSDT": 1.0}',
-    "cooldown_s": 60.0,
+    "prices": '{"BTCUSDT": 1.0}', "rsi": '[["BTCUSDT", "1h", 50.0]]', "kind": "price",
+    "recurring": 0, "armed_from": 0.0, "cooldown_s": 60.0,
 }
 # What a plan may scan whole: a CTE of the query itself, and the sweep's JSON price list.
 NOT_TABLES = {"found", "CONSTANT"}
@@ -55,11 +56,33 @@ def test_the_plan_check_catches_a_full_table_scan(conn):
     assert unindexed_scans(conn, "SELECT * FROM alerts WHERE price > :price") == ["SCAN alerts"]
 
 
-def test_the_sweep_walks_the_active_alerts_index_once_per_priced_symbol(conn):
+def test_the_sweep_walks_the_armed_alerts_index_once_per_priced_symbol(conn):
     steps = plan(conn, HOT_WRITES["crossed_alerts"])
     assert steps.count("SCAN p VIRTUAL TABLE INDEX 1:") == 2
-    assert "SEARCH a USING INDEX alerts_active (symbol=? AND direction=? AND price<?)" in steps
-    assert "SEARCH a USING INDEX alerts_active (symbol=? AND direction=? AND price>?)" in steps
+    assert "SEARCH a USING INDEX alerts_armed (symbol=? AND direction=? AND price<?)" in steps
+    assert "SEARCH a USING INDEX alerts_armed (symbol=? AND direction=? AND price>?)" in steps
+
+
+def test_the_sweep_walks_the_rsi_index_once_per_symbol_and_interval(conn):
+    steps = plan(conn, HOT_WRITES["crossed_rsi"])
+    assert steps.count("SCAN i VIRTUAL TABLE INDEX 1:") == 2
+    assert ("SEARCH a USING INDEX alerts_rsi_armed"
+            " (symbol=? AND interval=? AND direction=? AND price<?)") in steps
+    assert ("SEARCH a USING INDEX alerts_rsi_armed"
+            " (symbol=? AND interval=? AND direction=? AND price>?)") in steps
+
+
+@pytest.mark.parametrize(("name", "index"), [("cleared_alerts", "alerts_waiting"),
+                                             ("cleared_rsi", "alerts_rsi_waiting")])
+def test_re_arming_searches_only_the_alerts_waiting_to_clear(conn, name, index):
+    steps = plan(conn, HOT_WRITES[name])
+    assert sum(step.startswith(f"SEARCH a USING INDEX {index} ") for step in steps) == 2
+
+
+def test_expiry_and_the_outbox_use_their_partial_indexes(conn):
+    assert any("alerts_expiring" in step
+               for step in plan(conn, HOT_WRITES["expired_alerts"]))
+    assert any("alerts_unnotified" in step for step in plan(conn, HOT_READS["unnotified_alerts"]))
 
 
 def test_plans_stay_indexed_once_sqlite_has_statistics(conn):
@@ -67,10 +90,16 @@ def test_plans_stay_indexed_once_sqlite_has_statistics(conn):
     for n in range(2_000):
         insert_alert(conn, user_id=n % 50, symbol=f"S{n % 20}USDT", price=1.0 + n,
                      direction="above" if n % 2 else "below")
+    for n in range(600):  # RSI, recurring and expiring ones too
+        insert_alert(conn, user_id=100 + n % 50, symbol=f"S{n % 20}USDT", price=1.0 + n % 98,
+                     direction="above" if n % 2 else "below", kind="rsi",
+                     interval=("1h", "4h", "1d")[n % 3], recurring=n % 4 == 0,
+                     expires_at=NOW + n if n % 5 == 0 else None)
     conn.execute("ANALYZE")
     for name, sql in HOT.items():
         assert unindexed_scans(conn, sql) == [], name
-    assert not any("BLOOM" in step for step in plan(conn, HOT_WRITES["crossed_alerts"]))
+    for name in ("crossed_alerts", "crossed_rsi", "cleared_alerts", "cleared_rsi"):
+        assert not any("BLOOM" in step for step in plan(conn, HOT_WRITES[name])), name
 
 
 class TestAlertReads:
@@ -85,21 +114,44 @@ class TestAlertReads:
         assert record.active and record.created_at == NOW
         assert alert_by_id(conn, 999) is None
 
-    def test_alert_symbols_are_the_distinct_symbols_of_active_alerts(self, conn):
-        for user, symbol in ((1, "SOLUSDT"), (2, "BTCUSDT"), (3, "SOLUSDT"), (4, "ADAUSDT")):
+    def test_alert_symbols_are_the_distinct_symbols_of_live_price_alerts(self, conn):
+        for user, symbol in ((1, "SOLUSDT"), (2, "BTCUSDT"), (3, "SOLUSDT"), (4, "ADAUSDT"),
+                             (5, "XRPUSDT")):
             insert_alert(conn, user_id=user, symbol=symbol)
-        conn.execute("UPDATE alerts SET fired_at = 1 WHERE symbol = 'ADAUSDT'")
-        assert alert_symbols(conn) == ("BTCUSDT", "SOLUSDT")
+        conn.execute("UPDATE alerts SET fired_at = 1, ended = 'fired' WHERE symbol = 'ADAUSDT'")
+        # A recurring alert waiting for its price to clear still needs the price.
+        conn.execute("UPDATE alerts SET fired_at = 1, recurring = 1 WHERE symbol = 'XRPUSDT'")
+        insert_alert(conn, user_id=6, symbol="DOGEUSDT", price=30.0, kind="rsi", interval="4h")
+        assert alert_symbols(conn) == ("BTCUSDT", "SOLUSDT", "XRPUSDT")
+
+    def test_rsi_pairs_are_the_distinct_symbol_and_interval_of_live_rsi_alerts(self, conn):
+        for user, symbol, interval in ((1, "SOLUSDT", "4h"), (2, "SOLUSDT", "1h"),
+                                       (3, "BTCUSDT", "4h"), (4, "SOLUSDT", "4h"),
+                                       (5, "ADAUSDT", "1d")):
+            insert_alert(conn, user_id=user, symbol=symbol, price=30.0, kind="rsi",
+                         interval=interval, direction="below")
+        insert_alert(conn, user_id=6, symbol="ETHUSDT")
+        conn.execute("UPDATE alerts SET ended = 'expired' WHERE symbol = 'ADAUSDT'")
+        assert rsi_pairs(conn) == (("BTCUSDT", "4h"), ("SOLUSDT", "1h"), ("SOLUSDT", "4h"))
+
+    def test_no_live_rsi_alerts_means_no_pairs(self, conn):
+        insert_alert(conn, symbol="ETHUSDT")
+        assert rsi_pairs(conn) == ()
 
     def test_no_active_alerts_means_no_symbols(self, conn):
         assert alert_symbols(conn) == ()
 
-    def test_unnotified_alerts_are_those_fired_and_not_yet_notified(self, conn):
-        a, b, c = (insert_alert(conn, user_id=n) for n in (1, 2, 3))
-        conn.execute("UPDATE alerts SET fired_at = 2 WHERE id = ?", (a,))
-        conn.execute("UPDATE alerts SET fired_at = 1 WHERE id = ?", (b,))
+    def test_unnotified_alerts_are_firings_and_expiries_not_yet_told_by_owner(self, conn):
+        a, b, c, d, e = (insert_alert(conn, user_id=n, price=price)
+                         for n, price in ((2, 1.0), (1, 2.0), (3, 3.0), (1, 4.0), (4, 5.0)))
+        conn.execute("UPDATE alerts SET fired_at = 2, ended = 'fired' WHERE id = ?", (a,))
+        conn.execute("UPDATE alerts SET fired_at = 1, ended = 'fired' WHERE id = ?", (b,))
         conn.execute("UPDATE alerts SET fired_at = 1, notified_at = 1 WHERE id = ?", (c,))
-        assert [alert.alert_id for alert in unnotified_alerts(conn)] == [b, a]
+        conn.execute("UPDATE alerts SET ended = 'expired' WHERE id = ?", (d,))
+        conn.execute("UPDATE alerts SET ended = 'expired', notified_at = 3 WHERE id = ?", (e,))
+        outbox = unnotified_alerts(conn)
+        assert [alert.alert_id for alert in outbox] == [b, d, a]
+        assert [alert.ended for alert in outbox] == ["fired", "expired", "fired"]
 
 
 class TestOtherReads:
