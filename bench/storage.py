@@ -217,8 +217,8 @@ def _fill_prunable(path: Path) -> int:
         ((f"old{n}", now - 40 * 86_400 - n) for n in range(PRUNE_OLD_COMMANDS)))
     conn.executemany(
         "INSERT INTO alerts (user_id, chat_id, symbol, direction, price, created_at, fired_at,"
-        " fired_price, notified_at, request_key) VALUES (?, ?, 'S000USDT', 'above', 1.0, ?, ?,"
-        " 1.0, ?, ?)",
+        " fired_price, notified_at, request_key, ended) VALUES (?, ?, 'S000USDT', 'above', 1.0,"
+        " ?, ?, 1.0, ?, ?, 'fired')",
         ((USERS + user, USERS + user, now - n, now - n, now - n, f"f{user}-{n}")
          for user in range(PRUNE_FIRED_USERS) for n in range(PRUNE_FIRED_EACH)))
     conn.execute("COMMIT")

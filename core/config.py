@@ -213,7 +213,8 @@ class BotConfig:
                                        _NON_NEGATIVE)
     # --- Retention (history is pruned by the writer, a bounded batch at a time) ---
     command_log_retention_days: float = _setting(
-        30.0, "Days of command log (behind /stats) kept.", _POSITIVE)
+        30.0, "Days of command log (behind /stats) and of the alert firing log (behind the "
+        "digest and /export) kept.", _POSITIVE)
     fired_alerts_kept_per_user: int = _setting(
         20, "Fired (and notified) alerts kept per user, the newest; older ones are deleted.",
         _NON_NEGATIVE_INT)

@@ -10,6 +10,9 @@ says so (``more``) and the writer runs it again after the writes queued meanwhil
 Which rows go:
 
 * ``command_log`` rows older than ``command_log_days`` (oldest first, by the ``at`` index);
+* ``alert_firings`` rows (the firing log: the digest reads a day of it, ``/export`` shows it)
+  older than ``firings_days``, oldest first by the ``fired_at`` index: a recurring alert may
+  fire once a minute, so the log is bounded by age like the command log;
 * finished (fired one-shot or expired) **and notified** alerts of a user beyond the newest
   ``fired_alerts_per_user`` (an alert still to be notified is never deleted; live ones,
   recurring alerts included, are never touched);
@@ -37,6 +40,7 @@ class RetentionRules:
     """How much history is kept, and how much one run may delete."""
 
     command_log_days: float = 30.0
+    firings_days: float = 30.0
     fired_alerts_per_user: int = 20
     candles_per_series: int = 5_000
     batch_rows: int = 5_000
@@ -62,17 +66,22 @@ class PruneResult:
     command_log: int = 0
     alerts: int = 0
     candles: int = 0
+    firings: int = 0
     more: bool = False
     """The run stopped at ``batch_rows``: more may be due at once."""
 
     @property
     def total(self) -> int:
-        return self.command_log + self.alerts + self.candles
+        return self.command_log + self.alerts + self.candles + self.firings
 
 
 _OLD_COMMANDS = (
     "DELETE FROM command_log WHERE id IN ("
     "SELECT id FROM command_log WHERE at < :cutoff ORDER BY at LIMIT :limit)"
+)
+_OLD_FIRINGS = (
+    "DELETE FROM alert_firings WHERE rowid IN ("
+    "SELECT rowid FROM alert_firings WHERE fired_at < :cutoff ORDER BY fired_at LIMIT :limit)"
 )
 _NEXT_ALERT_USER = "SELECT MIN(user_id) FROM alerts WHERE user_id > :after"
 _EXCESS_FIRED = (
@@ -96,6 +105,7 @@ _OLD_CANDLES = (
 
 PRUNE_STATEMENTS = {
     "old_commands": _OLD_COMMANDS,
+    "old_firings": _OLD_FIRINGS,
     "next_alert_user": _NEXT_ALERT_USER,
     "excess_fired": _EXCESS_FIRED,
     "next_series": _NEXT_SERIES,
@@ -111,6 +121,12 @@ def prune(conn: sqlite3.Connection, rules: RetentionRules, cursor: PruneCursor, 
     budget = rules.batch_rows
     commands = _in_transaction(conn, lambda: _old_commands(conn, rules, now, budget))
     budget -= commands
+    firings = 0
+    if budget > 0:
+        cutoff = now - rules.firings_days * _DAY_S
+        firings = _in_transaction(conn, lambda: conn.execute(
+            _OLD_FIRINGS, {"cutoff": cutoff, "limit": budget}).rowcount)
+        budget -= firings
     alerts = 0
     if budget > 0:
         alerts = _in_transaction(conn, lambda: _excess_fired(conn, rules, cursor, budget))
@@ -119,7 +135,7 @@ def prune(conn: sqlite3.Connection, rules: RetentionRules, cursor: PruneCursor, 
     if budget > 0:
         candles = _in_transaction(conn, lambda: _old_candles(conn, rules, cursor, budget))
         budget -= candles
-    return PruneResult(commands, alerts, candles, more=budget <= 0)
+    return PruneResult(commands, alerts, candles, firings, more=budget <= 0)
 
 
 def _in_transaction(conn: sqlite3.Connection, work: Callable[[], int]) -> int:

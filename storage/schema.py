@@ -161,6 +161,8 @@ def _v4_alert_firings(db: sqlite_utils.Database) -> None:
     )
     db.table("alert_firings").create_index(["user_id", "fired_at"],
                                            index_name="alert_firings_by_user")
+    # Pruning deletes the oldest firings first (a recurring alert may fire every minute).
+    db.table("alert_firings").create_index(["fired_at"], index_name="alert_firings_at")
     db.execute("INSERT INTO alert_firings (alert_id, fired_at, user_id, symbol, kind, value)"
                " SELECT id, fired_at, user_id, symbol, 'price', fired_price FROM alerts"
                " WHERE fired_at IS NOT NULL")

@@ -133,3 +133,16 @@ def test_alerts_of_returns_the_active_alerts_and_only_the_newest_fired_ones(conn
               for n in range(50)]
     records = alerts_of(conn, 1)
     assert [r.alert_id for r in records] == sorted(fired[-FIRED_ALERTS_SHOWN:] + active)
+
+
+def test_the_firing_log_keeps_its_retention_and_loses_older_rows_oldest_first(conn):
+    conn.executemany(
+        "INSERT INTO alert_firings (alert_id, fired_at, user_id, symbol, kind, value)"
+        " VALUES (?, ?, 1, 'BTCUSDT', 'price', 1.0)",
+        [(n, NOW - age * DAY) for n, age in enumerate([45.0, 31.0, 29.0, 0.5] * 30)])
+    rules = RetentionRules(firings_days=30, batch_rows=25)
+    deleted = prune_all(conn, rules, PruneCursor())
+    assert sum(deleted) == 60  # the 45- and 31-day-old rows, in runs of at most 25
+    assert count(conn, "SELECT COUNT(*) FROM alert_firings") == 60
+    assert count(conn, "SELECT COUNT(*) FROM alert_firings WHERE fired_at < ?",
+                 NOW - 30 * DAY) == 0
