@@ -3,15 +3,14 @@
 100,000 live alerts over 200 symbols: price levels, percent moves (a level measured from the
 price when set), RSI(14) crossings on three intervals, and a quarter of each kind recurring
 (re-armed after the condition clears, with a cool-down). A timed sweep is the database part of
-``AlertsActor``'s: read what must be priced (the symbols) and which RSI states are needed (the
-live (symbol, interval) pairs), then one ``FireCrossedAlerts`` through the db_writer (expire,
-re-arm what cleared, fire what is reached, one transaction) and a ``MarkNotified`` for what
-moved. The RSI values are inputs here: computing them (an indicator refresh when a candle
-closes) is the indicator actor's work and is excluded, as the goal says; how many indicator
-states the book needs is reported.
+``AlertsActor``'s (see :func:`timed_sweeps`): its reads, then one ``FireCrossedAlerts``
+through the db_writer (expire, re-arm what cleared, fire what is reached, one transaction)
+and a ``MarkNotified`` for what moved. The RSI values are inputs here: computing them (an
+indicator refresh when a candle closes) is the indicator actor's work and is excluded, as the
+goal says; how many indicator states the book needs is reported.
 
-Prices creep up and RSI values random-walk, so a few alerts fire, clear and re-arm per sweep,
-as in a real market. Baseline, in the same run: load every live alert and evaluate every kind
+Prices creep up and each refreshed RSI takes a random step, so alerts fire, clear and re-arm
+every sweep. Baseline, in the same run: load every live alert and evaluate every kind
 in Python.
 """
 
@@ -69,6 +68,7 @@ class SweepFigures:
 
     def __init__(self) -> None:
         self.took_ms: list[float] = []
+        self.full_pass_ms: list[float] = []
         self.fired = 0
         self.rearmed = 0
         self.rsi_states = 0
@@ -78,27 +78,49 @@ class SweepFigures:
         return statistics.median(self.took_ms)
 
 
+REFRESHES_PER_SWEEP = 16
+"""``RsiTracker``'s bound: at most this many pairs recomputed per sweep (candle closes)."""
+FULL_PASS_EVERY = 12
+"""The actor passes every RSI value once a minute: every 12th sweep at the default 5 s."""
+
+
 def timed_sweeps(writer: Address, pool: ReadPool, base: dict[str, float], sweeps: int,
                  rng: random.Random) -> SweepFigures:
+    """Sweeps as ``AlertsActor`` runs them: the outbox read, the symbols, the newest alert id
+    (``rsi_pairs`` again only when it changed), the next expiry, one ``FireCrossedAlerts``
+    with every price and the RSI values refreshed this sweep (all of them every
+    :data:`FULL_PASS_EVERY` sweeps), then ``MarkNotified`` for what moved."""
     figures = SweepFigures()
     rsi: dict[tuple[str, str], float] = {}
+    pairs: tuple[tuple[str, str], ...] = ()
+    newest_seen = -1
     for sweep in range(sweeps):
         drift = 1.0 + 0.0001 * sweep  # prices creep up: a few levels are reached per sweep
-        for key in list(rsi):  # and every RSI takes a small random step
-            rsi[key] = min(99.0, max(1.0, rsi[key] + rng.gauss(0, 1.5)))
         started = time.perf_counter()
+        pool.unnotified_alerts()
         symbols = pool.alert_symbols()
-        pairs = pool.rsi_pairs()
+        newest = pool.newest_alert_id()
+        if newest != newest_seen:
+            pairs, newest_seen = pool.rsi_pairs(), newest
+        pool.next_expiry()
         prices = tuple((symbol, base[symbol] * drift) for symbol in symbols)
+        refreshed = tuple(pairs[(sweep * REFRESHES_PER_SWEEP + k) % len(pairs)]
+                          for k in range(min(REFRESHES_PER_SWEEP, len(pairs))))
+        for pair in refreshed:  # a closed candle moves its RSI a few points
+            rsi[pair] = min(99.0, max(1.0, rsi.get(pair, 50.0) + rng.gauss(0, 4)))
+        full = sweep % FULL_PASS_EVERY == 0
         values = tuple((symbol, interval, rsi.setdefault((symbol, interval), 50.0))
-                       for symbol, interval in pairs)
+                       for symbol, interval in (pairs if full else refreshed))
         fired = request(writer, lambda reply_to: FireCrossedAlerts(
             prices=prices, rsi=values, fired_at=time.time(), reply_to=reply_to), _TIMEOUT_S)
         moved = tuple(alert.alert_id for alert in (*fired.alerts, *fired.expired))
         if moved:
             request(writer, lambda reply_to: MarkNotified(
                 alert_ids=moved, notified_at=time.time(), reply_to=reply_to), _TIMEOUT_S)
-        figures.took_ms.append((time.perf_counter() - started) * 1000)
+        took = (time.perf_counter() - started) * 1000
+        figures.took_ms.append(took)
+        if full:
+            figures.full_pass_ms.append(took)
         figures.fired += len(fired.alerts)
         figures.rearmed += fired.rearmed
         figures.rsi_states = max(figures.rsi_states, len(pairs))

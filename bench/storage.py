@@ -38,7 +38,13 @@ if __package__ in (None, ""):
 import sqlite_utils
 
 from actors.db_writer import storage_spec
-from bench.alert_sweep import RSI_INTERVALS, mixed_alerts, naive_sweep_ms, timed_sweeps
+from bench.alert_sweep import (
+    FULL_PASS_EVERY,
+    RSI_INTERVALS,
+    mixed_alerts,
+    naive_sweep_ms,
+    timed_sweeps,
+)
 from bench.report import Row, print_table
 from core.config import BotConfig
 from messages.storage import (
@@ -346,6 +352,9 @@ def run() -> list[Row]:
         rows.append(Row(f"alert sweep p99 ({sweeps.fired} fired, {sweeps.rearmed} re-armed in "
                         f"{SWEEPS} sweeps)", "-", _percentile(sweeps.took_ms, 99), "ms", None,
                         None, True))
+        rows.append(Row(f"alert sweep p50 when every RSI value is passed (every "
+                        f"{FULL_PASS_EVERY}th sweep)", "-", statistics.median(sweeps.full_pass_ms),
+                        "ms", None, None, True))
         rows.append(Row(f"indicator states the book needs (RSI on {len(RSI_INTERVALS)} "
                         "intervals)", "-", sweeps.rsi_states, "states", None, None, True))
         worst_wall = worst_cpu = 0.0
