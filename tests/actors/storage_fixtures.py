@@ -237,14 +237,16 @@ class AlertWorld:
 
 @pytest.fixture
 def make_alert_world(tmp_path: Path) -> Iterator[Callable[..., AlertWorld]]:
-    """``make_alert_world(prices, after_step=..., history=...)``: the sweep against the
-    simulator, where ALRTUSDT costs ``prices[n]`` during minute ``n`` (``history``: the closed
-    1m candles before minute 0, for RSI). The sweep's wall clock is the simulator's."""
+    """``make_alert_world(prices, after_step=..., history=..., transport=...)``: the sweep
+    against the simulator, where ALRTUSDT costs ``prices[n]`` during minute ``n`` (``history``:
+    the closed 1m candles before minute 0, for RSI). The sweep's wall clock is the simulator's.
+    ``transport`` replaces the recording transport (e.g. with TelegramIO and a fake Bot API)."""
     stack: list[tuple[SupervisionTree, ReadPool, ExchangeSimulator]] = []
 
     def make(prices: list[float], *,
              after_step: Callable[[str], None] = lambda step: None,
-             history: Sequence[float] = ()) -> AlertWorld:
+             history: Sequence[float] = (),
+             transport: Callable[[ChildContext], Any] | None = None) -> AlertWorld:
         clock = ManualClock()
         simulator = ExchangeSimulator(clock=clock).start()
         simulator.market.add_csv(SYMBOL, price_path_csv([*history, *prices],
@@ -258,7 +260,8 @@ def make_alert_world(tmp_path: Path) -> Iterator[Callable[..., AlertWorld]]:
         specs = [
             writer_spec(db_path, probe, pool),
             market_spec(config, SETTINGS),
-            ChildSpec(name="transport", factory=lambda ctx: RecordingTransport.start(ctx, replies)),
+            ChildSpec(name="transport", factory=transport or (
+                lambda ctx: RecordingTransport.start(ctx, replies))),
             ChildSpec(name="alerts", factory=lambda ctx: AlertsActor.start(
                 ctx, read_pool=pool, interval_s=3600.0, min_gap_s=0.0, fetch_timeout_s=TIMEOUT,
                 write_timeout_s=TIMEOUT, after_step=after_step, wall_clock=clock),
