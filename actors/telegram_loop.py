@@ -31,7 +31,13 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    InlineQueryHandler,
+    TypeHandler,
+)
 from telegram.request import HTTPXRequest
 
 from actors.telegram_inline import answer_inline_query
@@ -315,6 +321,10 @@ class TelegramLoop:
         self._requests = (request, updates_request)
         app = (ApplicationBuilder().token(self._token).base_url(self._api_url).request(request)
                .get_updates_request(updates_request).job_queue(None).build())
+        # In one group the first matching handler wins: inline queries through PTB's
+        # InlineQueryHandler, everything else through the TypeHandler; both reach the same
+        # converter (actors.telegram_io.convert_update), so there is one path per update.
+        app.add_handler(InlineQueryHandler(self._handle_update), group=0)
         app.add_handler(TypeHandler(Update, self._handle_update), group=0)
         app.add_error_handler(self._handle_error)
         return app

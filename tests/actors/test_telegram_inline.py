@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from telegram import Update
+from telegram.ext import InlineQueryHandler, TypeHandler
 
 from actors.telegram_inline import inline_results
 from actors.telegram_io import convert_update
@@ -80,6 +81,20 @@ def test_an_inline_query_reaches_the_conversation_as_a_query_received(
     assert (received.query_id, received.user_id, received.query, received.chat_type,
             received.offset) == (query_id, 7, "btc 4h", "supergroup", "")
     assert received.request_id and received.received_at > 0
+
+
+def test_inline_queries_are_taken_by_ptbs_inline_query_handler_before_the_catch_all(
+        fake: FakeBotApi, loop: TelegramLoop, updates: Updates) -> None:
+    app = loop._app  # the test looks at how the running application dispatches
+    assert app is not None
+    first, *rest = app.handlers[0]
+    assert isinstance(first, InlineQueryHandler) and rest and isinstance(rest[0], TypeHandler)
+    inline_update = Update.de_json({"update_id": 1, "inline_query": {
+        "id": "q", "from": {"id": 8, "is_bot": False, "first_name": "U"}, "query": "eth",
+        "offset": ""}}, app.bot)
+    assert first.check_update(inline_update)
+    fake.push_inline_query(8, "eth")  # and a live one arrives through it
+    assert isinstance(updates.first(), InlineQueryReceived)
 
 
 def test_an_answer_is_sent_once_as_articles_with_its_cache_time(
