@@ -269,7 +269,8 @@ class AlertsActor(SupervisedActor):
                 self._transport.tell(held_notices(alerts, settings.timezone))
             else:
                 for alert in alerts:
-                    self._transport.tell(notice_for(alert, settings.timezone))
+                    self._transport.tell(notice_for(alert, settings.timezone,
+                                                    settings.interval))
             self._held.difference_update(ids)
             self._unconfirmed.update(ids)
             sent += len(ids)

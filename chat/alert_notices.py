@@ -59,39 +59,42 @@ def notice_request_id(alert: AlertRecord) -> str:
     return f"alert-{alert.alert_id}-{int((alert.fired_at or 0.0) * 1000)}"
 
 
-def _keyboard(alert: AlertRecord) -> Keyboard:
-    keyboard = alert_fired_keyboard(alert.symbol, alert.alert_id, alert.interval or "1h",
+def _keyboard(alert: AlertRecord, interval: str) -> Keyboard:
+    keyboard = alert_fired_keyboard(alert.symbol, alert.alert_id, alert.interval or interval,
                                     owner=alert.user_id)
     if alert.live:  # a recurring alert re-arms by itself: "Analysis" only
         return tuple(row[:1] for row in keyboard)
     return keyboard
 
 
-def fired_notification(alert: AlertRecord, zone: str = "UTC") -> ChatReply:
-    """The message an owner gets when ``alert`` fires (HTML, with its buttons)."""
+def fired_notification(alert: AlertRecord, zone: str = "UTC",
+                       interval: str = "1h") -> ChatReply:
+    """The message an owner gets when ``alert`` fires (HTML, with its buttons; "Analysis"
+    opens the RSI alert's interval, or ``interval``, the owner's default)."""
     after = "re-arms after it clears" if alert.recurring else "now off"
     text = (f"🔔 {alert_condition(alert, reached=True)}\n"
             f"{_value(alert)} at {_when(alert.fired_at, zone)} · alert #{alert.alert_id} "
             f"({after})")
     return ChatReply(request_id=notice_request_id(alert), chat_id=alert.chat_id, text=text,
-                     buttons=_keyboard(alert))
+                     buttons=_keyboard(alert, interval))
 
 
-def expired_notification(alert: AlertRecord, zone: str = "UTC") -> ChatReply:
+def expired_notification(alert: AlertRecord, zone: str = "UTC",
+                         interval: str = "1h") -> ChatReply:
     """The one message an owner gets when ``alert`` reaches its expiry."""
     how = "has expired" if alert.recurring else "ended without firing"
     text = (f"⌛ Alert #{alert.alert_id} {how}: {alert_condition(alert)}\n"
             f"Expired at {_when(alert.expires_at, zone)}. Re-arm it to watch again.")
     return ChatReply(request_id=notice_request_id(alert), chat_id=alert.chat_id, text=text,
                      buttons=alert_fired_keyboard(alert.symbol, alert.alert_id,
-                                                  alert.interval or "1h", owner=alert.user_id))
+                                                  alert.interval or interval, owner=alert.user_id))
 
 
-def notice_for(alert: AlertRecord, zone: str = "UTC") -> ChatReply:
+def notice_for(alert: AlertRecord, zone: str = "UTC", interval: str = "1h") -> ChatReply:
     """The notice an outbox entry stands for: its firing, or its expiry."""
     if alert.ended == "expired":
-        return expired_notification(alert, zone)
-    return fired_notification(alert, zone)
+        return expired_notification(alert, zone, interval)
+    return fired_notification(alert, zone, interval)
 
 
 def held_notices(alerts: Sequence[AlertRecord], zone: str = "UTC") -> ChatReply:

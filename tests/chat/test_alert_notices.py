@@ -84,3 +84,11 @@ def test_held_notices_are_one_message_with_a_line_each_and_a_stable_id():
     assert alone.request_id != reply.request_id
     assert alone.text.startswith("🌙 While your quiet hours were on (1 alert):")
 
+
+
+def test_the_analysis_button_opens_the_owners_default_interval_or_the_rsi_alerts_own():
+    assert fired_notification(PRICE, interval="4h").buttons == alert_fired_keyboard(
+        "BTCUSDT", 42, "4h", owner=1)
+    rsi = dataclasses.replace(PRICE, kind="rsi", interval="15m", price=30.0)
+    assert notice_for(rsi, interval="4h").buttons == alert_fired_keyboard(
+        "BTCUSDT", 42, "15m", owner=1)
