@@ -29,6 +29,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from core.errors import ConfigError
+from core.instance import valid_instance_name
 
 __all__ = [
     "BotConfig", "CONFIG_FILE_KEY", "DEPRECATED_SETTINGS", "Deprecation", "DEFAULT_DB_PATH", "DEFAULT_EXCHANGE_URLS",
@@ -128,6 +129,8 @@ _USER_IDS = _Rule("Telegram user ids (integers >= 1)", lambda v: all(i >= 1 for 
 # Telegram's rule for setWebhook's secret_token (it comes back as X-Telegram-Bot-Api-Secret-Token).
 _WEBHOOK_SECRET = _Rule("unset, or 1-256 characters of A-Z a-z 0-9 _ -",
                         lambda v: v is None or re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v) is not None)
+_INSTANCE_NAME = _Rule("unset, or 1-64 characters of A-Z a-z 0-9 _ . -",
+                       lambda v: v is None or valid_instance_name(v))
 _TOKEN = _Rule("unset, or a bot token shaped like 123456:ABC-def_...",
                lambda v: v is None or re.fullmatch(r"\d+:[A-Za-z0-9_-]+", v) is not None)
 
@@ -260,6 +263,9 @@ class BotConfig:
     log_format: LogFormat = _setting("json", "One JSON object per line, or text for humans.")
     log_level: LogLevel = _setting("INFO", "Lowest level logged.")
     metrics_interval_s: float = _setting(60.0, "Interval of metrics log events (s).", _POSITIVE)
+    instance_name: str | None = _setting(
+        None, "Names this instance in logs, /actors, /healthz and /metrics (unique per running "
+        "instance); unset: host:pid:start time.", _INSTANCE_NAME)
     # --- Alerts ---
     alert_sweep_interval_s: float = _setting(5.0, "Interval of price-alert checks (s).",
                                              _POSITIVE)
