@@ -8,6 +8,8 @@ The bot token appears in Bot API URLs (``https://api.telegram.org/bot<TOKEN>/get
 httpx, urllib3 and exception messages print those URLs. Redaction therefore runs on the final
 formatted line, after tracebacks are rendered, so no code path can slip a token past it.
 ``configure_logging`` is called once by bot.py; calling it again replaces its own handler.
+Every JSON line names the process that wrote it (``instance``, ``core.instance``), so lines of
+a restarted bot, or of several bots in one log store, can be told apart.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import TypeAlias
 from urllib.parse import quote
 
 from core.errors import TOKEN_SHAPE, ConfigError
+from core.instance import this_instance
 
 __all__ = [
     "ExcInfo", "HANDLER_NAME", "JsonFormatter", "LOG_FORMATS", "LOG_LEVELS", "NOISY_LOGGERS",
@@ -57,7 +60,8 @@ ExcInfo: TypeAlias = (
     bool | BaseException | tuple[type[BaseException], BaseException, TracebackType | None] | None
 )
 # Keys the JSON formatter writes itself; event fields with these names get a "field_" prefix.
-_RESERVED_KEYS = frozenset({"ts", "level", "logger", "event", "request_id", "msg", "exc", "stack"})
+_RESERVED_KEYS = frozenset({"ts", "level", "logger", "event", "instance", "request_id", "msg",
+                            "exc", "stack"})
 
 
 def new_request_id() -> str:
@@ -134,7 +138,13 @@ def _json_field(value: object) -> object:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, event, request_id, msg or fields, exc."""
+    """One JSON object per line: ts, level, logger, event, instance, request_id, msg or fields,
+    exc. ``instance`` is the text form of the process's ``InstanceId`` (this process's when
+    not given)."""
+
+    def __init__(self, *, instance: str | None = None) -> None:
+        super().__init__()
+        self.instance = instance if instance is not None else this_instance().key
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, object] = {
@@ -142,6 +152,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "event": getattr(record, "event", None) or "log",
+            "instance": self.instance,
             "request_id": _request_id(record),
         }
         fields = getattr(record, "fields", None)
@@ -227,22 +238,24 @@ def _open_handler(log_file: str | None) -> logging.Handler:
 
 
 def configure_logging(*, log_format: str, log_level: str, log_file: str | None,
-                      secrets: Iterable[str] = ()) -> None:
+                      secrets: Iterable[str] = (), instance: str | None = None) -> None:
     """Send all logging (pykka's too) to stdout or ``log_file``, formatted and redacted.
 
-    Calling it again replaces the handler installed last time rather than adding another.
+    JSON lines carry ``instance`` (default: this process's ``InstanceId`` text form); the text
+    format, read by a human at one terminal, leaves it out. Calling it again replaces the
+    handler installed last time rather than adding another.
     """
     level_name = log_level.upper()
     if level_name not in LOG_LEVELS:
         raise ConfigError("log_level", log_level, f"one of {', '.join(LOG_LEVELS)}")
-    formatters = {"json": JsonFormatter, "text": TextFormatter}
-    if log_format not in formatters:
+    if log_format not in LOG_FORMATS:
         raise ConfigError("log_format", log_format, f"one of {', '.join(LOG_FORMATS)}")
+    formatter = (JsonFormatter(instance=instance) if log_format == "json" else TextFormatter())
     level = logging.getLevelNamesMapping()[level_name]
     # Open the new handler first: if the file cannot be opened, the old logging keeps working.
     handler = _open_handler(log_file)
     handler.set_name(HANDLER_NAME)
-    handler.setFormatter(RedactingFormatter(formatters[log_format](), Redactor(secrets)))
+    handler.setFormatter(RedactingFormatter(formatter, Redactor(secrets)))
     root = logging.getLogger()
     for previous in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(previous)

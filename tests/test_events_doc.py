@@ -74,6 +74,15 @@ def test_no_event_field_is_renamed_in_the_json_line() -> None:
     assert renamed == []
 
 
+def test_no_event_field_is_named_like_a_key_of_the_line_itself() -> None:
+    """``instance``, ``ts``, ``level``... belong to the line: a field so named is prefixed."""
+    from core.logs import _RESERVED_KEYS
+
+    clashing = [(s.path, s.line, key) for s in log_event_sites() for key in s.keys
+                if key in _RESERVED_KEYS - {"request_id"}]  # request_id is log_event's own
+    assert clashing == []
+
+
 def test_the_metrics_snapshot_carries_every_documented_figure() -> None:
     layer = LayerStats(hits=3, misses=1, stale_hits=0, evictions=0, bytes=5, hit_rate=0.75)
     breaker = BreakerSnapshot(name="exchange", state="closed", consecutive_failures=0,

@@ -300,3 +300,40 @@ def test_unopenable_log_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         configure_logging(log_format="json", log_level="INFO", log_file=str(tmp_path))
     assert caught.value.key == "log_file"
+
+
+def test_every_json_line_names_this_process_by_default(capture: Capture) -> None:
+    from core.instance import this_instance
+
+    logger, stream = capture()
+    log_event(logger, "bot.started")
+    logger.warning("plain line")
+    assert [line["instance"] for line in json_lines(stream)] == [this_instance().key] * 2
+
+
+def test_a_named_instance_is_carried_and_survives_redaction(capture: Capture) -> None:
+    logger, stream = capture(JsonFormatter(instance="eu-1:4242:1796535501"), secrets=(TOKEN,))
+    log_event(logger, "telegram.call", url=f"https://api.telegram.org/bot{TOKEN}/x")
+    [line] = json_lines(stream)
+    assert line["instance"] == "eu-1:4242:1796535501"
+    assert line["url"] == f"https://api.telegram.org/bot{REDACTED}/x"
+    assert list(line)[:6] == ["ts", "level", "logger", "event", "instance", "request_id"]
+
+
+def test_an_event_field_called_instance_does_not_replace_the_lines_own(capture: Capture) -> None:
+    logger, stream = capture(JsonFormatter(instance="bot-a"))
+    log_event(logger, "odd.event", instance="someone else")
+    [line] = json_lines(stream)
+    assert (line["instance"], line["field_instance"]) == ("bot-a", "someone else")
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_configure_logging_passes_the_instance_to_json_and_not_to_text(tmp_path: Path) -> None:
+    configure_logging(log_format="json", log_level="INFO", log_file=str(tmp_path / "a.log"),
+                      instance="blue-7")
+    log_event(logging.getLogger("cryptobot.test"), "bot.started")
+    assert json.loads((tmp_path / "a.log").read_text(encoding="utf-8"))["instance"] == "blue-7"
+    configure_logging(log_format="text", log_level="INFO", log_file=str(tmp_path / "b.log"),
+                      instance="blue-7")
+    log_event(logging.getLogger("cryptobot.test"), "bot.started")
+    assert "blue-7" not in (tmp_path / "b.log").read_text(encoding="utf-8")
