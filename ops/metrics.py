@@ -24,6 +24,10 @@ The registry holds three kinds of figures:
   add a mailbox hop (and a thread switch) per command and per upstream request.
 * the library's process collector (``process_resident_memory_bytes``, CPU seconds, open fds)
   and platform collector (``python_info``), registered on the bot's registry.
+* ``cryptobot_instance_info``: which process this is (``core.instance``), as constant labels
+  of a series worth 1, to join onto the others (``* on(job) group_left(host, instance_id)``).
+  Its label is ``instance_id``, not ``instance``: Prometheus sets ``instance`` on every
+  series to the scrape target, and would rename ours to ``exported_instance``.
 
 Label values are bounded: commands and outcomes come from the command table and the policy
 (unknown commands are all ``unknown``), request kinds from ``FetchSpec.kind``, and a failed
@@ -35,12 +39,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info
 from prometheus_client import PlatformCollector, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from core.errors import BotError
+from core.instance import InstanceId, this_instance
 from core.stats import stat_figures
 from messages.chat import CommandDone
 from ops.health import HEALTHY_STATES, assess
@@ -163,7 +168,8 @@ def render_metrics(snapshot: ActorSnapshot, *, uptime_s: float) -> str:
 
 
 class BotMetrics:
-    """One bot's registry: the snapshot collector, live instruments and process figures."""
+    """One bot's registry: the snapshot collector, live instruments, process figures and the
+    instance's info series (``instance``: this process's id when not given)."""
 
     def __init__(
         self,
@@ -172,8 +178,10 @@ class BotMetrics:
         clock: Callable[[], float] = time.monotonic,
         started_at: float | None = None,
         process: bool = True,
+        instance: InstanceId | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
+        self.instance = instance if instance is not None else this_instance()
         self._clock = clock
         self._started_at = clock() if started_at is None else started_at
         self.registry.register(SnapshotCollector(snapshot_provider, self._uptime_s))
@@ -189,6 +197,10 @@ class BotMetrics:
             "One upstream exchange request by a fetch worker (retries included), by request "
             "kind and result (ok or the MarketError class).",
             ["kind", "result"], buckets=EXCHANGE_LATENCY_BUCKETS_S, registry=self.registry)
+        Info("cryptobot_instance", "The process behind these figures: host, pid, start "
+             "time (UTC) and its id in logs and /healthz.", registry=self.registry).info({
+                 "host": self.instance.host, "pid": str(self.instance.pid),
+                 "instance_id": self.instance.key, "started": self.instance.started_iso})
         if process:
             ProcessCollector(registry=self.registry)
             PlatformCollector(registry=self.registry)

@@ -237,3 +237,23 @@ class TestBotMetrics:
 
         with pytest.raises(SnapshotUnavailable, match="RuntimeError: tree is stopping"):
             BotMetrics(broken, process=False).exposition()
+
+    def test_the_instance_is_one_info_series_with_its_host_pid_id_and_start(self) -> None:
+        from core.instance import InstanceId
+
+        instance = InstanceId(host="bot-1", pid=4242, started_at=1_796_535_501.25)
+        exposition = parse(BotMetrics(_tree, process=False, instance=instance).exposition()
+                           .decode())
+        assert exposition.types["cryptobot_instance_info"] == "gauge"
+        assert exposition.labels_of("cryptobot_instance_info") == [{
+            "host": "bot-1", "pid": "4242", "instance_id": "bot-1:4242:1796535501",
+            "started": "2026-12-06T05:38:21Z"}]
+        assert exposition.value("cryptobot_instance_info", host="bot-1") == 1
+
+    def test_without_an_instance_given_the_info_names_this_process(self) -> None:
+        from core.instance import this_instance
+
+        [labels] = [ls for n, ls, _ in _scrape(BotMetrics(_tree, process=False))[
+            "cryptobot_instance_info"] if n == "cryptobot_instance_info"]
+        assert labels["instance_id"] == this_instance().key
+        assert "instance" not in labels  # Prometheus's own target label; ours would be renamed
