@@ -3,7 +3,8 @@
 Why: when a bot misbehaves on a server, the operator wants the same tree the /actors card
 shows without a Telegram client, from a shell on that machine. The running bot serves its
 snapshot on the loopback status port (``ops.status_http``); this command fetches ``/actors``
-and ``/healthz``, rebuilds the snapshot and prints it with the same ``render_tree``.
+and ``/healthz``, rebuilds the snapshot and prints it with the same ``render_tree``, under a
+line naming the instance that answered (id, host, pid, start in UTC and uptime).
 
 Exit status: 0 healthy, 1 degraded (reasons printed), 2 the bot could not be reached or did not
 answer like a cryptobot status endpoint (one line naming the URL on stderr), 3 failing (it
@@ -27,8 +28,8 @@ from supervision.snapshot import ActorSnapshot, ChildState, render_tree
 from core.stats import NO_STATS, FlatStats
 
 __all__ = [
-    "EXIT_DEGRADED", "EXIT_FAILING", "EXIT_HEALTHY", "EXIT_UNREACHABLE", "InspectError", "default_url", "main",
-    "snapshot_from_dict",
+    "EXIT_DEGRADED", "EXIT_FAILING", "EXIT_HEALTHY", "EXIT_UNREACHABLE", "InspectError",
+    "default_url", "instance_line", "main", "snapshot_from_dict",
 ]
 
 EXIT_HEALTHY = 0
@@ -96,6 +97,33 @@ def snapshot_from_dict(data: object) -> ActorSnapshot:
         raise InspectError(f"malformed actor tree: {type(exc).__name__}: {exc}") from exc
 
 
+def _duration(seconds: float) -> str:
+    """``40 s``, ``12 min``, ``5 h 3 min``, ``3 d 4 h``: an uptime at a glance."""
+    whole = max(0, int(seconds))
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else f"{secs} s"
+
+
+def instance_line(data: object) -> str | None:
+    """``instance <id> · host <h> · pid <p> · up since <UTC> (<uptime>)`` from the
+    ``"instance"`` object of a status answer; None when it has none (an older bot)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("instance"), Mapping):
+        return None
+    instance = data["instance"]
+    try:
+        uptime = f" ({_duration(float(instance['uptime_s']))})"
+    except (KeyError, TypeError, ValueError):
+        uptime = ""
+    return (f"instance {instance.get('id', '?')} · host {instance.get('host', '?')} · "
+            f"pid {instance.get('pid', '?')} · up since {instance.get('started', '?')}{uptime}")
+
+
 def _get_json(session: requests.Session, url: str, timeout_s: float) -> tuple[int, Any]:
     try:
         response = session.get(url, timeout=timeout_s)
@@ -154,11 +182,14 @@ def main(argv: Sequence[str] | None = None, *, config: BotConfig | None = None) 
         with requests.Session() as session:
             actors_url, health_url = f"{base_url}/actors", f"{base_url}/healthz"
             tree = _tree_text(*_get_json(session, actors_url, args.timeout), actors_url)
-            verdict, lines = _health_verdict(
-                *_get_json(session, health_url, args.timeout), health_url)
+            health_status, health = _get_json(session, health_url, args.timeout)
+            verdict, lines = _health_verdict(health_status, health, health_url)
     except InspectError as error:
         print(f"inspect: {error}", file=sys.stderr)
         return EXIT_UNREACHABLE
+    instance = instance_line(health)
+    if instance is not None:
+        print(instance)
     print(tree)
     print("\n".join(lines))
     return verdict

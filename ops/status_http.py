@@ -11,7 +11,9 @@ put a reverse proxy in front if a remote scraper must reach it. It is plain ``ht
 one thread per request, and every answer closes its connection (HTTP/1.0), so no idle
 keep-alive client can hold ``stop()`` up and a probe every few seconds loses nothing.
 
-Routes (``GET`` only):
+Routes (``GET`` only); each JSON answer, 503s included, also carries ``"instance"``, the
+process that answered (``core.instance.InstanceId.to_dict``: id, host, pid, start, uptime), so
+a probe or ``bot.py inspect`` can tell a restarted bot, or one of several, from another:
 
 * ``/healthz``: the verdict of ``ops.health.assess``: 200 ``{"status": "ok", "reasons": []}``
   (plus ``"slo"``, the figures of ``ops.slo``, when the ``slo`` actor answered),
@@ -19,7 +21,7 @@ Routes (``GET`` only):
   (market/fetcher)"]}`` (the bot still answers: stale data, labelled), or 503
   ``{"status": "failing", "reasons": [...]}`` when it cannot do its job and a process manager
   should restart it (also when no snapshot can be taken at all);
-* ``/actors``: the snapshot as JSON (``ActorSnapshot.to_dict()``);
+* ``/actors``: the snapshot as JSON (``ActorSnapshot.to_dict()``, the root's keys);
 * ``/metrics``: Prometheus text format, ``generate_latest`` of the bot's own prometheus-client
   registry (``ops.metrics.BotMetrics``): the snapshot taken during the scrape, the command and
   exchange latency histograms, the process figures.
@@ -45,6 +47,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
 
+from core.instance import InstanceId, this_instance
 from core.logs import log_event
 from ops.health import assess
 from ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -143,6 +146,7 @@ class StatusServer:
     (tests). ``metrics`` is the bot's registry (``CryptoBot.metrics``); without one the server
     makes its own over ``snapshot_provider``, whose uptime gauge counts from ``started_at``, a
     ``clock()`` reading (monotonic by default), the time of ``start()`` when not given.
+    ``instance`` is the id its answers carry (this process's when not given).
     """
 
     def __init__(
@@ -154,6 +158,7 @@ class StatusServer:
         started_at: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         metrics: BotMetrics | None = None,
+        instance: InstanceId | None = None,
     ) -> None:
         if host not in (LOOPBACK, "localhost"):
             raise ValueError(f"the status server only binds to loopback, not {host!r}")
@@ -162,6 +167,7 @@ class StatusServer:
         self._started_at = started_at
         self._clock = clock
         self._registry = metrics
+        self.instance = instance if instance is not None else this_instance()
         self._server: _StatusHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -175,7 +181,7 @@ class StatusServer:
             self._started_at = self._clock()
         if self._registry is None:
             self._registry = BotMetrics(self._snapshot_provider, clock=self._clock,
-                                       started_at=self._started_at)
+                                       started_at=self._started_at, instance=self.instance)
         self._server = _StatusHTTPServer(self._address, self._dispatch)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -252,13 +258,18 @@ class StatusServer:
                       error=repr(error), exc_info=True)
             return _describe_error(error)
 
+    def _instance_json(self) -> dict[str, object]:
+        return self.instance.to_dict(time.time())
+
     def _healthz(self, handler: _StatusHandler) -> None:
         snapshot = self._snapshot()
         if isinstance(snapshot, str):
-            _send_json(handler, 503, {"status": "failing", "reasons": [snapshot]})
+            _send_json(handler, 503, {"status": "failing", "reasons": [snapshot],
+                                      "instance": self._instance_json()})
             return
         health = assess(snapshot)
-        payload: dict[str, object] = {"status": health.level, "reasons": list(health.reasons)}
+        payload: dict[str, object] = {"status": health.level, "reasons": list(health.reasons),
+                                      "instance": self._instance_json()}
         slo = snapshot.find_stats(SloStats)
         if slo is not None:
             payload["slo"] = _slo_json(slo)
@@ -267,9 +278,9 @@ class StatusServer:
     def _actors(self, handler: _StatusHandler) -> None:
         snapshot = self._snapshot()
         if isinstance(snapshot, str):
-            _send_json(handler, 503, {"error": snapshot})
+            _send_json(handler, 503, {"error": snapshot, "instance": self._instance_json()})
         else:
-            _send_json(handler, 200, snapshot.to_dict())
+            _send_json(handler, 200, {**snapshot.to_dict(), "instance": self._instance_json()})
 
     def _metrics(self, handler: _StatusHandler) -> None:
         assert self._registry is not None  # made in start()

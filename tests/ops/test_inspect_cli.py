@@ -123,3 +123,36 @@ def test_something_that_is_not_a_tree_is_an_inspect_error() -> None:
         snapshot_from_dict(["root"])
     with pytest.raises(InspectError, match="malformed actor tree: KeyError"):
         snapshot_from_dict({"name": "root"})
+
+
+def test_it_names_the_instance_that_answered_above_the_tree(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    from core.instance import InstanceId
+
+    instance = InstanceId(host="bot-1", pid=4242, started_at=1_796_535_501.25)
+    with StatusServer(_tree, port=0, instance=instance) as server:
+        assert main(["--url", server.url]) == EXIT_HEALTHY
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("instance bot-1:4242:1796535501 · host bot-1 · pid 4242 · "
+                            "up since 2026-12-06T05:38:21Z (")
+
+
+@pytest.mark.parametrize(("uptime_s", "shown"), [
+    (40.4, "40 s"), (720, "12 min"), (5 * 3600 + 180, "5 h 3 min"),
+    (3 * 86400 + 4 * 3600, "3 d 4 h")])
+def test_the_instance_line_gives_the_uptime_at_a_glance(uptime_s: float, shown: str) -> None:
+    from ops.inspect_cli import instance_line
+
+    body = {"instance": {"id": "blue", "host": "h", "pid": 1, "started": "2026-12-06T05:38:21Z",
+                         "uptime_s": uptime_s}}
+    assert instance_line(body) == (
+        f"instance blue · host h · pid 1 · up since 2026-12-06T05:38:21Z ({shown})")
+
+
+def test_an_answer_without_an_instance_prints_no_instance_line() -> None:
+    from ops.inspect_cli import instance_line
+
+    assert instance_line({"status": "ok", "reasons": []}) is None
+    assert instance_line({"instance": {"id": "x", "uptime_s": "soon"}}) == (
+        "instance x · host ? · pid ? · up since ?")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Iterator
+from unittest.mock import ANY
 
 import pykka
 import pytest
 import requests
 
+from core.instance import InstanceId, this_instance
 from ops.metrics import BotMetrics
 from ops.status_http import StatusServer
 from resilience.breaker import BreakerSnapshot
@@ -19,6 +22,7 @@ from supervision.tree import SupervisionTree
 from tests.supervision.workers import FAST, Journal, worker_spec
 
 _TIMEOUT_S = 5
+INSTANCE = InstanceId(host="bot-1", pid=4242, started_at=1_796_535_501.25)
 
 
 class Provider:
@@ -67,7 +71,7 @@ def provider() -> Provider:
 
 @pytest.fixture
 def server(provider: Provider) -> Iterator[StatusServer]:
-    with StatusServer(provider, port=0) as running:
+    with StatusServer(provider, port=0, instance=INSTANCE) as running:
         yield running
 
 
@@ -87,7 +91,7 @@ class TestHealthz:
         response = _get(http, server, "/healthz")
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("application/json")
-        assert response.json() == {"status": "ok", "reasons": []}
+        assert response.json() == {"status": "ok", "reasons": [], "instance": ANY}
 
     def test_the_slo_figures_come_with_the_verdict_when_the_slo_actor_answered(
             self, server: StatusServer, http: requests.Session, provider: Provider) -> None:
@@ -112,7 +116,7 @@ class TestHealthz:
         assert response.status_code == 200
         assert response.json() == {"status": "degraded", "reasons": [
             "market/fetcher is restarting",
-            "breaker exchange is open, retry in 12 s (market/fetcher)"]}
+            "breaker exchange is open, retry in 12 s (market/fetcher)"], "instance": ANY}
 
     def test_a_failing_tree_answers_503_so_a_process_manager_restarts_it(
         self, server: StatusServer, http: requests.Session, provider: Provider
@@ -120,7 +124,8 @@ class TestHealthz:
         provider.set(_tree(fetcher_state="failed"))
         response = _get(http, server, "/healthz")
         assert response.status_code == 503
-        assert response.json() == {"status": "failing", "reasons": ["market/fetcher is failed"]}
+        assert response.json() == {"status": "failing", "reasons": ["market/fetcher is failed"],
+                                   "instance": ANY}
 
     def test_a_failing_provider_answers_503_naming_the_error(
         self, server: StatusServer, http: requests.Session, provider: Provider
@@ -129,7 +134,44 @@ class TestHealthz:
         response = _get(http, server, "/healthz")
         assert response.status_code == 503
         assert response.json() == {"status": "failing", "reasons": [
-            "snapshot failed: RuntimeError: tree is stopping"]}
+            "snapshot failed: RuntimeError: tree is stopping"], "instance": ANY}
+
+
+class TestInstance:
+    @pytest.mark.parametrize("path", ["/healthz", "/actors"])
+    def test_every_json_answer_names_the_instance(self, server: StatusServer,
+                                                 http: requests.Session, path: str) -> None:
+        before = time.time()
+        instance = _get(http, server, path).json()["instance"]
+        assert {key: instance[key] for key in ("id", "host", "pid", "name", "started")} == {
+            "id": "bot-1:4242:1796535501", "host": "bot-1", "pid": 4242, "name": None,
+            "started": "2026-12-06T05:38:21Z"}
+        assert instance["started_at"] == 1_796_535_501.25
+        assert instance["uptime_s"] == pytest.approx(INSTANCE.uptime_s(before), abs=5)
+
+    @pytest.mark.parametrize("path", ["/healthz", "/actors"])
+    def test_a_503_still_names_the_instance_that_failed(
+            self, server: StatusServer, http: requests.Session, provider: Provider,
+            path: str) -> None:
+        provider.fail_with(RuntimeError("tree is stopping"))
+        response = _get(http, server, path)
+        assert response.status_code == 503
+        assert response.json()["instance"]["id"] == "bot-1:4242:1796535501"
+
+    def test_without_an_instance_given_it_is_this_process(self, provider: Provider,
+                                                          http: requests.Session) -> None:
+        with StatusServer(provider, port=0) as running:
+            body = _get(http, running, "/healthz").json()
+            metrics = _get(http, running, "/metrics").text
+        assert (body["instance"]["id"], body["instance"]["pid"]) == (
+            this_instance().key, this_instance().pid)
+        assert f'instance_id="{this_instance().key}"' in metrics
+
+    def test_the_metrics_page_carries_the_same_instance(self, server: StatusServer,
+                                                        http: requests.Session) -> None:
+        text = _get(http, server, "/metrics").text
+        assert ('cryptobot_instance_info{host="bot-1",instance_id="bot-1:4242:1796535501",'
+                'pid="4242",started="2026-12-06T05:38:21Z"} 1.0') in text
 
 
 class TestActors:
@@ -139,7 +181,7 @@ class TestActors:
         response = _get(http, server, "/actors")
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("application/json")
-        assert response.json() == _tree().to_dict()
+        assert response.json() == {**_tree().to_dict(), "instance": ANY}
 
     def test_a_failing_provider_answers_503_and_the_server_keeps_serving(
         self, server: StatusServer, http: requests.Session, provider: Provider
@@ -147,7 +189,8 @@ class TestActors:
         provider.fail_with(TimeoutError("root did not answer"))
         failed = _get(http, server, "/actors")
         assert failed.status_code == 503
-        assert failed.json() == {"error": "snapshot failed: TimeoutError: root did not answer"}
+        assert failed.json() == {"error": "snapshot failed: TimeoutError: root did not answer",
+                                 "instance": ANY}
         provider.set(_tree())
         assert _get(http, server, "/actors").status_code == 200
 
