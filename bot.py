@@ -49,6 +49,7 @@ from ops.status_http import StatusServer
 from core.config import (TOKEN_ENV_VAR, BotConfig, Deprecation, describe_settings, load_config,
                          url_passwords, with_webhook_secret)
 from core.errors import ConfigError
+from core.instance import this_instance
 from core.logs import HANDLER_NAME, configure_logging, log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
 from market.errors import MarketError
@@ -157,7 +158,9 @@ class CryptoBot:
         # Storage comes with the chat: without a transport nobody can save anything.
         self.read_pool = (ReadPool.from_config(config) if transport_factory is not None
                           else None)
-        self.metrics = BotMetrics(self.status)
+        self.instance = this_instance(config.instance_name)
+        """Which process this is (logs, /actors, /healthz and /metrics name it)."""
+        self.metrics = BotMetrics(self.status, instance=self.instance)
         """This bot's Prometheus registry, served at ``/metrics`` by the status endpoint."""
         specs = build_specs(config, market=self.market, directory=directory,
                             read_pool=self.read_pool, transport_factory=transport_factory,
@@ -400,7 +403,8 @@ def _log_thread_tracebacks_on_sigusr1() -> None:
 def _run(config: BotConfig, deprecations: Sequence[Deprecation] = ()) -> int:
     config = with_webhook_secret(config)  # before logging, so the redactor knows it
     configure_logging(log_format=config.log_format, log_level=config.log_level,
-                      log_file=config.log_file, secrets=_secrets(config))
+                      log_file=config.log_file, secrets=_secrets(config),
+                      instance=this_instance(config.instance_name).key)
     _log_deprecations(deprecations)
     _log_thread_tracebacks_on_sigusr1()
     if config.telegram_token is None:
@@ -423,7 +427,8 @@ def _start_status_server(bot: CryptoBot) -> StatusServer | None:
     if not port:
         return None
     try:
-        return StatusServer(bot.status, port=port, metrics=bot.metrics).start()
+        return StatusServer(bot.status, port=port, metrics=bot.metrics,
+                            instance=bot.instance).start()
     except OSError as exc:  # a busy port must not take the bot down: it still answers users
         log_event(logger, "status_http.unavailable", logging.ERROR, port=port, error=str(exc))
         return None

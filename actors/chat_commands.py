@@ -16,8 +16,6 @@ import logging
 import time
 from typing import Any
 
-import psutil
-
 from actors.admin_controls import AdminControls
 from actors.command_handlers import HANDLERS
 from storage.stats import DbWriterStats
@@ -42,6 +40,7 @@ from chat.charts import ChartUnavailable, caption
 from chat.keyboards import analysis_keyboard, chart_keyboard, owner_of
 from chat.replies import BUTTON_NOT_AVAILABLE, SORRY, CommandResult, reply
 from core.errors import BotError
+from core.instance import InstanceId, this_instance
 from core.logs import log_event
 from market.analysis import MarketAnalysis, MarketUnavailable
 from market.cache import CacheStats
@@ -77,7 +76,10 @@ class CommandService:
         root: str = "root",
         storage: Any | None = None,
         worker: str | None = None,
+        instance: InstanceId | None = None,
     ) -> None:
+        self.instance = instance if instance is not None else this_instance()
+        """The process answering (/actors and /health name it; /stats counts uptime from it)."""
         self._worker = worker
         self._market = market
         self._directory = directory
@@ -202,7 +204,7 @@ class CommandService:
     def _stats(self, run: RunCommand, parsed: object) -> tuple[tuple[ChatReply, ...], str]:
         snapshot = self._snapshot()
         text = cards.runtime_stats_text(
-            uptime_s=time.time() - psutil.Process().create_time(),
+            uptime_s=self.instance.uptime_s(time.time()),
             restarts=sum(node.restarts for node in snapshot.walk()),
             cache=snapshot.find_stats(CacheStats),
             fetcher=snapshot.find_stats(FetcherStats),

@@ -17,6 +17,7 @@ from actors.command_worker import CommandWorker, command_worker_names
 from actors.conversation import CommandListener, Conversation
 from actors.market_access import MarketAccess
 from core.config import BotConfig
+from core.instance import this_instance
 from supervision.address import Directory
 from supervision.spec import ActorFactory, ChildSpec, Priority, RestartType
 from supervision.strategies import Strategy
@@ -45,7 +46,8 @@ def chat_spec(
         command_listeners)
 
     def service(worker: str) -> CommandService:
-        return CommandService(market=market, directory=directory, storage=storage, worker=worker)
+        return CommandService(market=market, directory=directory, storage=storage, worker=worker,
+                              instance=this_instance(config.instance_name))
 
     children = [
         ChildSpec(

@@ -11,6 +11,7 @@ worker command has no handler, or a handler no worker command.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -119,12 +120,14 @@ def top(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult
 
 @handles("actors")
 def actors(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
-    return CommandResult((reply(run.request, cards.actors_tree(service.snapshot())),), "ok")
+    text = cards.actors_tree(service.snapshot(), service.instance, now=time.time())
+    return CommandResult((reply(run.request, text),), "ok")
 
 
 @handles("health")
 def health(service: CommandService, run: RunCommand, args: NoArgs) -> CommandResult:
-    return CommandResult((reply(run.request, cards.health_text(service.snapshot())),), "ok")
+    text = cards.health_text(service.snapshot(), service.instance, now=time.time())
+    return CommandResult((reply(run.request, text),), "ok")
 
 
 @handles("stats")

@@ -5,16 +5,20 @@ Why: an operator on a phone wants one glance at "is anything broken, and what", 
 names every actor that is not running and every circuit breaker that is not closed, and /actors
 shows the whole tree in monospace. They read one ``ActorSnapshot``; /stats reads the typed
 figures its handler found in one (and the command log's rows). Nothing here asks an actor.
+Both /actors and /health open with the instance that answered (``core.instance``): after a
+restart, or with several bots on one token, the admin sees which process this is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from chat.cards_alerting import slo_health_line
 from chat.cards_format import format_age
 from chat.html import bold, escape
+from core.instance import InstanceId
 from market.cache import CacheStats, Layer, LayerStats
 from ops.health import HEALTHY_STATES, assess
 from ops.memory import MemoryStats
@@ -26,16 +30,33 @@ if TYPE_CHECKING:
     from market.fetch_stats import FetcherStats, WeightStats
     from messages.storage import CommandStat
 
-__all__ = ["actors_tree", "command_stats_text", "health_text", "runtime_stats_text",
-           "weight_line"]
+__all__ = ["actors_tree", "command_stats_text", "health_text", "instance_line",
+           "runtime_stats_text", "weight_line"]
 
 _LEVEL_ICONS = {"ok": "✅", "degraded": "⚠️", "failing": "🛑"}
 
 
-def actors_tree(snapshot: ActorSnapshot) -> str:
+def instance_line(instance: InstanceId, now: float) -> str:
+    """``🖥 bot-1 · pid 4242 · up since 2026-12-06 05:38 UTC (3 h 5 min)``; an operator's
+    name leads when set: ``🖥 eu-1 (bot-1, pid 4242) · ...``. ``now`` is wall-clock time."""
+    started = datetime.fromtimestamp(instance.started_at, tz=timezone.utc)
+    who = (f"{bold(escape(instance.host))} · pid {instance.pid}" if instance.name is None
+           else f"{bold(escape(instance.name))} ({escape(instance.host)}, pid {instance.pid})")
+    return (f"🖥 {who} · up since {started:%Y-%m-%d %H:%M} UTC "
+            f"({escape(format_age(instance.uptime_s(now)))})")
+
+
+def _with_instance(text: str, instance: InstanceId | None, now: float) -> str:
+    return text if instance is None else f"{instance_line(instance, now)}\n{text}"
+
+
+def actors_tree(snapshot: ActorSnapshot, instance: InstanceId | None = None, *,
+                now: float = 0.0) -> str:
     """The supervision tree as a monospace block (the chunker splits a very long one), with
-    the cache hit rate and the process memory under it."""
-    text = f"{bold('Actors')}\n<pre>{escape(render_tree(snapshot))}</pre>"
+    the cache hit rate and the process memory under it; under the instance's line when given
+    (``now``: wall-clock time, for its uptime)."""
+    text = _with_instance(f"{bold('Actors')}\n<pre>{escape(render_tree(snapshot))}</pre>",
+                          instance, now)
     extras = []
     figures = _layer(snapshot.find_stats(CacheStats), Layer.COMPUTED)
     if figures is not None and figures.fresh_hit_rate is not None:
@@ -50,8 +71,10 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def health_text(snapshot: ActorSnapshot) -> str:
-    """✅ ok, ⚠️ degraded or 🛑 failing with counts, then each reason (see ``ops.health``)."""
+def health_text(snapshot: ActorSnapshot, instance: InstanceId | None = None, *,
+                now: float = 0.0) -> str:
+    """✅ ok, ⚠️ degraded or 🛑 failing with counts, then each reason (see ``ops.health``);
+    under the instance's line when given (``now``: wall-clock time, for its uptime)."""
     nodes = list(snapshot.walk())
     health = assess(snapshot)
     running = sum(node.state in HEALTHY_STATES and node.state != "lazy" for node in nodes)
@@ -67,7 +90,7 @@ def health_text(snapshot: ActorSnapshot) -> str:
     slo = slo_health_line(snapshot.find_stats(SloStats))
     if slo is not None:
         lines.append(slo)
-    return "\n".join(lines)
+    return _with_instance("\n".join(lines), instance, now)
 
 
 def runtime_stats_text(

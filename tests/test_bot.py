@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -124,7 +125,9 @@ def test_demo_answers_piped_commands_in_order_and_says_bye() -> None:
     out = result.stdout
     assert "> /help\nCommands\n/start" in out
     assert "/alert SYM CONDITION [every] [for DURATION]" in out
-    assert "> /actors\nActors\n● root  running, one_for_one" in out
+    # The demo bot runs in the child process: its pid heads the card (the console drops tags).
+    assert re.search(r"> /actors\n🖥 \S+ · pid \d+ · up since \d{4}-\d\d-\d\d \d\d:\d\d UTC "
+                     r"\([^)]+\)\nActors\n● root  running, one_for_one", out), out
     assert "> /bogus\nI don't know /bogus." in out
     assert "> hello\nI answer commands" in out
     assert "> /price\n⚠️ /price needs SYM [SYM...].\nUsage: /price SYM [SYM...]\nExample:" in out
@@ -168,7 +171,8 @@ def test_run_answers_telegram_through_the_fake_bot_api_and_stops_on_sigterm(
         env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, CRYPTOBOT_TELEGRAM_API_URL=telegram.base_url,
                         CRYPTOBOT_STATUS_PORT=str(status_port),
                         CRYPTOBOT_EXCHANGE_URLS=exchange.base_url, CRYPTOBOT_LOG_LEVEL="DEBUG",
-                        CRYPTOBOT_DB_PATH=str(tmp_path / "bot.sqlite3"))
+                        CRYPTOBOT_DB_PATH=str(tmp_path / "bot.sqlite3"),
+                        CRYPTOBOT_INSTANCE_NAME="it-run-1")
         process = subprocess.Popen([sys.executable, "bot.py", "run"], cwd=REPO_ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -179,9 +183,14 @@ def test_run_answers_telegram_through_the_fake_bot_api_and_stops_on_sigterm(
             inspected = run_bot("inspect", "--url", f"http://127.0.0.1:{status_port}")
             assert inspected.returncode == 0, inspected.stderr
             assert "root" in inspected.stdout and "transport" in inspected.stdout
+            assert re.match(rf"instance it-run-1 · host \S+ · pid {process.pid} · up since ",
+                            inspected.stdout), inspected.stdout
             with urllib.request.urlopen(f"http://127.0.0.1:{status_port}/metrics",
                                         timeout=10) as response:
-                assert b"cryptobot_up 1" in response.read()
+                scrape = response.read()
+            assert b"cryptobot_up 1" in scrape
+            assert re.search(rf'cryptobot_instance_info{{host="[^"]+",instance_id="it-run-1",'
+                             rf'pid="{process.pid}",started="[0-9T:-]+Z"}} 1.0'.encode(), scrape)
             telegram.push_message(42, 42, "/alert btc above 10000000")
             assert telegram.wait_for(
                 lambda: any("saved" in (r.text or "") for r in telegram.sent(chat_id=42)),
@@ -194,8 +203,10 @@ def test_run_answers_telegram_through_the_fake_bot_api_and_stops_on_sigterm(
                 process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert TOKEN not in out + err and TOKEN.split(":")[1] not in out + err
-    events = [json.loads(line)["event"] for line in out.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    events = [line["event"] for line in lines]
     assert "chat.command_handled" in events and "bot.stopped" in events
+    assert {line["instance"] for line in lines} == {"it-run-1"}
     with closing(sqlite3.connect(tmp_path / "bot.sqlite3")) as db:  # acked before SIGTERM
         assert db.execute("SELECT count(*) FROM alerts").fetchone() == (1,)
 

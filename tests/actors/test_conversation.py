@@ -84,3 +84,13 @@ def test_a_slow_answer_shows_a_loading_message_that_is_then_edited(make_chat):
 def test_a_private_bot_answers_strangers_with_one_neutral_line(make_chat):
     chat = make_chat(allowed_users=(ADMIN,))
     assert texts(chat.ask("/price btc", user=USER)) == "Sorry, this bot is private."
+
+
+def test_actors_and_health_name_the_instance_answering(make_chat):
+    from core.instance import this_instance
+
+    chat = make_chat(instance_name="eu-1")
+    me = this_instance()
+    for command in ("/actors", "/health"):
+        first = texts(chat.ask(command, user=ADMIN)).split("\n", 1)[0]
+        assert first.startswith(f"🖥 <b>eu-1</b> ({me.host}, pid {me.pid}) · up since ")

@@ -106,3 +106,30 @@ def test_the_actors_card_finds_the_hit_rate_and_memory_by_their_types() -> None:
     assert actors_tree(tree).endswith("\ncache fresh hits 20% · memory 420 MB")
     bare = ActorSnapshot(name="root", state="running", kind="supervisor")
     assert actors_tree(bare).endswith("</pre>")
+
+
+STARTED = 1_796_535_501.25  # 2026-12-06 05:38:21 UTC
+
+
+def test_the_instance_line_names_host_pid_start_in_utc_and_uptime() -> None:
+    from chat.cards_admin import instance_line
+    from core.instance import InstanceId
+
+    instance = InstanceId(host="bot-1", pid=4242, started_at=STARTED)
+    assert instance_line(instance, STARTED + 3 * 3600 + 300) == (
+        "🖥 <b>bot-1</b> · pid 4242 · up since 2026-12-06 05:38 UTC (3 h 5 min)")
+    named = InstanceId(host="bot-1", pid=4242, started_at=STARTED, name="eu-1")
+    assert instance_line(named, STARTED + 40) == (
+        "🖥 <b>eu-1</b> (bot-1, pid 4242) · up since 2026-12-06 05:38 UTC (40 s)")
+
+
+def test_actors_and_health_open_with_the_instance_when_given() -> None:
+    from chat.cards_admin import health_text, instance_line
+    from core.instance import InstanceId
+
+    instance = InstanceId(host="bot-1", pid=4242, started_at=STARTED)
+    tree = ActorSnapshot(name="root", state="running", kind="supervisor")
+    for card in (actors_tree, health_text):
+        first, rest = card(tree, instance, now=STARTED + 60).split("\n", 1)
+        assert first == instance_line(instance, STARTED + 60)
+        assert rest == card(tree)  # the card itself is unchanged below it
