@@ -84,3 +84,27 @@ def test_instance_name_setting_is_validated_and_empty_means_unset() -> None:
     with pytest.raises(ConfigError) as refused:
         load_config(environ={"CRYPTOBOT_INSTANCE_NAME": "bot a"})
     assert refused.value.key == "CRYPTOBOT_INSTANCE_NAME"
+
+
+def test_an_odd_host_name_is_made_safe_for_labels_and_keys(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import instance as module
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "my host/über:1")
+    host, _ = module._process_facts.__wrapped__(os.getpid())
+    assert host == "my-host-ber-1"
+    monkeypatch.setattr(socket, "gethostname", lambda: "///")
+    assert module._process_facts.__wrapped__(os.getpid())[0] == "unknown-host"
+
+
+def test_without_the_process_table_the_start_is_the_first_moment_asked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import instance as module
+
+    def denied(pid: int) -> psutil.Process:
+        raise psutil.AccessDenied(pid)
+
+    monkeypatch.setattr(psutil, "Process", denied)
+    before = time.time()
+    _, started = module._process_facts.__wrapped__(os.getpid())
+    assert before <= started <= time.time()
