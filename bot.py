@@ -402,9 +402,12 @@ def _log_thread_tracebacks_on_sigusr1() -> None:
 
 def _run(config: BotConfig, deprecations: Sequence[Deprecation] = ()) -> int:
     config = with_webhook_secret(config)  # before logging, so the redactor knows it
+    instance = this_instance(config.instance_name)
     configure_logging(log_format=config.log_format, log_level=config.log_level,
-                      log_file=config.log_file, secrets=_secrets(config),
-                      instance=this_instance(config.instance_name).key)
+                      log_file=config.log_file, secrets=_secrets(config), instance=instance.key)
+    # Every line names the instance by its key; this one says where a named one runs.
+    log_event(logger, "bot.starting", logging.INFO, host=instance.host, pid=instance.pid,
+              started=instance.started_iso, name=instance.name)
     _log_deprecations(deprecations)
     _log_thread_tracebacks_on_sigusr1()
     if config.telegram_token is None:

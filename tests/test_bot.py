@@ -207,6 +207,8 @@ def test_run_answers_telegram_through_the_fake_bot_api_and_stops_on_sigterm(
     events = [line["event"] for line in lines]
     assert "chat.command_handled" in events and "bot.stopped" in events
     assert {line["instance"] for line in lines} == {"it-run-1"}
+    starting = lines[events.index("bot.starting")]
+    assert (starting["pid"], starting["name"]) == (process.pid, "it-run-1")
     with closing(sqlite3.connect(tmp_path / "bot.sqlite3")) as db:  # acked before SIGTERM
         assert db.execute("SELECT count(*) FROM alerts").fetchone() == (1,)
 
