@@ -4,7 +4,9 @@ Thin: the read is one read-pool call (one snapshot, ``storage.user_data``), the 
 built by ``users.export``, the texts come from ``chat.cards_user_data``, and the deletion is
 one acknowledged ``ForgetUser`` write the db_writer commits in one transaction. Only a press
 of the confirm button under /forget deletes, and only the presser's own data (the button is
-bound to its owner, and the write names the presser). Both answer only in a private chat:
+bound to its owner, and the write names the presser), and only within
+``FORGET_CONFIRM_WINDOW_S`` of the preview (which listed what it deletes). Both answer only
+in a private chat:
 the document would otherwise show the user's data to a group.
 
 The press that deletes is itself a command, logged for /stats after it has run; it is logged
@@ -15,12 +17,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from chat.cards_user_data import (
     FORGET_CANCELLED,
+    FORGET_EXPIRED,
     FORGET_UNCONFIRMED,
     export_caption,
+    forget_confirm_expired,
     forget_preview_text,
     forgotten_text,
     private_only_text,
@@ -61,9 +67,11 @@ def _private(request: Request) -> bool:
 class UserDataCommands:
     """The handlers of /export, /forget and the buttons under /forget."""
 
-    def __init__(self, *, writer: Address, reads: ReadPool) -> None:
+    def __init__(self, *, writer: Address, reads: ReadPool,
+                 clock: Callable[[], float] = time.time) -> None:
         self._writer = writer
         self._reads = reads
+        self._clock = clock
         self._lock = threading.Lock()
         self._anonymous: OrderedDict[str, None] = OrderedDict()
 
@@ -102,6 +110,8 @@ class UserDataCommands:
                                  "denied")
         if not action.confirm:
             return CommandResult((reply(request, FORGET_CANCELLED, keep=True),), "ok")
+        if forget_confirm_expired(request.message_date, self._clock()):
+            return CommandResult((reply(request, FORGET_EXPIRED, keep=True),), "usage")
         try:
             forgotten = request_forget(self._writer, request)
         except NotSaved as exc:

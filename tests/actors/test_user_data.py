@@ -7,17 +7,26 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from telegram import CallbackQuery, Chat, Message, Update, User
 
-from actors.telegram_io import TelegramIO
+from actors.telegram_io import TelegramIO, convert_update
+from actors.user_data import UserDataCommands
 from bot import CryptoBot
+from chat.callbacks import ForgetButton, encode
+from chat.cards_user_data import FORGET_CONFIRM_WINDOW_S, FORGET_EXPIRED
 from core.config import BotConfig
 from fakes.exchange.simulator import ExchangeSimulator
 from fakes.telegram.bot_api import FakeBotApi, SentRecord
+from messages.chat import ButtonPressed
+from messages.user_data import ForgetUser, Forgotten, UserDataCounts
+from storage.read_pool import ReadPool
 from storage.user_data import USER_TABLES
+from supervision.address import Address
 from tests.storage.user_rows import fill_user, rows_of
 
 TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
@@ -212,3 +221,53 @@ def test_after_blocking_and_unblocking_the_bot_export_and_forget_still_work(
     # The failed notification was reported once, never resent after the unblock.
     assert len(refused()) == 1
     assert not [r for r in world.fake.sent(chat_id=ANN) if "🔔" in (r.text or "")]
+
+
+class StubWriter:
+    """The db_writer's address, answering every ForgetUser with what it would delete."""
+
+    name = "db_writer"
+
+    def __init__(self) -> None:
+        self.offered: list[object] = []
+
+    def offer(self, message: object) -> bool:
+        self.offered.append(message)
+        assert isinstance(message, ForgetUser) and message.reply_to is not None
+        message.reply_to.set(Forgotten(deleted=UserDataCounts(alerts=3)))
+        return True
+
+
+def confirm_press(*, message_date: float | None) -> ButtonPressed:
+    return ButtonPressed(request_id="r1", chat_id=ANN, user_id=ANN, message_id=5,
+                         callback_id="c1", data=encode(ForgetButton(True), ANN),
+                         message_date=message_date)
+
+
+def test_a_confirm_press_under_an_old_forget_preview_deletes_nothing_and_asks_again() -> None:
+    """The preview listed what the button deletes *then*: pressed days later (on a message
+    scrolled up to), it deleted everything stored since, which the user was never shown."""
+    now = 1_800_000_000.0
+    writer = StubWriter()
+    commands = UserDataCommands(writer=cast(Address, writer), reads=cast(ReadPool, None),
+                                clock=lambda: now)
+
+    old = commands.forget_button(confirm_press(message_date=now - FORGET_CONFIRM_WINDOW_S - 1),
+                                 ForgetButton(True))
+    assert writer.offered == [] and old.outcome == "usage"
+    (answer,) = old.replies
+    assert answer.text == FORGET_EXPIRED and answer.buttons == () and answer.edit_message_id == 5
+
+    fresh = commands.forget_button(confirm_press(message_date=now - 60), ForgetButton(True))
+    assert len(writer.offered) == 1 and fresh.outcome == "ok"
+
+
+def test_the_date_of_the_message_under_a_button_comes_from_telegrams_copy() -> None:
+    """Telegram sends the message's own (send) date with a press, not the press's time."""
+    sent_at = datetime(2026, 1, 2, tzinfo=UTC)
+    update = Update(1, callback_query=CallbackQuery(
+        "c1", User(ANN, "ann", False), "ci", data="x",
+        message=Message(5, sent_at, Chat(ANN, "private"))))
+    pressed = convert_update(update, 0.0)
+    assert isinstance(pressed, ButtonPressed) and pressed.message_date == sent_at.timestamp()
+
