@@ -26,6 +26,7 @@ from chat.cards_user_data import (
     FORGET_EXPIRED,
     FORGET_UNCONFIRMED,
     export_caption,
+    export_too_soon_text,
     forget_confirm_expired,
     forget_preview_text,
     forgotten_text,
@@ -45,7 +46,7 @@ from storage.user_data import EXPORT_ALERTS, EXPORT_FIRINGS, EXPORT_SETTINGS, EX
 from supervision import request
 from supervision.address import Address
 from supervision.errors import ChildUnavailable
-from users.export import ExportCaps, build_export
+from users.export import ExportCaps, ExportGate, build_export
 
 __all__ = ["UserDataCommands"]
 
@@ -73,14 +74,22 @@ class UserDataCommands:
         self._reads = reads
         self._clock = clock
         self._lock = threading.Lock()
+        self._exports = ExportGate(clock=clock)
+        """One export per user a minute (guarded by ``_lock``: workers share this object)."""
         self._anonymous: OrderedDict[str, None] = OrderedDict()
 
     def export(self, request: Request) -> CommandResult:
         if not _private(request):
             return CommandResult((reply(request, private_only_text("export")),), "usage")
+        with self._lock:
+            wait_s = self._exports.claim(request.user_id)
+        if wait_s:
+            return CommandResult((reply(request, export_too_soon_text(wait_s)),), "usage")
         try:
             data = self._reads.user_data(request.user_id)
         except StorageUnavailable:
+            with self._lock:
+                self._exports.release(request.user_id)
             return CommandResult((reply(request, read_unavailable_text("export")),),
                                  "unavailable")
         export = build_export(data, _CAPS)

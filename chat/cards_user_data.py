@@ -16,6 +16,7 @@ __all__ = [
     "FORGET_EXPIRED",
     "FORGET_UNCONFIRMED",
     "export_caption",
+    "export_too_soon_text",
     "forget_preview_text",
     "forget_confirm_expired",
     "forgotten_text",
@@ -81,6 +82,12 @@ def export_caption(counts: UserDataCounts, zone_name: str) -> str:
     lines.append(f"JSON, times in UTC and in {escape(zone_name)}. "
                  f"{code('/forget')} deletes it all.")
     return "\n".join(lines)
+
+
+def export_too_soon_text(wait_s: float) -> str:
+    """/export again within a minute of the last one."""
+    return ("⏳ I sent you your data a moment ago (it is the file above). You can ask for a "
+            f"new copy in {max(1, round(wait_s))} s.")
 
 
 def forget_preview_text(counts: UserDataCounts) -> str:

@@ -18,16 +18,20 @@ from actors.telegram_io import TelegramIO, convert_update
 from actors.user_data import UserDataCommands
 from bot import CryptoBot
 from chat.callbacks import ForgetButton, encode
-from chat.cards_user_data import FORGET_CONFIRM_WINDOW_S, FORGET_EXPIRED
+from chat.cards_user_data import FORGET_CONFIRM_WINDOW_S, FORGET_EXPIRED, export_too_soon_text
+from chat.parsing import read_text
 from core.config import BotConfig
 from fakes.exchange.simulator import ExchangeSimulator
 from fakes.telegram.bot_api import FakeBotApi, SentRecord
-from messages.chat import ButtonPressed
-from messages.user_data import ForgetUser, Forgotten, UserDataCounts
+from messages.chat import ButtonPressed, ChatCommand
+from messages.user_data import ForgetUser, Forgotten, UserData, UserDataCounts
+from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
 from storage.user_data import USER_TABLES
 from supervision.address import Address
 from tests.storage.user_rows import fill_user, rows_of
+from tests.users.test_export import user_data as stored_user
+from users.export import EXPORT_INTERVAL_S
 
 TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
 ANN, BOB = 7, 8
@@ -271,3 +275,46 @@ def test_the_date_of_the_message_under_a_button_comes_from_telegrams_copy() -> N
     pressed = convert_update(update, 0.0)
     assert isinstance(pressed, ButtonPressed) and pressed.message_date == sent_at.timestamp()
 
+
+
+class StubReads:
+    """The read pool, serving a small stored user for any id (or failing when told)."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.fail = False
+
+    def user_data(self, user_id: int) -> UserData:
+        self.reads += 1
+        if self.fail:
+            raise StorageUnavailable("busy")
+        return stored_user(user_id=user_id)
+
+
+def export_command(user: int = ANN) -> ChatCommand:
+    return ChatCommand(request_id=f"r{user}", chat_id=user, user_id=user, text="/export",
+                       parsed=read_text("/export"), chat_type="private")
+
+
+def test_export_sends_at_most_one_document_a_minute_per_user() -> None:
+    """Each export is up to ~2 MB read, built, held and uploaded for one short command: the
+    command budget alone (20 a minute) let one user make the bot upload ~40 MB a minute."""
+    now = [1_800_000_000.0]
+    reads = StubReads()
+    commands = UserDataCommands(writer=cast(Address, StubWriter()),
+                                reads=cast(ReadPool, reads), clock=lambda: now[0])
+
+    first = commands.export(export_command())
+    now[0] += 20
+    again = commands.export(export_command())
+    other = commands.export(export_command(BOB))
+    assert first.replies[0].document is not None and other.replies[0].document is not None
+    assert again.replies[0].document is None and again.outcome == "usage"
+    assert again.replies[0].text == export_too_soon_text(EXPORT_INTERVAL_S - 20)
+    assert reads.reads == 2  # the refused one read nothing
+
+    reads.fail = True
+    now[0] += EXPORT_INTERVAL_S
+    assert commands.export(export_command()).outcome == "unavailable"
+    reads.fail = False  # a failed read spends nothing: the next try is served
+    assert commands.export(export_command()).replies[0].document is not None
