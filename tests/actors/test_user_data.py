@@ -23,7 +23,7 @@ from chat.parsing import read_text
 from core.config import BotConfig
 from fakes.exchange.simulator import ExchangeSimulator
 from fakes.telegram.bot_api import FakeBotApi, SentRecord
-from messages.chat import ButtonPressed, ChatCommand
+from messages.chat import ButtonPressed, ChatCommand, CommandDone
 from messages.user_data import ForgetUser, Forgotten, UserData, UserDataCounts
 from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
@@ -318,3 +318,29 @@ def test_export_sends_at_most_one_document_a_minute_per_user() -> None:
     assert commands.export(export_command()).outcome == "unavailable"
     reads.fail = False  # a failed read spends nothing: the next try is served
     assert commands.export(export_command()).replies[0].document is not None
+
+
+def finished(user: int, request_id: str) -> CommandDone:
+    return CommandDone(request_id=request_id, replies=(), command="price", outcome="ok",
+                       user_id=user)
+
+
+def test_a_command_still_running_when_its_users_data_is_forgotten_is_logged_without_them(
+) -> None:
+    """/forget deletes the user's command-log rows, but a command of theirs still running
+    (a slow /chart) was logged with their id right after: a row naming them again."""
+    mono = [100.0]
+    commands = UserDataCommands(writer=cast(Address, StubWriter()),
+                                reads=cast(ReadPool, StubReads()), monotonic=lambda: mono[0])
+    mono[0] = 105.0
+    commands.forget_button(confirm_press(message_date=None), ForgetButton(True))
+
+    mono[0] = 108.0  # received at 101 (7 s ago), before the forget: anonymous
+    assert commands.is_anonymous(finished(ANN, "slow-chart"), latency_ms=7000.0)
+    # Received after it (a new use), or someone else's: logged as usual.
+    assert not commands.is_anonymous(finished(ANN, "new-watch"), latency_ms=1000.0)
+    assert not commands.is_anonymous(finished(BOB, "bobs"), latency_ms=7000.0)
+    # The press that deleted is anonymous too (once).
+    assert commands.is_anonymous(finished(ANN, "r1"), latency_ms=0.0)
+    mono[0] = 105.0 + 3600
+    assert not commands.is_anonymous(finished(ANN, "hour-late"), latency_ms=7000.0)
