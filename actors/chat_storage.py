@@ -104,7 +104,7 @@ class StorageCommands:
 
         def log(done: CommandDone, latency_ms: float) -> None:
             # The press that deleted its user's data is logged without them.
-            user_id = None if user_data.is_anonymous(done.request_id) else done.user_id
+            user_id = None if user_data.is_anonymous(done, latency_ms) else done.user_id
             writer.tell(LogCommand(request_id=done.request_id, command=done.command,
                                    latency_ms=latency_ms, outcome=done.outcome, at=time.time(),
                                    user_id=user_id))

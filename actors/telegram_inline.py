@@ -7,6 +7,12 @@ or a network error: by then the user has typed on or Telegram has stopped waitin
 retry is Telegram refusing our HTML ("can't parse entities"): the cards are sent again as
 plain text, as the outbox does for messages. Every failure is logged as
 ``telegram.inline_unanswered`` (the token never appears: errors go through ``redact``).
+
+Bounded for everyone together (:class:`InlineAnswerer`): the workers bound the lookups, but
+help, refusals and cached lookups are answered within milliseconds, each its own call lasting
+up to the timeout while Telegram is slow; so at most ``MAX_ANSWERS_IN_FLIGHT`` calls run at
+once and any answer beyond them is dropped and logged (the query just expires, which is what
+a late answer would meet anyway).
 """
 
 from __future__ import annotations
@@ -23,12 +29,15 @@ from chat.html import visible_text
 from core.logs import log_event
 from messages.inline import InlineAnswer
 
-__all__ = ["INLINE_ANSWER_TIMEOUT_S", "answer_inline_query", "inline_results"]
+__all__ = ["INLINE_ANSWER_TIMEOUT_S", "MAX_ANSWERS_IN_FLIGHT", "InlineAnswerer",
+           "answer_inline_query", "inline_results"]
 
 logger = logging.getLogger(__name__)
 
 INLINE_ANSWER_TIMEOUT_S = 5.0
 """Longest wait for Telegram to take an answer (connect, write and read together)."""
+MAX_ANSWERS_IN_FLIGHT = 64
+"""answerInlineQuery calls running at once, for all users together (4x the connection pool)."""
 
 
 def inline_results(answer: InlineAnswer, *, plain: bool = False) -> list[InlineQueryResultArticle]:
@@ -67,3 +76,30 @@ async def answer_inline_query(bot: Bot, answer: InlineAnswer, *,
             break
     log_event(logger, "telegram.inline_unanswered", logging.WARNING,
               request_id=answer.request_id, reason=reason)
+
+
+class InlineAnswerer:
+    """:func:`answer_inline_query` with at most ``max_in_flight`` calls running at once.
+
+    Lives on the transport's event loop (one thread): a plain counter is enough."""
+
+    def __init__(self, *, redact: Callable[[object], str],
+                 max_in_flight: int = MAX_ANSWERS_IN_FLIGHT,
+                 timeout_s: float = INLINE_ANSWER_TIMEOUT_S) -> None:
+        self._redact = redact
+        self._max = max_in_flight
+        self._timeout_s = timeout_s
+        self.in_flight = 0
+
+    async def answer(self, bot: Bot, answer: InlineAnswer) -> None:
+        """Answer now, or drop the answer (logged) when ``max_in_flight`` calls are running."""
+        if self.in_flight >= self._max:
+            log_event(logger, "telegram.inline_unanswered", logging.WARNING,
+                      request_id=answer.request_id,
+                      reason=f"{self._max} inline answers already in flight")
+            return
+        self.in_flight += 1
+        try:
+            await answer_inline_query(bot, answer, redact=self._redact, timeout_s=self._timeout_s)
+        finally:
+            self.in_flight -= 1

@@ -106,7 +106,8 @@ def convert_update(
                              user_id=query.from_user.id, message_id=query.message.message_id,
                              callback_id=query.id, data=query.data,
                              chat_type=query.message.chat.type, received_at=received_at,
-                             data_on_message=query.data in _keyboard_data(query.message))
+                             data_on_message=query.data in _keyboard_data(query.message),
+                             message_date=query.message.date.timestamp())
     inline = update.inline_query
     if inline is not None:
         return InlineQueryReceived(request_id=new_request_id(), query_id=inline.id,

@@ -40,7 +40,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from actors.telegram_inline import answer_inline_query
+from actors.telegram_inline import InlineAnswerer
 from actors.telegram_menus import CommandMenus, MenuRegistrar
 from actors.telegram_outbox import Outbox, TransportCounters
 from chat.outbound import DeliveryPolicy, OutboundLimits
@@ -206,6 +206,7 @@ class TelegramLoop:
         self._name = name
         self._clock = clock
         self._redactor = Redactor([token] if webhook is None else [token, webhook.secret_token])
+        self._inline = InlineAnswerer(redact=self._redact)  # answers in flight, bounded
         self._rng = random.Random()
         self.stats = TransportCounters()
         self._outbox: Outbox | None = None
@@ -265,7 +266,7 @@ class TelegramLoop:
         if self._app is None:
             raise TransportError("the Telegram transport has not started")
         bot = self._app.bot
-        self._call_soon(lambda: self._spawn(answer_inline_query(bot, answer, redact=self._redact)))
+        self._call_soon(lambda: self._spawn(self._inline.answer(bot, answer)))
 
     # -- lifecycle (loop thread) ---------------------------------------------------------------
 

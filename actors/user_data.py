@@ -4,23 +4,32 @@ Thin: the read is one read-pool call (one snapshot, ``storage.user_data``), the 
 built by ``users.export``, the texts come from ``chat.cards_user_data``, and the deletion is
 one acknowledged ``ForgetUser`` write the db_writer commits in one transaction. Only a press
 of the confirm button under /forget deletes, and only the presser's own data (the button is
-bound to its owner, and the write names the presser). Both answer only in a private chat:
+bound to its owner, and the write names the presser), and only within
+``FORGET_CONFIRM_WINDOW_S`` of the preview (which listed what it deletes). Both answer only
+in a private chat:
 the document would otherwise show the user's data to a group.
 
 The press that deletes is itself a command, logged for /stats after it has run; it is logged
 without the user id (:meth:`UserDataCommands.is_anonymous`), so nothing of the user is left.
+So is any command of the user received before the deletion ended and finishing after it (a
+slow /chart): its log row would otherwise name the user again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from chat.cards_user_data import (
     FORGET_CANCELLED,
+    FORGET_EXPIRED,
     FORGET_UNCONFIRMED,
     export_caption,
+    export_too_soon_text,
+    forget_confirm_expired,
     forget_preview_text,
     forgotten_text,
     private_only_text,
@@ -31,7 +40,7 @@ from chat.cards import not_saved_text
 from chat.keyboards import forget_keyboard, owner_of
 from chat.replies import NOT_YOURS, CommandResult, reply
 from core.logs import log_event
-from messages.chat import ButtonPressed, ChatCommand
+from messages.chat import ButtonPressed, ChatCommand, CommandDone
 from messages.user_data import ForgetUser, Forgotten
 from storage.errors import NotSaved, StorageUnavailable
 from storage.read_pool import ReadPool
@@ -39,7 +48,7 @@ from storage.user_data import EXPORT_ALERTS, EXPORT_FIRINGS, EXPORT_SETTINGS, EX
 from supervision import request
 from supervision.address import Address
 from supervision.errors import ChildUnavailable
-from users.export import ExportCaps, build_export
+from users.export import ExportCaps, ExportGate, build_export
 
 __all__ = ["UserDataCommands"]
 
@@ -52,6 +61,9 @@ FORGET_TIMEOUT_S = 10.0
 _CAPS = ExportCaps(alerts=EXPORT_ALERTS, firings=EXPORT_FIRINGS, watchlist=EXPORT_WATCHLIST,
                    settings=EXPORT_SETTINGS)
 _ANONYMOUS_MEMORY = 1024
+FORGET_LOG_GRACE_S = 600.0
+"""How long a forgotten user's commands received before the deletion may still finish (every
+command has a deadline far shorter): logged without them until then."""
 
 
 def _private(request: Request) -> bool:
@@ -61,18 +73,33 @@ def _private(request: Request) -> bool:
 class UserDataCommands:
     """The handlers of /export, /forget and the buttons under /forget."""
 
-    def __init__(self, *, writer: Address, reads: ReadPool) -> None:
+    def __init__(self, *, writer: Address, reads: ReadPool,
+                 clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._writer = writer
         self._reads = reads
+        self._clock = clock
+        self._monotonic = monotonic
+        """The conversation's clock (command latencies are measured on it)."""
         self._lock = threading.Lock()
+        self._forgotten: OrderedDict[int, float] = OrderedDict()
+        """User -> when their deletion ended (inf while it runs), oldest first."""
+        self._exports = ExportGate(clock=clock)
+        """One export per user a minute (guarded by ``_lock``: workers share this object)."""
         self._anonymous: OrderedDict[str, None] = OrderedDict()
 
     def export(self, request: Request) -> CommandResult:
         if not _private(request):
             return CommandResult((reply(request, private_only_text("export")),), "usage")
+        with self._lock:
+            wait_s = self._exports.claim(request.user_id)
+        if wait_s:
+            return CommandResult((reply(request, export_too_soon_text(wait_s)),), "usage")
         try:
             data = self._reads.user_data(request.user_id)
         except StorageUnavailable:
+            with self._lock:
+                self._exports.release(request.user_id)
             return CommandResult((reply(request, read_unavailable_text("export")),),
                                  "unavailable")
         export = build_export(data, _CAPS)
@@ -102,16 +129,25 @@ class UserDataCommands:
                                  "denied")
         if not action.confirm:
             return CommandResult((reply(request, FORGET_CANCELLED, keep=True),), "ok")
+        if forget_confirm_expired(request.message_date, self._clock()):
+            return CommandResult((reply(request, FORGET_EXPIRED, keep=True),), "usage")
+        self._forgetting(request.user_id, float("inf"))
         try:
             forgotten = request_forget(self._writer, request)
         except NotSaved as exc:
+            self._forgetting(request.user_id, None)
             return CommandResult((reply(request, not_saved_text(str(exc)), keep=True),),
                                  "unavailable")
         except ChildUnavailable:  # also AskTimeout: it may still commit
+            self._forgetting(request.user_id, self._monotonic())
             log_event(logger, "storage.write_unconfirmed", logging.WARNING,
                       request_id=request.request_id)
             return CommandResult((reply(request, FORGET_UNCONFIRMED, keep=True),),
                                  "unavailable")
+        except BaseException:
+            self._forgetting(request.user_id, self._monotonic())  # never "running" forever
+            raise
+        self._forgetting(request.user_id, self._monotonic())
         self._remember_anonymous(request.request_id)
         deleted = forgotten.deleted
         log_event(logger, "user_data.forgotten", logging.INFO, request_id=request.request_id,
@@ -120,10 +156,32 @@ class UserDataCommands:
                   digests=deleted.digests, command_log=deleted.command_log)
         return CommandResult((reply(request, forgotten_text(deleted), keep=True),), "ok")
 
-    def is_anonymous(self, request_id: str) -> bool:
-        """Whether ``request_id`` deleted its user's data: log it without the user id (once)."""
+    def is_anonymous(self, done: CommandDone, latency_ms: float) -> bool:
+        """Whether to log ``done`` without its user: the press that deleted their data (once),
+        or a command of theirs received before the deletion ended."""
         with self._lock:
-            return self._anonymous.pop(request_id, "absent") is None
+            if self._anonymous.pop(done.request_id, "absent") is None:
+                return True
+            now = self._monotonic()
+            self._prune_forgotten(now)
+            ended = self._forgotten.get(done.user_id) if done.user_id is not None else None
+            return ended is not None and now - latency_ms / 1000 < ended
+
+    def _forgetting(self, user_id: int, ended: float | None) -> None:
+        """Record that ``user_id``'s deletion runs (inf), ended, or was refused (None)."""
+        with self._lock:
+            self._forgotten.pop(user_id, None)
+            if ended is not None:
+                self._forgotten[user_id] = ended
+            self._prune_forgotten(self._monotonic())
+
+    def _prune_forgotten(self, now: float) -> None:
+        while self._forgotten:
+            user, ended = next(iter(self._forgotten.items()))
+            if (now - ended < FORGET_LOG_GRACE_S
+                    and len(self._forgotten) <= _ANONYMOUS_MEMORY):
+                break
+            del self._forgotten[user]
 
     def _remember_anonymous(self, request_id: str) -> None:
         with self._lock:

@@ -12,9 +12,13 @@ from messages.user_data import UserDataCounts
 
 __all__ = [
     "FORGET_CANCELLED",
+    "FORGET_CONFIRM_WINDOW_S",
+    "FORGET_EXPIRED",
     "FORGET_UNCONFIRMED",
     "export_caption",
+    "export_too_soon_text",
     "forget_preview_text",
+    "forget_confirm_expired",
     "forgotten_text",
     "private_only_text",
     "read_unavailable_text",
@@ -22,9 +26,22 @@ __all__ = [
 
 FORGET_CANCELLED = "Cancelled — nothing was deleted."
 """The Cancel press under /forget."""
+FORGET_CONFIRM_WINDOW_S = 600.0
+"""How long the confirm button under a /forget preview deletes: the preview lists what it
+deletes *then*, so a press long after (a message scrolled up to) would delete what was stored
+since, which the user was never shown."""
+FORGET_EXPIRED = ("⌛ This confirmation has expired — nothing was deleted. Send /forget again "
+                  "to see what would be deleted now.")
+"""A confirm press older than ``FORGET_CONFIRM_WINDOW_S`` (the keyboard is removed)."""
 FORGET_UNCONFIRMED = ("⚠️ I could not confirm the deletion (the database is slow right now). "
                       "Send /forget again in a moment to see what is left.")
 """The writer did not acknowledge the ForgetUser write in time: it may or may not have run."""
+
+
+def forget_confirm_expired(message_date: float | None, now: float) -> bool:
+    """Whether a confirm press on a preview sent at ``message_date`` comes too late (a date
+    Telegram did not give counts as fresh: the press is still the owner's own)."""
+    return message_date is not None and now - message_date > FORGET_CONFIRM_WINDOW_S
 
 
 def _plural(count: int, one: str, many: str) -> str:
@@ -65,6 +82,12 @@ def export_caption(counts: UserDataCounts, zone_name: str) -> str:
     lines.append(f"JSON, times in UTC and in {escape(zone_name)}. "
                  f"{code('/forget')} deletes it all.")
     return "\n".join(lines)
+
+
+def export_too_soon_text(wait_s: float) -> str:
+    """/export again within a minute of the last one."""
+    return ("⏳ I sent you your data a moment ago (it is the file above). You can ask for a "
+            f"new copy in {max(1, round(wait_s))} s.")
 
 
 def forget_preview_text(counts: UserDataCounts) -> str:

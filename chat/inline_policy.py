@@ -20,12 +20,17 @@ and tested without threads (tests/chat/test_inline_policy.py):
   so commands always find a free worker), at most ``max_waiting`` users waiting (the oldest
   is shed). A query not started or not finished within ``answer_window_s`` has expired on
   Telegram's side: it is dropped, and its worker slot given back.
+* **Private bots.** A user outside ``allowed_users`` is refused at once, after their budget
+  (a refusal costs what help costs): never queued, so strangers cannot shed allowed users'
+  queries. And every answer is personal: Telegram serves a non-personal answer again, without
+  asking the bot, to *anyone* typing the same query within its ``cache_time``.
 
 An empty or unreadable query is answered at once, without a worker (help).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -154,7 +159,7 @@ class InlinePolicy:
             running.superseded = True
             self.counts["inline_superseded"] += 1
         reading = read_inline_query(query.query)
-        if running is None and (isinstance(reading, HelpQuery)
+        if running is None and (isinstance(reading, HelpQuery) or self._stranger(user)
                                 or (self._settle_s <= 0 and self._has_room())):
             decisions.append(self._start(query, reading))
             return tuple(decisions)
@@ -208,6 +213,9 @@ class InlinePolicy:
 
     # -- helpers -----------------------------------------------------------------------------------
 
+    def _stranger(self, user: int) -> bool:
+        return bool(self._allowed) and user not in self._allowed
+
     def _has_room(self) -> bool:
         return len(self._running) < self._max_in_flight
 
@@ -230,8 +238,8 @@ class InlinePolicy:
 
     def _start(self, query: InlineQueryReceived, reading: InlineReading) -> InlineDecision:
         """Spend the user's budget, then answer now (help) or dispatch (a lookup)."""
-        help_needed = isinstance(reading, HelpQuery)
-        match self._limiter.admit(query.user_id, HELP_COST if help_needed else LOOKUP_COST):
+        no_lookup = isinstance(reading, HelpQuery) or self._stranger(query.user_id)
+        match self._limiter.admit(query.user_id, HELP_COST if no_lookup else LOOKUP_COST):
             case Admission.WARN:
                 self.counts["inline_rate_limited"] += 1
                 wait_s = self._limiter.retry_after_s(query.user_id)
@@ -239,7 +247,7 @@ class InlinePolicy:
             case Admission.DROP:
                 self.counts["inline_rate_limited"] += 1
                 return InlineDrop(query.request_id, query.user_id, "chat.inline_rate_limited")
-        if self._allowed and query.user_id not in self._allowed:
+        if self._stranger(query.user_id):
             return self._reply(answer_to(query, private_results()), "denied")
         if isinstance(reading, HelpQuery):
             results: InlineResults = help_results(reading.problem)
@@ -259,5 +267,7 @@ class InlinePolicy:
 
     def _reply(self, answer: InlineAnswer, outcome: str) -> InlineReply:
         self.counts["inline_answered"] += 1
+        if self._allowed and not answer.is_personal:  # see "Private bots" above
+            answer = dataclasses.replace(answer, is_personal=True)
         received = answer.received_at
         return InlineReply(answer, outcome, (self._clock() - received) * 1000 if received else 0.0)

@@ -90,6 +90,9 @@ class ButtonPressed:
     """Whether ``data`` is one of the message's own buttons, as Telegram's copy of the message
     shows. A client may send any data for any message, so in a group only data that is on
     the message tells whom the message was made for (the owner encoded in it)."""
+    message_date: float | None = None
+    """Epoch seconds Telegram sent the message carrying the button (its own date, which an
+    edit keeps; 0 for a message Telegram no longer shows the bot); None when not known."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,6 +13,8 @@ below the Bot API's 50 MB for a document.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,14 +23,18 @@ from messages.user_data import ExportedAlert, UserData
 from users.clock import local_datetime, local_day
 from users.settings import UserSettings
 
-__all__ = ["EXPORT_FORMAT", "EXPORT_SCHEMA_VERSION", "MAX_EXPORT_BYTES", "Export", "ExportCaps",
-           "build_export", "moment"]
+__all__ = ["EXPORT_FORMAT", "EXPORT_INTERVAL_S", "EXPORT_SCHEMA_VERSION", "MAX_EXPORT_BYTES",
+           "Export", "ExportCaps", "ExportGate", "build_export", "moment"]
 
 EXPORT_FORMAT = "cryptobot.user-data"
 EXPORT_SCHEMA_VERSION = 1
 """Bumped whenever a field of the document changes meaning or goes away."""
 MAX_EXPORT_BYTES = 2_000_000
 """Upper bound of a document at the caps (asserted); the Bot API allows 50 MB."""
+EXPORT_INTERVAL_S = 60.0
+"""Least time between two exports of one user: each is up to ``MAX_EXPORT_BYTES`` read, built,
+held and uploaded for one short command, so the command budget alone (20 a minute) let one
+user make the bot hold and upload ~40 MB a minute."""
 _TEXT_CAP = 200
 """Free text (settings values, a username) longer than this is cut, with an ellipsis."""
 
@@ -134,3 +140,35 @@ def build_export(data: UserData, caps: ExportCaps) -> Export:
     assert len(body) <= MAX_EXPORT_BYTES, f"an export of {len(body)} bytes is over its bound"
     day = local_day(data.read_at, zone_name).isoformat()
     return Export(body, f"cryptobot-export-{data.user_id}-{day}.json", zone_name)
+
+
+class ExportGate:
+    """At most one export per user per ``interval_s``; remembers only the users who exported
+    within the interval (bounded by the exports that interval can hold). Not thread-safe."""
+
+    def __init__(self, *, clock: Callable[[], float], interval_s: float = EXPORT_INTERVAL_S
+                 ) -> None:
+        self._clock = clock
+        self._interval_s = interval_s
+        self._last: OrderedDict[int, float] = OrderedDict()
+        """User -> when their export was granted, oldest first."""
+
+    def claim(self, user_id: int) -> float:
+        """0 when ``user_id`` may export now (and the export is counted), else the seconds
+        until they may."""
+        now = self._clock()
+        while self._last:
+            oldest, at = next(iter(self._last.items()))
+            if 0 <= now - at < self._interval_s:
+                break
+            del self._last[oldest]
+        last = self._last.get(user_id)
+        if last is not None and 0 <= now - last < self._interval_s:
+            return self._interval_s - (now - last)
+        self._last[user_id] = now
+        self._last.move_to_end(user_id)
+        return 0.0
+
+    def release(self, user_id: int) -> None:
+        """The export claimed for ``user_id`` was not sent (e.g. the read failed)."""
+        self._last.pop(user_id, None)

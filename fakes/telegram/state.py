@@ -12,7 +12,7 @@ import json
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fakes.telegram.inline import InlineQueries
@@ -45,6 +45,7 @@ class _Message:
     markup: Any
     from_bot: bool
     has_photo: bool
+    date: int = field(default_factory=lambda: int(time.time()))  # sent; an edit keeps it
 
 
 def chat_type_of(chat_id: int) -> str:
@@ -164,7 +165,8 @@ class BotApiState:
         chat = self._remember_chat(chat_id, self.chats.get(chat_id, {}).get("type")
                                    or chat_type_of(chat_id), None)
         stored = self.messages.get((chat_id, message_id))
-        message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()),
+        date = stored.date if stored is not None else int(time.time())
+        message: dict[str, Any] = {"message_id": message_id, "date": date,
                                    "chat": chat, "from": self.bot_user}
         if stored is not None and stored.text is not None:
             message["text"] = stored.text

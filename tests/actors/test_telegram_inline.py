@@ -3,15 +3,17 @@ real python-telegram-bot against the fake Bot API."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import InlineQueryHandler, TypeHandler
 
-from actors.telegram_inline import inline_results
+from actors.telegram_inline import InlineAnswerer, inline_results
 from actors.telegram_io import convert_update
 from actors.telegram_loop import TelegramLoop, TransportTuning
 from chat.cards_inline import answer_to, help_results, price_results, unknown_coin_results
@@ -173,3 +175,42 @@ def test_whatever_is_typed_the_results_pass_telegrams_rules(typed: str) -> None:
         results = [result.to_dict() for result in inline_results(sent)]
         assert [r.result_id for r in check_inline_results(results)] == [
             a.result_id for a in sent.results]
+
+
+class StuckBot:
+    """A Bot whose answerInlineQuery calls hang until released (a slow Telegram)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.release = asyncio.Event()
+        self.called = asyncio.Event()
+
+    async def answer_inline_query(self, *args: object, **kwargs: object) -> bool:
+        self.calls += 1
+        self.called.set()
+        await self.release.wait()
+        return True
+
+
+def test_answers_in_flight_are_bounded_for_all_users_together_the_excess_is_dropped_and_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Lookups are bounded at the workers, but every answer was its own task on the loop: a
+    crowd typing while Telegram is slow piled up tasks (and help answers need no worker)."""
+    async def scenario() -> tuple[int, int]:
+        bot = StuckBot()
+        answerer = InlineAnswerer(max_in_flight=3, redact=str)
+        tasks = [asyncio.create_task(answerer.answer(cast(Bot, bot), answer(f"q{n}")))
+                 for n in range(10)]
+        await asyncio.wait_for(asyncio.gather(*tasks[3:]), WAIT_S)  # dropped: done at once
+        calls_while_stuck = bot.calls
+        bot.release.set()
+        await asyncio.wait_for(asyncio.gather(*tasks[:3]), WAIT_S)
+        await asyncio.wait_for(answerer.answer(cast(Bot, bot), answer("later")), WAIT_S)
+        return calls_while_stuck, bot.calls
+
+    with caplog.at_level(logging.WARNING, logger="actors.telegram_inline"):
+        calls_while_stuck, calls = asyncio.run(scenario())
+
+    assert calls_while_stuck == 3 and calls == 4
+    dropped = [r for r in caplog.records if "telegram.inline_unanswered" in r.getMessage()]
+    assert len(dropped) == 7 and all("in flight" in r.getMessage() for r in dropped)

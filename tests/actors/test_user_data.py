@@ -7,18 +7,31 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from telegram import CallbackQuery, Chat, Message, Update, User
 
-from actors.telegram_io import TelegramIO
+from actors.telegram_io import TelegramIO, convert_update
+from actors.user_data import UserDataCommands
 from bot import CryptoBot
+from chat.callbacks import ForgetButton, encode
+from chat.cards_user_data import FORGET_CONFIRM_WINDOW_S, FORGET_EXPIRED, export_too_soon_text
+from chat.parsing import read_text
 from core.config import BotConfig
 from fakes.exchange.simulator import ExchangeSimulator
 from fakes.telegram.bot_api import FakeBotApi, SentRecord
+from messages.chat import ButtonPressed, ChatCommand, CommandDone
+from messages.user_data import ForgetUser, Forgotten, UserData, UserDataCounts
+from storage.errors import StorageUnavailable
+from storage.read_pool import ReadPool
 from storage.user_data import USER_TABLES
+from supervision.address import Address
 from tests.storage.user_rows import fill_user, rows_of
+from tests.users.test_export import user_data as stored_user
+from users.export import EXPORT_INTERVAL_S
 
 TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
 ANN, BOB = 7, 8
@@ -212,3 +225,122 @@ def test_after_blocking_and_unblocking_the_bot_export_and_forget_still_work(
     # The failed notification was reported once, never resent after the unblock.
     assert len(refused()) == 1
     assert not [r for r in world.fake.sent(chat_id=ANN) if "🔔" in (r.text or "")]
+
+
+class StubWriter:
+    """The db_writer's address, answering every ForgetUser with what it would delete."""
+
+    name = "db_writer"
+
+    def __init__(self) -> None:
+        self.offered: list[object] = []
+
+    def offer(self, message: object) -> bool:
+        self.offered.append(message)
+        assert isinstance(message, ForgetUser) and message.reply_to is not None
+        message.reply_to.set(Forgotten(deleted=UserDataCounts(alerts=3)))
+        return True
+
+
+def confirm_press(*, message_date: float | None) -> ButtonPressed:
+    return ButtonPressed(request_id="r1", chat_id=ANN, user_id=ANN, message_id=5,
+                         callback_id="c1", data=encode(ForgetButton(True), ANN),
+                         message_date=message_date)
+
+
+def test_a_confirm_press_under_an_old_forget_preview_deletes_nothing_and_asks_again() -> None:
+    """The preview listed what the button deletes *then*: pressed days later (on a message
+    scrolled up to), it deleted everything stored since, which the user was never shown."""
+    now = 1_800_000_000.0
+    writer = StubWriter()
+    commands = UserDataCommands(writer=cast(Address, writer), reads=cast(ReadPool, None),
+                                clock=lambda: now)
+
+    old = commands.forget_button(confirm_press(message_date=now - FORGET_CONFIRM_WINDOW_S - 1),
+                                 ForgetButton(True))
+    assert writer.offered == [] and old.outcome == "usage"
+    (answer,) = old.replies
+    assert answer.text == FORGET_EXPIRED and answer.buttons == () and answer.edit_message_id == 5
+
+    fresh = commands.forget_button(confirm_press(message_date=now - 60), ForgetButton(True))
+    assert len(writer.offered) == 1 and fresh.outcome == "ok"
+
+
+def test_the_date_of_the_message_under_a_button_comes_from_telegrams_copy() -> None:
+    """Telegram sends the message's own (send) date with a press, not the press's time."""
+    sent_at = datetime(2026, 1, 2, tzinfo=UTC)
+    update = Update(1, callback_query=CallbackQuery(
+        "c1", User(ANN, "ann", False), "ci", data="x",
+        message=Message(5, sent_at, Chat(ANN, "private"))))
+    pressed = convert_update(update, 0.0)
+    assert isinstance(pressed, ButtonPressed) and pressed.message_date == sent_at.timestamp()
+
+
+
+class StubReads:
+    """The read pool, serving a small stored user for any id (or failing when told)."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.fail = False
+
+    def user_data(self, user_id: int) -> UserData:
+        self.reads += 1
+        if self.fail:
+            raise StorageUnavailable("busy")
+        return stored_user(user_id=user_id)
+
+
+def export_command(user: int = ANN) -> ChatCommand:
+    return ChatCommand(request_id=f"r{user}", chat_id=user, user_id=user, text="/export",
+                       parsed=read_text("/export"), chat_type="private")
+
+
+def test_export_sends_at_most_one_document_a_minute_per_user() -> None:
+    """Each export is up to ~2 MB read, built, held and uploaded for one short command: the
+    command budget alone (20 a minute) let one user make the bot upload ~40 MB a minute."""
+    now = [1_800_000_000.0]
+    reads = StubReads()
+    commands = UserDataCommands(writer=cast(Address, StubWriter()),
+                                reads=cast(ReadPool, reads), clock=lambda: now[0])
+
+    first = commands.export(export_command())
+    now[0] += 20
+    again = commands.export(export_command())
+    other = commands.export(export_command(BOB))
+    assert first.replies[0].document is not None and other.replies[0].document is not None
+    assert again.replies[0].document is None and again.outcome == "usage"
+    assert again.replies[0].text == export_too_soon_text(EXPORT_INTERVAL_S - 20)
+    assert reads.reads == 2  # the refused one read nothing
+
+    reads.fail = True
+    now[0] += EXPORT_INTERVAL_S
+    assert commands.export(export_command()).outcome == "unavailable"
+    reads.fail = False  # a failed read spends nothing: the next try is served
+    assert commands.export(export_command()).replies[0].document is not None
+
+
+def finished(user: int, request_id: str) -> CommandDone:
+    return CommandDone(request_id=request_id, replies=(), command="price", outcome="ok",
+                       user_id=user)
+
+
+def test_a_command_still_running_when_its_users_data_is_forgotten_is_logged_without_them(
+) -> None:
+    """/forget deletes the user's command-log rows, but a command of theirs still running
+    (a slow /chart) was logged with their id right after: a row naming them again."""
+    mono = [100.0]
+    commands = UserDataCommands(writer=cast(Address, StubWriter()),
+                                reads=cast(ReadPool, StubReads()), monotonic=lambda: mono[0])
+    mono[0] = 105.0
+    commands.forget_button(confirm_press(message_date=None), ForgetButton(True))
+
+    mono[0] = 108.0  # received at 101 (7 s ago), before the forget: anonymous
+    assert commands.is_anonymous(finished(ANN, "slow-chart"), latency_ms=7000.0)
+    # Received after it (a new use), or someone else's: logged as usual.
+    assert not commands.is_anonymous(finished(ANN, "new-watch"), latency_ms=1000.0)
+    assert not commands.is_anonymous(finished(BOB, "bobs"), latency_ms=7000.0)
+    # The press that deleted is anonymous too (once).
+    assert commands.is_anonymous(finished(ANN, "r1"), latency_ms=0.0)
+    mono[0] = 105.0 + 3600
+    assert not commands.is_anonymous(finished(ANN, "hour-late"), latency_ms=7000.0)

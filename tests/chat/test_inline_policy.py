@@ -209,3 +209,37 @@ def test_users_outside_allowed_users_are_told_the_bot_is_private() -> None:
     (reply,) = policy.on_query(typed("btc", user=OTHER))
     assert isinstance(reply, InlineReply) and reply.outcome == "denied"
     assert reply.answer.is_personal
+
+
+def test_in_a_private_bot_every_answer_is_personal_so_telegram_never_reuses_it_for_a_stranger(
+) -> None:
+    """Telegram serves a non-personal answer again to *any* user typing the same query within
+    cache_time, without asking the bot: a stranger would get an allowed user's cards."""
+    policy = make_policy(FakeClock(), allowed=frozenset({USER}))
+
+    (dispatch,) = policy.on_query(typed("btc"))
+    (lookup,) = policy.on_done(done(dispatch))
+    (help_reply,) = policy.on_query(typed(""))
+    assert isinstance(lookup, InlineReply) and lookup.answer.is_personal
+    assert isinstance(help_reply, InlineReply) and help_reply.answer.is_personal
+
+
+def test_in_a_public_bot_market_answers_stay_shared() -> None:
+    policy = make_policy(FakeClock())
+
+    (reply,) = policy.on_done(done(policy.on_query(typed("btc"))[0]))
+    assert isinstance(reply, InlineReply) and not reply.answer.is_personal
+
+
+def test_strangers_are_refused_at_once_and_never_shed_an_allowed_users_waiting_query() -> None:
+    clock = FakeClock()
+    policy = make_policy(clock, allowed=frozenset({USER}), max_waiting=1, settle_s=SETTLE_S)
+    assert policy.on_query(typed("btc")) == ()  # waits for USER to pause typing
+
+    for stranger in range(100, 110):
+        (reply,) = policy.on_query(typed("eth", user=stranger))
+        assert isinstance(reply, InlineReply) and reply.outcome == "denied"
+    assert policy.waiting() == 1
+    clock.advance(SETTLE_S)
+    (dispatch,) = policy.on_tick()
+    assert isinstance(dispatch, InlineDispatch) and dispatch.run.query.user_id == USER

@@ -18,6 +18,7 @@ from users.export import (
     EXPORT_SCHEMA_VERSION,
     MAX_EXPORT_BYTES,
     ExportCaps,
+    ExportGate,
     build_export,
     moment,
 )
@@ -160,3 +161,14 @@ def test_the_largest_possible_document_stays_within_its_bound():
 
     assert len(export.document) <= MAX_EXPORT_BYTES
     assert len(json.loads(export.document)["profile"]["username"]) == 200
+
+
+def test_the_export_gate_remembers_only_the_users_of_the_last_interval() -> None:
+    now = [0.0]
+    gate = ExportGate(clock=lambda: now[0], interval_s=60.0)
+    for user in range(1000):
+        assert gate.claim(user) == 0.0
+    assert gate.claim(5) == 60.0
+    now[0] += 60.0
+    assert gate.claim(1000) == 0.0 and gate.claim(5) == 0.0
+    assert len(gate._last) == 2  # the 999 others were forgotten on the way

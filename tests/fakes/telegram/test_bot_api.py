@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 
 from fakes.faults import FaultBook
+from fakes.telegram import state as fake_state
 from fakes.telegram.bot_api import FakeBotApi, FloodRules
 from fakes.telegram.rules import (
     BOT_API_FAULTS,
@@ -387,3 +389,16 @@ def test_the_fake_never_logs_the_token(
     lines = [record.getMessage() for record in caplog.records if record.name.startswith("fakes.")]
     assert lines
     assert all(TOKEN not in line for line in lines)
+
+
+def test_a_press_carries_the_date_its_message_was_sent_not_the_time_of_the_press(
+    fake: FakeBotApi, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(fake_state, "time", SimpleNamespace(time=lambda: now[0]))
+    sent = result(call(http, fake, "sendMessage", chat_id=3, text="Delete all your data?"))
+    now[0] += 3600
+
+    fake.push_callback(3, 3, sent["message_id"], "x")
+    (update,) = result(call(http, fake, "getUpdates"))
+    assert update["callback_query"]["message"]["date"] == 1_800_000_000
