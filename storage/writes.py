@@ -67,11 +67,13 @@ class WriteRules:
 
 
 _ALERT_BY_KEY = "SELECT id FROM alerts WHERE user_id = :user_id AND request_key = :key"
-# The same condition (kind, symbol, interval, direction, level, recurring) live twice is one.
+# The same condition (kind, symbol, interval, direction, level, recurring) and the same expiry
+# live twice is one. Another expiry is another alert: the confirmation describes the alert asked
+# for, so answering with a twin that ends otherwise (or never) would promise what is not stored.
 _SAME_ACTIVE_ALERT = (
     "SELECT id FROM alerts WHERE user_id = :user_id AND ended IS NULL"
     " AND symbol = :symbol AND direction = :direction AND price = :price AND kind = :kind"
-    " AND interval IS :interval AND recurring = :recurring"
+    " AND interval IS :interval AND recurring = :recurring AND expires_at IS :expires_at"
 )
 _ACTIVE_ALERT_COUNT = "SELECT COUNT(*) FROM alerts WHERE user_id = :user_id AND ended IS NULL"
 _INSERT_ALERT = (
@@ -167,7 +169,7 @@ def add_alert(conn: sqlite3.Connection, message: AddAlert, *, now: float,
     same = {"user_id": message.user_id, "symbol": message.symbol,
             "direction": message.direction, "price": float(message.price),
             "kind": message.kind, "interval": message.interval,
-            "recurring": int(message.recurring)}
+            "recurring": int(message.recurring), "expires_at": message.expires_at}
     duplicate = conn.execute(_SAME_ACTIVE_ALERT, same).fetchone()
     if duplicate is not None:
         return Saved(changed=False, alert_id=int(duplicate[0]))
@@ -175,8 +177,7 @@ def add_alert(conn: sqlite3.Connection, message: AddAlert, *, now: float,
         raise LimitReached("active alerts", rules.max_alerts_per_user)
     row = conn.execute(_INSERT_ALERT, {
         **same, **keys, "chat_id": message.chat_id, "now": now,
-        "base_price": message.base_price, "cooldown_s": float(message.cooldown_s),
-        "expires_at": message.expires_at}).fetchone()
+        "base_price": message.base_price, "cooldown_s": float(message.cooldown_s)}).fetchone()
     return Saved(changed=True, alert_id=int(row[0]))
 
 

@@ -171,6 +171,17 @@ class TestAddingEveryKind:
         assert insert_alert(conn, price=30.0, key="d") != rsi_1h
         assert insert_alert(conn, price=30.0, key="e", recurring=True) != rsi_1h
 
+    def test_the_same_condition_with_another_expiry_is_another_alert(self, conn):
+        # The confirmation describes the alert asked for ("ends ..."): answering with a
+        # never-ending twin's id would tell the user of an expiry that is stored nowhere.
+        forever = insert_alert(conn, price=70_000.0, key="forever")
+        for_a_day = insert_alert(conn, price=70_000.0, key="day", expires_at=NOW + 86_400)
+        assert for_a_day != forever
+        assert alert_by_id(conn, for_a_day).expires_at == NOW + 86_400  # type: ignore[union-attr]
+        assert insert_alert(conn, price=70_000.0, key="again") == forever
+        assert insert_alert(conn, price=70_000.0, key="day again",
+                            expires_at=NOW + 86_400) == for_a_day
+
     @pytest.mark.parametrize("fields", [
         {"kind": "macd"},
         {"kind": "rsi"},
