@@ -184,3 +184,30 @@ class TestQuietHours:
         minutes(world, 1)
         [held] = world.replies.all()
         assert f"#{first}" in held.text and f"#{second}" in held.text
+
+
+class TestBurst:
+    def test_many_alerts_of_one_owner_firing_at_once_arrive_gathered_a_bounded_few_a_sweep(
+        self, make_alert_world
+    ):
+        # Telegram paces a chat to about one message a second after a burst of three, and a
+        # full per-chat queue drops what is not kept: 30 notices at once meant half a minute
+        # of messages, and at the cap of 50 alerts, notices lost after their mark.
+        world = make_alert_world([100, 120])
+        ids = [world.storage.add_alert(f"a{n}", user_id=9, symbol=SYMBOL,
+                                       price=101.0 + n / 2).alert_id for n in range(30)]
+        other = world.storage.add_alert("o", user_id=10, symbol=SYMBOL, price=110.0).alert_id
+        minutes(world, 1)
+        assert world.replies.wait_for_count(2)
+        world.sweep()  # the five left over
+        assert world.replies.wait_for_count(3)
+        minutes(world, 1)
+        mine = [r for r in world.replies.all() if r.chat_id == 9]
+        assert len(mine) == 2 and all(r.keep and not r.buttons for r in mine)
+        assert "25 alerts at once" in mine[0].text and "5 alerts at once" in mine[1].text
+        assert all(f"#{alert_id} " in mine[0].text for alert_id in ids[:25])
+        assert all(f"#{alert_id} " in mine[1].text for alert_id in ids[25:])
+        fired_ms = int((stored(world, other).fired_at or 0.0) * 1000)
+        assert [r.request_id for r in world.replies.all() if r.chat_id == 10] == [
+            f"alert-{other}-{fired_ms}"]
+        assert world.storage.pool.unnotified_alerts() == ()
