@@ -141,6 +141,7 @@ class AlertsActor(SupervisedActor):
         self._last_sweep_end = float("-inf")
         self._unconfirmed: set[int] = set()
         self._held: set[int] = set()
+        self._deferred: set[int] = set()  # past a gathered message's lines: the next sweep
         self._unpriceable: dict[str, float] = {}
         self._counts = dict.fromkeys(("sweeps", "skipped", "fired", "notified", "recovered",
                                       "failed_sweeps", "expired", "rearmed"), 0)
@@ -244,10 +245,11 @@ class AlertsActor(SupervisedActor):
                 outbox[alert.user_id].append(alert)
         # A held notice whose alert was deleted meanwhile is no longer waiting.
         self._held.intersection_update(alert.alert_id for alert in pending)
+        self._deferred.intersection_update(alert.alert_id for alert in pending)
         if not outbox:
             return
         now, sent = self._wall_clock(), 0
-        known = {*fired, *self._held}
+        known = {*fired, *self._held, *self._deferred}
         for user_id, waiting in outbox.items():
             settings = UserSettings.from_pairs(self._read_pool.user_settings(user_id))
             until = quiet_until(now, settings.timezone, settings.quiet)
@@ -258,7 +260,8 @@ class AlertsActor(SupervisedActor):
                     log_event(logger, "alerts.held", logging.INFO, user_id=user_id,
                               alerts=len(new), until=round(until, 3))
                 continue
-            alerts = waiting[:NOTICES_PER_MESSAGE_MAX]  # the rest: the next sweep
+            alerts = waiting[:NOTICES_PER_MESSAGE_MAX]
+            self._deferred.update(a.alert_id for a in waiting[NOTICES_PER_MESSAGE_MAX:])
             ids = [alert.alert_id for alert in alerts]
             orphans = [alert_id for alert_id in ids if alert_id not in known]
             if orphans:
@@ -278,6 +281,7 @@ class AlertsActor(SupervisedActor):
                     self._transport.tell(notice_for(alert, settings.timezone,
                                                     settings.interval))
             self._held.difference_update(ids)
+            self._deferred.difference_update(ids)
             self._unconfirmed.update(ids)
             sent += len(ids)
         if sent:

@@ -211,3 +211,4 @@ class TestBurst:
         assert [r.request_id for r in world.replies.all() if r.chat_id == 10] == [
             f"alert-{other}-{fired_ms}"]
         assert world.storage.pool.unnotified_alerts() == ()
+        assert stats(world).recovered == 0  # left for the next sweep is not "recovered"
