@@ -129,7 +129,11 @@ def _state(record: AlertRecord, now: float, zone: str) -> str:
     if record.fired_at is not None:
         return "fired, waiting to clear"
     if record.armed_from is not None and record.armed_from > now:
-        return f"cooling down until {local_datetime(record.armed_from, zone):%H:%M}"
+        until = local_datetime(record.armed_from, zone)
+        # A cool-down lasts up to 7 days: a bare "06:30" would read as today.
+        same_day = until.date() == local_datetime(now, zone).date()
+        return f"cooling down until {until:%H:%M}" if same_day else (
+            f"cooling down until {until:%Y-%m-%d %H:%M}")
     return "armed"
 
 

@@ -159,6 +159,16 @@ def test_details_of_a_re_armed_alert_say_when_it_may_fire_again() -> None:
             "Europe/Berlin (2026-12-06 05:30 UTC)") in lines
 
 
+def test_a_cool_down_ending_on_another_day_says_the_day() -> None:
+    # A cool-down may last up to 7 days: "until 06:30" read as today when it meant in 3 days.
+    later = dataclasses.replace(COOLING, armed_from=NOW + 3 * DAY + HOUR)
+    text = visible_text(alerts_list_text([later], zone=BERLIN, now=NOW))
+    assert "cooling down until 2026-12-09 06:30 ·" in text
+    tomorrow = dataclasses.replace(COOLING, armed_from=NOW + 19 * HOUR)  # 00:30 next day
+    assert "cooling down until 2026-12-07 00:30" in visible_text(
+        alerts_list_text([tomorrow], zone=BERLIN, now=NOW))
+
+
 def test_details_of_an_ended_alert_say_how_it_ended() -> None:
     expired = dataclasses.replace(PRICE, ended="expired")
     assert "State: expired" in shown(alert_details_text(expired, zone=BERLIN, now=NOW))
