@@ -158,7 +158,8 @@ def alert_deleted_text(alert_id: int) -> str:
 
 
 def alert_rearmed_text(alert_id: int) -> str:
-    return f"🔁 Alert #{alert_id} re-armed."
+    return (f"🔁 Alert #{alert_id} re-armed: it fires at the next crossing, once the value is "
+            "back across the level.")
 
 
 def watch_changed_text(symbol: str, added: bool, changed: bool) -> str:

@@ -110,11 +110,9 @@ def alert_not_yours_text(alert_id: int) -> str:
 
 
 def is_listed(record: AlertRecord) -> bool:
-    """Whether /alerts lists it: not ended, and armed or a recurring alert waiting to clear.
-
-    (A fired one-shot alert is ``ended``; the second condition also holds for rows read
-    without the ``ended`` column.)"""
-    return record.ended is None and (record.fired_at is None or record.recurring)
+    """Whether /alerts lists it: live (not ended), i.e. armed, or waiting to clear (a recurring
+    alert after a firing, or a fired one re-armed from its notice) - what the cap counts."""
+    return record.ended is None
 
 
 def _record_condition(record: AlertRecord) -> str:
@@ -141,6 +139,8 @@ def _list_line(record: AlertRecord, now: float, zone: str) -> str:
     parts = [f"#{record.alert_id} {_record_condition(record)}"]
     if record.recurring:
         parts.append(f"{_repeats(True, record.cooldown_s)}, {escape(_state(record, now, zone))}")
+    elif record.fired_at is not None:  # re-armed from its notice: the next crossing only
+        parts.append(f"once, {escape(_state(record, now, zone))}")
     if record.expires_at is not None:
         parts.append(f"ends {escape(local_time(record.expires_at, zone))}")
     parts.append(f"set {local_datetime(record.created_at, zone):%Y-%m-%d}")

@@ -84,10 +84,16 @@ _INSERT_ALERT = (
 )
 _ALERT_OWNER = "SELECT user_id, ended FROM alerts WHERE id = :alert_id"
 _DELETE_ALERT = "DELETE FROM alerts WHERE id = :alert_id"
-# A finished alert armed again keeps its lifetime: one set "for 7d" lives 7 more days.
+# A finished alert armed again keeps its lifetime: one set "for 7d" lives 7 more days. One that
+# fired comes back live *waiting to clear*, like a recurring alert (the sweep arms it once its
+# value is back across the level, and only after its notice is out, which stays in the
+# outbox): armed at once, it would tell the same crossing again at the next sweep. An expired
+# one's firing, if any, was told before it could expire.
 _REARM_ALERT = (
-    "UPDATE alerts SET fired_at = NULL, fired_price = NULL, notified_at = NULL, ended = NULL,"
-    " armed_from = NULL, expires_at = CASE WHEN expires_at IS NULL THEN NULL"
+    "UPDATE alerts SET ended = NULL, armed_from = NULL,"
+    " notified_at = CASE WHEN fired_at IS NULL THEN NULL"
+    " WHEN ended = 'expired' THEN coalesce(notified_at, :now) ELSE notified_at END,"
+    " expires_at = CASE WHEN expires_at IS NULL THEN NULL"
     " ELSE :now + max(expires_at - created_at, 0) END, created_at = :now WHERE id = :alert_id"
 )
 _WATCHLIST_SIZE = "SELECT COUNT(*) FROM watchlist WHERE user_id = :user_id"

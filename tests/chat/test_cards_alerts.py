@@ -114,11 +114,19 @@ def test_no_alerts_shows_how_to_set_one() -> None:
 
 
 def test_only_live_alerts_are_listed() -> None:
-    fired_once = record(11, fired_at=NOW)
+    fired_once = record(11, fired_at=NOW, ended="fired")
     assert [is_listed(r) for r in (PRICE, PERCENT, RSI, WAITING, COOLING)] == [True] * 5
     assert not is_listed(fired_once)
-    assert not is_listed(dataclasses.replace(fired_once, ended="fired"))
     assert not is_listed(dataclasses.replace(PERCENT, ended="expired"))
+
+
+def test_a_re_armed_one_shot_alert_waiting_to_clear_is_listed_and_says_so() -> None:
+    # Re-armed from its notice, a fired one-shot alert is live again but waits for the price
+    # to clear: it counts against the cap, so /alerts must show it (and its delete button).
+    re_armed = record(13, fired_at=NOW, notified_at=NOW)
+    assert is_listed(re_armed)
+    assert shown(alerts_list_text([re_armed], zone="UTC", now=NOW))[1] == (
+        "#13 BTCUSDT above 70,000.00 · once, fired, waiting to clear · set 2026-12-06")
 
 
 def test_a_symbol_is_escaped() -> None:

@@ -142,6 +142,46 @@ class TestExpiry:
         assert record.expires_at == NOW + 3 * HOUR
 
 
+class TestRearm:
+    def test_a_re_armed_alert_waits_for_the_next_crossing_not_the_same_one(self, conn):
+        # Re-arm pressed under "BTCUSDT is above 100" while the price is still above: the next
+        # sweep told the same crossing again.
+        alert_id = insert_alert(conn, price=100.0)
+        assert fired_ids(sweep(conn, ("BTCUSDT", 120.0), at=NOW)) == [alert_id]
+        notified(conn, alert_id, at=NOW + 1)
+        rearm = RearmAlert(request_id="r", user_id=1, alert_id=alert_id)
+        assert writes.rearm_alert(conn, rearm, now=NOW + 2, rules=RULES).changed
+        assert alert_by_id(conn, alert_id).live  # type: ignore[union-attr]
+        assert fired_ids(sweep(conn, ("BTCUSDT", 121.0), at=NOW + 5)) == []
+        assert sweep(conn, ("BTCUSDT", 90.0), at=NOW + 10).rearmed == 1
+        assert fired_ids(sweep(conn, ("BTCUSDT", 101.0), at=NOW + 15)) == [alert_id]
+        assert alert_by_id(conn, alert_id).ended == "fired"  # type: ignore[union-attr]
+        assert [row[:2] for row in firings(conn)] == [(alert_id, NOW), (alert_id, NOW + 15)]
+
+    def test_re_arming_before_the_notice_went_out_keeps_the_notice(self, conn):
+        alert_id = insert_alert(conn, price=100.0)
+        sweep(conn, ("BTCUSDT", 120.0), at=NOW)  # its notice is held (quiet hours)
+        rearm = RearmAlert(request_id="r", user_id=1, alert_id=alert_id)
+        assert writes.rearm_alert(conn, rearm, now=NOW + 2, rules=RULES).changed
+        assert [a.alert_id for a in unnotified_alerts(conn)] == [alert_id]
+        assert sweep(conn, ("BTCUSDT", 90.0), at=NOW + 5).rearmed == 0  # told first
+        notified(conn, alert_id, at=NOW + 6)
+        assert sweep(conn, ("BTCUSDT", 90.0), at=NOW + 10).rearmed == 1
+
+    def test_a_recurring_alert_that_expired_after_firing_is_re_armed_waiting_to_clear(
+        self, conn
+    ):
+        alert_id = insert_alert(conn, price=100.0, recurring=True, expires_at=NOW + 10)
+        sweep(conn, ("BTCUSDT", 120.0), at=NOW)
+        notified(conn, alert_id, at=NOW + 1)
+        assert [a.alert_id for a in sweep(conn, at=NOW + 20).expired] == [alert_id]
+        notified(conn, alert_id, at=NOW + 21)  # the expiry told
+        rearm = RearmAlert(request_id="r", user_id=1, alert_id=alert_id)
+        writes.rearm_alert(conn, rearm, now=NOW + 30, rules=RULES)
+        assert unnotified_alerts(conn) == ()  # the old firing is not told again
+        assert fired_ids(sweep(conn, ("BTCUSDT", 120.0), at=NOW + 35)) == []
+
+
 class TestAddingEveryKind:
     def test_every_field_is_stored(self, conn):
         alert_id = insert_alert(conn, symbol="SOLUSDT", direction="below", price=30.0,
