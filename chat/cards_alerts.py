@@ -94,7 +94,17 @@ def alert_set_text(alert_id: int | None, plan: AlertPlan, *, zone: str,
         parts.append(f"ends {escape(local_time(plan.expires_at, zone))}")
     closing = ("I'll message you each time it crosses." if plan.recurring
                else "I'll message you once when it crosses.")
+    if plan.kind == "price" and now_price is not None and _reached(plan, now_price):
+        # An alert fires on its level, not on a crossing seen between two sweeps: say so.
+        closing = (f"⚠️ The price is already {escape(plan.direction)} "
+                   f"{escape(format_price(plan.level))}: it fires at the next check, in a few "
+                   "seconds" + (", then each time it crosses again." if plan.recurring else "."))
     return " · ".join(parts) + f". {closing}"
+
+
+def _reached(plan: AlertPlan, price: float) -> bool:
+    """The sweep's rule (``storage.alert_rules.reached``): at or beyond the level."""
+    return price >= plan.level if plan.direction == "above" else price <= plan.level
 
 
 def no_base_price_text(symbol: str, percent: float) -> str:

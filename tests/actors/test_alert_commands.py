@@ -201,10 +201,10 @@ def test_an_rsi_alert_keeps_the_interval_given_and_the_default_is_1h(desk: Alert
 def test_every_takes_the_users_cool_down_and_for_an_end_in_their_time_zone(
         desk: AlertDesk) -> None:
     desk.settings(("cooldown", "30m"), ("timezone", "Europe/Berlin"))
-    answer = desk.send("/alert btc above 70k every for 7d")
+    answer = desk.send("/alert btc above 1m every for 7d")  # above the simulated price
     sent = desk.last_alert()
     assert (sent.kind, sent.price, sent.recurring, sent.cooldown_s) == \
-        ("price", 70_000.0, True, 1800.0)
+        ("price", 1_000_000.0, True, 1800.0)
     assert sent.expires_at == NOW + 7 * DAY
     assert "· every time (cool-down 30 min) · ends 2026-12-13 05:30 Europe/Berlin." in answer
     assert answer.endswith("I'll message you each time it crosses.")

@@ -53,6 +53,19 @@ def test_a_price_alert_confirmation_mentions_the_current_price_and_its_age() -> 
                            ". I'll message you once when it crosses."]
 
 
+def test_a_price_alert_already_reached_says_it_fires_at_once() -> None:
+    # "/alert btc below 70k" at 65,000 fires at the next sweep: the confirmation said "once
+    # when it crosses", and the notice seconds later came as a surprise.
+    plan = AlertPlan(symbol="BTCUSDT", kind="price", direction="below", level=70_000.0)
+    text = alert_set_text(3, plan, zone="UTC", now_price=65_000.0)
+    assert shown(text) == ["✅ Alert #3 saved: BTCUSDT below 70,000.00 (now 65,000.00). "
+                           "⚠️ The price is already below 70,000.00: it fires at the next "
+                           "check, in a few seconds."]
+    above = AlertPlan(symbol="BTCUSDT", kind="price", direction="above", level=70_000.0)
+    assert "already" in alert_set_text(4, above, zone="UTC", now_price=70_000.0)
+    assert "already" not in alert_set_text(5, above, zone="UTC", now_price=69_999.0)
+
+
 def test_a_recurring_percent_alert_confirmation_shows_base_level_cool_down_and_local_end(
 ) -> None:
     plan = AlertPlan(symbol="BTCUSDT", kind="percent", direction="above", level=68_250.0,
