@@ -96,6 +96,11 @@ _REARM_ALERT = (
     " expires_at = CASE WHEN expires_at IS NULL THEN NULL"
     " ELSE :now + max(expires_at - created_at, 0) END, created_at = :now WHERE id = :alert_id"
 )
+# What the alert would be once re-armed, to find a live twin (the same condition set again).
+_REARMED_CONDITION = (
+    "SELECT symbol, direction, price, kind, interval, recurring, CASE WHEN expires_at IS NULL"
+    " THEN NULL ELSE :now + max(expires_at - created_at, 0) END FROM alerts WHERE id = :alert_id"
+)
 _WATCHLIST_SIZE = "SELECT COUNT(*) FROM watchlist WHERE user_id = :user_id"
 _WATCH = (
     "INSERT INTO watchlist (user_id, symbol, added_at) VALUES (:user_id, :symbol, :now)"
@@ -148,6 +153,7 @@ HOT_WRITES: dict[str, str] = {
     "alert_owner": _ALERT_OWNER,
     "delete_alert": _DELETE_ALERT,
     "rearm_alert": _REARM_ALERT,
+    "rearmed_condition": _REARMED_CONDITION,
     "watchlist_size": _WATCHLIST_SIZE,
     "unwatch": _UNWATCH,
     "user_settings": _USER_SETTINGS,
@@ -207,9 +213,18 @@ def rearm_alert(conn: sqlite3.Connection, message: RearmAlert, *, now: float,
     _, ended = _owned_alert(conn, message.user_id, message.alert_id)
     if ended is None:  # live: armed, or a recurring alert that re-arms by itself
         return Saved(changed=False, alert_id=message.alert_id)
+    # The same condition set again meanwhile: that one is answered, never a second live copy
+    # (two would tell every crossing twice).
+    params = {"alert_id": message.alert_id, "now": now}
+    row = conn.execute(_REARMED_CONDITION, params).fetchone()
+    twin = conn.execute(_SAME_ACTIVE_ALERT, dict(zip(
+        ("symbol", "direction", "price", "kind", "interval", "recurring", "expires_at"), row),
+        user_id=message.user_id)).fetchone()
+    if twin is not None:
+        return Saved(changed=False, alert_id=int(twin[0]))
     if _count(conn, _ACTIVE_ALERT_COUNT, user_id=message.user_id) >= rules.max_alerts_per_user:
         raise LimitReached("active alerts", rules.max_alerts_per_user)
-    conn.execute(_REARM_ALERT, {"alert_id": message.alert_id, "now": now})
+    conn.execute(_REARM_ALERT, params)
     return Saved(changed=True, alert_id=message.alert_id)
 
 

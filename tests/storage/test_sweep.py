@@ -182,6 +182,22 @@ class TestRearm:
         assert fired_ids(sweep(conn, ("BTCUSDT", 120.0), at=NOW + 35)) == []
 
 
+class TestRearmNextToATwin:
+    def test_re_arming_an_alert_set_again_meanwhile_answers_the_live_twin(self, conn):
+        # Fired, set again by hand, then Re-arm pressed on the old notice: two live copies of
+        # one condition told every crossing twice.
+        first = insert_alert(conn, price=100.0, key="first")
+        sweep(conn, ("BTCUSDT", 120.0), at=NOW)
+        notified(conn, first, at=NOW + 1)
+        again = insert_alert(conn, price=100.0, key="again")
+        assert again != first
+        rearm = RearmAlert(request_id="r", user_id=1, alert_id=first)
+        saved = writes.rearm_alert(conn, rearm, now=NOW + 2, rules=RULES)
+        assert (saved.changed, saved.alert_id) == (False, again)
+        assert alert_by_id(conn, first).ended == "fired"  # type: ignore[union-attr]
+        assert fired_ids(sweep(conn, ("BTCUSDT", 130.0), at=NOW + 5)) == [again]
+
+
 class TestAddingEveryKind:
     def test_every_field_is_stored(self, conn):
         alert_id = insert_alert(conn, symbol="SOLUSDT", direction="below", price=30.0,
