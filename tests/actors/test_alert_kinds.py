@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from messages.storage import AlertRecord, SaveSettings, SweepDue
+from messages.storage import AlertRecord, DeleteAlert, SaveSettings, SweepDue
 from supervision.messages import Describe
 from supervision.snapshot import ActorReport
 from tests.actors import storage_fixtures
@@ -161,6 +161,24 @@ class TestQuietHours:
         assert len(world.replies.all()) == 2
         assert world.storage.pool.unnotified_alerts() == ()
         assert stored(world, other).notified_at is not None
+
+    def test_an_alert_deleted_while_its_notice_is_held_is_left_out_of_the_release(
+        self, make_alert_world
+    ):
+        world = make_alert_world([100, 120, 130, 130, 130, 130])
+        world.storage.write(SaveSettings, request_id="s", user_id=9, chat_id=9,
+                            settings=(("timezone", "Europe/Berlin"), ("quiet", "13:00-14:04")))
+        kept = world.storage.add_alert("a", user_id=9, symbol=SYMBOL, price=110.0).alert_id
+        gone = world.storage.add_alert("b", user_id=9, symbol=SYMBOL, price=105.0).alert_id
+        minutes(world, 2)
+        assert stats(world).held == 2
+        world.storage.write(DeleteAlert, request_id="d", user_id=9, alert_id=gone)
+        minutes(world, 2)  # the quiet hours are over
+        assert world.replies.wait_for_count(1)
+        minutes(world, 1)
+        [released] = world.replies.all()
+        assert f"#{kept}" in released.text and f"#{gone}" not in released.text
+        assert stats(world).held == 0 and world.storage.pool.unnotified_alerts() == ()
 
     def test_held_notices_survive_a_restart_of_the_sweep_and_still_arrive_together(
         self, make_alert_world
