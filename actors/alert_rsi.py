@@ -47,6 +47,8 @@ class _Reading:
     """Open time of the last closed candle the RSI includes."""
     rsi: float | None
     """RSI(14) after it; None while the series is too short."""
+    next_close_ms: int = 0
+    """When the candle after it closes (the exchange's close time: months are 28-31 days)."""
 
 
 class RsiTracker:
@@ -104,7 +106,7 @@ class RsiTracker:
             reading = self._readings.get(pair)
             if reading is None:
                 due.append((-1, pair))
-            elif now_ms >= reading.last_closed_ms + 2 * INTERVAL_MS[pair[1]]:
+            elif now_ms > reading.next_close_ms:
                 due.append((reading.last_closed_ms, pair))  # the next candle has closed
         due.sort()  # the longest waiting first
         return [pair for _, pair in due[: self._max_refreshes]]
@@ -139,13 +141,23 @@ class RsiTracker:
 
     def _compute(self, pair: Pair, klines: Klines, request_id: str | None,
                  deadline_left: float) -> _Reading | None:
-        candles = klines.candles
+        candles, closes = klines.candles, klines.close_time_ms
         now_ms = int(self._wall_clock() * 1000)
-        if len(candles) and is_open(int(candles.open_time[-1]), pair[1], now_ms):
+        step = INTERVAL_MS[pair[1]]
+        # The exchange's close times, not open + a nominal length: a month is not 30 days.
+        calendar = len(closes) == len(candles) > 0
+        next_close = closes[-1] if calendar else 0
+        if calendar and closes[-1] >= now_ms or (not calendar and len(candles) and is_open(
+                int(candles.open_time[-1]), pair[1], now_ms)):
             candles = candles[: len(candles) - 1]  # closed candles only: RSI must not repaint
+        elif len(candles):  # no forming candle in the answer: the next one closes a step on
+            next_close = (closes[-1] if calendar else int(candles.open_time[-1]) + step) + step
         if not len(candles):
             return None
         result = self._indicator.ask(ComputeIndicators(pair[0], pair[1], candles, request_id),
                                      timeout=min(self._indicator_timeout_s, deadline_left))
         assert isinstance(result, IndicatorSet)
-        return _Reading(last_closed_ms=int(candles.open_time[-1]), rsi=result.rsi_14)
+        if not next_close:  # no close times: as before, open + two nominal steps
+            next_close = int(candles.open_time[-1]) + 2 * step
+        return _Reading(last_closed_ms=int(candles.open_time[-1]), rsi=result.rsi_14,
+                        next_close_ms=next_close)

@@ -12,9 +12,10 @@ indicator actor and the db_writer; nothing else waits on it. One sweep:
 5. ``FireCrossedAlerts``: the db_writer expires, re-arms what cleared and fires what is
    reached, in one transaction, and answers with exactly the alerts it moved (indexed: one
    range search per symbol) - *before* anyone is told, so a crossing is never fired twice;
-6. deliver again: one notice per firing or expiry; an owner whose quiet hours (their time
-   zone) contain the moment is skipped - the notice stays in the outbox, in the database -
-   and gets everything held in **one** message at the first sweep after the quiet hours end;
+6. deliver again: one notice per firing or expiry (more than three for one owner at once:
+   one message gathering up to 25, the rest next sweep); an owner whose quiet hours (their
+   time zone) contain the moment is skipped - the notice stays in the outbox, in the
+   database - and gets everything held in **one** message at the first sweep after they end;
 7. ``MarkNotified`` after the send.
 
 A restart anywhere loses nothing: what fired in step 5 is delivered by step 2 of the next
@@ -34,7 +35,8 @@ from typing import Any
 import pykka
 
 from actors.alert_rsi import RsiTracker
-from chat.alert_notices import held_notices, notice_for
+from chat.alert_notices import (NOTICES_APART_MAX, NOTICES_PER_MESSAGE_MAX, gathered_notices,
+                                held_notices, notice_for)
 from core.config import BotConfig
 from core.errors import BotError
 from core.logs import bind_request_id, log_event
@@ -139,6 +141,7 @@ class AlertsActor(SupervisedActor):
         self._last_sweep_end = float("-inf")
         self._unconfirmed: set[int] = set()
         self._held: set[int] = set()
+        self._deferred: set[int] = set()  # past a gathered message's lines: the next sweep
         self._unpriceable: dict[str, float] = {}
         self._counts = dict.fromkeys(("sweeps", "skipped", "fired", "notified", "recovered",
                                       "failed_sweeps", "expired", "rearmed"), 0)
@@ -232,8 +235,9 @@ class AlertsActor(SupervisedActor):
         self._unconfirmed.difference_update(ids)
 
     def _deliver(self, *, fired: Sequence[int]) -> None:
-        """Send the outbox, per owner: one notice each, or, for what waited for quiet hours
-        to end, everything in one message; owners inside their quiet hours wait."""
+        """Send the outbox, per owner: one notice each, or one message gathering what waited
+        for quiet hours to end or a burst (``chat.alert_notices``); owners inside their quiet
+        hours wait."""
         outbox: dict[int, list[AlertRecord]] = defaultdict(list)
         pending = self._read_pool.unnotified_alerts()
         for alert in pending:
@@ -241,21 +245,24 @@ class AlertsActor(SupervisedActor):
                 outbox[alert.user_id].append(alert)
         # A held notice whose alert was deleted meanwhile is no longer waiting.
         self._held.intersection_update(alert.alert_id for alert in pending)
+        self._deferred.intersection_update(alert.alert_id for alert in pending)
         if not outbox:
             return
         now, sent = self._wall_clock(), 0
-        known = {*fired, *self._held}
-        for user_id, alerts in outbox.items():
+        known = {*fired, *self._held, *self._deferred}
+        for user_id, waiting in outbox.items():
             settings = UserSettings.from_pairs(self._read_pool.user_settings(user_id))
-            ids = [alert.alert_id for alert in alerts]
             until = quiet_until(now, settings.timezone, settings.quiet)
             if until is not None:
-                new = [alert_id for alert_id in ids if alert_id not in self._held]
+                new = [a.alert_id for a in waiting if a.alert_id not in self._held]
                 if new:
                     self._held.update(new)
                     log_event(logger, "alerts.held", logging.INFO, user_id=user_id,
                               alerts=len(new), until=round(until, 3))
                 continue
+            alerts = waiting[:NOTICES_PER_MESSAGE_MAX]
+            self._deferred.update(a.alert_id for a in waiting[NOTICES_PER_MESSAGE_MAX:])
+            ids = [alert.alert_id for alert in alerts]
             orphans = [alert_id for alert_id in ids if alert_id not in known]
             if orphans:
                 self._counts["recovered"] += len(orphans)
@@ -267,11 +274,14 @@ class AlertsActor(SupervisedActor):
                 log_event(logger, "alerts.released", logging.INFO, user_id=user_id,
                           alerts=len(ids))
                 self._transport.tell(held_notices(alerts, settings.timezone))
+            elif len(alerts) > NOTICES_APART_MAX:  # a burst: one message, not a flood
+                self._transport.tell(gathered_notices(alerts, settings.timezone))
             else:
                 for alert in alerts:
                     self._transport.tell(notice_for(alert, settings.timezone,
                                                     settings.interval))
             self._held.difference_update(ids)
+            self._deferred.difference_update(ids)
             self._unconfirmed.update(ids)
             sent += len(ids)
         if sent:

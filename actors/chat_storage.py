@@ -291,7 +291,12 @@ class StorageCommands:
                 result = self._save(request, lambda reply_to: RearmAlert(
                     request_id=request.request_id, user_id=request.user_id,
                     alert_id=alert_id, reply_to=reply_to))
-                text = result if isinstance(result, str) else cards.alert_rearmed_text(alert_id)
+                if isinstance(result, str):
+                    text = result
+                elif result.alert_id not in (None, alert_id):  # the same condition, live
+                    text = cards.alert_twin_text(alert_id, result.alert_id)
+                else:
+                    text = cards.alert_rearmed_text(alert_id)
                 return CommandResult((_as_new_message(reply(request, text, keep=True)),), "ok")
         answer = reply(request, "", edit_message_id=None, toast=BUTTON_NOT_AVAILABLE)
         return CommandResult((answer,), "unavailable")

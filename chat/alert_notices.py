@@ -3,6 +3,12 @@
 Every notice has a request id that is the same each time the same event is sent (the alert id
 and the firing's moment, or "expired"), so a transport can drop a resend after a restart.
 Times are shown in the owner's time zone (``users.clock``).
+
+Why gathered: Telegram lets a chat have a burst of about three messages, then one a second, and
+a notice is marked notified once handed to the transport, so a full per-chat queue must never
+drop one (``keep``). More than :data:`NOTICES_APART_MAX` notices for one owner at once go in one
+message, of at most :data:`NOTICES_PER_MESSAGE_MAX` lines (the rest wait in the outbox for the
+next sweep), so a burst of firings costs an owner one message per sweep, never a flood.
 """
 
 from __future__ import annotations
@@ -18,8 +24,14 @@ from messages.chat import ChatReply
 from messages.storage import AlertRecord
 from users.clock import local_datetime
 
-__all__ = ["alert_condition", "expired_notification", "fired_notification", "held_notices",
+__all__ = ["NOTICES_APART_MAX", "NOTICES_PER_MESSAGE_MAX", "alert_condition",
+           "expired_notification", "fired_notification", "gathered_notices", "held_notices",
            "notice_for", "notice_request_id"]
+
+NOTICES_APART_MAX = 3
+"""The most notices one owner gets as messages of their own at once (Telegram's chat burst)."""
+NOTICES_PER_MESSAGE_MAX = 25
+"""The most notices one gathered message lists (it stays within one or two messages)."""
 
 
 def alert_condition(alert: AlertRecord, *, reached: bool = False) -> str:
@@ -76,7 +88,7 @@ def fired_notification(alert: AlertRecord, zone: str = "UTC",
             f"{_value(alert)} at {_when(alert.fired_at, zone)} · alert #{alert.alert_id} "
             f"({after})")
     return ChatReply(request_id=notice_request_id(alert), chat_id=alert.chat_id, text=text,
-                     buttons=_keyboard(alert, interval))
+                     buttons=_keyboard(alert, interval), keep=True)
 
 
 def expired_notification(alert: AlertRecord, zone: str = "UTC",
@@ -87,7 +99,8 @@ def expired_notification(alert: AlertRecord, zone: str = "UTC",
             f"Expired at {_when(alert.expires_at, zone)}. Re-arm it to watch again.")
     return ChatReply(request_id=notice_request_id(alert), chat_id=alert.chat_id, text=text,
                      buttons=alert_fired_keyboard(alert.symbol, alert.alert_id,
-                                                  alert.interval or interval, owner=alert.user_id))
+                                                  alert.interval or interval, owner=alert.user_id),
+                     keep=True)
 
 
 def notice_for(alert: AlertRecord, zone: str = "UTC", interval: str = "1h") -> ChatReply:
@@ -99,8 +112,15 @@ def notice_for(alert: AlertRecord, zone: str = "UTC", interval: str = "1h") -> C
 
 def held_notices(alerts: Sequence[AlertRecord], zone: str = "UTC") -> ChatReply:
     """Everything that waited for one owner's quiet hours to end, in one message."""
+    return gathered_notices(alerts, zone, held=True)
+
+
+def gathered_notices(alerts: Sequence[AlertRecord], zone: str = "UTC", *,
+                     held: bool = False) -> ChatReply:
+    """Several notices of one owner in one message: held by quiet hours, or a burst."""
     count = f"{len(alerts)} alert" + ("" if len(alerts) == 1 else "s")
-    lines = [f"🌙 While your quiet hours were on ({count}):"]
+    lines = [f"🌙 While your quiet hours were on ({count}):" if held
+             else f"🔔 {count} at once:"]
     for alert in alerts:
         if alert.ended == "expired":
             lines.append(f"⌛ {_when(alert.expires_at, zone)} · #{alert.alert_id} "
@@ -110,5 +130,6 @@ def held_notices(alerts: Sequence[AlertRecord], zone: str = "UTC") -> ChatReply:
                          f"{alert_condition(alert)} · {_value(alert)}")
     events = ",".join(notice_request_id(alert) for alert in alerts)
     digest = hashlib.sha256(events.encode()).hexdigest()[:16]
-    return ChatReply(request_id=f"alerts-held-{alerts[0].user_id}-{digest}",
-                     chat_id=alerts[0].chat_id, text=cap_messages("\n".join(lines)))
+    kind = "held" if held else "gathered"
+    return ChatReply(request_id=f"alerts-{kind}-{alerts[0].user_id}-{digest}",
+                     chat_id=alerts[0].chat_id, text=cap_messages("\n".join(lines)), keep=True)

@@ -46,6 +46,7 @@ __all__ = [
     "actors_tree",
     "alert_deleted_text",
     "alert_rearmed_text",
+    "alert_twin_text",
     "analysis_card",
     "chart_unavailable_note",
     "command_stats_text",
@@ -158,7 +159,14 @@ def alert_deleted_text(alert_id: int) -> str:
 
 
 def alert_rearmed_text(alert_id: int) -> str:
-    return f"🔁 Alert #{alert_id} re-armed."
+    return (f"🔁 Alert #{alert_id} re-armed: it fires at the next crossing, once the value is "
+            "back across the level.")
+
+
+def alert_twin_text(alert_id: int, twin_id: int) -> str:
+    """Re-arm pressed while the same condition is watched by another live alert."""
+    return (f"🔁 Alert #{alert_id} was not re-armed: alert #{twin_id} already watches the same "
+            "condition.")
 
 
 def watch_changed_text(symbol: str, added: bool, changed: bool) -> str:

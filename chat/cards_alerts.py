@@ -94,7 +94,17 @@ def alert_set_text(alert_id: int | None, plan: AlertPlan, *, zone: str,
         parts.append(f"ends {escape(local_time(plan.expires_at, zone))}")
     closing = ("I'll message you each time it crosses." if plan.recurring
                else "I'll message you once when it crosses.")
+    if plan.kind == "price" and now_price is not None and _reached(plan, now_price):
+        # An alert fires on its level, not on a crossing seen between two sweeps: say so.
+        closing = (f"⚠️ The price is already {escape(plan.direction)} "
+                   f"{escape(format_price(plan.level))}: it fires at the next check, in a few "
+                   "seconds" + (", then each time it crosses again." if plan.recurring else "."))
     return " · ".join(parts) + f". {closing}"
+
+
+def _reached(plan: AlertPlan, price: float) -> bool:
+    """The sweep's rule (``storage.alert_rules.reached``): at or beyond the level."""
+    return price >= plan.level if plan.direction == "above" else price <= plan.level
 
 
 def no_base_price_text(symbol: str, percent: float) -> str:
@@ -110,11 +120,9 @@ def alert_not_yours_text(alert_id: int) -> str:
 
 
 def is_listed(record: AlertRecord) -> bool:
-    """Whether /alerts lists it: not ended, and armed or a recurring alert waiting to clear.
-
-    (A fired one-shot alert is ``ended``; the second condition also holds for rows read
-    without the ``ended`` column.)"""
-    return record.ended is None and (record.fired_at is None or record.recurring)
+    """Whether /alerts lists it: live (not ended), i.e. armed, or waiting to clear (a recurring
+    alert after a firing, or a fired one re-armed from its notice) - what the cap counts."""
+    return record.ended is None
 
 
 def _record_condition(record: AlertRecord) -> str:
@@ -129,7 +137,11 @@ def _state(record: AlertRecord, now: float, zone: str) -> str:
     if record.fired_at is not None:
         return "fired, waiting to clear"
     if record.armed_from is not None and record.armed_from > now:
-        return f"cooling down until {local_datetime(record.armed_from, zone):%H:%M}"
+        until = local_datetime(record.armed_from, zone)
+        # A cool-down lasts up to 7 days: a bare "06:30" would read as today.
+        same_day = until.date() == local_datetime(now, zone).date()
+        return f"cooling down until {until:%H:%M}" if same_day else (
+            f"cooling down until {until:%Y-%m-%d %H:%M}")
     return "armed"
 
 
@@ -137,6 +149,8 @@ def _list_line(record: AlertRecord, now: float, zone: str) -> str:
     parts = [f"#{record.alert_id} {_record_condition(record)}"]
     if record.recurring:
         parts.append(f"{_repeats(True, record.cooldown_s)}, {escape(_state(record, now, zone))}")
+    elif record.fired_at is not None:  # re-armed from its notice: the next crossing only
+        parts.append(f"once, {escape(_state(record, now, zone))}")
     if record.expires_at is not None:
         parts.append(f"ends {escape(local_time(record.expires_at, zone))}")
     parts.append(f"set {local_datetime(record.created_at, zone):%Y-%m-%d}")

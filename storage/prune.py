@@ -84,10 +84,13 @@ _OLD_FIRINGS = (
     "SELECT rowid FROM alert_firings WHERE fired_at < :cutoff ORDER BY fired_at LIMIT :limit)"
 )
 _NEXT_ALERT_USER = "SELECT MIN(user_id) FROM alerts WHERE user_id > :after"
+# Newest first by when each ended: an expired alert's expiry (an unfired one has no fired_at,
+# and NULLs sorting last made the alert that just expired the first to go, Re-arm and all).
 _EXCESS_FIRED = (
     "DELETE FROM alerts WHERE id IN ("
     "SELECT id FROM alerts WHERE user_id = :user_id AND ended IS NOT NULL"
-    " AND notified_at IS NOT NULL ORDER BY fired_at DESC LIMIT :limit OFFSET :keep)"
+    " AND notified_at IS NOT NULL ORDER BY coalesce(CASE WHEN ended = 'expired'"
+    " THEN expires_at END, fired_at, created_at) DESC LIMIT :limit OFFSET :keep)"
 )
 _NEXT_SERIES = (
     "SELECT symbol, interval FROM candles WHERE (symbol, interval) > (:symbol, :interval)"

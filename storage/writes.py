@@ -67,11 +67,13 @@ class WriteRules:
 
 
 _ALERT_BY_KEY = "SELECT id FROM alerts WHERE user_id = :user_id AND request_key = :key"
-# The same condition (kind, symbol, interval, direction, level, recurring) live twice is one.
+# The same condition (kind, symbol, interval, direction, level, recurring) and the same expiry
+# live twice is one. Another expiry is another alert: the confirmation describes the alert asked
+# for, so answering with a twin that ends otherwise (or never) would promise what is not stored.
 _SAME_ACTIVE_ALERT = (
     "SELECT id FROM alerts WHERE user_id = :user_id AND ended IS NULL"
     " AND symbol = :symbol AND direction = :direction AND price = :price AND kind = :kind"
-    " AND interval IS :interval AND recurring = :recurring"
+    " AND interval IS :interval AND recurring = :recurring AND expires_at IS :expires_at"
 )
 _ACTIVE_ALERT_COUNT = "SELECT COUNT(*) FROM alerts WHERE user_id = :user_id AND ended IS NULL"
 _INSERT_ALERT = (
@@ -82,11 +84,22 @@ _INSERT_ALERT = (
 )
 _ALERT_OWNER = "SELECT user_id, ended FROM alerts WHERE id = :alert_id"
 _DELETE_ALERT = "DELETE FROM alerts WHERE id = :alert_id"
-# A finished alert armed again keeps its lifetime: one set "for 7d" lives 7 more days.
+# A finished alert armed again keeps its lifetime: one set "for 7d" lives 7 more days. One that
+# fired comes back live *waiting to clear*, like a recurring alert (the sweep arms it once its
+# value is back across the level, and only after its notice is out, which stays in the
+# outbox): armed at once, it would tell the same crossing again at the next sweep. An expired
+# one's firing, if any, was told before it could expire.
 _REARM_ALERT = (
-    "UPDATE alerts SET fired_at = NULL, fired_price = NULL, notified_at = NULL, ended = NULL,"
-    " armed_from = NULL, expires_at = CASE WHEN expires_at IS NULL THEN NULL"
+    "UPDATE alerts SET ended = NULL, armed_from = NULL,"
+    " notified_at = CASE WHEN fired_at IS NULL THEN NULL"
+    " WHEN ended = 'expired' THEN coalesce(notified_at, :now) ELSE notified_at END,"
+    " expires_at = CASE WHEN expires_at IS NULL THEN NULL"
     " ELSE :now + max(expires_at - created_at, 0) END, created_at = :now WHERE id = :alert_id"
+)
+# What the alert would be once re-armed, to find a live twin (the same condition set again).
+_REARMED_CONDITION = (
+    "SELECT symbol, direction, price, kind, interval, recurring, CASE WHEN expires_at IS NULL"
+    " THEN NULL ELSE :now + max(expires_at - created_at, 0) END FROM alerts WHERE id = :alert_id"
 )
 _WATCHLIST_SIZE = "SELECT COUNT(*) FROM watchlist WHERE user_id = :user_id"
 _WATCH = (
@@ -140,6 +153,7 @@ HOT_WRITES: dict[str, str] = {
     "alert_owner": _ALERT_OWNER,
     "delete_alert": _DELETE_ALERT,
     "rearm_alert": _REARM_ALERT,
+    "rearmed_condition": _REARMED_CONDITION,
     "watchlist_size": _WATCHLIST_SIZE,
     "unwatch": _UNWATCH,
     "user_settings": _USER_SETTINGS,
@@ -167,7 +181,7 @@ def add_alert(conn: sqlite3.Connection, message: AddAlert, *, now: float,
     same = {"user_id": message.user_id, "symbol": message.symbol,
             "direction": message.direction, "price": float(message.price),
             "kind": message.kind, "interval": message.interval,
-            "recurring": int(message.recurring)}
+            "recurring": int(message.recurring), "expires_at": message.expires_at}
     duplicate = conn.execute(_SAME_ACTIVE_ALERT, same).fetchone()
     if duplicate is not None:
         return Saved(changed=False, alert_id=int(duplicate[0]))
@@ -175,8 +189,7 @@ def add_alert(conn: sqlite3.Connection, message: AddAlert, *, now: float,
         raise LimitReached("active alerts", rules.max_alerts_per_user)
     row = conn.execute(_INSERT_ALERT, {
         **same, **keys, "chat_id": message.chat_id, "now": now,
-        "base_price": message.base_price, "cooldown_s": float(message.cooldown_s),
-        "expires_at": message.expires_at}).fetchone()
+        "base_price": message.base_price, "cooldown_s": float(message.cooldown_s)}).fetchone()
     return Saved(changed=True, alert_id=int(row[0]))
 
 
@@ -200,9 +213,18 @@ def rearm_alert(conn: sqlite3.Connection, message: RearmAlert, *, now: float,
     _, ended = _owned_alert(conn, message.user_id, message.alert_id)
     if ended is None:  # live: armed, or a recurring alert that re-arms by itself
         return Saved(changed=False, alert_id=message.alert_id)
+    # The same condition set again meanwhile: that one is answered, never a second live copy
+    # (two would tell every crossing twice).
+    params = {"alert_id": message.alert_id, "now": now}
+    row = conn.execute(_REARMED_CONDITION, params).fetchone()
+    twin = conn.execute(_SAME_ACTIVE_ALERT, dict(zip(
+        ("symbol", "direction", "price", "kind", "interval", "recurring", "expires_at"), row),
+        user_id=message.user_id)).fetchone()
+    if twin is not None:
+        return Saved(changed=False, alert_id=int(twin[0]))
     if _count(conn, _ACTIVE_ALERT_COUNT, user_id=message.user_id) >= rules.max_alerts_per_user:
         raise LimitReached("active alerts", rules.max_alerts_per_user)
-    conn.execute(_REARM_ALERT, {"alert_id": message.alert_id, "now": now})
+    conn.execute(_REARM_ALERT, params)
     return Saved(changed=True, alert_id=message.alert_id)
 
 

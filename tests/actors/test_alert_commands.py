@@ -10,8 +10,10 @@ storage does with the fields.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,8 @@ from actors.command_handlers import HANDLERS
 from chat.arguments import AlertRequest
 from chat.html import visible_text
 from chat.parsing import Invocation, read_text
-from messages.chat import ChatCommand, RunCommand
+from chat.callbacks import RearmAlertButton
+from messages.chat import ButtonPressed, ChatCommand, RunCommand
 from messages.storage import AddAlert, SaveSettings
 from supervision.actor import SupervisedActor
 from supervision.address import Address
@@ -201,10 +204,10 @@ def test_an_rsi_alert_keeps_the_interval_given_and_the_default_is_1h(desk: Alert
 def test_every_takes_the_users_cool_down_and_for_an_end_in_their_time_zone(
         desk: AlertDesk) -> None:
     desk.settings(("cooldown", "30m"), ("timezone", "Europe/Berlin"))
-    answer = desk.send("/alert btc above 70k every for 7d")
+    answer = desk.send("/alert btc above 1m every for 7d")  # above the simulated price
     sent = desk.last_alert()
     assert (sent.kind, sent.price, sent.recurring, sent.cooldown_s) == \
-        ("price", 70_000.0, True, 1800.0)
+        ("price", 1_000_000.0, True, 1800.0)
     assert sent.expires_at == NOW + 7 * DAY
     assert "· every time (cool-down 30 min) · ends 2026-12-13 05:30 Europe/Berlin." in answer
     assert answer.endswith("I'll message you each time it crosses.")
@@ -267,3 +270,18 @@ def test_requests_read_by_the_transport_reach_the_handler_typed() -> None:
     assert isinstance(reading, Invocation)
     assert reading.args == AlertRequest("btc", "above", 70.0, "rsi", "4h", True, 7 * DAY)
     assert pykka.ActorRegistry.get_all() == []
+
+
+def test_re_arm_next_to_the_same_alert_set_again_says_which_one_watches(desk: AlertDesk) -> None:
+    # Fired, set again by hand, then Re-arm on the old notice: the answer was "re-armed"
+    # (and two live copies told each crossing twice); now nothing changes and it says why.
+    desk.send("/alert btc above 1m")
+    with closing(sqlite3.connect(desk.storage.db_path)) as conn, conn:  # as if it fired
+        conn.execute("UPDATE alerts SET fired_at = 1, notified_at = 2, ended = 'fired'")
+    desk.send("/alert btc above 1000k")  # the same level, another request
+    press = ButtonPressed(request_id="p", chat_id=USER, user_id=USER, message_id=5,
+                          callback_id="c", data="")
+    result = desk.commands.button(press, RearmAlertButton(1))
+    assert visible_text(result.replies[0].text) == (
+        "🔁 Alert #1 was not re-armed: alert #2 already watches the same condition.")
+    assert desk.storage.query("SELECT id FROM alerts WHERE ended IS NULL") == [(2,)]

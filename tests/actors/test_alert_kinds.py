@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from messages.storage import AlertRecord, SaveSettings, SweepDue
+from messages.storage import AlertRecord, DeleteAlert, SaveSettings, SweepDue
 from supervision.messages import Describe
 from supervision.snapshot import ActorReport
 from tests.actors import storage_fixtures
@@ -162,6 +162,24 @@ class TestQuietHours:
         assert world.storage.pool.unnotified_alerts() == ()
         assert stored(world, other).notified_at is not None
 
+    def test_an_alert_deleted_while_its_notice_is_held_is_left_out_of_the_release(
+        self, make_alert_world
+    ):
+        world = make_alert_world([100, 120, 130, 130, 130, 130])
+        world.storage.write(SaveSettings, request_id="s", user_id=9, chat_id=9,
+                            settings=(("timezone", "Europe/Berlin"), ("quiet", "13:00-14:04")))
+        kept = world.storage.add_alert("a", user_id=9, symbol=SYMBOL, price=110.0).alert_id
+        gone = world.storage.add_alert("b", user_id=9, symbol=SYMBOL, price=105.0).alert_id
+        minutes(world, 2)
+        assert stats(world).held == 2
+        world.storage.write(DeleteAlert, request_id="d", user_id=9, alert_id=gone)
+        minutes(world, 2)  # the quiet hours are over
+        assert world.replies.wait_for_count(1)
+        minutes(world, 1)
+        [released] = world.replies.all()
+        assert f"#{kept}" in released.text and f"#{gone}" not in released.text
+        assert stats(world).held == 0 and world.storage.pool.unnotified_alerts() == ()
+
     def test_held_notices_survive_a_restart_of_the_sweep_and_still_arrive_together(
         self, make_alert_world
     ):
@@ -184,3 +202,31 @@ class TestQuietHours:
         minutes(world, 1)
         [held] = world.replies.all()
         assert f"#{first}" in held.text and f"#{second}" in held.text
+
+
+class TestBurst:
+    def test_many_alerts_of_one_owner_firing_at_once_arrive_gathered_a_bounded_few_a_sweep(
+        self, make_alert_world
+    ):
+        # Telegram paces a chat to about one message a second after a burst of three, and a
+        # full per-chat queue drops what is not kept: 30 notices at once meant half a minute
+        # of messages, and at the cap of 50 alerts, notices lost after their mark.
+        world = make_alert_world([100, 120])
+        ids = [world.storage.add_alert(f"a{n}", user_id=9, symbol=SYMBOL,
+                                       price=101.0 + n / 2).alert_id for n in range(30)]
+        other = world.storage.add_alert("o", user_id=10, symbol=SYMBOL, price=110.0).alert_id
+        minutes(world, 1)
+        assert world.replies.wait_for_count(2)
+        world.sweep()  # the five left over
+        assert world.replies.wait_for_count(3)
+        minutes(world, 1)
+        mine = [r for r in world.replies.all() if r.chat_id == 9]
+        assert len(mine) == 2 and all(r.keep and not r.buttons for r in mine)
+        assert "25 alerts at once" in mine[0].text and "5 alerts at once" in mine[1].text
+        assert all(f"#{alert_id} " in mine[0].text for alert_id in ids[:25])
+        assert all(f"#{alert_id} " in mine[1].text for alert_id in ids[25:])
+        fired_ms = int((stored(world, other).fired_at or 0.0) * 1000)
+        assert [r.request_id for r in world.replies.all() if r.chat_id == 10] == [
+            f"alert-{other}-{fired_ms}"]
+        assert world.storage.pool.unnotified_alerts() == ()
+        assert stats(world).recovered == 0  # left for the next sweep is not "recovered"

@@ -140,3 +140,59 @@ def test_pairs_without_live_alerts_are_forgotten():
     assert rsi.states == 2
     sweep(rsi, [("BTCUSDT", "4h")])
     assert rsi.states == 1
+
+
+def _month_start_ms(year: int, month: int) -> int:
+    from datetime import datetime, timezone
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return int(datetime(year, month, 1, tzinfo=timezone.utc).timestamp() * 1000)
+
+
+class MonthlyFetcher(FakeFetcher):
+    """Monthly candles with the exchange's calendar close times (months are 28 to 31 days)."""
+
+    def offer(self, message: Fetch) -> bool:
+        self.asked.append((message.spec.symbol, message.spec.interval))
+        assert message.reply_to is not None
+        starts = [_month_start_ms(2025, month) for month in range(6, 6 + 27)]
+        opens = [t for t in starts[:-1] if t <= self.clock.now_ms]
+        closes = [starts[starts.index(t) + 1] - 1 for t in opens]
+        rows = [[t, "1", "9", "0.5", "2", "10"] for t in opens]
+        message.reply_to.set(Klines(symbol=message.spec.symbol, interval="1M",
+                                    candles=from_rows(rows), close_time_ms=tuple(closes),
+                                    last_is_open=closes[-1] >= self.clock.now_ms))
+        return True
+
+
+def test_a_monthly_pair_follows_the_calendar_not_thirty_day_months():
+    # January has 31 days: on the 31st its candle is still forming (a "30-day month" took it
+    # as closed, so RSI used a candle that repaints), and before February 1 nothing new has
+    # closed (it was fetched again at every sweep from January 30).
+    clock = Clock(_month_start_ms(2027, 1) + 30 * 86_400_000 + 12 * HOUR_MS)  # Jan 31 12:00
+    fetcher = MonthlyFetcher(clock)
+    indicator = FakeIndicator()
+    seen: list[int] = []
+    asked = indicator.ask
+
+    def ask(message: ComputeIndicators, *, timeout: float) -> Any:
+        seen.append(int(message.candles.open_time[-1]))
+        return asked(message, timeout=timeout)
+
+    indicator.ask = ask  # type: ignore[method-assign]
+    rsi = RsiTracker(fetcher=fetcher, indicator=indicator,  # type: ignore[arg-type]
+                     wall_clock=clock, clock=clock, full_every_s=86_400.0 * 90)
+    pairs = [("BTCUSDT", "1M")]
+    sweep(rsi, pairs)
+    assert seen == [_month_start_ms(2026, 12)]  # December: the last closed month
+    clock.now_ms += HOUR_MS
+    sweep(rsi, pairs)
+    assert len(fetcher.asked) == 1  # nothing new has closed
+    clock.now_ms = _month_start_ms(2027, 2) + 60_000
+    sweep(rsi, pairs)
+    assert seen[-1] == _month_start_ms(2027, 1) and len(fetcher.asked) == 2
+    clock.now_ms = _month_start_ms(2027, 3) - HOUR_MS  # February (28 days) still forming
+    sweep(rsi, pairs)
+    assert len(fetcher.asked) == 2
+    clock.now_ms = _month_start_ms(2027, 3) + 60_000  # it closed on March 1, not March 3
+    sweep(rsi, pairs)
+    assert seen[-1] == _month_start_ms(2027, 2) and len(fetcher.asked) == 3

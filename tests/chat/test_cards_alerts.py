@@ -53,6 +53,19 @@ def test_a_price_alert_confirmation_mentions_the_current_price_and_its_age() -> 
                            ". I'll message you once when it crosses."]
 
 
+def test_a_price_alert_already_reached_says_it_fires_at_once() -> None:
+    # "/alert btc below 70k" at 65,000 fires at the next sweep: the confirmation said "once
+    # when it crosses", and the notice seconds later came as a surprise.
+    plan = AlertPlan(symbol="BTCUSDT", kind="price", direction="below", level=70_000.0)
+    text = alert_set_text(3, plan, zone="UTC", now_price=65_000.0)
+    assert shown(text) == ["✅ Alert #3 saved: BTCUSDT below 70,000.00 (now 65,000.00). "
+                           "⚠️ The price is already below 70,000.00: it fires at the next "
+                           "check, in a few seconds."]
+    above = AlertPlan(symbol="BTCUSDT", kind="price", direction="above", level=70_000.0)
+    assert "already" in alert_set_text(4, above, zone="UTC", now_price=70_000.0)
+    assert "already" not in alert_set_text(5, above, zone="UTC", now_price=69_999.0)
+
+
 def test_a_recurring_percent_alert_confirmation_shows_base_level_cool_down_and_local_end(
 ) -> None:
     plan = AlertPlan(symbol="BTCUSDT", kind="percent", direction="above", level=68_250.0,
@@ -114,11 +127,19 @@ def test_no_alerts_shows_how_to_set_one() -> None:
 
 
 def test_only_live_alerts_are_listed() -> None:
-    fired_once = record(11, fired_at=NOW)
+    fired_once = record(11, fired_at=NOW, ended="fired")
     assert [is_listed(r) for r in (PRICE, PERCENT, RSI, WAITING, COOLING)] == [True] * 5
     assert not is_listed(fired_once)
-    assert not is_listed(dataclasses.replace(fired_once, ended="fired"))
     assert not is_listed(dataclasses.replace(PERCENT, ended="expired"))
+
+
+def test_a_re_armed_one_shot_alert_waiting_to_clear_is_listed_and_says_so() -> None:
+    # Re-armed from its notice, a fired one-shot alert is live again but waits for the price
+    # to clear: it counts against the cap, so /alerts must show it (and its delete button).
+    re_armed = record(13, fired_at=NOW, notified_at=NOW)
+    assert is_listed(re_armed)
+    assert shown(alerts_list_text([re_armed], zone="UTC", now=NOW))[1] == (
+        "#13 BTCUSDT above 70,000.00 · once, fired, waiting to clear · set 2026-12-06")
 
 
 def test_a_symbol_is_escaped() -> None:
@@ -157,6 +178,16 @@ def test_details_of_a_re_armed_alert_say_when_it_may_fire_again() -> None:
     assert "State: cooling down until 06:30" in lines
     assert ("Last fired: before it re-armed; it may fire again from 2026-12-06 06:30 "
             "Europe/Berlin (2026-12-06 05:30 UTC)") in lines
+
+
+def test_a_cool_down_ending_on_another_day_says_the_day() -> None:
+    # A cool-down may last up to 7 days: "until 06:30" read as today when it meant in 3 days.
+    later = dataclasses.replace(COOLING, armed_from=NOW + 3 * DAY + HOUR)
+    text = visible_text(alerts_list_text([later], zone=BERLIN, now=NOW))
+    assert "cooling down until 2026-12-09 06:30 ·" in text
+    tomorrow = dataclasses.replace(COOLING, armed_from=NOW + 19 * HOUR)  # 00:30 next day
+    assert "cooling down until 2026-12-07 00:30" in visible_text(
+        alerts_list_text([tomorrow], zone=BERLIN, now=NOW))
 
 
 def test_details_of_an_ended_alert_say_how_it_ended() -> None:

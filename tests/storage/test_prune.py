@@ -146,3 +146,16 @@ def test_the_firing_log_keeps_its_retention_and_loses_older_rows_oldest_first(co
     assert count(conn, "SELECT COUNT(*) FROM alert_firings") == 60
     assert count(conn, "SELECT COUNT(*) FROM alert_firings WHERE fired_at < ?",
                  NOW - 30 * DAY) == 0
+
+
+def test_an_alert_that_just_expired_is_kept_over_older_fired_ones(conn):
+    # Its expiry notice carries a Re-arm button: pruning it first (it never fired, so it has
+    # no fired_at) made that button answer "you have no alert" right after the notice.
+    fired = fire(conn, 1, 5)
+    expired = insert_alert(conn, user_id=1, price=5000.0, key="expiring", rules=ROOMY,
+                           expires_at=NOW + 100)
+    conn.execute("UPDATE alerts SET ended = 'expired', notified_at = ? WHERE id = ?",
+                 (NOW + 101, expired))
+    prune_all(conn, RetentionRules(fired_alerts_per_user=3), PruneCursor())
+    left = {row[0] for row in conn.execute("SELECT id FROM alerts")}
+    assert left == set(fired[-2:]) | {expired}

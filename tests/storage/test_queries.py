@@ -30,7 +30,7 @@ SAMPLE_PARAMS = {
     "alert_id": 1, "since": 0.0, "interval": "1h", "start_ms": 0, "end_ms": 1, "limit": 10,
     "fired_at": 0.0, "fired_price": 1.0, "notified_at": 0.0, "now": 0.0, "fired": 10,
     "prices": '{"BTCUSDT": 1.0}', "rsi": '[["BTCUSDT", "1h", 50.0]]', "kind": "price",
-    "recurring": 0, "armed_from": 0.0, "cooldown_s": 60.0,
+    "recurring": 0, "armed_from": 0.0, "cooldown_s": 60.0, "expires_at": None,
 }
 # What a plan may scan whole: a CTE of the query itself, and the sweep's JSON price list.
 NOT_TABLES = {"found", "CONSTANT"}

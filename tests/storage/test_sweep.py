@@ -142,6 +142,62 @@ class TestExpiry:
         assert record.expires_at == NOW + 3 * HOUR
 
 
+class TestRearm:
+    def test_a_re_armed_alert_waits_for_the_next_crossing_not_the_same_one(self, conn):
+        # Re-arm pressed under "BTCUSDT is above 100" while the price is still above: the next
+        # sweep told the same crossing again.
+        alert_id = insert_alert(conn, price=100.0)
+        assert fired_ids(sweep(conn, ("BTCUSDT", 120.0), at=NOW)) == [alert_id]
+        notified(conn, alert_id, at=NOW + 1)
+        rearm = RearmAlert(request_id="r", user_id=1, alert_id=alert_id)
+        assert writes.rearm_alert(conn, rearm, now=NOW + 2, rules=RULES).changed
+        assert alert_by_id(conn, alert_id).live  # type: ignore[union-attr]
+        assert fired_ids(sweep(conn, ("BTCUSDT", 121.0), at=NOW + 5)) == []
+        assert sweep(conn, ("BTCUSDT", 90.0), at=NOW + 10).rearmed == 1
+        assert fired_ids(sweep(conn, ("BTCUSDT", 101.0), at=NOW + 15)) == [alert_id]
+        assert alert_by_id(conn, alert_id).ended == "fired"  # type: ignore[union-attr]
+        assert [row[:2] for row in firings(conn)] == [(alert_id, NOW), (alert_id, NOW + 15)]
+
+    def test_re_arming_before_the_notice_went_out_keeps_the_notice(self, conn):
+        alert_id = insert_alert(conn, price=100.0)
+        sweep(conn, ("BTCUSDT", 120.0), at=NOW)  # its notice is held (quiet hours)
+        rearm = RearmAlert(request_id="r", user_id=1, alert_id=alert_id)
+        assert writes.rearm_alert(conn, rearm, now=NOW + 2, rules=RULES).changed
+        assert [a.alert_id for a in unnotified_alerts(conn)] == [alert_id]
+        assert sweep(conn, ("BTCUSDT", 90.0), at=NOW + 5).rearmed == 0  # told first
+        notified(conn, alert_id, at=NOW + 6)
+        assert sweep(conn, ("BTCUSDT", 90.0), at=NOW + 10).rearmed == 1
+
+    def test_a_recurring_alert_that_expired_after_firing_is_re_armed_waiting_to_clear(
+        self, conn
+    ):
+        alert_id = insert_alert(conn, price=100.0, recurring=True, expires_at=NOW + 10)
+        sweep(conn, ("BTCUSDT", 120.0), at=NOW)
+        notified(conn, alert_id, at=NOW + 1)
+        assert [a.alert_id for a in sweep(conn, at=NOW + 20).expired] == [alert_id]
+        notified(conn, alert_id, at=NOW + 21)  # the expiry told
+        rearm = RearmAlert(request_id="r", user_id=1, alert_id=alert_id)
+        writes.rearm_alert(conn, rearm, now=NOW + 30, rules=RULES)
+        assert unnotified_alerts(conn) == ()  # the old firing is not told again
+        assert fired_ids(sweep(conn, ("BTCUSDT", 120.0), at=NOW + 35)) == []
+
+
+class TestRearmNextToATwin:
+    def test_re_arming_an_alert_set_again_meanwhile_answers_the_live_twin(self, conn):
+        # Fired, set again by hand, then Re-arm pressed on the old notice: two live copies of
+        # one condition told every crossing twice.
+        first = insert_alert(conn, price=100.0, key="first")
+        sweep(conn, ("BTCUSDT", 120.0), at=NOW)
+        notified(conn, first, at=NOW + 1)
+        again = insert_alert(conn, price=100.0, key="again")
+        assert again != first
+        rearm = RearmAlert(request_id="r", user_id=1, alert_id=first)
+        saved = writes.rearm_alert(conn, rearm, now=NOW + 2, rules=RULES)
+        assert (saved.changed, saved.alert_id) == (False, again)
+        assert alert_by_id(conn, first).ended == "fired"  # type: ignore[union-attr]
+        assert fired_ids(sweep(conn, ("BTCUSDT", 130.0), at=NOW + 5)) == [again]
+
+
 class TestAddingEveryKind:
     def test_every_field_is_stored(self, conn):
         alert_id = insert_alert(conn, symbol="SOLUSDT", direction="below", price=30.0,
@@ -170,6 +226,17 @@ class TestAddingEveryKind:
         assert insert_alert(conn, price=30.0, kind="rsi", interval="4h", key="c") != rsi_1h
         assert insert_alert(conn, price=30.0, key="d") != rsi_1h
         assert insert_alert(conn, price=30.0, key="e", recurring=True) != rsi_1h
+
+    def test_the_same_condition_with_another_expiry_is_another_alert(self, conn):
+        # The confirmation describes the alert asked for ("ends ..."): answering with a
+        # never-ending twin's id would tell the user of an expiry that is stored nowhere.
+        forever = insert_alert(conn, price=70_000.0, key="forever")
+        for_a_day = insert_alert(conn, price=70_000.0, key="day", expires_at=NOW + 86_400)
+        assert for_a_day != forever
+        assert alert_by_id(conn, for_a_day).expires_at == NOW + 86_400  # type: ignore[union-attr]
+        assert insert_alert(conn, price=70_000.0, key="again") == forever
+        assert insert_alert(conn, price=70_000.0, key="day again",
+                            expires_at=NOW + 86_400) == for_a_day
 
     @pytest.mark.parametrize("fields", [
         {"kind": "macd"},

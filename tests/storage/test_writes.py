@@ -101,14 +101,17 @@ class TestDeleteAndRearm:
         assert str(missing.value) == "not saved, nothing changed: you have no alert #999"
         assert alert_by_id(conn, alert_id) is not None
 
-    def test_rearming_a_fired_alert_makes_it_active_again(self, conn):
+    def test_rearming_a_fired_alert_makes_it_live_again_and_armed_once_cleared(self, conn):
         alert_id = insert_alert(conn, user_id=1, price=100.0)
         fire(conn, ("BTCUSDT", 150.0))
+        writes.mark_notified(conn, MarkNotified(alert_ids=(alert_id,), notified_at=NOW + 61))
         saved = writes.rearm_alert(conn, RearmAlert(request_id="x", user_id=1, alert_id=alert_id),
                                    now=NOW + 99, rules=RULES)
         record = alert_by_id(conn, alert_id)
-        assert saved.changed and record is not None and record.active
-        assert (record.fired_price, record.notified_at, record.created_at) == (None, None, NOW + 99)
+        assert saved.changed and record is not None and record.live and not record.active
+        assert (record.fired_price, record.created_at) == (150.0, NOW + 99)
+        fire(conn, ("BTCUSDT", 90.0), at=NOW + 100)  # back below: armed for the next crossing
+        assert alert_by_id(conn, alert_id).active  # type: ignore[union-attr]
 
     def test_rearming_an_active_alert_changes_nothing(self, conn):
         alert_id = insert_alert(conn, user_id=1)
@@ -168,14 +171,18 @@ class TestSweepBookkeeping:
         record = alert_by_id(conn, alert_id)
         assert record is not None and record.notified_at == NOW + 61
 
-    def test_a_late_notified_mark_does_not_touch_an_alert_rearmed_meanwhile(self, conn):
+    def test_a_late_notified_mark_lands_on_the_notice_a_rearm_kept(self, conn):
+        # Re-armed before its mark, the alert keeps that notice pending and cannot fire again
+        # until it is marked, so a late mark never swallows a newer firing's notice.
         alert_id = insert_alert(conn, price=100.0)
         fire(conn, ("BTCUSDT", 120.0))
         writes.rearm_alert(conn, RearmAlert(request_id="x", user_id=1, alert_id=alert_id),
                            now=NOW, rules=RULES)
-        writes.mark_notified(conn, MarkNotified(alert_ids=(alert_id,), notified_at=NOW))
+        assert fire(conn, ("BTCUSDT", 90.0), at=NOW + 61).rearmed == 0
+        writes.mark_notified(conn, MarkNotified(alert_ids=(alert_id,), notified_at=NOW + 62))
         record = alert_by_id(conn, alert_id)
-        assert record is not None and record.active and record.notified_at is None
+        assert record is not None and record.live and record.notified_at == NOW + 62
+        assert unnotified_alerts(conn) == ()
 
 
 class TestWatchlist:
