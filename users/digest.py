@@ -104,6 +104,16 @@ def plan(now: float, minute: int, zone: str, done_day: date | None, *,
                       done_day=day, next_due_at=next_due(now, minute, zone, day))
 
 
-def reschedule(now: float, minute: int, zone: str, done_day: date | None) -> float:
-    """``next_due_at`` after the user's time zone changed (settled days stay settled)."""
+def reschedule(now: float, minute: int, zone: str, done_day: date | None, *,
+               grace_s: float = CATCH_UP_S) -> float:
+    """``next_due_at`` after the user's time zone changed (settled days stay settled).
+
+    A day of the new zone whose moment passed less than ``grace_s`` ago and that is not
+    settled is due now, as :func:`plan` would have it: moving east shortly after the new
+    zone's digest time but before the old zone's would otherwise leave that day with none.
+    An older unsettled moment is skipped silently (the bot was not offline), as when setting.
+    """
+    day, moment = latest_slot(now, minute, zone)
+    if (done_day is None or day > done_day) and now - moment <= grace_s:
+        return moment
     return next_due(now, minute, zone, done_day)
