@@ -5,7 +5,7 @@ read pool, the fetcher and the db_writer; nothing waits on it. One round, every 
 
 1. read the due digests (``next_due_at <= now``, an indexed query, at most ``batch``);
 2. plan each in the user's current time zone (``users.digest.plan``): a digest to send now
-   (its moment passed less than an hour ago), or nothing (skipped after downtime, or moved);
+   (its moment passed at most an hour ago), or nothing (skipped after downtime, or moved);
 3. price every watched symbol of the round with **one** 24h-ticker call, read each user's
    alert firings of the last 24 h, and compose every card - all before anything is claimed;
 4. ``SettleDigests``: the db_writer re-plans each digest in its transaction, commits the day

@@ -123,6 +123,12 @@ class TestCatchUpAfterDowntime:
         assert decided.done_day == date(2026, 6, 1)
         assert decided.next_due_at == utc(2026, 6, 2, 8, 30)
 
+    def test_exactly_an_hour_late_is_still_sent_a_second_more_is_missed(self):
+        moment = digest_moment(date(2026, 6, 1), 510, "UTC")
+        assert plan(moment + CATCH_UP_S, 510, "UTC", date(2026, 5, 31)).send_day is not None
+        assert plan(moment + CATCH_UP_S + 1, 510, "UTC", date(2026, 5, 31)).missed_day \
+            == date(2026, 6, 1)
+
     def test_days_of_downtime_send_nothing_until_the_next_digest_time(self):
         sent = run_days("UTC", 510, utc(2026, 6, 1), utc(2026, 6, 5, 12),
                         down=(utc(2026, 6, 2), utc(2026, 6, 4, 10)))
