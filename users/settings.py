@@ -104,6 +104,8 @@ class UserSettings:
         """The settings from stored (key, value) pairs; unreadable values fall back to defaults."""
         values: dict[str, str] = {}
         for key, value in pairs:
+            if key not in SETTING_KEYS:  # aliases are for typing; other keys are not ours
+                continue
             try:
                 canonical, text = normalize(key, value)
             except InvalidSetting:

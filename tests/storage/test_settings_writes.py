@@ -124,3 +124,14 @@ def test_keys_and_values_a_newer_release_wrote_survive_a_save_as_they_were(conn)
     assert stored(conn) == {"theme": {"dark": True}, "beta": 1, "interval": "4h",
                             "style": "detailed"}
     assert UserSettings.from_pairs(queries.user_settings(conn, 1)).interval == "4h"
+
+
+def test_only_catalogue_keys_are_read_back_never_a_typing_alias(conn):
+    # Regression: from_pairs mapped stored keys through the typing aliases, so a key outside
+    # the catalogue ("tz", "zone", "card": kept as they are, say by a newer release) was read
+    # as a setting and, sorting after "timezone", overrode the one /settings writes for good.
+    hand_edit(conn, json.dumps({"timezone": "Asia/Tokyo", "tz": "UTC", "zone": "UTC",
+                                "card": "detailed"}))
+    settings = UserSettings.from_pairs(queries.user_settings(conn, 1))
+    assert settings.timezone == "Asia/Tokyo" and settings.style == "compact"
+    assert zone_of(conn, 1) == "Asia/Tokyo"
