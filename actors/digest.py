@@ -137,8 +137,9 @@ class DigestActor(SupervisedActor):
                                       "without_prices", "failed_rounds"), 0)
         self._last_round_ms = 0.0
         self._round_id: str | None = None
-        self._late_claims: list[tuple[pykka.Future[Any], dict[tuple[int, str], str]]] = []
-        """Claims whose answer did not come in time, with the texts they were composed with."""
+        self._late_claims: list[tuple[pykka.Future[Any], dict[tuple[int, str], str], float]] = []
+        """Claims whose answer did not come in time, with the texts they were composed with and
+        when they were asked (kept for the catch-up hour at most)."""
 
     def setup(self) -> None:
         self._timer = PeriodicTimer(self.actor_ref, DigestDue(), self._interval_s,
@@ -224,7 +225,7 @@ class DigestActor(SupervisedActor):
         except pykka.Timeout:
             # The claim may still commit: its days would then be settled and never sent. Keep
             # the texts; the answer, whenever it comes, hands over what it claimed.
-            self._late_claims.append((answer, cards))
+            self._late_claims.append((answer, cards, self._clock()))
             raise AskTimeout(self._writer.name, self._write_timeout_s) from None
         self._after_step("claimed")
         self._hand_over(settled, cards)
@@ -233,13 +234,16 @@ class DigestActor(SupervisedActor):
     def _late_answers(self) -> None:
         """Hand over the digests of claims whose answer came after the round stopped waiting."""
         waiting = []
-        for answer, cards in self._late_claims:
+        for answer, cards, asked_at in self._late_claims:
             try:
                 settled = answer.get(timeout=0)
             except pykka.Timeout:
-                waiting.append((answer, cards))
+                if self._clock() - asked_at < CATCH_UP_S:  # else lost with its writer
+                    waiting.append((answer, cards, asked_at))
                 continue
-            except Exception:  # refused, or never delivered: nothing was claimed
+            except BotError as exc:  # refused, or never delivered: nothing was claimed
+                log_event(logger, "digest.round_failed", logging.WARNING, step="late_claim",
+                          error=repr(exc))
                 continue
             log_event(logger, "digest.late_claim", logging.WARNING, digests=len(settled.sent))
             self._hand_over(settled, cards)
