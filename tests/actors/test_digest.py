@@ -41,7 +41,7 @@ class TestAtTheUsersLocalTime:
         world.at(utc(2026, 3, 29, 1, 31))
         world.at(utc(2026, 3, 29, 21))
         [text] = texts(world, 1)
-        assert "Sun 29 Mar, 02:30 Europe/Berlin" in text
+        assert "Sun 29 Mar, 03:30 Europe/Berlin" in text  # when it went out, not 02:30
         assert "BTCUSDT" in text and "ETHUSDT" in text and "%" in text
         assert "Biggest mover:" in text
         assert world.digests_to(1)[0].request_id == "digest-1-2026-03-29"
