@@ -264,7 +264,7 @@ class StorageCommands:
         if isinstance(result, str):
             return result, "unavailable"
         return setting_saved_text(key, value, changed=result.changed,
-                                  alerts_updated=result.alerts_updated), "ok"
+                                  alerts_updated=result.alerts_updated, now=self._clock()), "ok"
 
     def _press_setting(self, request: ButtonPressed, action: SettingButton) -> CommandResult:
         """A /settings button: save, then redraw the card in place with what was stored."""

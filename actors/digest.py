@@ -5,7 +5,7 @@ read pool, the fetcher and the db_writer; nothing waits on it. One round, every 
 
 1. read the due digests (``next_due_at <= now``, an indexed query, at most ``batch``);
 2. plan each in the user's current time zone (``users.digest.plan``): a digest to send now
-   (its moment passed less than an hour ago), or nothing (skipped after downtime, or moved);
+   (its moment passed at most an hour ago), or nothing (skipped after downtime, or moved);
 3. price every watched symbol of the round with **one** 24h-ticker call, read each user's
    alert firings of the last 24 h, and compose every card - all before anything is claimed;
 4. ``SettleDigests``: the db_writer re-plans each digest in its transaction, commits the day
@@ -15,7 +15,8 @@ read pool, the fetcher and the db_writer; nothing waits on it. One round, every 
 Never twice: a day is sent only after its claim committed, and a settled day is never claimed
 again (a restart of this actor or of the whole tree, a redelivered claim, a second round).
 The price of that is honest: a crash after step 4 commits and before step 5 hands the message
-over (a few microseconds of pure code) loses that day's digest (docs/storage.md). If the
+over (a few microseconds of pure code) loses that day's digest (docs/storage.md); a claim
+answered only after the round stopped waiting is handed over at the next round. If the
 exchange cannot price the round, a digest waits for the next round until half the catch-up
 hour has passed, then goes out without prices, saying why.
 """
@@ -49,9 +50,10 @@ from messages.digest import (
 from messages.market import Fetch, FetchSpec
 from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
-from supervision import request, request_future
+from supervision import request_future
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
+from supervision.errors import AskTimeout
 from supervision.spec import ChildSpec, Priority
 from supervision.timer import PeriodicTimer
 from users.digest import CATCH_UP_S, digest_moment, plan
@@ -135,6 +137,9 @@ class DigestActor(SupervisedActor):
                                       "without_prices", "failed_rounds"), 0)
         self._last_round_ms = 0.0
         self._round_id: str | None = None
+        self._late_claims: list[tuple[pykka.Future[Any], dict[tuple[int, str], str], float]] = []
+        """Claims whose answer did not come in time, with the texts they were composed with and
+        when they were asked (kept for the catch-up hour at most)."""
 
     def setup(self) -> None:
         self._timer = PeriodicTimer(self.actor_ref, DigestDue(), self._interval_s,
@@ -159,6 +164,7 @@ class DigestActor(SupervisedActor):
     # -- one round ------------------------------------------------------------------------------
 
     def _on_digest_due(self) -> None:
+        self._late_answers()
         started = self._clock()
         now = self._wall_clock()
         try:
@@ -212,10 +218,38 @@ class DigestActor(SupervisedActor):
         if not claims:
             return False
         self._after_step("composed")
-        settled: DigestsSettled = request(self._writer, lambda reply_to: SettleDigests(
-            claims=tuple(claims), now=now, request_id=self._round_id, reply_to=reply_to),
-            self._write_timeout_s)
+        answer = request_future(self._writer, lambda reply_to: SettleDigests(
+            claims=tuple(claims), now=now, request_id=self._round_id, reply_to=reply_to))
+        try:
+            settled: DigestsSettled = answer.get(timeout=self._write_timeout_s)
+        except pykka.Timeout:
+            # The claim may still commit: its days would then be settled and never sent. Keep
+            # the texts; the answer, whenever it comes, hands over what it claimed.
+            self._late_claims.append((answer, cards, self._clock()))
+            raise AskTimeout(self._writer.name, self._write_timeout_s) from None
         self._after_step("claimed")
+        self._hand_over(settled, cards)
+        return True
+
+    def _late_answers(self) -> None:
+        """Hand over the digests of claims whose answer came after the round stopped waiting."""
+        waiting = []
+        for answer, cards, asked_at in self._late_claims:
+            try:
+                settled = answer.get(timeout=0)
+            except pykka.Timeout:
+                if self._clock() - asked_at < CATCH_UP_S:  # else lost with its writer
+                    waiting.append((answer, cards, asked_at))
+                continue
+            except BotError as exc:  # refused, or never delivered: nothing was claimed
+                log_event(logger, "digest.round_failed", logging.WARNING, step="late_claim",
+                          error=repr(exc))
+                continue
+            log_event(logger, "digest.late_claim", logging.WARNING, digests=len(settled.sent))
+            self._hand_over(settled, cards)
+        self._late_claims = waiting
+
+    def _hand_over(self, settled: DigestsSettled, cards: dict[tuple[int, str], str]) -> None:
         for digest in settled.sent:
             text = cards.get((digest.user_id, digest.day))
             if text is not None:  # always: the writer claims only the day composed
@@ -230,7 +264,6 @@ class DigestActor(SupervisedActor):
             log_event(logger, "digest.missed", logging.WARNING, digests=len(settled.missed),
                       users=list(settled.missed)[:20])
         self._after_step("sent")
-        return True
 
     def _plan(self, record: DigestRecord, now: float) -> _Due:
         zone = UserSettings.from_pairs(self._read_pool.user_settings(record.user_id)).timezone

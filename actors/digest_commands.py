@@ -20,14 +20,14 @@ from chat.digest_args import DigestAt
 from chat.replies import CommandResult, reply
 from core.logs import log_event
 from messages.chat import ButtonPressed, ChatCommand
-from messages.digest import ClearDigest, SetDigest
+from messages.digest import ClearDigest, DigestRecord, SetDigest
 from messages.storage import Saved
 from storage.errors import NotSaved
 from storage.read_pool import ReadPool
 from supervision import request
 from supervision.address import Address
 from supervision.errors import ChildUnavailable
-from users.digest import next_due
+from users.digest import digest_moment, next_due, plan
 from users.settings import UserSettings
 
 __all__ = ["WRITE_TIMEOUT_S", "digest_command"]
@@ -44,9 +44,7 @@ def digest_command(*, writer: Address, reads: ReadPool, command: ChatCommand | B
     zone = UserSettings.from_pairs(reads.user_settings(command.user_id)).timezone
     if args.minute is None and not args.off:
         record = reads.digest_of(command.user_id)
-        next_at = wall_clock() if record is None else next_due(
-            wall_clock(), record.minute, zone,
-            None if record.last_day is None else date.fromisoformat(record.last_day))
+        next_at = wall_clock() if record is None else _next_digest(record, zone, wall_clock())
         return CommandResult((reply(command, digest_status_text(record, zone, next_at)),), "ok")
     if args.off:
         saved = _save(writer, command, lambda reply_to: ClearDigest(
@@ -66,6 +64,16 @@ def digest_command(*, writer: Address, reads: ReadPool, command: ChatCommand | B
     text = digest_set_text(minute, zone, None if record is None else record.next_due_at,
                            changed=saved.changed)
     return CommandResult((reply(command, text, keep=True),), "ok")
+
+
+def _next_digest(record: DigestRecord, zone: str, now: float) -> float:
+    """When the user's next digest goes out: today's moment while it is due and not sent
+    yet (the round sends it within seconds, or once prices come), else the next one."""
+    done = None if record.last_day is None else date.fromisoformat(record.last_day)
+    decided = plan(now, record.minute, zone, done)
+    if decided.send_day is not None:
+        return digest_moment(decided.send_day, record.minute, zone)
+    return next_due(now, record.minute, zone, decided.done_day)
 
 
 def _save(writer: Address, command: ChatCommand | ButtonPressed,

@@ -16,6 +16,7 @@ from chat.html import bold, code, escape
 from messages.chat import ChatReply
 from messages.digest import DigestRecord, FiringRecord
 from users.clock import local_datetime
+from users.digest import digest_moment
 
 __all__ = ["DigestCard", "biggest_mover", "digest_card", "digest_message", "digest_off_text",
            "digest_set_text", "digest_status_text"]
@@ -79,8 +80,10 @@ def _firing_line(firing: FiringRecord, zone: str) -> str:
 
 def digest_card(card: DigestCard) -> str:
     """The digest: watchlist with 24h change, the biggest mover, the alerts that fired."""
+    # The moment's own wall time: a minute skipped by a spring-forward change goes out later.
+    sent_at = local_datetime(digest_moment(card.day, card.minute, card.zone), card.zone)
     head = (f"☀️ {bold('Your daily digest')} · "
-            f"{escape(_day_text(card.day))}, {_hhmm(card.minute)} {escape(card.zone)}")
+            f"{escape(_day_text(card.day))}, {sent_at:%H:%M} {escape(card.zone)}")
     lines = [head]
     if card.rows:
         lines.append(watchlist(card.rows))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from chat.arguments import UsageError
 from chat.html import bold, code, escape, italic
 from chat.settings_request import SettingsRequest
+from users.clock import local_datetime
 from users.settings import SETTING_KEYS, InvalidSetting, UserSettings, canonical_key, normalize
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ __all__ = [
     "setting_saved_text",
     "settings_args",
     "settings_card",
+    "zone_now_text",
 ]
 
 SETTING_LABELS: dict[str, str] = {
@@ -138,8 +140,30 @@ def setting_explained(settings: UserSettings, key: str) -> str:
     ])
 
 
-def setting_saved_text(key: str, value: str, *, changed: bool, alerts_updated: int = 0) -> str:
-    """The answer once a setting is committed (HTML), with what else changed with it."""
+def _offset_text(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def zone_now_text(zone: str, now: float) -> str:
+    """What the clock says in ``zone`` at ``now`` and its offset from UTC (plain text), so a
+    wrong pick shows at once; for ``Etc/GMT+3``-style names, whose sign is the reverse of
+    what they seem to say, also the name that means what the user most likely wanted."""
+    moment = local_datetime(now, zone)
+    offset = moment.utcoffset()
+    minutes = 0 if offset is None else int(offset.total_seconds() // 60)
+    text = f"It is {moment:%H:%M} there now ({_offset_text(minutes)})."
+    if zone.startswith("Etc/GMT") and zone[7:8] in ("+", "-") and minutes:
+        flipped = zone[:7] + ("-" if zone[7] == "+" else "+") + zone[8:]
+        text += (f" Etc/GMT names count the other way round: for {_offset_text(-minutes)} "
+                 f"use {flipped}, or a city in that zone.")
+    return text
+
+
+def setting_saved_text(key: str, value: str, *, changed: bool, alerts_updated: int = 0,
+                       now: float | None = None) -> str:
+    """The answer once a setting is committed (HTML), with what else changed with it; for a
+    time zone with the time there ``now`` (when given)."""
     name = SETTING_LABELS[key].split(" ", 1)[1].lower()
     if changed:
         text = f"✅ Saved: {escape(name)} is now {code(value)}."
@@ -151,8 +175,11 @@ def setting_saved_text(key: str, value: str, *, changed: bool, alerts_updated: i
             text += f" Your {alerts_updated} live recurring {alerts} it now too."
         else:
             text += " Recurring alerts you set from now on use it."
-    elif key == "timezone" and changed:
-        text += " " + italic("Times I show you are in this zone from now on.")
+    elif key == "timezone":
+        if changed:
+            text += " " + italic("Times I show you are in this zone from now on.")
+        if now is not None:
+            text += " " + escape(zone_now_text(value, now))
     return text
 
 

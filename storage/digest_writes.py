@@ -13,7 +13,6 @@ Every statement is constant SQL and idempotent.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import date
 
@@ -27,7 +26,7 @@ from messages.digest import (
 from messages.storage import Saved
 from storage.errors import InvalidWrite
 from users.digest import plan, reschedule, settled_when_set
-from users.settings import UserSettings
+from users.settings import UserSettings, stored_pairs
 
 __all__ = ["DIGEST_WRITES", "clear_digest", "reschedule_digest", "set_digest", "settle_digests",
            "zone_of"]
@@ -62,12 +61,7 @@ DIGEST_WRITES: dict[str, str] = {
 def zone_of(conn: sqlite3.Connection, user_id: int) -> str:
     """The user's time zone as stored now (UTC for an unknown user or unreadable settings)."""
     row = conn.execute(_USER_SETTINGS, {"user_id": user_id}).fetchone()
-    try:
-        stored = json.loads(row[0]) if row is not None else {}
-    except ValueError:
-        stored = {}
-    pairs = tuple((str(key), str(value)) for key, value in dict(stored).items())
-    return UserSettings.from_pairs(pairs).timezone
+    return UserSettings.from_pairs(stored_pairs(None if row is None else row[0])).timezone
 
 
 def _day(text: str | None) -> date | None:

@@ -6,7 +6,6 @@ Rows become frozen records (``messages.storage``) so they can be handed across a
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import defaultdict
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from messages.storage import AlertRecord, CandleRow, CommandStat
+from users.settings import stored_pairs
 
 __all__ = [
     "FIRED_ALERTS_SHOWN",
@@ -203,7 +203,7 @@ def user_settings(conn: sqlite3.Connection, user_id: int) -> tuple[tuple[str, st
     row = conn.execute(_USER_SETTINGS, {"user_id": user_id}).fetchone()
     if row is None:
         return ()
-    return tuple(sorted((str(key), str(value)) for key, value in json.loads(row[0]).items()))
+    return stored_pairs(row[0])
 
 
 def candles_between(conn: sqlite3.Connection, symbol: str, interval: str, start_ms: int,

@@ -11,7 +11,6 @@ Every statement finds its rows through an index (``USER_DATA_SQL``, checked by t
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from messages.user_data import (
     UserDataCounts,
     UserRow,
 )
+from users.settings import stored_pairs
 
 __all__ = [
     "EXPORT_ALERTS",
@@ -98,14 +98,8 @@ def count_user_data(conn: sqlite3.Connection, user_id: int) -> UserDataCounts:
 
 
 def _settings(text: str | None) -> tuple[tuple[str, str], ...]:
-    try:
-        stored = json.loads(text or "{}")
-    except ValueError:  # a hand-edited row: export what can be read, nothing
-        return ()
-    if not isinstance(stored, dict):
-        return ()
-    return tuple(sorted((str(key), str(value)) for key, value in stored.items()))[
-        :EXPORT_SETTINGS]
+    # A hand-edited row that is no JSON object exports as no settings.
+    return stored_pairs(text)[:EXPORT_SETTINGS]
 
 
 def _alert(row: tuple[Any, ...]) -> ExportedAlert:

@@ -37,7 +37,13 @@ from storage.digest_writes import reschedule_digest
 from storage.errors import AlertNotFound, InvalidWrite, LimitReached, NotYours
 from storage.queries import UNNOTIFIED_WHERE
 from storage.sweep import SWEEP_STATEMENTS, fire_crossed_alerts
-from users.settings import SETTING_KEYS, InvalidSetting, normalize, parse_duration
+from users.settings import (
+    SETTING_KEYS,
+    InvalidSetting,
+    normalize,
+    parse_duration,
+    stored_object,
+)
 
 __all__ = [
     "HOT_WRITES",
@@ -250,7 +256,7 @@ def save_settings(conn: sqlite3.Connection, message: SaveSettings, *, now: float
     for key, value in message.settings:
         _check_setting(key, value)
     row = conn.execute(_USER_SETTINGS, {"user_id": message.user_id}).fetchone()
-    stored = json.loads(row[0]) if row is not None else {}
+    stored = stored_object(None if row is None else row[0])  # {} for a hand-edited row
     merged = {**stored, **dict(message.settings)}
     conn.execute(_UPSERT_SETTINGS, {"user_id": message.user_id, "chat_id": message.chat_id,
                                     "now": now, "settings": json.dumps(merged, sort_keys=True)})

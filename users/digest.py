@@ -11,7 +11,7 @@ on a day that jumps 02:00→03:00 goes out at 03:30), a minute that happens twic
 change goes out at the first of the two. A day is settled at most once (``done_day`` only
 moves forward), so no day has two digests whatever the clock does in between.
 
-Catch-up: a digest whose moment passed less than ``grace_s`` (an hour) ago is still sent, late;
+Catch-up: a digest whose moment passed at most ``grace_s`` (an hour) ago is still sent, late;
 an older one is skipped for that day and remembered as missed, so the next digest can say so.
 """
 
@@ -104,6 +104,16 @@ def plan(now: float, minute: int, zone: str, done_day: date | None, *,
                       done_day=day, next_due_at=next_due(now, minute, zone, day))
 
 
-def reschedule(now: float, minute: int, zone: str, done_day: date | None) -> float:
-    """``next_due_at`` after the user's time zone changed (settled days stay settled)."""
+def reschedule(now: float, minute: int, zone: str, done_day: date | None, *,
+               grace_s: float = CATCH_UP_S) -> float:
+    """``next_due_at`` after the user's time zone changed (settled days stay settled).
+
+    A day of the new zone whose moment passed at most ``grace_s`` ago and that is not
+    settled is due now, as :func:`plan` would have it: moving east shortly after the new
+    zone's digest time but before the old zone's would otherwise leave that day with none.
+    An older unsettled moment is skipped silently (the bot was not offline), as when setting.
+    """
+    day, moment = latest_slot(now, minute, zone)
+    if (done_day is None or day > done_day) and now - moment <= grace_s:
+        return moment
     return next_due(now, minute, zone, done_day)

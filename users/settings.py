@@ -9,6 +9,7 @@ command over a setting.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -29,6 +30,8 @@ __all__ = [
     "normalize",
     "parse_duration",
     "parse_quiet",
+    "stored_object",
+    "stored_pairs",
 ]
 
 CardStyle = Literal["compact", "detailed"]
@@ -101,6 +104,8 @@ class UserSettings:
         """The settings from stored (key, value) pairs; unreadable values fall back to defaults."""
         values: dict[str, str] = {}
         for key, value in pairs:
+            if key not in SETTING_KEYS:  # aliases are for typing; other keys are not ours
+                continue
             try:
                 canonical, text = normalize(key, value)
             except InvalidSetting:
@@ -166,6 +171,21 @@ def normalize(key: str, value: str) -> tuple[str, str]:
         case _:  # cooldown
             seconds = parse_duration(text)
             return canonical, _duration_text(seconds)
+
+
+def stored_object(text: str | None) -> dict[str, object]:
+    """The JSON object stored in ``users.settings``, or {} for text that is not one (a
+    hand-edited row). Keys and values other than the catalogue's are kept as they are."""
+    try:
+        stored = json.loads(text or "{}")
+    except (ValueError, RecursionError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def stored_pairs(text: str | None) -> tuple[tuple[str, str], ...]:
+    """The stored settings as sorted (key, value) text pairs (for ``UserSettings.from_pairs``)."""
+    return tuple(sorted((str(key), str(value)) for key, value in stored_object(text).items()))
 
 
 def parse_quiet(text: str) -> QuietHours:

@@ -122,12 +122,12 @@ class DigestWorld:
 
 @pytest.fixture
 def make_digest_world(tmp_path: Path) -> Iterator[Callable[..., DigestWorld]]:
-    """``make_digest_world(start_s, after_step=..., db_name=...)``: the digest on a fake wall
+    """``make_digest_world(start_s, after_step=..., db_name=..., write_timeout_s=...)``: the digest on a fake wall
     clock starting at ``start_s``; the exchange simulator keeps its own clock."""
     started: list[tuple[SupervisionTree, ReadPool, ExchangeSimulator]] = []
 
     def make(start_s: float, *, after_step: Callable[[str], None] = lambda step: None,
-             db_name: str = "digest.sqlite3") -> DigestWorld:
+             db_name: str = "digest.sqlite3", write_timeout_s: float = TIMEOUT) -> DigestWorld:
         clock = ManualClock(start_s)
         simulator = ExchangeSimulator(clock=ManualClock()).start()
         config = BotConfig().with_overrides(
@@ -137,7 +137,7 @@ def make_digest_world(tmp_path: Path) -> Iterator[Callable[..., DigestWorld]]:
         probe, pool, replies = Probe(), ReadPool(db_path, size=2), Replies()
         digest_options: dict[str, Any] = {
             "read_pool": pool, "interval_s": 3600.0, "fetch_timeout_s": TIMEOUT,
-            "write_timeout_s": TIMEOUT, "wall_clock": clock, "after_step": after_step}
+            "write_timeout_s": write_timeout_s, "wall_clock": clock, "after_step": after_step}
         specs = [
             writer_spec(db_path, probe, pool, wall_clock=clock),
             market_spec(config, SETTINGS),

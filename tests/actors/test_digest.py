@@ -41,7 +41,7 @@ class TestAtTheUsersLocalTime:
         world.at(utc(2026, 3, 29, 1, 31))
         world.at(utc(2026, 3, 29, 21))
         [text] = texts(world, 1)
-        assert "Sun 29 Mar, 02:30 Europe/Berlin" in text
+        assert "Sun 29 Mar, 03:30 Europe/Berlin" in text  # when it went out, not 02:30
         assert "BTCUSDT" in text and "ETHUSDT" in text and "%" in text
         assert "Biggest mover:" in text
         assert world.digests_to(1)[0].request_id == "digest-1-2026-03-29"
@@ -106,6 +106,25 @@ class TestNeverTwice:
         assert world.digests_to(1) == []
         world.at(utc(2026, 6, 2, 8))
         assert [r.request_id for r in world.digests_to(1)] == ["digest-1-2026-06-02"]
+
+    def test_a_claim_answered_after_the_round_stopped_waiting_is_still_sent_once(
+        self, make_digest_world
+    ):
+        # Regression: the round gave up waiting for SettleDigests (a busy writer), the claim
+        # then committed, and the day was settled but never sent: no digest that day.
+        world = make_digest_world(utc(2026, 6, 1, 6), write_timeout_s=0.2)
+        world.set_digest(1, 480, watch=("BTCUSDT",))
+        failed = world.stats().failed_rounds
+        release = world.storage.probe.hold("applied")
+        world.at(utc(2026, 6, 1, 8))  # the claim is held in the writer past the timeout
+        assert world.digests_to(1) == [] and world.stats().failed_rounds == failed + 1
+        release.set()
+        world.storage.stats()  # the writer has committed the claim and answered it
+        world.at(utc(2026, 6, 1, 8, 1))
+        world.at(utc(2026, 6, 1, 8, 30))
+        assert [r.request_id for r in world.digests_to(1)] == ["digest-1-2026-06-01"]
+        world.at(utc(2026, 6, 2, 8))
+        assert len(world.digests_to(1)) == 2
 
     def test_a_crash_before_the_claim_sends_the_digest_once_after_the_restart(
         self, make_digest_world

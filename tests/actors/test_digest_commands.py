@@ -87,3 +87,15 @@ def test_a_writer_that_does_not_answer_in_time_gets_could_not_confirm(
     finally:
         release.set()
     assert result.replies[0].text == UNCONFIRMED and result.outcome == "unavailable"
+
+
+def test_digest_alone_while_todays_is_due_and_not_sent_yet_names_today_not_tomorrow(
+        make_storage: Callable[..., StorageWorld]) -> None:
+    # Regression: asked between the digest's time and the round that sends it (every 30 s,
+    # or up to half an hour while the exchange cannot price it), /digest said "Next one:"
+    # tomorrow, and then today's came.
+    clock = ManualClock(utc(2026, 6, 1, 7))
+    world = make_storage(wall_clock=clock)
+    run(world, clock, "/digest 08:00")
+    clock.advance(3600 + 10)  # 08:00:10, nobody has sent it yet
+    assert "Next one: Mon 1 Jun 08:00" in said(run(world, clock, "/digest"))

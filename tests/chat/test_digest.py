@@ -84,10 +84,18 @@ class TestTheDigestCard:
     def test_it_lists_the_watchlist_with_24h_change_and_names_the_biggest_mover(self):
         text = card(rows=(row("BTCUSDT", 2.0), row("SOLUSDT", -8.4), row("ETHUSDT", None, None)))
         shown = visible_text(text)
-        assert "Sun 29 Mar, 02:30 Europe/Berlin" in shown
+        assert "Sun 29 Mar, 03:30 Europe/Berlin" in shown  # 02:30 does not exist that day
         assert "BTCUSDT" in shown and "+2.00%" in shown and "n/a" in shown
         assert "Biggest mover: SOLUSDT ▼ -8.40% in 24 h" in shown
         assert is_balanced(text)
+
+    def test_the_header_names_the_local_time_it_went_out_at(self):
+        # Regression: on the day 02:00 jumps to 03:00 a 02:30 digest goes out at 03:30, but
+        # its header said "02:30", a time the user's clock never showed that day.
+        assert "Sun 29 Mar, 03:30 Europe/Berlin" in visible_text(card())
+        assert "Sat 28 Mar, 02:30 Europe/Berlin" in visible_text(card(day=date(2026, 3, 28)))
+        # Twice that day (fall back): the first, which is when it goes out, reads the same.
+        assert "Sun 25 Oct, 02:30 Europe/Berlin" in visible_text(card(day=date(2026, 10, 25)))
 
     def test_an_empty_watchlist_says_how_to_add_coins(self):
         shown = visible_text(card())

@@ -37,6 +37,7 @@ from chat.settings_card import (
     setting_saved_text,
     settings_args,
     settings_card,
+    zone_now_text,
 )
 from chat.settings_request import SettingsRequest
 from tests.chat.builders import analysis
@@ -232,3 +233,30 @@ def test_the_settings_modules_declare_exactly_their_public_names(module):
         if not name.startswith("_") and (inspect.isclass(value) or inspect.isfunction(value))
         and value.__module__ == module.__name__}
     assert defined_here <= set(module.__all__) and all(hasattr(module, n) for n in module.__all__)
+
+
+class TestZoneNamesThatMislead:
+    NOON_UTC = 1_780_000_000.0 - 1_780_000_000.0 % 86_400 + 12 * 3600
+
+    @pytest.mark.parametrize("zone, says", [
+        ("Asia/Tokyo", "It is 21:00 there now (UTC+09:00)."),
+        ("America/St_Johns", "(UTC-02:30)"),
+        ("Asia/Kathmandu", "It is 17:45 there now (UTC+05:45)."),
+        ("UTC", "It is 12:00 there now (UTC+00:00)."),
+    ])
+    def test_a_saved_zone_says_the_time_there_and_its_offset(self, zone, says):
+        text = visible_text(setting_saved_text("timezone", zone, changed=True,
+                                               now=self.NOON_UTC))
+        assert says in text
+
+    def test_an_etc_gmt_zone_says_its_sign_is_reversed_and_what_to_use_instead(self):
+        # Regression: "Etc/GMT+3" is UTC-3; a user who typed it for UTC+3 read "Saved" and
+        # then every time 6 hours off, each named "Etc/GMT+3" as if it were right.
+        text = visible_text(setting_saved_text("timezone", "Etc/GMT+3", changed=True,
+                                               now=self.NOON_UTC))
+        assert "It is 09:00 there now (UTC-03:00)." in text
+        assert "for UTC+03:00 use Etc/GMT-3" in text
+        plain = visible_text(setting_saved_text("timezone", "Etc/GMT-14", changed=False,
+                                                now=self.NOON_UTC))
+        assert "(UTC+14:00)" in plain and "for UTC-14:00 use Etc/GMT+14" in plain
+        assert "other way round" not in zone_now_text("Etc/GMT", self.NOON_UTC)

@@ -169,6 +169,17 @@ class TestTimeZoneChanges:
         record = digest_of(conn, 1)
         assert record is not None and record.next_due_at == utc(2026, 6, 1, 23, 30)
 
+    def test_a_move_east_just_after_the_new_zones_time_sends_todays_digest_late(self, conn):
+        # Regression: the move put the next digest on tomorrow, so that day had none at all.
+        set_at(conn, utc(2026, 12, 6, 5), 480)  # 08:00 UTC, due today
+        now = utc(2026, 12, 6, 7, 50)  # 08:50 in Berlin
+        in_transaction(conn, save_settings, SaveSettings(
+            request_id="s", user_id=1, chat_id=10, settings=(("timezone", "Europe/Berlin"),)),
+            now=now)
+        assert [r.user_id for r in due_digests(conn, now, 10)] == [1]
+        settled = settle_at(conn, now + 30, day="2026-12-06")
+        assert [d.day for d in settled.sent] == ["2026-12-06"] and not settled.missed
+
     def test_rescheduling_a_user_without_a_digest_does_nothing(self, conn):
         assert not in_transaction(conn, reschedule_digest, 5, now=0.0)
 

@@ -9,9 +9,11 @@ import sqlite3
 import pytest
 
 from messages.storage import Saved, SaveSettings
-from storage import writes
+from storage import queries, writes
+from storage.digest_writes import zone_of
 from storage.errors import InvalidWrite
 from tests.storage.conftest import NOW, insert_alert
+from users.settings import UserSettings
 
 
 def save(conn: sqlite3.Connection, *pairs: tuple[str, str], user_id: int = 1) -> Saved:
@@ -85,3 +87,51 @@ def test_a_refused_setting_changes_neither_settings_nor_alerts(conn):
     conn.execute("ROLLBACK TO write")
     conn.execute("COMMIT")
     assert cooldown_of(conn, alert_id) == 3600.0 and stored(conn) == {}
+
+
+HAND_EDITED = ["not json", "", "[]", '["timezone", "Asia/Tokyo"]', '"Asia/Tokyo"', "null", "42",
+               '{"timezone": "Asia/Tokyo"'  # cut short
+               ]
+
+
+def hand_edit(conn: sqlite3.Connection, text: str, user_id: int = 1) -> None:
+    conn.execute("INSERT INTO users (user_id, chat_id, first_seen, last_seen, settings)"
+                 " VALUES (?, ?, 0, 0, ?) ON CONFLICT (user_id) DO UPDATE"
+                 " SET settings = excluded.settings", (user_id, user_id, text))
+
+
+@pytest.mark.parametrize("text", HAND_EDITED)
+def test_a_settings_row_that_is_no_json_object_reads_as_the_defaults(conn, text):
+    # Regression: the read raised (JSONDecodeError, AttributeError) out of every command of
+    # that user, the alerts actor's outbox and the digest round.
+    hand_edit(conn, text)
+    assert UserSettings.from_pairs(queries.user_settings(conn, 1)) == UserSettings()
+    assert zone_of(conn, 1) == "UTC"
+
+
+@pytest.mark.parametrize("text", HAND_EDITED)
+def test_a_user_can_save_over_a_settings_row_that_is_no_json_object(conn, text):
+    # Regression: the writer refused every /settings of that user ("the data was not
+    # valid"), so they could not even repair it themselves.
+    hand_edit(conn, text)
+    assert save(conn, ("timezone", "Asia/Tokyo")).changed
+    assert stored(conn) == {"timezone": "Asia/Tokyo"}
+
+
+def test_keys_and_values_a_newer_release_wrote_survive_a_save_as_they_were(conn):
+    hand_edit(conn, json.dumps({"theme": {"dark": True}, "beta": 1, "interval": "4h"}))
+    save(conn, ("style", "detailed"))
+    assert stored(conn) == {"theme": {"dark": True}, "beta": 1, "interval": "4h",
+                            "style": "detailed"}
+    assert UserSettings.from_pairs(queries.user_settings(conn, 1)).interval == "4h"
+
+
+def test_only_catalogue_keys_are_read_back_never_a_typing_alias(conn):
+    # Regression: from_pairs mapped stored keys through the typing aliases, so a key outside
+    # the catalogue ("tz", "zone", "card": kept as they are, say by a newer release) was read
+    # as a setting and, sorting after "timezone", overrode the one /settings writes for good.
+    hand_edit(conn, json.dumps({"timezone": "Asia/Tokyo", "tz": "UTC", "zone": "UTC",
+                                "card": "detailed"}))
+    settings = UserSettings.from_pairs(queries.user_settings(conn, 1))
+    assert settings.timezone == "Asia/Tokyo" and settings.style == "compact"
+    assert zone_of(conn, 1) == "Asia/Tokyo"

@@ -8,7 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from users.digest import CATCH_UP_S, digest_moment, next_due, plan, settled_when_set
+from users.digest import (
+    CATCH_UP_S,
+    digest_moment,
+    next_due,
+    plan,
+    reschedule,
+    settled_when_set,
+)
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
@@ -116,6 +123,12 @@ class TestCatchUpAfterDowntime:
         assert decided.done_day == date(2026, 6, 1)
         assert decided.next_due_at == utc(2026, 6, 2, 8, 30)
 
+    def test_exactly_an_hour_late_is_still_sent_a_second_more_is_missed(self):
+        moment = digest_moment(date(2026, 6, 1), 510, "UTC")
+        assert plan(moment + CATCH_UP_S, 510, "UTC", date(2026, 5, 31)).send_day is not None
+        assert plan(moment + CATCH_UP_S + 1, 510, "UTC", date(2026, 5, 31)).missed_day \
+            == date(2026, 6, 1)
+
     def test_days_of_downtime_send_nothing_until_the_next_digest_time(self):
         sent = run_days("UTC", 510, utc(2026, 6, 1), utc(2026, 6, 5, 12),
                         down=(utc(2026, 6, 2), utc(2026, 6, 4, 10)))
@@ -138,3 +151,27 @@ class TestTimeZoneChanges:
         decided = plan(utc(2026, 6, 1, 8, 30), 510, "America/New_York", date(2026, 5, 31))
         assert decided.send_day is None
         assert decided.next_due_at == utc(2026, 6, 1, 12, 30)
+
+    def test_a_move_east_just_after_the_new_zones_time_still_sends_todays_digest(self):
+        # Regression: 08:00, not sent yet today (08:00 UTC is ten minutes away); at 07:50 UTC
+        # (08:50 in Berlin) the user moves to Berlin. Berlin's 08:00 passed 50 minutes ago,
+        # inside the catch-up hour, and no digest of that day went out, yet the move put the
+        # next one on tomorrow: nothing came that day at all.
+        now = utc(2026, 12, 6, 7, 50)
+        next_at = reschedule(now, 480, "Europe/Berlin", date(2026, 12, 5))
+        assert next_at == utc(2026, 12, 6, 7)
+        decided = plan(now + 30, 480, "Europe/Berlin", date(2026, 12, 5))
+        assert decided.send_day == date(2026, 12, 6) and decided.missed_day is None
+
+    def test_a_move_east_long_after_the_new_zones_time_waits_for_tomorrow_unreported(self):
+        now = utc(2026, 12, 6, 7, 50)  # 16:50 in Tokyo, its 06:00 long past
+        next_at = reschedule(now, 360, "Asia/Tokyo", date(2026, 12, 5))
+        assert next_at == utc(2026, 12, 6, 21)  # 06:00 in Tokyo tomorrow
+        decided = plan(next_at, 360, "Asia/Tokyo", date(2026, 12, 5))
+        assert decided.send_day == date(2026, 12, 7) and decided.missed_day is None
+
+    @pytest.mark.parametrize("zone, next_at", [
+        ("America/New_York", utc(2026, 12, 7, 13)), ("Europe/Berlin", utc(2026, 12, 7, 7)),
+        ("UTC", utc(2026, 12, 7, 8))])
+    def test_a_move_after_todays_digest_never_brings_a_second_one_that_day(self, zone, next_at):
+        assert reschedule(utc(2026, 12, 6, 8, 10), 480, zone, date(2026, 12, 6)) == next_at

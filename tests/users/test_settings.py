@@ -151,4 +151,7 @@ class TestStoredSettings:
         assert settings == UserSettings()
 
     def test_a_later_pair_wins(self):
-        assert UserSettings.from_pairs((("interval", "4h"), ("tf", "1d"))).interval == "1d"
+        assert UserSettings.from_pairs((("interval", "4h"), ("interval", "1d"))).interval == "1d"
+
+    def test_a_typing_alias_stored_as_a_key_is_not_a_setting(self):
+        assert UserSettings.from_pairs((("interval", "4h"), ("tf", "1d"))).interval == "4h"
