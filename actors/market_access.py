@@ -31,10 +31,9 @@ import pykka
 from core.errors import BotError
 from market.analysis import MarketAnalysis, MarketUnavailable, build_analysis
 from market.cache import CacheHit
-from market.candles import Candles
 from market.errors import InvalidSymbolFormat, MarketError, UnknownSymbol, user_reason
 from market.indicator_set import IndicatorSet
-from market.intervals import check_interval, is_open
+from market.intervals import check_interval, closed_only
 from market.models import Klines, Ticker24h
 from market.symbols import SymbolDirectory, normalize_symbol
 from messages.market import AnalysisKey, CacheLookup, CachePut, ComputeIndicators, Fetch, FetchSpec
@@ -126,9 +125,7 @@ class MarketAccess:
             if isinstance(exc, UnknownSymbol):
                 raise
             return self._degrade(symbol, interval, exc, cached, deadline, request_id)
-        return self._assemble(
-            symbol, interval, values[klines].candles, values[ticker], deadline, request_id
-        )
+        return self._assemble(symbol, interval, values[klines], values[ticker], deadline, request_id)
 
     def quotes(self, texts: Sequence[str], *, request_id: str | None = None,
                deadline_s: float | None = None) -> Quotes:
@@ -264,14 +261,14 @@ class MarketAccess:
         self,
         symbol: str,
         interval: str,
-        candles: Candles,
+        klines: Klines,
         ticker: object,
         deadline: float,
         request_id: str | None,
         *,
         store: bool = True,
     ) -> MarketAnalysis:
-        indicators, note = self._indicators(symbol, interval, candles, deadline, request_id)
+        indicators, note = self._indicators(symbol, interval, klines, deadline, request_id)
         analysis = build_analysis(
             symbol=symbol,
             interval=interval,
@@ -285,11 +282,12 @@ class MarketAccess:
         return analysis
 
     def _indicators(
-        self, symbol: str, interval: str, candles: Candles, deadline: float, request_id: str | None
+        self, symbol: str, interval: str, klines: Klines, deadline: float, request_id: str | None
     ) -> tuple[IndicatorSet | None, str | None]:
-        now_ms = int(self._wall_clock() * 1000)
-        if len(candles) and is_open(int(candles.open_time[-1]), interval, now_ms):
-            candles = candles[: len(candles) - 1]  # indicators use closed candles only
+        # Indicators use closed candles only, told by the exchange's close times (a month is 28
+        # to 31 days): whether the last one is still forming is judged now, not when fetched.
+        candles = closed_only(klines.candles, klines.close_time_ms, interval,
+                              int(self._wall_clock() * 1000))
         timeout = max(0.05, min(INDICATOR_TIMEOUT_S, deadline - self._clock()))
         try:
             result = self._indicator.ask(
@@ -321,7 +319,7 @@ class MarketAccess:
             klines = klines_hit.value
             assert isinstance(klines, Klines)
             rebuilt = self._assemble(
-                symbol, interval, klines.candles, ticker_hit.value, deadline, request_id, store=False
+                symbol, interval, klines, ticker_hit.value, deadline, request_id, store=False
             )
             return rebuilt.served_stale(max(klines_hit.age_s, ticker_hit.age_s), reason)
         return MarketUnavailable(symbol, reason, retry_after)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from market.candles import Candles
 from market.errors import MarketError
 
-__all__ = ["INTERVAL_MS", "InvalidInterval", "check_interval", "is_open"]
+__all__ = ["INTERVAL_MS", "InvalidInterval", "check_interval", "closed_only", "is_open"]
 
 INTERVAL_MS: dict[str, int] = {
     "1m": 60_000,
@@ -23,7 +26,8 @@ INTERVAL_MS: dict[str, int] = {
     "1w": 604_800_000,
     "1M": 2_592_000_000,
 }
-"""Nominal lengths (1M as 30 days: only used to tell whether the last candle is still open)."""
+"""Nominal lengths (1M as 30 days): a fallback only when the exchange's close times are missing;
+whether a candle is still open is decided from its close time (``closed_only``)."""
 
 
 class InvalidInterval(MarketError):
@@ -49,3 +53,19 @@ def check_interval(interval: str) -> str:
 def is_open(open_time_ms: int, interval: str, now_ms: int) -> bool:
     """Whether the candle opened at ``open_time_ms`` is still forming at ``now_ms``."""
     return open_time_ms + INTERVAL_MS[interval] > now_ms
+
+
+def closed_only(candles: Candles, close_times: Sequence[int], interval: str,
+                now_ms: int) -> Candles:
+    """``candles`` without the last one if it is still forming at ``now_ms``.
+
+    Decided by the exchange's close time of that candle when there is one per candle (a month
+    is 28 to 31 days, not ``INTERVAL_MS["1M"]``); by open time + the nominal length otherwise.
+    """
+    if not len(candles):
+        return candles
+    if len(close_times) == len(candles):
+        still_open = close_times[-1] >= now_ms
+    else:
+        still_open = is_open(int(candles.open_time[-1]), interval, now_ms)
+    return candles[: len(candles) - 1] if still_open else candles
