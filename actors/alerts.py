@@ -5,17 +5,19 @@ indicator actor and the db_writer; nothing else waits on it. One sweep:
 
 1. confirm earlier notifications whose "notified" mark did not commit yet;
 2. deliver the outbox: firings and expiries not yet notified (a crash between steps 5 and 7,
-   or notices held for quiet hours that have ended);
+   or notices held for quiet hours that have ended) - one bounded read that leaves out owners
+   known to be inside their quiet hours (``actors.alert_outbox``);
 3. price every symbol that has a live price or percent alert with **one** ticker call;
 4. RSI(14) of closed candles for the (symbol, interval) pairs with live RSI alerts, refreshed
    only when a new candle has closed (``actors.alert_rsi``);
 5. ``FireCrossedAlerts``: the db_writer expires, re-arms what cleared and fires what is
    reached, in one transaction, and answers with exactly the alerts it moved (indexed: one
    range search per symbol) - *before* anyone is told, so a crossing is never fired twice;
-6. deliver again: one notice per firing or expiry (more than three for one owner at once:
-   one message gathering up to 25, the rest next sweep); an owner whose quiet hours (their
-   time zone) contain the moment is skipped - the notice stays in the outbox, in the
-   database - and gets everything held in **one** message at the first sweep after they end;
+6. deliver what step 5 moved, from the writer's answer (no second read): one notice per
+   firing or expiry (more than three for one owner at once: one message gathering up to 25,
+   the rest next sweep); an owner whose quiet hours (their time zone) contain the moment is
+   skipped - the notice stays in the outbox, in the database - and gets everything held in
+   **one** message at the first sweep after they end;
 7. ``MarkNotified`` after the send.
 
 A restart anywhere loses nothing: what fired in step 5 is delivered by step 2 of the next
@@ -27,33 +29,34 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pykka
 
+from actors.alert_outbox import AlertOutbox
 from actors.alert_rsi import RsiTracker
-from chat.alert_notices import (NOTICES_APART_MAX, NOTICES_PER_MESSAGE_MAX, gathered_notices,
-                                held_notices, notice_for)
 from core.config import BotConfig
 from core.errors import BotError
 from core.logs import bind_request_id, log_event
+from core.stats import ActorStats
 from market.errors import UnknownSymbol
 from market.models import PriceTicker
 from messages.market import Fetch, FetchSpec
-from messages.storage import AlertRecord, FireCrossedAlerts, FiredAlerts, MarkNotified, SweepDue
+from messages.storage import (
+    FireCrossedAlerts,
+    FiredAlerts,
+    MarkNotified,
+    SweepDue,
+)
 from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
 from supervision import request, request_future
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
-from core.stats import ActorStats
 from supervision.timer import PeriodicTimer
-from users.clock import quiet_until
-from users.settings import UserSettings
 
 __all__ = ["AlertStats", "AlertsActor", "alerts_spec"]
 
@@ -140,11 +143,11 @@ class AlertsActor(SupervisedActor):
         self._timer: PeriodicTimer | None = None
         self._last_sweep_end = float("-inf")
         self._unconfirmed: set[int] = set()
-        self._held: set[int] = set()
-        self._deferred: set[int] = set()  # past a gathered message's lines: the next sweep
+        self._outbox = AlertOutbox(read_pool=read_pool, transport=self._transport,
+                                   wall_clock=wall_clock)
         self._unpriceable: dict[str, float] = {}
-        self._counts = dict.fromkeys(("sweeps", "skipped", "fired", "notified", "recovered",
-                                      "failed_sweeps", "expired", "rearmed"), 0)
+        self._counts = dict.fromkeys(("sweeps", "skipped", "fired", "notified", "failed_sweeps",
+                                      "expired", "rearmed"), 0)
         self._last_sweep_ms = 0.0
         self._sweep_id: str | None = None
         self._market_failed = False
@@ -169,7 +172,8 @@ class AlertsActor(SupervisedActor):
     def stats(self) -> AlertStats:
         return AlertStats(**self._counts, last_sweep_ms=round(self._last_sweep_ms, 3),
                           awaiting_mark=len(self._unconfirmed), unpriceable=len(self._unpriceable),
-                          held=len(self._held), rsi_states=self._rsi.states,
+                          recovered=self._outbox.recovered, held=self._outbox.held,
+                          rsi_states=self._rsi.states,
                           rsi_refreshes=self._rsi.refreshes)
 
     # -- the sweep ------------------------------------------------------------------------------
@@ -194,7 +198,8 @@ class AlertsActor(SupervisedActor):
         try:
             self._confirm()
             step = "recover"
-            self._deliver(fired=())
+            self._outbox.new_sweep()
+            self._deliver(self._outbox.deliver_outbox(self._unconfirmed))
             # Market trouble leaves out what it could not value; expiry still runs.
             prices = self._from_market("price", self._prices)
             rsi = self._from_market("rsi", self._rsi_values)
@@ -203,7 +208,8 @@ class AlertsActor(SupervisedActor):
                 fired = self._fire(prices, rsi)
                 if fired.alerts or fired.expired:
                     step = "notify"
-                    self._deliver(fired=[alert.alert_id for alert in fired.alerts])
+                    self._deliver(self._outbox.deliver_fired((*fired.alerts, *fired.expired),
+                                                             self._unconfirmed))
         except (BotError, pykka.Timeout) as exc:
             self._counts["failed_sweeps"] += not self._market_failed
             if self._counts["sweeps"] == 1 and isinstance(exc, StorageUnavailable):
@@ -234,58 +240,11 @@ class AlertsActor(SupervisedActor):
             reply_to=reply_to), self._write_timeout_s)
         self._unconfirmed.difference_update(ids)
 
-    def _deliver(self, *, fired: Sequence[int]) -> None:
-        """Send the outbox, per owner: one notice each, or one message gathering what waited
-        for quiet hours to end or a burst (``chat.alert_notices``); owners inside their quiet
-        hours wait."""
-        outbox: dict[int, list[AlertRecord]] = defaultdict(list)
-        pending = self._read_pool.unnotified_alerts()
-        for alert in pending:
-            if alert.alert_id not in self._unconfirmed:
-                outbox[alert.user_id].append(alert)
-        # A held notice whose alert was deleted meanwhile is no longer waiting.
-        self._held.intersection_update(alert.alert_id for alert in pending)
-        self._deferred.intersection_update(alert.alert_id for alert in pending)
-        if not outbox:
-            return
-        now, sent = self._wall_clock(), 0
-        known = {*fired, *self._held, *self._deferred}
-        for user_id, waiting in outbox.items():
-            settings = UserSettings.from_pairs(self._read_pool.user_settings(user_id))
-            until = quiet_until(now, settings.timezone, settings.quiet)
-            if until is not None:
-                new = [a.alert_id for a in waiting if a.alert_id not in self._held]
-                if new:
-                    self._held.update(new)
-                    log_event(logger, "alerts.held", logging.INFO, user_id=user_id,
-                              alerts=len(new), until=round(until, 3))
-                continue
-            alerts = waiting[:NOTICES_PER_MESSAGE_MAX]
-            self._deferred.update(a.alert_id for a in waiting[NOTICES_PER_MESSAGE_MAX:])
-            ids = [alert.alert_id for alert in alerts]
-            orphans = [alert_id for alert_id in ids if alert_id not in known]
-            if orphans:
-                self._counts["recovered"] += len(orphans)
-                log_event(logger, "alerts.recovered", logging.WARNING, alerts=len(orphans))
-            # Decided from the stored moments, not from memory: a restart between the end of
-            # the quiet hours and this sweep still gathers what they held into one message.
-            if any(quiet_until(_moment(alert), settings.timezone, settings.quiet) is not None
-                   for alert in alerts):
-                log_event(logger, "alerts.released", logging.INFO, user_id=user_id,
-                          alerts=len(ids))
-                self._transport.tell(held_notices(alerts, settings.timezone))
-            elif len(alerts) > NOTICES_APART_MAX:  # a burst: one message, not a flood
-                self._transport.tell(gathered_notices(alerts, settings.timezone))
-            else:
-                for alert in alerts:
-                    self._transport.tell(notice_for(alert, settings.timezone,
-                                                    settings.interval))
-            self._held.difference_update(ids)
-            self._deferred.difference_update(ids)
-            self._unconfirmed.update(ids)
-            sent += len(ids)
-        if sent:
-            self._counts["notified"] += sent
+    def _deliver(self, handed: list[int]) -> None:
+        """Count what the outbox handed to the transport and mark it notified."""
+        if handed:
+            self._unconfirmed.update(handed)
+            self._counts["notified"] += len(handed)
             self._after_step("sent")
             self._confirm()
 
@@ -365,13 +324,6 @@ class AlertsActor(SupervisedActor):
                       ids=[alert.alert_id for alert in fired.expired][:20])
         self._after_step("fired")
         return fired
-
-
-def _moment(alert: AlertRecord) -> float:
-    """When the event behind a notice happened: its firing, or its expiry."""
-    if alert.ended == "expired" and alert.expires_at is not None:
-        return alert.expires_at
-    return alert.fired_at if alert.fired_at is not None else alert.created_at
 
 
 def alerts_spec(

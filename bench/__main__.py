@@ -46,6 +46,9 @@ SECTIONS: dict[str, Section] = {
     "market": Section("the market data path", "bench.market"),
     "chat": Section("Telegram path end to end", "bench.chat"),
     "storage": Section("SQLite through the db_writer and the read pool", "bench.storage"),
+    # The baseline (the sweep before) logs its whole-outbox reads as slow queries.
+    "quiet": Section("the alert outbox during a night of quiet hours", "bench.quiet_night",
+                     logging.ERROR),
 }
 SOAK = Section("steady load on python bot.py run", "bench.soak")
 

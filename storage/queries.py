@@ -6,8 +6,10 @@ Rows become frozen records (``messages.storage``) so they can be handed across a
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -16,8 +18,8 @@ from messages.storage import AlertRecord, CandleRow, CommandStat
 from users.settings import stored_pairs
 
 __all__ = [
-    "FIRED_ALERTS_SHOWN",
     "ALERT_COLUMNS",
+    "FIRED_ALERTS_SHOWN",
     "HOT_READS",
     "active_users",
     "alert_by_id",
@@ -29,9 +31,11 @@ __all__ = [
     "latest_candles",
     "newest_alert_id",
     "next_expiry",
+    "outbox",
     "rsi_pairs",
     "unnotified_alerts",
     "user_settings",
+    "users_seen_since",
     "watchlist_of",
 ]
 
@@ -83,6 +87,15 @@ UNNOTIFIED_WHERE = "notified_at IS NULL AND (fired_at IS NOT NULL OR ended = 'ex
 _UNNOTIFIED = (
     f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {UNNOTIFIED_WHERE} ORDER BY user_id, id"
 )
+# The sweep's one outbox read: owners known to be inside their quiet hours are left out (a JSON
+# list of ids, an ephemeral lookup checked on the index entry before the row is read), and it is
+# bounded, so a sweep's cost follows what can be delivered now, not the held backlog.
+_OUTBOX = (
+    f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {UNNOTIFIED_WHERE}"
+    " AND user_id NOT IN (SELECT value FROM json_each(:held_owners))"
+    " ORDER BY user_id, id LIMIT :limit"
+)
+_SEEN_SINCE = "SELECT user_id FROM users WHERE last_seen BETWEEN :since AND :now"
 _WATCHLIST_OF = (
     "SELECT symbol FROM watchlist WHERE user_id = :user_id ORDER BY added_at, symbol"
 )
@@ -107,6 +120,8 @@ HOT_READS: dict[str, str] = {
     "newest_alert_id": _NEWEST_ALERT,
     "next_expiry": _NEXT_EXPIRY,
     "unnotified_alerts": _UNNOTIFIED,
+    "outbox": _OUTBOX,
+    "users_seen_since": _SEEN_SINCE,
     "watchlist_of": _WATCHLIST_OF,
     "command_stats": _COMMANDS_SINCE,
     "active_users": _ACTIVE_USERS,
@@ -170,6 +185,19 @@ def unnotified_alerts(conn: sqlite3.Connection) -> tuple[AlertRecord, ...]:
     """The outbox: alerts that fired or expired and whose owner was not (yet) told, by owner
     then id."""
     return tuple(map(alert_from_row, conn.execute(_UNNOTIFIED)))
+
+
+def outbox(conn: sqlite3.Connection, held_owners: Iterable[int],
+           limit: int) -> tuple[AlertRecord, ...]:
+    """At most ``limit`` notices of the outbox, by owner then id, leaving out ``held_owners``."""
+    params = {"held_owners": json.dumps(sorted(held_owners)), "limit": limit}
+    return tuple(map(alert_from_row, conn.execute(_OUTBOX, params)))
+
+
+def users_seen_since(conn: sqlite3.Connection, since: float, now: float) -> tuple[int, ...]:
+    """Users seen (any command or press) from ``since`` to ``now`` (epoch s): whose settings may
+    have changed lately. A sighting dated past ``now`` (another clock) does not count."""
+    return tuple(row[0] for row in conn.execute(_SEEN_SINCE, {"since": since, "now": now}))
 
 
 def watchlist_of(conn: sqlite3.Connection, user_id: int) -> tuple[str, ...]:

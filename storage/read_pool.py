@@ -17,7 +17,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Concatenate, ParamSpec, TypeVar
@@ -93,6 +93,12 @@ class ReadPool:
 
     def unnotified_alerts(self) -> tuple[AlertRecord, ...]:
         return self.run("unnotified_alerts", queries.unnotified_alerts)
+
+    def outbox(self, held_owners: Iterable[int], limit: int) -> tuple[AlertRecord, ...]:
+        return self.run("outbox", queries.outbox, held_owners, limit)
+
+    def users_seen_since(self, since: float, now: float) -> tuple[int, ...]:
+        return self.run("users_seen_since", queries.users_seen_since, since, now)
 
     def watchlist_of(self, user_id: int) -> tuple[str, ...]:
         return self.run("watchlist_of", queries.watchlist_of, user_id)

@@ -31,6 +31,11 @@ def stats(world: AlertWorld) -> Any:
     return report.stats
 
 
+def reads(world: AlertWorld) -> dict[str, int]:
+    """Queries of each kind the read pool ran so far."""
+    return {kind: timings.count for kind, timings in world.storage.pool.timer.stats()}
+
+
 def minutes(world: AlertWorld, count: int) -> None:
     for _ in range(count):
         world.next_minute()
@@ -161,6 +166,27 @@ class TestQuietHours:
         assert len(world.replies.all()) == 2
         assert world.storage.pool.unnotified_alerts() == ()
         assert stored(world, other).notified_at is not None
+
+    def test_a_sweep_does_not_reread_held_notices_nor_their_owners_settings(
+        self, make_alert_world
+    ):
+        # Held notices were read with the whole outbox twice a sweep, and their owner's
+        # settings each time: 10,000 held over a night cost ~0.35 s of every 5 s sweep.
+        world = make_alert_world([100, 120, 120, 120, 120, 120])
+        world.storage.write(SaveSettings, request_id="s", user_id=9, chat_id=9,
+                            settings=(("timezone", "Europe/Berlin"), ("quiet", "13:00-14:04")))
+        held = world.storage.add_alert("a", user_id=9, symbol=SYMBOL, price=110.0).alert_id
+        minutes(world, 1)
+        assert stats(world).held == 1
+        before = reads(world)
+        minutes(world, 2)  # 14:03:10 local: still quiet
+        after = reads(world)
+        assert after.get("user_settings", 0) == before.get("user_settings", 0)
+        assert after.get("unnotified_alerts", 0) == before.get("unnotified_alerts", 0)
+        assert after["outbox"] - before["outbox"] == 2  # one bounded read a sweep
+        minutes(world, 1)  # the quiet hours are over: released in one message
+        assert world.replies.wait_for_count(1)
+        assert f"#{held}" in world.replies.all()[0].text
 
     def test_an_alert_deleted_while_its_notice_is_held_is_left_out_of_the_release(
         self, make_alert_world

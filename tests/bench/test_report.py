@@ -131,7 +131,7 @@ def test_the_soak_runs_only_when_asked_for_with_a_fifth_of_it_as_warm_up() -> No
     default = runner.plan(runner.parse_args([]))
     soaked = runner.plan(runner.parse_args(["--soak", "600"]))
 
-    assert [name for name, _, _ in default] == ["actors", "indicators", "market", "chat", "storage"]
+    assert [name for name, _, _ in default] == ["actors", "indicators", "market", "chat", "storage", "quiet"]
     assert soaked[-1][0] == "soak" and soaked[-1][2] == (600.0, 120.0)
 
 

@@ -30,7 +30,7 @@ SAMPLE_PARAMS = {
     "alert_id": 1, "since": 0.0, "interval": "1h", "start_ms": 0, "end_ms": 1, "limit": 10,
     "fired_at": 0.0, "fired_price": 1.0, "notified_at": 0.0, "now": 0.0, "fired": 10,
     "prices": '{"BTCUSDT": 1.0}', "rsi": '[["BTCUSDT", "1h", 50.0]]', "kind": "price",
-    "recurring": 0, "armed_from": 0.0, "cooldown_s": 60.0, "expires_at": None,
+    "recurring": 0, "armed_from": 0.0, "cooldown_s": 60.0, "expires_at": None, "held_owners": "[7, 9]",
 }
 # What a plan may scan whole: a CTE of the query itself, and the sweep's JSON price list.
 NOT_TABLES = {"found", "CONSTANT"}
@@ -83,6 +83,10 @@ def test_expiry_and_the_outbox_use_their_partial_indexes(conn):
     assert any("alerts_expiring" in step
                for step in plan(conn, HOT_WRITES["expired_alerts"]))
     assert any("alerts_unnotified" in step for step in plan(conn, HOT_READS["unnotified_alerts"]))
+    # The sweep's bounded read: in the index's order (no sort), held owners left out by lookup.
+    outbox = plan(conn, HOT_READS["outbox"])
+    assert any("alerts_unnotified" in step for step in outbox), outbox
+    assert not any("TEMP B-TREE FOR ORDER BY" in step for step in outbox), outbox
 
 
 def test_plans_stay_indexed_once_sqlite_has_statistics(conn):
