@@ -21,7 +21,7 @@ from chat.cards_format import (
 from chat.html import bold, escape, italic
 from market.analysis import MarketAnalysis
 from market.indicator_set import IndicatorSet
-from market.intervals import INTERVAL_MS
+from market.intervals import close_of
 from market.trend import RSI_OVERBOUGHT, RSI_OVERSOLD
 
 __all__ = ["STOCH_OVERBOUGHT", "STOCH_OVERSOLD", "analysis_card", "status_label"]
@@ -168,7 +168,7 @@ def _footer(analysis: MarketAnalysis, zone_name: str) -> str | None:
     parts = []
     if analysis.as_of_ms is not None:
         # as_of_ms is the last closed candle's open time; its close is what "as of" means.
-        closed_at = analysis.as_of_ms + INTERVAL_MS.get(analysis.interval, 0)
+        closed_at = close_of(analysis.as_of_ms, analysis.interval)  # a month is not 30 days
         parts.append(f"as of {escape(format_time(closed_at, analysis.interval, zone_name))}")
     elif analysis.computed_at > 0:
         computed_ms = int(analysis.computed_at * 1000)

@@ -29,7 +29,7 @@ from chat.html import escape
 from core.errors import BotError
 from market.candles import Candles, FloatArray, IntArray
 from market.indicators import bollinger, ema, rsi
-from market.intervals import INTERVAL_MS
+from market.intervals import close_of
 from users.clock import local_datetime
 
 if TYPE_CHECKING:
@@ -317,8 +317,8 @@ def _draw_header(figure: Figure, series: _Series, symbol: str, interval: str) ->
     last = float(series.close[-1])
     change = (last / float(series.open[0]) - 1.0) * 100.0
     trend_color = _UP if change >= 0 else _DOWN
-    span_ms = int(series.open_time[-1] - series.open_time[0]) + INTERVAL_MS.get(interval, 0)
-    closes_at = int(series.open_time[-1]) + INTERVAL_MS.get(interval, 0)
+    span_ms = close_of(int(series.open_time[-1]), interval) - int(series.open_time[0])
+    closes_at = close_of(int(series.open_time[-1]), interval)
     moment = datetime.fromtimestamp(closes_at / 1000, UTC).strftime("%d %b %H:%M UTC")
     for x, y, text, size, color in (
         (0.025, 0.985, f"{symbol} · {interval}", _TITLE_FONT, _TEXT),
@@ -378,7 +378,7 @@ def _as_of(analysis: MarketAnalysis, zone_name: str) -> str | None:
     if analysis.computed_at > 0:
         seconds = analysis.computed_at
     elif analysis.as_of_ms is not None:
-        seconds = (analysis.as_of_ms + INTERVAL_MS.get(analysis.interval, 0)) / 1000
+        seconds = close_of(analysis.as_of_ms, analysis.interval) / 1000
     else:
         return None
     moment = local_datetime(seconds, zone_name)

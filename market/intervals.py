@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from market.candles import Candles
 from market.errors import MarketError
 
-__all__ = ["INTERVAL_MS", "InvalidInterval", "check_interval", "closed_only", "is_open"]
+__all__ = ["INTERVAL_MS", "InvalidInterval", "check_interval", "close_of", "closed_only",
+           "is_open"]
 
 INTERVAL_MS: dict[str, int] = {
     "1m": 60_000,
@@ -69,3 +71,14 @@ def closed_only(candles: Candles, close_times: Sequence[int], interval: str,
     else:
         still_open = is_open(int(candles.open_time[-1]), interval, now_ms)
     return candles[: len(candles) - 1] if still_open else candles
+
+
+def close_of(open_time_ms: int, interval: str) -> int:
+    """When the candle opened at ``open_time_ms`` closes (the next one opens), epoch ms: for 1M
+    the first of the next calendar month (UTC, as Binance counts months), else open + length.
+    For display (a card's "as of"); an unknown interval adds nothing."""
+    if interval == "1M":
+        opened = datetime.fromtimestamp(open_time_ms / 1000, UTC)
+        year, month = divmod(opened.year * 12 + opened.month, 12)  # the next month, 0-based
+        return int(datetime(year, month + 1, 1, tzinfo=UTC).timestamp() * 1000)
+    return open_time_ms + INTERVAL_MS.get(interval, 0)

@@ -11,7 +11,7 @@ from market.analysis import MarketAnalysis
 from market.candles import from_rows
 from market.errors import ExchangeTimeout
 from market.indicator_set import IndicatorSet
-from market.intervals import closed_only
+from market.intervals import close_of, closed_only
 from market.models import Klines, Ticker24h
 from messages.market import CacheLookup, ComputeIndicators, Fetch
 from supervision.pykka_adapter import fail_future
@@ -107,3 +107,10 @@ def test_closed_only_falls_back_to_nominal_lengths_without_close_times():
     assert len(closed_only(candles, closes, "1h", 3 * HOUR_MS - 1)) == 2
     assert len(closed_only(candles, closes, "1h", 3 * HOUR_MS)) == 3
     assert len(closed_only(candles[:0], (), "1h", 0)) == 0
+
+
+def test_a_month_closes_when_the_next_calendar_month_opens():
+    assert close_of(month_ms(2027, 1), "1M") == month_ms(2027, 2)  # 31 days
+    assert close_of(month_ms(2027, 2), "1M") == month_ms(2027, 3)  # 28 days
+    assert close_of(month_ms(2026, 12), "1M") == month_ms(2027, 1)  # across the year
+    assert close_of(HOUR_MS, "1h") == 2 * HOUR_MS and close_of(HOUR_MS, "7x") == HOUR_MS

@@ -100,6 +100,13 @@ def test_daily_candles_show_the_date() -> None:
     assert card_lines(analysis_card(daily, expanded=False))[-1] == "as of 2024-05-02 UTC"
 
 
+def test_a_monthly_card_is_as_of_the_calendar_month_end_not_thirty_days_on() -> None:
+    # January's candle closes at February 1; open + 30 days said "as of 2027-01-31".
+    january_ms = 1_798_761_600_000  # 2027-01-01 00:00 UTC
+    monthly = analysis(interval="1M", as_of_ms=january_ms)
+    assert card_lines(analysis_card(monthly, expanded=False))[-1] == "as of 2027-02-01 UTC"
+
+
 def test_the_expanded_card_adds_the_details() -> None:
     lines = card_lines(analysis_card(analysis(), expanded=True))
     compact = card_lines(analysis_card(analysis(), expanded=False))
