@@ -19,17 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chat.policy import (
-    LOADING_AFTER_S,
-    AnswerNow,
-    ConversationPolicy,
-    Decision,
-    Deliver,
-    Dispatch,
-    Ignore,
-    ShowLoading,
-    TimeOut,
-)
+from chat.decisions import AnswerNow, Decision, Deliver, Dispatch, Ignore, ShowLoading, TimeOut
+from chat.policy import LOADING_AFTER_S, ConversationPolicy
 from chat.inline_policy import InlineDecision, InlineDispatch, InlineDrop, InlinePolicy, InlineReply
 from core.config import BotConfig
 from core.logs import log_event
