@@ -4,6 +4,7 @@ and a release that tolerates a timer that was never started."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,10 @@ class Ticking(SupervisedActor):
         self._seen.append("tick")
 
 
+def _timer_threads(actor: str) -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == f"timer-{actor}"]
+
+
 def test_start_periodic_ticks_the_actor_until_released(
     make_tree: Callable[..., SupervisionTree],
 ) -> None:
@@ -54,19 +59,16 @@ def test_start_periodic_ticks_the_actor_until_released(
     released = threading.Event()
     spec = ChildSpec(name="ticking", factory=lambda ctx: Ticking.start(ctx, seen, released))
     tree = make_tree([spec])
-    timer_threads = lambda: [t for t in threading.enumerate() if t.name == "timer-ticking"]  # noqa: E731
-    deadline = threading.Event()
-    for _ in range(500):
-        if len(seen) >= 3:
-            break
-        deadline.wait(0.01)
+    deadline = time.monotonic() + 5
+    while len(seen) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert len(seen) >= 3
-    assert timer_threads(), "the timer's thread is named after the actor"
+    assert _timer_threads("ticking"), "the timer's thread is named after the actor"
     tree.stop(timeout_s=5)
     assert released.wait(5)
-    for thread in timer_threads():
+    for thread in _timer_threads("ticking"):
         thread.join(2)
-    assert not timer_threads(), "release() stopped the timer"
+    assert not _timer_threads("ticking"), "release() stopped the timer"
 
 
 def test_stop_periodic_without_a_timer_is_a_no_op() -> None:
