@@ -9,18 +9,18 @@ environment variables. The bot token is read only from ``TELEGRAM_BOT_TOKEN`` so
 a file that could be committed, and it is never rendered (see ``BotConfig.redacted``).
 
 Parsing and validation are table-driven: a field's type hint picks its ``Kind`` (one parser per
-type) and its metadata carries the doc and an optional ``Rule`` (range, URL, symbol...).
+type) and its metadata carries the doc and an optional ``Rule`` (range, URL, symbol...), both
+from :mod:`core.config_rules`. Reading the sources is :mod:`core.config_loader`; rendering the
+catalogue for docs and ``bot.py config`` is :mod:`core.config_catalogue`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import os
 import secrets
-import tomllib
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -54,10 +54,10 @@ from core.config_rules import (
 from core.errors import ConfigError
 
 __all__ = [
-    "BotConfig", "CONFIG_FILE_KEY", "DEPRECATED_SETTINGS", "Deprecation", "DEFAULT_DB_PATH", "DEFAULT_EXCHANGE_URLS",
+    "BotConfig", "CONFIG_FILE_KEY", "DEFAULT_DB_PATH", "DEFAULT_EXCHANGE_URLS",
     "DEFAULT_TELEGRAM_API_URL", "ENV_PREFIX", "LogFormat", "LogLevel", "RateLimitStrategy",
-    "SettingInfo", "TOKEN_ENV_VAR", "TelegramMode", "describe_settings", "load_config",
-    "mask_url_credentials", "url_passwords", "with_webhook_secret",
+    "REDACTED_VALUE", "SPECS", "SPECS_BY_NAME", "TOKEN_ENV_VAR", "TelegramMode",
+    "mask_url_credentials", "spec_named", "url_passwords", "with_webhook_secret",
 ]
 
 TelegramMode = Literal["polling", "webhook"]
@@ -73,7 +73,7 @@ DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_EXCHANGE_URLS = ("https://data-api.binance.vision", "https://api.binance.com")
 DEFAULT_DB_PATH = "cryptobot.sqlite3"
 
-_REDACTED_VALUE = "<redacted>"
+REDACTED_VALUE = "<redacted>"
 
 
 _MASKED_USERINFO = "***"
@@ -118,7 +118,10 @@ def _setting(default: Any, doc: str, rule: Rule | None = None, *,
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BotConfig:
-    """All settings; constructing one validates it (see ``load_config`` for the sources)."""
+    """All settings; constructing one validates it.
+
+    ``core.config_loader.load_config`` builds one from the operator's sources.
+    """
 
     # --- Telegram ---
     telegram_token: str | None = _setting(
@@ -272,7 +275,7 @@ class BotConfig:
     shutdown_timeout_s: float = _setting(5.0, "Time each actor gets to stop (s).", POSITIVE)
 
     def __post_init__(self) -> None:
-        for spec in _SPECS:
+        for spec in SPECS:
             # object.__setattr__ because the dataclass is frozen; normalising (int -> float,
             # list -> tuple, "debug" -> "DEBUG") happens only here, during construction.
             object.__setattr__(self, spec.name, spec.validate(getattr(self, spec.name)))
@@ -283,12 +286,12 @@ class BotConfig:
 
     def redacted(self) -> dict[str, object]:
         """All settings as plain data, safe to print: the token shows only as <set>/<unset>."""
-        return {spec.name: spec.plain(getattr(self, spec.name)) for spec in _SPECS}
+        return {spec.name: spec.plain(getattr(self, spec.name)) for spec in SPECS}
 
     def with_overrides(self, **overrides: Any) -> BotConfig:
         """A copy with some settings changed, validated like any other config."""
         for name, value in overrides.items():
-            _spec_named(name, value)
+            spec_named(name, value)
         return dataclasses.replace(self, **overrides)
 
 
@@ -343,14 +346,14 @@ class _Spec:
                 require(self.rule.accepts(result), value)
             return result
         except ValueError:
-            shown = _REDACTED_VALUE if self.secret else value
+            shown = REDACTED_VALUE if self.secret else value
             raise ConfigError(key or self.name, shown, self.allowed) from None
 
     def from_env(self, raw: str) -> Any:
         try:
             parsed = self.kind.from_env(raw.strip())
         except ValueError:
-            raise ConfigError(self.env_var, _REDACTED_VALUE if self.secret else raw,
+            raise ConfigError(self.env_var, REDACTED_VALUE if self.secret else raw,
                               self.allowed) from None
         return self.validate(parsed, key=self.env_var)
 
@@ -371,95 +374,17 @@ def _build_specs() -> tuple[_Spec, ...]:
         for f in dataclasses.fields(BotConfig))
 
 
-_SPECS = _build_specs()
-_SPECS_BY_NAME = {spec.name: spec for spec in _SPECS}
+SPECS = _build_specs()
+SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
 
 
-def _spec_named(name: str, value: object) -> _Spec:
-    spec = _SPECS_BY_NAME.get(name)
+def spec_named(name: str, value: object) -> _Spec:
+    spec = SPECS_BY_NAME.get(name)
     if spec is None:
-        close = difflib.get_close_matches(name, _SPECS_BY_NAME, n=3)
+        close = difflib.get_close_matches(name, SPECS_BY_NAME, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see docs/configuration.md"
         raise ConfigError(name, value, f"unknown setting{hint}")
     return spec
-
-
-@dataclass(frozen=True, slots=True)
-class SettingInfo:
-    """One setting as shown in docs/configuration.md and by ``bot.py config``."""
-
-    name: str
-    env_var: str
-    default: str
-    doc: str
-    allowed: str
-
-
-def _render_default(value: object) -> str:
-    if value is None or value == "" or value == ():
-        return "(empty)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    return str(value)
-
-
-def describe_settings() -> tuple[SettingInfo, ...]:
-    """Every setting in declaration order, with its env var, rendered default and doc."""
-    return tuple(SettingInfo(spec.name, spec.env_var, _render_default(spec.default), spec.doc,
-                             spec.allowed) for spec in _SPECS)
-
-
-def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as file:
-            return tomllib.load(file)
-    except OSError as error:
-        raise ConfigError(CONFIG_FILE_KEY, os.fspath(path),
-                          f"a readable TOML file ({error.strerror or error})") from error
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
-        detail = " ".join(str(error).split())  # keep the error to one line
-        raise ConfigError(CONFIG_FILE_KEY, os.fspath(path), f"valid TOML ({detail})") from error
-
-
-@dataclass(frozen=True, slots=True)
-class Deprecation:
-    """An old setting still accepted for one release: renamed to ``replacement``, or (None)
-    removed and ignored. ``key`` is the TOML key or env var the operator wrote."""
-
-    name: str
-    key: str
-    replacement: str | None
-    note: str
-
-
-DEPRECATED_SETTINGS: Mapping[str, tuple[str | None, str]] = {
-    # It only ever delayed the indicator actor: market data was always fetched on first use.
-    "lazy_loading": ("lazy_indicator", "it only ever delayed the indicator actor"),
-    # Each fetch worker does one request at a time on its own connection per exchange URL,
-    # so a bigger pool was never used; fetcher_pool_size is the number of connections.
-    "http_max_connections": (None, "ignored: each fetch worker keeps one connection per "
-                             "exchange URL, so fetcher_pool_size sets how many there are"),
-}
-"""Old name -> (new name or None if removed, why); accepted until the next release."""
-
-
-def _deprecated(name: str, key: str, raw: Any, values: dict[str, Any],
-                found: list[Deprecation] | None) -> None:
-    """Move a deprecated setting's value to its new name (validated there) and note it."""
-    replacement, why = DEPRECATED_SETTINGS[name]
-    if replacement is not None:
-        spec = _SPECS_BY_NAME[replacement]
-        if key.startswith(ENV_PREFIX):
-            try:
-                raw = spec.kind.from_env(str(raw).strip())
-            except ValueError:
-                raise ConfigError(key, raw, spec.allowed) from None
-        values.setdefault(replacement, spec.validate(raw, key=key))
-    if found is not None and all(known.name != name for known in found):
-        renamed = f"renamed to {replacement} ({why})" if replacement else why
-        found.append(Deprecation(name, key, replacement, renamed))
 
 
 def with_webhook_secret(config: BotConfig) -> BotConfig:
@@ -471,50 +396,3 @@ def with_webhook_secret(config: BotConfig) -> BotConfig:
     if config.telegram_mode != "webhook" or config.webhook_secret_token:
         return config
     return dataclasses.replace(config, webhook_secret_token=secrets.token_urlsafe(32))
-
-
-def load_config(*, toml_path: str | os.PathLike[str] | None = None,
-                environ: Mapping[str, str] | None = None,
-                deprecations: list[Deprecation] | None = None) -> BotConfig:
-    """Defaults, then the TOML file's flat keys, then CRYPTOBOT_* env vars; validated.
-
-    A deprecated setting (``DEPRECATED_SETTINGS``) is accepted and noted in ``deprecations``,
-    which the caller logs once logging is set up; the new name wins when both are given.
-    """
-    environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    old_values: list[tuple[str, str, Any]] = []  # applied last, so a new name always wins
-    if toml_path is not None:
-        for name, value in _read_toml(toml_path).items():
-            if name in DEPRECATED_SETTINGS:
-                old_values.append((name, name, value))
-                continue
-            spec = _spec_named(name, value)
-            if spec.secret:
-                raise ConfigError(name, _REDACTED_VALUE,
-                                  f"secrets are not read from files; set {spec.env_var}")
-            values[name] = spec.validate(value)
-    misplaced_token = ENV_PREFIX + "TELEGRAM_TOKEN"
-    if misplaced_token in environ:
-        raise ConfigError(misplaced_token, _REDACTED_VALUE, f"the token is read only from "
-                          f"{TOKEN_ENV_VAR}")
-    env_sourced: dict[str, str] = {}
-    for spec in _SPECS:
-        raw = environ.get(spec.env_var)
-        if raw is not None:
-            values[spec.name] = spec.from_env(raw)
-            env_sourced[spec.name] = raw
-    for name in DEPRECATED_SETTINGS:
-        raw = environ.get(ENV_PREFIX + name.upper())
-        if raw is not None:
-            old_values.insert(0, (name, ENV_PREFIX + name.upper(), raw))  # env before TOML
-    for name, key, raw in old_values:
-        _deprecated(name, key, raw, values, deprecations)
-    try:
-        return BotConfig(**values)
-    except ConfigError as error:
-        # Only cross-field checks can fail here; name the env var the operator actually set.
-        if error.key not in env_sourced:
-            raise
-        spec = _SPECS_BY_NAME[error.key]
-        raise ConfigError(spec.env_var, env_sourced[error.key], error.allowed) from None
