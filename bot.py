@@ -46,8 +46,9 @@ from chat.commands import menu_commands
 from ops import inspect_cli
 from ops.metrics import BotMetrics
 from ops.status_http import StatusServer
-from core.config import (TOKEN_ENV_VAR, BotConfig, Deprecation, describe_settings, load_config,
-                         url_passwords, with_webhook_secret)
+from core.config import TOKEN_ENV_VAR, BotConfig, url_passwords, with_webhook_secret
+from core.config_catalogue import describe_settings
+from core.config_loader import Deprecation, load_config
 from core.errors import ConfigError
 from core.instance import this_instance
 from core.logs import HANDLER_NAME, configure_logging, log_event

@@ -29,7 +29,7 @@ from messages.market import (
 from messages.system import MemoryPressure
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
-from supervision.timer import PeriodicTimer
+from supervision.timer import PeriodicTimer, start_periodic, stop_periodic
 
 __all__ = ["CacheActor", "layer_of"]
 
@@ -77,12 +77,10 @@ class CacheActor(SupervisedActor):
         self._refreshes = 0
 
     def setup(self) -> None:
-        self._timer = PeriodicTimer(self.actor_ref, RefreshDue(), self._refresh_interval_s,
-                                    self.ctx.name).start()
+        self._timer = start_periodic(self, RefreshDue(), self._refresh_interval_s)
 
     def release(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
+        stop_periodic(self._timer)
 
     def handle(self, message: Any) -> Any:
         match message:

@@ -36,7 +36,8 @@ from chat.callbacks import (
     decode,
 )
 from chat.cards_alerting import slo_table
-from chat.charts import ChartUnavailable, caption
+from chat.chart_caption import caption
+from chat.charts import ChartUnavailable
 from chat.keyboards import analysis_keyboard, chart_keyboard, owner_of
 from chat.replies import BUTTON_NOT_AVAILABLE, SORRY, CommandResult, reply
 from core.errors import BotError

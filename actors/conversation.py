@@ -19,17 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chat.policy import (
-    LOADING_AFTER_S,
-    AnswerNow,
-    ConversationPolicy,
-    Decision,
-    Deliver,
-    Dispatch,
-    Ignore,
-    ShowLoading,
-    TimeOut,
-)
+from chat.decisions import AnswerNow, Decision, Deliver, Dispatch, Ignore, ShowLoading, TimeOut
+from chat.policy import LOADING_AFTER_S, ConversationPolicy
 from chat.inline_policy import InlineDecision, InlineDispatch, InlineDrop, InlinePolicy, InlineReply
 from core.config import BotConfig
 from core.logs import log_event
@@ -38,7 +29,7 @@ from messages.inline import InlineDone, InlineQueryReceived
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from core.stats import ActorStats
-from supervision.timer import PeriodicTimer
+from supervision.timer import PeriodicTimer, start_periodic, stop_periodic
 
 __all__ = ["CommandListener", "Conversation", "ConversationStats"]
 
@@ -123,11 +114,10 @@ class Conversation(SupervisedActor):
         self._pending = self._policy.pending
 
     def setup(self) -> None:
-        self._timer = PeriodicTimer(self.actor_ref, LoadingCheck(), 0.05, self.ctx.name).start()
+        self._timer = start_periodic(self, LoadingCheck(), 0.05)
 
     def release(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
+        stop_periodic(self._timer)
 
     def handle(self, message: Any) -> Any:
         match message:

@@ -70,7 +70,7 @@ from supervision.context import ChildContext
 from supervision.messages import Redelivery
 from supervision.spec import ChildSpec, Priority
 from supervision.supervisor import SupervisorSettings, supervisor_spec
-from supervision.timer import PeriodicTimer
+from supervision.timer import PeriodicTimer, start_periodic, stop_periodic
 
 __all__ = ["DbWriter", "storage_spec"]
 
@@ -139,19 +139,15 @@ class DbWriter(SupervisedActor):
 
     def setup(self) -> None:
         self._conn = open_writer(self._path, busy_timeout_ms=self._busy_timeout_ms)
-        self._flush_timer = PeriodicTimer(self.actor_ref, FlushDue(), self._flush_interval_s,
-                                          self.ctx.name).start()
+        self._flush_timer = start_periodic(self, FlushDue(), self._flush_interval_s)
         if self._retention is not None and self._prune_interval_s > 0:
-            self._prune_timer = PeriodicTimer(self.actor_ref, PruneDue(), self._prune_interval_s,
-                                              self.ctx.name).start()
+            self._prune_timer = start_periodic(self, PruneDue(), self._prune_interval_s)
 
     def release(self) -> None:
-        if self._flush_timer is not None:
-            self._flush_timer.stop()
-            self._flush_timer = None
-        if self._prune_timer is not None:
-            self._prune_timer.stop()
-            self._prune_timer = None
+        stop_periodic(self._flush_timer)
+        self._flush_timer = None
+        stop_periodic(self._prune_timer)
+        self._prune_timer = None
         conn, self._conn = self._conn, None
         if conn is None:
             return

@@ -55,7 +55,7 @@ from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.errors import AskTimeout
 from supervision.spec import ChildSpec, Priority
-from supervision.timer import PeriodicTimer
+from supervision.timer import PeriodicTimer, start_periodic, stop_periodic
 from users.digest import CATCH_UP_S, digest_moment, plan
 from users.settings import UserSettings
 
@@ -142,15 +142,13 @@ class DigestActor(SupervisedActor):
         when they were asked (kept for the catch-up hour at most)."""
 
     def setup(self) -> None:
-        self._timer = PeriodicTimer(self.actor_ref, DigestDue(), self._interval_s,
-                                    self.ctx.name).start()
+        self._timer = start_periodic(self, DigestDue(), self._interval_s)
         # At once: a digest that fell due while the bot was down is caught up now.
         self.actor_ref.tell(DigestDue())
 
     def release(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+        stop_periodic(self._timer)
+        self._timer = None
 
     def handle(self, message: Any) -> Any:
         match message:

@@ -43,7 +43,7 @@ from supervision.errors import ChildUnavailable
 from supervision.messages import Describe
 from supervision.snapshot import ActorReport
 from supervision.spec import ChildSpec, Priority
-from supervision.timer import PeriodicTimer
+from supervision.timer import PeriodicTimer, start_periodic, stop_periodic
 
 __all__ = ["DEFAULT_SUBSCRIBERS", "MemoryMonitor", "memory_spec"]
 
@@ -86,12 +86,10 @@ class MemoryMonitor(SupervisedActor):
     def setup(self) -> None:
         if self._sampler is None:
             self._sampler = PsutilSampler()
-        self._timer = PeriodicTimer(self.actor_ref, SampleNow(), self._interval_s,
-                                    self.ctx.name).start()
+        self._timer = start_periodic(self, SampleNow(), self._interval_s)
 
     def release(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
+        stop_periodic(self._timer)
 
     def handle(self, message: Any) -> Any:
         match message:

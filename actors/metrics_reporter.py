@@ -23,7 +23,7 @@ from supervision.messages import SystemMessage
 from supervision.snapshot import ActorSnapshot, collect_tree
 from supervision.spec import ChildSpec, Priority
 from core.stats import ActorStats
-from supervision.timer import PeriodicTimer
+from supervision.timer import PeriodicTimer, start_periodic, stop_periodic
 
 __all__ = ["MetricsReporter", "MetricsReporterStats", "ReportNow", "metrics_spec",
            "snapshot_figures"]
@@ -84,12 +84,10 @@ class MetricsReporter(SupervisedActor):
         self._reports = 0
 
     def setup(self) -> None:
-        self._timer = PeriodicTimer(self.actor_ref, ReportNow(), self._interval_s,
-                                    self.ctx.name).start()
+        self._timer = start_periodic(self, ReportNow(), self._interval_s)
 
     def release(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
+        stop_periodic(self._timer)
 
     def handle(self, message: Any) -> Any:
         match message:

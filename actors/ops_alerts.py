@@ -33,7 +33,7 @@ from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.snapshot import collect_tree
 from supervision.spec import ChildSpec, Priority
-from supervision.timer import PeriodicTimer
+from supervision.timer import PeriodicTimer, start_periodic, stop_periodic
 
 __all__ = ["OpsAlerts", "OpsAlertStats", "ops_alerts_spec"]
 
@@ -89,13 +89,11 @@ class OpsAlerts(SupervisedActor):
         self._timer: PeriodicTimer | None = None
 
     def setup(self) -> None:
-        self._timer = PeriodicTimer(self.actor_ref, CheckAlerts(), self._interval_s,
-                                    self.ctx.name).start()
+        self._timer = start_periodic(self, CheckAlerts(), self._interval_s)
 
     def release(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+        stop_periodic(self._timer)
+        self._timer = None
 
     def handle(self, message: Any) -> Any:
         match message:

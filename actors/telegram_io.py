@@ -25,8 +25,9 @@ from telegram import Message, Update
 from telegram.constants import UpdateType
 
 from actors.telegram_menus import CommandMenus
-from actors.telegram_loop import TelegramLoop, TransportTuning, WebhookSettings, exposure_warning
-from actors.telegram_outbox import TransportCounters
+from actors.telegram_loop import TelegramLoop, TransportTuning
+from actors.telegram_stats import TransportCounters
+from actors.telegram_webhook import WebhookSettings, exposure_warning
 from chat.outbound import OutboundLimits
 from chat.commands import menu_commands
 from chat.inline_query import QUERY_MAX

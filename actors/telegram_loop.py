@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import ipaddress
 import json
 import logging
 import os
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -42,15 +40,17 @@ from telegram.request import HTTPXRequest
 
 from actors.telegram_inline import InlineAnswerer
 from actors.telegram_menus import CommandMenus, MenuRegistrar
-from actors.telegram_outbox import Outbox, TransportCounters
+from actors.telegram_outbox import Outbox
+from actors.telegram_stats import TransportCounters
+from actors.telegram_webhook import WebhookSettings
 from chat.outbound import DeliveryPolicy, OutboundLimits
 from core.errors import BotError, PermanentFault
 from core.logs import Redactor, log_event
 from messages.chat import ChatAction, ChatReply, ReplyFailed
 from messages.inline import InlineAnswer
 
-__all__ = ["TelegramLoop", "TokenRejected", "TransportError", "TransportTuning", "WebhookSettings",
-           "exposure_warning", "quiet_token_leaking_loggers"]
+__all__ = ["TelegramLoop", "TokenRejected", "TransportError", "TransportTuning",
+           "quiet_token_leaking_loggers"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,55 +93,6 @@ class TransportTuning:
     """Reply slots remembered (least recently used forgotten)."""
     bootstrap_retries: int = 2
     """deleteWebhook/setWebhook retries at start."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebhookSettings:
-    """Where PTB's webhook server listens, the public URL Telegram posts to, and its secret.
-
-    Why a secret is required: anyone who can reach the URL could otherwise post an update
-    with any ``from.id`` (an admin's) and act as that user. setWebhook hands the secret to
-    Telegram, which sends it as ``X-Telegram-Bot-Api-Secret-Token`` with every update; PTB's
-    server answers 403 to a request without the matching header.
-    """
-
-    listen: str
-    port: int
-    url: str
-    secret_token: str
-    """1-256 characters of ``A-Za-z0-9_-`` (Telegram's rule); never logged."""
-    behind_tls_proxy: bool = False
-    """A TLS-terminating proxy forwards to ``listen`` (silences :func:`exposure_warning`)."""
-
-    def __post_init__(self) -> None:
-        if not _SECRET_TOKEN.fullmatch(self.secret_token):
-            raise ValueError("a webhook needs a secret token of 1-256 characters A-Za-z0-9_-")
-
-
-_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
-
-
-def exposure_warning(webhook: WebhookSettings) -> str | None:
-    """Why this webhook listener may be exposed in plain HTTP, or None when it is not.
-
-    PTB's server speaks plain HTTP here. On loopback only a local proxy reaches it; on any
-    other address the secret and every update cross the network in clear unless a TLS
-    proxy is in front, which only the operator knows (``webhook_behind_tls_proxy``).
-    """
-    if webhook.behind_tls_proxy or _is_loopback(webhook.listen):
-        return None
-    return (f"the webhook server listens on {webhook.listen}:{webhook.port} in plain HTTP; "
-            f"listen on 127.0.0.1 behind a TLS-terminating proxy, or set "
-            f"webhook_behind_tls_proxy = true if one is already in front")
-
-
-def _is_loopback(listen: str) -> bool:
-    if listen.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(listen.strip().strip("[]")).is_loopback
-    except ValueError:  # a host name: it may resolve anywhere
-        return False
 
 
 def quiet_token_leaking_loggers() -> None:

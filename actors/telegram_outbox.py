@@ -34,6 +34,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from actors.telegram_documents import send_document
+from actors.telegram_stats import TransportCounters
 from chat.chunking import split_html
 from chat.html import visible_text
 from chat.outbound import (
@@ -46,9 +47,8 @@ from chat.reply_plan import OutboundStep, SlotMap, StepKind, plan_reply
 from core.logs import log_event
 from messages.chat import Button, ChatAction, ChatReply, ReplyFailed
 from resilience.backoff import full_jitter_delay
-from core.stats import ActorStats
 
-__all__ = ["Outbox", "TransportCounters", "TransportStats", "retry_after_seconds"]
+__all__ = ["Outbox", "retry_after_seconds"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,64 +56,6 @@ _ANSWERED_MEMORY = 4096
 _CALLBACK_TEXT_LIMIT = 200
 _EDIT_TARGET_GONE = ("message to edit not found", "message can't be edited",
                      "there is no text in the message to edit")
-
-
-@dataclass(frozen=True, slots=True)
-class TransportStats(ActorStats):
-    """The Telegram transport's figures (a copy of its :class:`TransportCounters`)."""
-
-    updates: int
-    """Updates received from Telegram."""
-    ignored_updates: int
-    """Of those, kinds the bot does not handle."""
-    sent: int
-    """Messages sent."""
-    edited: int
-    """Messages edited."""
-    photos: int
-    """Photos (charts) sent."""
-    callbacks_answered: int
-    """Button presses answered."""
-    actions: int
-    """Chat actions ("typing") sent."""
-    retries: int
-    """Calls retried after a transient error."""
-    too_many_requests: int
-    """429 answers (flood waits)."""
-    not_modified: int
-    """Edits Telegram refused as unchanged (counted as done)."""
-    plain_fallbacks: int
-    """Replies resent as plain text after an HTML parse error."""
-    failed: int
-    """Replies given up on."""
-    dropped: int
-    """Calls dropped from a full or superseded queue (each one logged as chat.reply_dropped)."""
-    queue_depth: int
-    """Outbound steps waiting now."""
-
-
-@dataclass(slots=True)
-class TransportCounters:
-    """Counters written by the loop thread, read by the actor (plain ints)."""
-
-    updates: int = 0
-    ignored_updates: int = 0
-    sent: int = 0
-    edited: int = 0
-    photos: int = 0
-    callbacks_answered: int = 0
-    actions: int = 0
-    retries: int = 0
-    too_many_requests: int = 0
-    not_modified: int = 0
-    plain_fallbacks: int = 0
-    failed: int = 0
-    dropped: int = 0
-    queue_depth: int = 0
-
-    def snapshot(self) -> TransportStats:
-        """A frozen copy, for introspection."""
-        return TransportStats(**{name: getattr(self, name) for name in self.__slots__})
 
 
 @dataclass(eq=False, slots=True)

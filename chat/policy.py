@@ -6,10 +6,10 @@ slow to test through threads. Here they are plain decisions from an injected clo
 with a manual one (tests/chat/test_policy.py); ``actors/conversation.py`` only feeds messages in
 and carries the decisions out (tell the transport, tell a worker, log).
 
-Every text message or button press ends in exactly one of: an answer now (:class:`AnswerNow`),
-a worker's final replies (:class:`Deliver`), an apology after ``command_timeout_s``
-(:class:`TimeOut`), or silence on purpose (:class:`Ignore`). :class:`Dispatch` and
-:class:`ShowLoading` happen on the way.
+Every text message or button press ends in exactly one of the decisions in
+:mod:`chat.decisions`: an answer now (``AnswerNow``), a worker's final replies (``Deliver``),
+an apology after ``command_timeout_s`` (``TimeOut``), or silence on purpose (``Ignore``).
+``Dispatch`` and ``ShowLoading`` happen on the way.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from chat.callbacks import (
     is_admin_action,
     is_market_action,
 )
+from chat.decisions import AnswerNow, Decision, Deliver, Dispatch, Ignore, ShowLoading, TimeOut
 from chat.parsing import PLAIN_TEXT_REPLY, InvalidArguments, Invocation, NotACommand, UnknownCommand
 from chat.ratelimit import Admission, UserRateLimiter
 from chat.replies import (
@@ -53,14 +54,7 @@ __all__ = [
     "LOADING_AFTER_S",
     "PRESS_COSTS",
     "TOAST_PRESS_COST",
-    "AnswerNow",
     "ConversationPolicy",
-    "Decision",
-    "Deliver",
-    "Dispatch",
-    "Ignore",
-    "ShowLoading",
-    "TimeOut",
 ]
 
 LOADING_AFTER_S = 0.3
@@ -78,76 +72,6 @@ TOAST_PRESS_COST = 0.25
 """A press answered with a toast only: refused, outdated, or a duplicate still running."""
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerNow:
-    """Answer without a worker: access denials, rate-limit warnings, usage, inline commands."""
-
-    done: CommandDone
-    """The replies to send, with command and outcome for the log."""
-    latency_ms: float
-    """Since the transport received the request (0 when it did not say)."""
-    logged: bool = True
-    """False for answers to users outside ``allowed_users``: they are not commands of ours,
-    and a stranger's flood must not fill the command log."""
-
-
-@dataclass(frozen=True, slots=True)
-class Dispatch:
-    """Hand the request to the least busy command worker."""
-
-    worker: str
-    """The worker's name."""
-    run: RunCommand
-    """What it is to do."""
-    action: ChatAction | None = None
-    """Show this first (e.g. "sending photo…" for a chart)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ShowLoading:
-    """The answer is slow: show "typing…" and a loading message the answer will replace."""
-
-    action: ChatAction
-    """The typing indicator."""
-    reply: ChatReply
-    """The loading message, remembered under the request id (its slot)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Deliver:
-    """A worker's final replies (the first replaces the loading message if one was shown)."""
-
-    done: CommandDone
-    """What the worker reported, replies adjusted for the loading message."""
-    latency_ms: float
-    """Since dispatch (0 for a report nobody waited for any more)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TimeOut:
-    """A worker never reported: apologise rather than leave the user waiting."""
-
-    done: CommandDone
-    """The apology, outcome "error"."""
-    latency_ms: float
-    """Since dispatch."""
-
-
-@dataclass(frozen=True, slots=True)
-class Ignore:
-    """Say nothing, on purpose."""
-
-    request_id: str
-    """The request ignored."""
-    reason: str
-    """Why, e.g. "rate limited" or "plain text in a group"."""
-    event: str | None = None
-    """Log event to write (None: not worth a log line)."""
-    user_id: int | None = None
-    """Who sent it, for the log."""
-
-
-Decision = AnswerNow | Dispatch | ShowLoading | Deliver | TimeOut | Ignore
 Request = ChatCommand | ButtonPressed
 
 

@@ -8,34 +8,56 @@ Sources, lowest to highest precedence: field defaults < a flat TOML file < ``CRY
 environment variables. The bot token is read only from ``TELEGRAM_BOT_TOKEN`` so it never sits in
 a file that could be committed, and it is never rendered (see ``BotConfig.redacted``).
 
-Parsing and validation are table-driven: a field's type hint picks its ``_Kind`` (one parser per
-type) and its metadata carries the doc and an optional ``_Rule`` (range, URL, symbol...).
+Parsing and validation are table-driven: a field's type hint picks its ``Kind`` (one parser per
+type) and its metadata carries the doc and an optional ``Rule`` (range, URL, symbol...), both
+from :mod:`core.config_rules`. Reading the sources is :mod:`core.config_loader`; rendering the
+catalogue for docs and ``bot.py config`` is :mod:`core.config_catalogue`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
-import os
-import re
 import secrets
-import tomllib
-import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from core.config_rules import (
+    COUNT,
+    FRACTION,
+    HTTP_URL,
+    INSTANCE_NAME,
+    Kind,
+    LISTEN_PORT,
+    NON_EMPTY,
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    OPTIONAL_PATH,
+    OPTIONAL_URL,
+    PERCENT,
+    PORT,
+    POSITIVE,
+    Rule,
+    SYMBOL,
+    SYMBOL_LIST,
+    TOKEN,
+    TTL,
+    URL_LIST,
+    USER_IDS,
+    WEBHOOK_SECRET,
+    kind_for,
+    require,
+)
 from core.errors import ConfigError
-from core.instance import valid_instance_name
 
 __all__ = [
-    "BotConfig", "CONFIG_FILE_KEY", "DEPRECATED_SETTINGS", "Deprecation", "DEFAULT_DB_PATH", "DEFAULT_EXCHANGE_URLS",
+    "BotConfig", "CONFIG_FILE_KEY", "DEFAULT_DB_PATH", "DEFAULT_EXCHANGE_URLS",
     "DEFAULT_TELEGRAM_API_URL", "ENV_PREFIX", "LogFormat", "LogLevel", "RateLimitStrategy",
-    "SettingInfo", "TOKEN_ENV_VAR", "TelegramMode", "describe_settings", "load_config",
-    "mask_url_credentials", "url_passwords", "with_webhook_secret",
+    "REDACTED_VALUE", "SPECS", "SPECS_BY_NAME", "TOKEN_ENV_VAR", "TelegramMode",
+    "mask_url_credentials", "spec_named", "url_passwords", "with_webhook_secret",
 ]
 
 TelegramMode = Literal["polling", "webhook"]
@@ -51,21 +73,7 @@ DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_EXCHANGE_URLS = ("https://data-api.binance.vision", "https://api.binance.com")
 DEFAULT_DB_PATH = "cryptobot.sqlite3"
 
-_REDACTED_VALUE = "<redacted>"
-
-
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    """A constraint beyond the type; ``allowed`` is the text shown in errors and docs."""
-
-    allowed: str
-    accepts: Callable[[Any], bool]
-    normalize: Callable[[Any], Any] = lambda value: value
-
-
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+REDACTED_VALUE = "<redacted>"
 
 
 _MASKED_USERINFO = "***"
@@ -100,42 +108,7 @@ def url_passwords(config: BotConfig) -> list[str]:
     return found
 
 
-def _is_symbol(value: str) -> bool:
-    return value.isascii() and value.isalnum()
-
-
-_COUNT = _Rule("an integer >= 1", lambda v: v >= 1)
-_NON_NEGATIVE_INT = _Rule("an integer >= 0", lambda v: v >= 0)
-_POSITIVE = _Rule("a number > 0", lambda v: v > 0)
-_NON_NEGATIVE = _Rule("a number >= 0", lambda v: v >= 0)
-# A day at most: longer is a typo (minutes for seconds), and stale data is kept only 6 h.
-_TTL = _Rule("a number of seconds with 0 < x <= 86400", lambda v: 0 < v <= 86400)
-_FRACTION = _Rule("a number with 0 < x <= 1", lambda v: 0 < v <= 1)
-_PERCENT = _Rule("an integer from 1 to 99", lambda v: 1 <= v <= 99)
-_PORT = _Rule("an integer from 0 to 65535 (0 disables)", lambda v: 0 <= v <= 65535)
-_LISTEN_PORT = _Rule("an integer from 1 to 65535", lambda v: 1 <= v <= 65535)
-_NON_EMPTY = _Rule("a non-empty string", lambda v: v.strip() != "")
-_OPTIONAL_PATH = _Rule("a file path, or empty for stdout", lambda v: v is None or v.strip() != "")
-_HTTP_URL = _Rule("a URL starting with http:// or https://", _is_http_url)
-_OPTIONAL_URL = _Rule("empty, or a URL starting with http:// or https://",
-                      lambda v: v == "" or _is_http_url(v))
-_URL_LIST = _Rule("one or more URLs starting with http:// or https://",
-                  lambda v: len(v) >= 1 and all(map(_is_http_url, v)))
-_SYMBOL = _Rule("a symbol of ASCII letters and digits (upper-cased)", _is_symbol, str.upper)
-_SYMBOL_LIST = _Rule("symbols of ASCII letters and digits (upper-cased)",
-                     lambda v: all(map(_is_symbol, v)), lambda v: tuple(map(str.upper, v)))
-_USER_IDS = _Rule("Telegram user ids (integers >= 1)", lambda v: all(i >= 1 for i in v))
-# Catches a pasted chat id or a truncated token early; the value itself is never shown.
-# Telegram's rule for setWebhook's secret_token (it comes back as X-Telegram-Bot-Api-Secret-Token).
-_WEBHOOK_SECRET = _Rule("unset, or 1-256 characters of A-Z a-z 0-9 _ -",
-                        lambda v: v is None or re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v) is not None)
-_INSTANCE_NAME = _Rule("unset, or 1-64 characters of A-Z a-z 0-9 _ . -",
-                       lambda v: v is None or valid_instance_name(v))
-_TOKEN = _Rule("unset, or a bot token shaped like 123456:ABC-def_...",
-               lambda v: v is None or re.fullmatch(r"\d+:[A-Za-z0-9_-]+", v) is not None)
-
-
-def _setting(default: Any, doc: str, rule: _Rule | None = None, *,
+def _setting(default: Any, doc: str, rule: Rule | None = None, *,
              env_var: str | None = None, secret: bool = False) -> Any:
     """A dataclass field whose metadata feeds validation, docs and the ``config`` CLI."""
     metadata = {"doc": doc, "rule": rule, "env_var": env_var, "secret": secret}
@@ -145,107 +118,110 @@ def _setting(default: Any, doc: str, rule: _Rule | None = None, *,
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BotConfig:
-    """All settings; constructing one validates it (see ``load_config`` for the sources)."""
+    """All settings; constructing one validates it.
+
+    ``core.config_loader.load_config`` builds one from the operator's sources.
+    """
 
     # --- Telegram ---
     telegram_token: str | None = _setting(
-        None, "Bot token from @BotFather; read only from its env var, never printed.", _TOKEN,
+        None, "Bot token from @BotFather; read only from its env var, never printed.", TOKEN,
         env_var=TOKEN_ENV_VAR, secret=True)
     telegram_api_url: str = _setting(DEFAULT_TELEGRAM_API_URL,
-                                     "Bot API base URL (python-telegram-bot base_url).", _HTTP_URL)
+                                     "Bot API base URL (python-telegram-bot base_url).", HTTP_URL)
     telegram_mode: TelegramMode = _setting("polling", "How updates arrive: polling or webhook.")
-    webhook_url: str = _setting("", "Public https:// URL for webhook mode.", _OPTIONAL_URL)
-    webhook_listen: str = _setting("127.0.0.1", "Address the webhook server binds.", _NON_EMPTY)
-    webhook_port: int = _setting(8443, "Port the webhook server binds.", _LISTEN_PORT)
+    webhook_url: str = _setting("", "Public https:// URL for webhook mode.", OPTIONAL_URL)
+    webhook_listen: str = _setting("127.0.0.1", "Address the webhook server binds.", NON_EMPTY)
+    webhook_port: int = _setting(8443, "Port the webhook server binds.", LISTEN_PORT)
     webhook_secret_token: str | None = _setting(
         None, "Secret Telegram sends with every webhook update; unset: a new random one per start.",
-        _WEBHOOK_SECRET, secret=True)
+        WEBHOOK_SECRET, secret=True)
     webhook_behind_tls_proxy: bool = _setting(
         False, "A TLS-terminating proxy forwards to webhook_listen (else a non-loopback "
         "webhook_listen is warned about at start).")
     # --- Users ---
     admin_ids: tuple[int, ...] = _setting((), "Telegram user ids allowed admin commands.",
-                                          _USER_IDS)
+                                          USER_IDS)
     allowed_users: tuple[int, ...] = _setting(
-        (), "Telegram user ids allowed to use the bot; empty means everyone.", _USER_IDS)
-    user_rate_limit_count: int = _setting(20, "Commands one user may send per window.", _COUNT)
-    user_rate_limit_window_s: float = _setting(60.0, "Per-user rate-limit window (s).", _POSITIVE)
+        (), "Telegram user ids allowed to use the bot; empty means everyone.", USER_IDS)
+    user_rate_limit_count: int = _setting(20, "Commands one user may send per window.", COUNT)
+    user_rate_limit_window_s: float = _setting(60.0, "Per-user rate-limit window (s).", POSITIVE)
     command_workers: int = _setting(
         8, "Actors running commands in parallel (each may wait on the market up to 5 s).",
-        _COUNT)
+        COUNT)
     # --- Telegram flood limits (docs/telegram.md) ---
     telegram_chat_burst: int = _setting(
-        3, "Messages one chat may get back to back before the sustained rate applies.", _COUNT)
+        3, "Messages one chat may get back to back before the sustained rate applies.", COUNT)
     telegram_chat_per_s: float = _setting(
-        1.0, "Sustained messages per second to one chat.", _POSITIVE)
+        1.0, "Sustained messages per second to one chat.", POSITIVE)
     telegram_group_burst: int = _setting(
-        3, "The burst for a group (which also gets at most 20 messages a minute).", _COUNT)
+        3, "The burst for a group (which also gets at most 20 messages a minute).", COUNT)
     telegram_queue_per_chat: int = _setting(
-        50, "Calls queued for one chat before the least valuable are dropped.", _COUNT)
+        50, "Calls queued for one chat before the least valuable are dropped.", COUNT)
     # --- Exchange HTTP ---
     exchange_urls: tuple[str, ...] = _setting(DEFAULT_EXCHANGE_URLS,
-                                              "Exchange REST base URLs, tried in order.", _URL_LIST)
-    default_quote: str = _setting("USDT", "Quote asset when a user names only a base.", _SYMBOL)
-    http_connect_timeout_s: float = _setting(3.05, "HTTP connect timeout (s).", _POSITIVE)
-    http_read_timeout_s: float = _setting(10.0, "HTTP read timeout (s).", _POSITIVE)
+                                              "Exchange REST base URLs, tried in order.", URL_LIST)
+    default_quote: str = _setting("USDT", "Quote asset when a user names only a base.", SYMBOL)
+    http_connect_timeout_s: float = _setting(3.05, "HTTP connect timeout (s).", POSITIVE)
+    http_read_timeout_s: float = _setting(10.0, "HTTP read timeout (s).", POSITIVE)
     fetcher_pool_size: int = _setting(
-        8, "HTTP worker actors in the fetcher pool (requests in parallel).", _COUNT)
+        8, "HTTP worker actors in the fetcher pool (requests in parallel).", COUNT)
     rate_limit_strategy: RateLimitStrategy = _setting("sliding_window",
                                                       "Algorithm of the exchange request limiter.")
     request_weight_limit_per_minute: int = _setting(
-        6000, "Request weight per minute until exchangeInfo reports the real limit.", _COUNT)
+        6000, "Request weight per minute until exchangeInfo reports the real limit.", COUNT)
     # --- Circuit breaker ---
     breaker_failure_threshold: int = _setting(
-        5, "Failures within the window before a circuit breaker may open.", _COUNT)
+        5, "Failures within the window before a circuit breaker may open.", COUNT)
     breaker_failure_rate: float = _setting(
-        0.5, "Failure fraction within the window that opens a circuit breaker.", _FRACTION)
+        0.5, "Failure fraction within the window that opens a circuit breaker.", FRACTION)
     breaker_window_s: float = _setting(60.0, "Window a breaker counts failures in (s).",
-                                       _POSITIVE)
+                                       POSITIVE)
     # Short: a trial is one request, and users get fresh data back seconds after an outage
     # ends instead of stale answers for half a minute (the fault matrix measures this).
     breaker_reset_timeout_s: float = _setting(
-        3.0, "First wait before an open breaker lets a trial call through (s).", _POSITIVE)
+        3.0, "First wait before an open breaker lets a trial call through (s).", POSITIVE)
     breaker_max_reset_timeout_s: float = _setting(
-        30.0, "Cap on that wait, which doubles after each failed trial (s).", _POSITIVE)
+        30.0, "Cap on that wait, which doubles after each failed trial (s).", POSITIVE)
     # --- Storage ---
-    db_path: str = _setting(DEFAULT_DB_PATH, "SQLite database file.", _NON_EMPTY)
-    db_read_pool_size: int = _setting(4, "Read-only SQLite connections.", _COUNT)
-    db_batch_size: int = _setting(500, "Rows per batched write.", _COUNT)
-    db_flush_interval_ms: int = _setting(200, "Longest a write waits for its batch (ms).", _COUNT)
+    db_path: str = _setting(DEFAULT_DB_PATH, "SQLite database file.", NON_EMPTY)
+    db_read_pool_size: int = _setting(4, "Read-only SQLite connections.", COUNT)
+    db_batch_size: int = _setting(500, "Rows per batched write.", COUNT)
+    db_flush_interval_ms: int = _setting(200, "Longest a write waits for its batch (ms).", COUNT)
     db_slow_query_ms: float = _setting(50.0, "Queries slower than this are logged (ms).",
-                                       _NON_NEGATIVE)
+                                       NON_NEGATIVE)
     # --- Retention (history is pruned by the writer, a bounded batch at a time) ---
     command_log_retention_days: float = _setting(
         30.0, "Days of command log (behind /stats) and of the alert firing log (behind the "
-        "digest and /export) kept.", _POSITIVE)
+        "digest and /export) kept.", POSITIVE)
     fired_alerts_kept_per_user: int = _setting(
         20, "Fired (and notified) alerts kept per user, the newest; older ones are deleted.",
-        _NON_NEGATIVE_INT)
+        NON_NEGATIVE_INT)
     candles_kept_per_series: int = _setting(
-        5000, "Stored candles kept per symbol and interval, the newest.", _COUNT)
+        5000, "Stored candles kept per symbol and interval, the newest.", COUNT)
     db_prune_interval_s: float = _setting(
-        300.0, "Interval of the writer's prune runs (s); 0 disables pruning.", _NON_NEGATIVE)
+        300.0, "Interval of the writer's prune runs (s); 0 disables pruning.", NON_NEGATIVE)
     db_prune_batch_rows: int = _setting(
-        5000, "Most rows one prune run deletes (a full run is followed by another).", _COUNT)
+        5000, "Most rows one prune run deletes (a full run is followed by another).", COUNT)
     # --- Cache freshness (market/cache.py CacheTtls; stale data is still served when the
     # exchange fails, see docs/market.md) ---
     cache_ticker_ttl_s: float = _setting(
-        5.0, "Prices and 24h stats stay fresh this long (s).", _TTL)
+        5.0, "Prices and 24h stats stay fresh this long (s).", TTL)
     cache_analysis_ttl_s: float = _setting(
         5.0, "An analysis stays fresh this long (s); it shows the live price, so at most "
-        "cache_ticker_ttl_s.", _TTL)
+        "cache_ticker_ttl_s.", TTL)
     cache_klines_ttl_divisor: int = _setting(
         60, "Candles stay fresh for their interval divided by this (1h / 60 = 60 s), within "
-        "the floor and cap below.", _COUNT)
+        "the floor and cap below.", COUNT)
     cache_klines_ttl_min_s: float = _setting(
-        5.0, "Shortest freshness of candles (s), e.g. for 1m.", _TTL)
+        5.0, "Shortest freshness of candles (s), e.g. for 1m.", TTL)
     cache_klines_ttl_max_s: float = _setting(
-        120.0, "Longest freshness of candles (s), e.g. for 1d.", _TTL)
+        120.0, "Longest freshness of candles (s), e.g. for 1d.", TTL)
     # --- Memory ---
-    cache_size_mb: int = _setting(64, "In-memory market-data cache budget (MB).", _COUNT)
-    max_memory_mb: int = _setting(512, "Process memory budget (MB).", _COUNT)
-    memory_warning_percent: int = _setting(80, "Warn above this % of max_memory_mb.", _PERCENT)
-    memory_sample_interval_s: float = _setting(5.0, "Memory sampling interval (s).", _POSITIVE)
+    cache_size_mb: int = _setting(64, "In-memory market-data cache budget (MB).", COUNT)
+    max_memory_mb: int = _setting(512, "Process memory budget (MB).", COUNT)
+    memory_warning_percent: int = _setting(80, "Warn above this % of max_memory_mb.", PERCENT)
+    memory_sample_interval_s: float = _setting(5.0, "Memory sampling interval (s).", POSITIVE)
     # --- Loading ---
     lazy_indicator: bool = _setting(
         True, "Start the indicator actor at the first analysis rather than with the bot (market "
@@ -253,53 +229,53 @@ class BotConfig:
     preload_on_start: bool = _setting(False, "Fetch preload_symbols when the bot starts.")
     preload_symbols: tuple[str, ...] = _setting(
         ("BTC", "ETH"), "Base symbols fetched at start when preload_on_start is true.",
-        _SYMBOL_LIST)
+        SYMBOL_LIST)
     performance_monitoring: bool = _setting(
         True, "Log a metrics.snapshot line every metrics_interval_s (false: no metrics actor).")
     # --- Observability ---
     status_port: int = _setting(9108, "Status/metrics HTTP port on 127.0.0.1; 0 disables.",
-                                _PORT)
-    log_file: str | None = _setting(None, "Append logs here; empty = stdout.", _OPTIONAL_PATH)
+                                PORT)
+    log_file: str | None = _setting(None, "Append logs here; empty = stdout.", OPTIONAL_PATH)
     log_format: LogFormat = _setting("json", "One JSON object per line, or text for humans.")
     log_level: LogLevel = _setting("INFO", "Lowest level logged.")
-    metrics_interval_s: float = _setting(60.0, "Interval of metrics log events (s).", _POSITIVE)
+    metrics_interval_s: float = _setting(60.0, "Interval of metrics log events (s).", POSITIVE)
     instance_name: str | None = _setting(
         None, "Names this instance in logs, /actors, /healthz and /metrics (unique per running "
-        "instance); unset: host:pid:start time.", _INSTANCE_NAME)
+        "instance); unset: host:pid:start time.", INSTANCE_NAME)
     # --- Alerts ---
     alert_sweep_interval_s: float = _setting(5.0, "Interval of price-alert checks (s).",
-                                             _POSITIVE)
-    max_alerts_per_user: int = _setting(50, "Active price alerts one user may hold.", _COUNT)
+                                             POSITIVE)
+    max_alerts_per_user: int = _setting(50, "Active price alerts one user may hold.", COUNT)
     # --- Pushed alerts to admins (ops/alerting.py) ---
     ops_alert_interval_s: float = _setting(
-        10.0, "Interval of the health samples behind pushed admin alerts (s).", _POSITIVE)
+        10.0, "Interval of the health samples behind pushed admin alerts (s).", POSITIVE)
     ops_alert_cooldown_s: float = _setting(
         300.0, "Bad news about one problem is pushed at most once per this (s).",
-        _NON_NEGATIVE)
+        NON_NEGATIVE)
     ops_alert_max_per_minute: int = _setting(
-        3, "Pushed admin alerts in any 60 s, all problems together.", _COUNT)
+        3, "Pushed admin alerts in any 60 s, all problems together.", COUNT)
     ops_alert_error_rate: float = _setting(
-        0.2, "5-minute command error rate above which admins are alerted.", _FRACTION)
+        0.2, "5-minute command error rate above which admins are alerted.", FRACTION)
     ops_alert_p95_ms: float = _setting(
-        5000.0, "5-minute p95 command latency above which admins are alerted (ms).", _POSITIVE)
+        5000.0, "5-minute p95 command latency above which admins are alerted (ms).", POSITIVE)
     ops_alert_min_commands: int = _setting(
-        10, "Commands in 5 minutes before error rate and latency are judged.", _COUNT)
+        10, "Commands in 5 minutes before error rate and latency are judged.", COUNT)
     # --- Supervision ---
     restart_intensity: int = _setting(
         5, "Restarts allowed within restart_period_s before a supervisor escalates.",
-        _NON_NEGATIVE_INT)
-    restart_period_s: float = _setting(30.0, "Window restarts are counted in (s).", _POSITIVE)
-    restart_backoff_base_s: float = _setting(0.05, "First restart delay (s).", _NON_NEGATIVE)
-    restart_backoff_cap_s: float = _setting(5.0, "Longest restart delay (s).", _NON_NEGATIVE)
+        NON_NEGATIVE_INT)
+    restart_period_s: float = _setting(30.0, "Window restarts are counted in (s).", POSITIVE)
+    restart_backoff_base_s: float = _setting(0.05, "First restart delay (s).", NON_NEGATIVE)
+    restart_backoff_cap_s: float = _setting(5.0, "Longest restart delay (s).", NON_NEGATIVE)
     restart_backoff_reset_s: float = _setting(
-        30.0, "Uptime after which the restart delay falls back to the base (s).", _POSITIVE)
-    heartbeat_interval_s: float = _setting(1.0, "Interval of actor heartbeats (s).", _POSITIVE)
+        30.0, "Uptime after which the restart delay falls back to the base (s).", POSITIVE)
+    heartbeat_interval_s: float = _setting(1.0, "Interval of actor heartbeats (s).", POSITIVE)
     hang_timeout_s: float = _setting(10.0, "Silence after which an actor is hung (s).",
-                                     _POSITIVE)
-    shutdown_timeout_s: float = _setting(5.0, "Time each actor gets to stop (s).", _POSITIVE)
+                                     POSITIVE)
+    shutdown_timeout_s: float = _setting(5.0, "Time each actor gets to stop (s).", POSITIVE)
 
     def __post_init__(self) -> None:
-        for spec in _SPECS:
+        for spec in SPECS:
             # object.__setattr__ because the dataclass is frozen; normalising (int -> float,
             # list -> tuple, "debug" -> "DEBUG") happens only here, during construction.
             object.__setattr__(self, spec.name, spec.validate(getattr(self, spec.name)))
@@ -310,12 +286,12 @@ class BotConfig:
 
     def redacted(self) -> dict[str, object]:
         """All settings as plain data, safe to print: the token shows only as <set>/<unset>."""
-        return {spec.name: spec.plain(getattr(self, spec.name)) for spec in _SPECS}
+        return {spec.name: spec.plain(getattr(self, spec.name)) for spec in SPECS}
 
     def with_overrides(self, **overrides: Any) -> BotConfig:
         """A copy with some settings changed, validated like any other config."""
         for name, value in overrides.items():
-            _spec_named(name, value)
+            spec_named(name, value)
         return dataclasses.replace(self, **overrides)
 
 
@@ -346,101 +322,13 @@ _CROSS_FIELD_CHECKS: tuple[_CrossCheck, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class _Kind:
-    """How one field type is parsed from an env string and checked/normalised as a value."""
-
-    expected: str
-    from_env: Callable[[str], Any]  # raises ValueError
-    check: Callable[[Any], Any]  # returns the normalised value, raises ValueError
-
-
-_BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True,
-               "0": False, "false": False, "no": False, "off": False}
-
-
-def _require(condition: bool, value: Any) -> Any:
-    if not condition:
-        raise ValueError(value)
-    return value
-
-
-def _parse_bool(text: str) -> bool:
-    if text.lower() not in _BOOL_WORDS:
-        raise ValueError(text)
-    return _BOOL_WORDS[text.lower()]
-
-
-def _check_int(value: Any) -> int:
-    # bool is an int subclass, but `port = true` in TOML is a mistake, not 1.
-    return int(_require(isinstance(value, int) and not isinstance(value, bool), value))
-
-
-def _check_float(value: Any) -> float:
-    _require(isinstance(value, (int, float)) and not isinstance(value, bool), value)
-    return float(_require(math.isfinite(value), value))
-
-
-def _check_optional_str(value: Any) -> str | None:
-    # TOML has no null, so "" is how a file (or env var) says "unset".
-    return None if value == "" else _require(value is None or isinstance(value, str), value)
-
-
-def _choice_kind(choices: tuple[str, ...]) -> _Kind:
-    by_folded = {choice.casefold(): choice for choice in choices}
-
-    def check(value: Any) -> str:
-        _require(isinstance(value, str) and value.casefold() in by_folded, value)
-        return by_folded[value.casefold()]
-
-    return _Kind(f"one of {', '.join(choices)}", str, check)
-
-
-def _tuple_kind(item: _Kind, noun: str) -> _Kind:
-    def from_env(text: str) -> tuple[Any, ...]:
-        return tuple(item.from_env(part.strip()) for part in text.split(",") if part.strip())
-
-    def check(value: Any) -> tuple[Any, ...]:
-        return tuple(map(item.check, _require(isinstance(value, (list, tuple)), value)))
-
-    return _Kind(f"a list of {noun} (comma-separated in env vars)", from_env, check)
-
-
-_SIMPLE_KINDS: dict[object, _Kind] = {
-    bool: _Kind("true/false (or 1/0, yes/no, on/off)", _parse_bool,
-                lambda v: _require(isinstance(v, bool), v)),
-    int: _Kind("an integer", int, _check_int),
-    float: _Kind("a number", float, _check_float),
-    str: _Kind("a string", str, lambda v: _require(isinstance(v, str), v)),
-    str | None: _Kind("a string, or empty for unset", str, _check_optional_str),
-}
-
-
-_PLURAL_NOUNS: dict[object, str] = {int: "integers", str: "strings"}
-
-
-def _kind_for(hint: Any) -> _Kind:
-    origin = typing.get_origin(hint)
-    if origin is Literal:
-        return _choice_kind(typing.get_args(hint))
-    if origin is tuple:
-        item_hint = typing.get_args(hint)[0]
-        return _tuple_kind(_kind_for(item_hint), _PLURAL_NOUNS[item_hint])
-    if origin in (typing.Union, types.UnionType):
-        hint = str | None if set(typing.get_args(hint)) == {str, type(None)} else hint
-    try:
-        return _SIMPLE_KINDS[hint]
-    except KeyError:
-        raise TypeError(f"BotConfig has no parser for type {hint!r}") from None
-
-
-@dataclass(frozen=True, slots=True)
 class _Spec:
     """Everything known about one setting, derived once from the dataclass field."""
 
     name: str
     env_var: str
-    kind: _Kind
-    rule: _Rule | None
+    kind: Kind
+    rule: Rule | None
     doc: str
     secret: bool
     default: Any
@@ -455,17 +343,17 @@ class _Spec:
             result = self.kind.check(value)
             if self.rule is not None:
                 result = self.rule.normalize(result)
-                _require(self.rule.accepts(result), value)
+                require(self.rule.accepts(result), value)
             return result
         except ValueError:
-            shown = _REDACTED_VALUE if self.secret else value
+            shown = REDACTED_VALUE if self.secret else value
             raise ConfigError(key or self.name, shown, self.allowed) from None
 
     def from_env(self, raw: str) -> Any:
         try:
             parsed = self.kind.from_env(raw.strip())
         except ValueError:
-            raise ConfigError(self.env_var, _REDACTED_VALUE if self.secret else raw,
+            raise ConfigError(self.env_var, REDACTED_VALUE if self.secret else raw,
                               self.allowed) from None
         return self.validate(parsed, key=self.env_var)
 
@@ -481,100 +369,22 @@ def _build_specs() -> tuple[_Spec, ...]:
     hints = typing.get_type_hints(BotConfig)
     return tuple(
         _Spec(name=f.name, env_var=f.metadata["env_var"] or ENV_PREFIX + f.name.upper(),
-              kind=_kind_for(hints[f.name]), rule=f.metadata["rule"], doc=f.metadata["doc"],
+              kind=kind_for(hints[f.name]), rule=f.metadata["rule"], doc=f.metadata["doc"],
               secret=f.metadata["secret"], default=f.default)
         for f in dataclasses.fields(BotConfig))
 
 
-_SPECS = _build_specs()
-_SPECS_BY_NAME = {spec.name: spec for spec in _SPECS}
+SPECS = _build_specs()
+SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
 
 
-def _spec_named(name: str, value: object) -> _Spec:
-    spec = _SPECS_BY_NAME.get(name)
+def spec_named(name: str, value: object) -> _Spec:
+    spec = SPECS_BY_NAME.get(name)
     if spec is None:
-        close = difflib.get_close_matches(name, _SPECS_BY_NAME, n=3)
+        close = difflib.get_close_matches(name, SPECS_BY_NAME, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see docs/configuration.md"
         raise ConfigError(name, value, f"unknown setting{hint}")
     return spec
-
-
-@dataclass(frozen=True, slots=True)
-class SettingInfo:
-    """One setting as shown in docs/configuration.md and by ``bot.py config``."""
-
-    name: str
-    env_var: str
-    default: str
-    doc: str
-    allowed: str
-
-
-def _render_default(value: object) -> str:
-    if value is None or value == "" or value == ():
-        return "(empty)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    return str(value)
-
-
-def describe_settings() -> tuple[SettingInfo, ...]:
-    """Every setting in declaration order, with its env var, rendered default and doc."""
-    return tuple(SettingInfo(spec.name, spec.env_var, _render_default(spec.default), spec.doc,
-                             spec.allowed) for spec in _SPECS)
-
-
-def _read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as file:
-            return tomllib.load(file)
-    except OSError as error:
-        raise ConfigError(CONFIG_FILE_KEY, os.fspath(path),
-                          f"a readable TOML file ({error.strerror or error})") from error
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
-        detail = " ".join(str(error).split())  # keep the error to one line
-        raise ConfigError(CONFIG_FILE_KEY, os.fspath(path), f"valid TOML ({detail})") from error
-
-
-@dataclass(frozen=True, slots=True)
-class Deprecation:
-    """An old setting still accepted for one release: renamed to ``replacement``, or (None)
-    removed and ignored. ``key`` is the TOML key or env var the operator wrote."""
-
-    name: str
-    key: str
-    replacement: str | None
-    note: str
-
-
-DEPRECATED_SETTINGS: Mapping[str, tuple[str | None, str]] = {
-    # It only ever delayed the indicator actor: market data was always fetched on first use.
-    "lazy_loading": ("lazy_indicator", "it only ever delayed the indicator actor"),
-    # Each fetch worker does one request at a time on its own connection per exchange URL,
-    # so a bigger pool was never used; fetcher_pool_size is the number of connections.
-    "http_max_connections": (None, "ignored: each fetch worker keeps one connection per "
-                             "exchange URL, so fetcher_pool_size sets how many there are"),
-}
-"""Old name -> (new name or None if removed, why); accepted until the next release."""
-
-
-def _deprecated(name: str, key: str, raw: Any, values: dict[str, Any],
-                found: list[Deprecation] | None) -> None:
-    """Move a deprecated setting's value to its new name (validated there) and note it."""
-    replacement, why = DEPRECATED_SETTINGS[name]
-    if replacement is not None:
-        spec = _SPECS_BY_NAME[replacement]
-        if key.startswith(ENV_PREFIX):
-            try:
-                raw = spec.kind.from_env(str(raw).strip())
-            except ValueError:
-                raise ConfigError(key, raw, spec.allowed) from None
-        values.setdefault(replacement, spec.validate(raw, key=key))
-    if found is not None and all(known.name != name for known in found):
-        renamed = f"renamed to {replacement} ({why})" if replacement else why
-        found.append(Deprecation(name, key, replacement, renamed))
 
 
 def with_webhook_secret(config: BotConfig) -> BotConfig:
@@ -586,50 +396,3 @@ def with_webhook_secret(config: BotConfig) -> BotConfig:
     if config.telegram_mode != "webhook" or config.webhook_secret_token:
         return config
     return dataclasses.replace(config, webhook_secret_token=secrets.token_urlsafe(32))
-
-
-def load_config(*, toml_path: str | os.PathLike[str] | None = None,
-                environ: Mapping[str, str] | None = None,
-                deprecations: list[Deprecation] | None = None) -> BotConfig:
-    """Defaults, then the TOML file's flat keys, then CRYPTOBOT_* env vars; validated.
-
-    A deprecated setting (``DEPRECATED_SETTINGS``) is accepted and noted in ``deprecations``,
-    which the caller logs once logging is set up; the new name wins when both are given.
-    """
-    environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    old_values: list[tuple[str, str, Any]] = []  # applied last, so a new name always wins
-    if toml_path is not None:
-        for name, value in _read_toml(toml_path).items():
-            if name in DEPRECATED_SETTINGS:
-                old_values.append((name, name, value))
-                continue
-            spec = _spec_named(name, value)
-            if spec.secret:
-                raise ConfigError(name, _REDACTED_VALUE,
-                                  f"secrets are not read from files; set {spec.env_var}")
-            values[name] = spec.validate(value)
-    misplaced_token = ENV_PREFIX + "TELEGRAM_TOKEN"
-    if misplaced_token in environ:
-        raise ConfigError(misplaced_token, _REDACTED_VALUE, f"the token is read only from "
-                          f"{TOKEN_ENV_VAR}")
-    env_sourced: dict[str, str] = {}
-    for spec in _SPECS:
-        raw = environ.get(spec.env_var)
-        if raw is not None:
-            values[spec.name] = spec.from_env(raw)
-            env_sourced[spec.name] = raw
-    for name in DEPRECATED_SETTINGS:
-        raw = environ.get(ENV_PREFIX + name.upper())
-        if raw is not None:
-            old_values.insert(0, (name, ENV_PREFIX + name.upper(), raw))  # env before TOML
-    for name, key, raw in old_values:
-        _deprecated(name, key, raw, values, deprecations)
-    try:
-        return BotConfig(**values)
-    except ConfigError as error:
-        # Only cross-field checks can fail here; name the env var the operator actually set.
-        if error.key not in env_sourced:
-            raise
-        spec = _SPECS_BY_NAME[error.key]
-        raise ConfigError(spec.env_var, env_sourced[error.key], error.allowed) from None

@@ -27,7 +27,8 @@ from actors.market_access import MarketAccess
 from bot import CryptoBot, build_specs, render_config
 from supervision.address import Directory
 from fakes.telegram.bot_api import FakeBotApi
-from core.config import BotConfig, describe_settings
+from core.config import BotConfig
+from core.config_catalogue import describe_settings
 from fakes.exchange.simulator import ExchangeSimulator
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext

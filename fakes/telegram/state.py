@@ -8,7 +8,6 @@ moves bytes and does the one blocking thing, the getUpdates long poll.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Any
 
 from fakes.telegram.inline import InlineQueries
 from fakes.telegram.menus import CommandMenus
+from fakes.telegram.params import integer_param, json_param
 from fakes.telegram.records import CallRecord, SentRecord
 from fakes.telegram.rules import (
     BotApiError,
@@ -55,35 +55,6 @@ def chat_type_of(chat_id: int) -> str:
     return "supergroup" if str(chat_id).startswith("-100") else "group"
 
 
-def _integer(params: dict[str, Any], name: str, *, required: bool = True) -> int | None:
-    value = params.get(name)
-    if value is None or value == "":
-        if required:
-            raise BotApiError(400, f"Bad Request: {name} is empty")
-        return None
-    if isinstance(value, bool):
-        raise BotApiError(400, f"Bad Request: {name} must be an integer")
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value))
-    except ValueError:
-        if name == "chat_id":
-            raise BotApiError(400, "Bad Request: chat not found") from None
-        raise BotApiError(400, f"Bad Request: {name} must be an integer") from None
-
-
-def _decoded(params: dict[str, Any], name: str) -> Any:
-    """A JSON-typed parameter: PTB sends it json.dumps'd in a form field."""
-    value = params.get(name)
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError:
-        raise BotApiError(400, f"Bad Request: can't parse {name} JSON object") from None
-
-
 class BotApiState:
     """The fake server's memory; not thread-safe (the server calls it under its lock)."""
 
@@ -113,7 +84,7 @@ class BotApiState:
             "sendchataction": self._send_chat_action,
             "answerinlinequery": lambda params, files: self.inline.answer(params, self._clock()),
             "setmycommands": lambda params, files: self.menus.set(
-                params, _decoded(params, "commands"), self.chats),
+                params, json_param(params, "commands"), self.chats),
             "getmycommands": lambda params, files: self.menus.get(params, self.chats),
             "deletemycommands": lambda params, files: self.menus.delete(params, self.chats),
         }
@@ -230,7 +201,7 @@ class BotApiState:
 
     def _delete_webhook(self, params: dict[str, Any], files: dict[str, bytes]) -> bool:
         self.webhook_url = ""
-        if _decoded(params, "drop_pending_updates") is True:
+        if json_param(params, "drop_pending_updates") is True:
             self.updates.clear()
         return True
 
@@ -249,11 +220,11 @@ class BotApiState:
                 "pending_update_count": len(self.updates)}
 
     def _send_message(self, params: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
-        chat_id = _integer(params, "chat_id")
+        chat_id = integer_param(params, "chat_id")
         assert chat_id is not None
         parse_mode = params.get("parse_mode")
         visible = check_text(params.get("text"), parse_mode)
-        markup = _decoded(params, "reply_markup")
+        markup = json_param(params, "reply_markup")
         keyboard_rows(markup)
         self._admit(chat_id, is_message=True)
         message_id = self._next_message_id(chat_id)
@@ -264,12 +235,12 @@ class BotApiState:
 
     def _edit_message_text(self, params: dict[str, Any],
                            files: dict[str, bytes]) -> dict[str, Any]:
-        chat_id = _integer(params, "chat_id")
-        message_id = _integer(params, "message_id")
+        chat_id = integer_param(params, "chat_id")
+        message_id = integer_param(params, "message_id")
         assert chat_id is not None and message_id is not None
         parse_mode = params.get("parse_mode")
         visible = check_text(params.get("text"), parse_mode)
-        markup = _decoded(params, "reply_markup")
+        markup = json_param(params, "reply_markup")
         keyboard_rows(markup)
         stored = self.messages.get((chat_id, message_id))
         if stored is None:
@@ -289,8 +260,8 @@ class BotApiState:
         return self._message_json(chat_id, message_id, text=visible, markup=markup)
 
     def _delete_message(self, params: dict[str, Any], files: dict[str, bytes]) -> bool:
-        chat_id = _integer(params, "chat_id")
-        message_id = _integer(params, "message_id")
+        chat_id = integer_param(params, "chat_id")
+        message_id = integer_param(params, "message_id")
         assert chat_id is not None and message_id is not None
         if self.messages.pop((chat_id, message_id), None) is None:
             raise BotApiError(400, "Bad Request: message to delete not found")
@@ -308,13 +279,13 @@ class BotApiState:
         return True
 
     def _send_photo(self, params: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
-        chat_id = _integer(params, "chat_id")
+        chat_id = integer_param(params, "chat_id")
         assert chat_id is not None
         photo = check_photo(params, files)
         parse_mode = params.get("parse_mode")
         caption = params.get("caption")
         visible = check_caption(caption, parse_mode)
-        markup = _decoded(params, "reply_markup")
+        markup = json_param(params, "reply_markup")
         keyboard_rows(markup)
         self._admit(chat_id, is_message=True)
         message_id = self._next_message_id(chat_id)
@@ -332,12 +303,12 @@ class BotApiState:
         return result
 
     def _send_document(self, params: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
-        chat_id = _integer(params, "chat_id")
+        chat_id = integer_param(params, "chat_id")
         assert chat_id is not None
         document = check_document(params, files)
         parse_mode, caption = params.get("parse_mode"), params.get("caption")
         visible = check_caption(caption, parse_mode)
-        markup = _decoded(params, "reply_markup")
+        markup = json_param(params, "reply_markup")
         keyboard_rows(markup)
         self._admit(chat_id, is_message=True)
         message_id = self._next_message_id(chat_id)
@@ -355,7 +326,7 @@ class BotApiState:
         return result
 
     def _send_chat_action(self, params: dict[str, Any], files: dict[str, bytes]) -> bool:
-        chat_id = _integer(params, "chat_id")
+        chat_id = integer_param(params, "chat_id")
         action = params.get("action")
         if action not in _CHAT_ACTIONS:
             raise BotApiError(400, "Bad Request: wrong parameter action in request")

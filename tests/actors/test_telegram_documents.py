@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.telegram_outbox import TransportStats
+from actors.telegram_stats import TransportStats
 from fakes.telegram import uploads
 from messages.chat import ChatReply, ReplyFailed
 from tests.actors.telegram_fixtures import (  # noqa: F401 (fake, make_bot, bot: fixtures)

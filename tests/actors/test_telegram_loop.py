@@ -17,10 +17,9 @@ from actors.telegram_loop import (
     TelegramLoop,
     TransportError,
     TransportTuning,
-    WebhookSettings,
-    exposure_warning,
     quiet_token_leaking_loggers,
 )
+from actors.telegram_webhook import WebhookSettings, exposure_warning
 from fakes.telegram.bot_api import FakeBotApi
 from messages.chat import ChatReply
 

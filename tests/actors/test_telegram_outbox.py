@@ -14,7 +14,8 @@ from typing import Any, cast
 import pytest
 from telegram import Bot
 
-from actors.telegram_outbox import Outbox, TransportCounters
+from actors.telegram_outbox import Outbox
+from actors.telegram_stats import TransportCounters
 from chat.outbound import DeliveryPolicy, OutboundLimits
 from messages.chat import ChatReply, ReplyFailed
 

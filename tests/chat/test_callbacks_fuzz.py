@@ -35,7 +35,8 @@ from chat.keyboards import (
     watchlist_keyboard,
 )
 from chat.parsing import UsageError, parse_alert_id
-from chat.policy import PRESS_COSTS, AnswerNow, ConversationPolicy, Dispatch
+from chat.decisions import AnswerNow, Dispatch
+from chat.policy import PRESS_COSTS, ConversationPolicy
 from market.intervals import INTERVAL_MS
 from messages.chat import ButtonPressed
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chat.charts import CAPTION_LIMIT, ChartUnavailable, caption, render_chart
+from chat.chart_caption import CAPTION_LIMIT, caption
+from chat.charts import ChartUnavailable, render_chart
 from chat.html import html_problem, visible_text
 from market.analysis import MarketAnalysis
 from market.candles import Candles, load_csv

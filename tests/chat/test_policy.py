@@ -8,17 +8,8 @@ import pytest
 
 from chat.arguments import SymbolInterval
 from chat.parsing import read_text
-from chat.policy import (
-    COMMAND_TIMEOUT_S,
-    AnswerNow,
-    ConversationPolicy,
-    Decision,
-    Deliver,
-    Dispatch,
-    Ignore,
-    ShowLoading,
-    TimeOut,
-)
+from chat.decisions import AnswerNow, Decision, Deliver, Dispatch, Ignore, ShowLoading, TimeOut
+from chat.policy import COMMAND_TIMEOUT_S, ConversationPolicy
 from chat.callbacks import DeleteAlertButton, RefreshWatchlist, ShowAnalysis, ShowChart, encode
 from chat.replies import ALREADY_RUNNING, LOADING_TEXT, NOT_YOURS, PRIVATE_TEXT, SORRY
 from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply, CommandDone

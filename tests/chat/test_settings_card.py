@@ -26,7 +26,7 @@ from chat.arguments import UsageError
 from chat.cards_alerting import mute_text
 from chat.cards_analysis import analysis_card
 from chat.cards_format import format_moment, format_time
-from chat.charts import caption
+from chat.chart_caption import caption
 from chat.commands import COMMANDS
 from chat.html import html_problem, visible_text
 from chat.keyboards import CURRENT_MARK, settings_keyboard

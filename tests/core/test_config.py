@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import (
-    CONFIG_FILE_KEY,
-    TOKEN_ENV_VAR,
-    BotConfig,
-    Deprecation,
-    describe_settings,
-    load_config,
-)
+from core.config import CONFIG_FILE_KEY, TOKEN_ENV_VAR, BotConfig
+from core.config_catalogue import describe_settings
+from core.config_loader import Deprecation, load_config
 from core.errors import ConfigError
 
 __all__: list[str] = []

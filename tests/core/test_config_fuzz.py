@@ -16,13 +16,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from core.config import (
-    CONFIG_FILE_KEY,
-    TOKEN_ENV_VAR,
-    BotConfig,
-    describe_settings,
-    load_config,
-)
+from core.config import CONFIG_FILE_KEY, TOKEN_ENV_VAR, BotConfig
+from core.config_catalogue import describe_settings
+from core.config_loader import load_config
 from core.errors import ConfigError
 
 TOKEN = "123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-ms"

@@ -11,7 +11,8 @@ import time
 import psutil
 import pytest
 
-from core.config import BotConfig, load_config
+from core.config import BotConfig
+from core.config_loader import load_config
 from core.errors import ConfigError
 from core.instance import InstanceId, this_instance, valid_instance_name
 
