@@ -132,22 +132,22 @@ class UserDataCommands:
         if forget_confirm_expired(request.message_date, self._clock()):
             return CommandResult((reply(request, FORGET_EXPIRED, keep=True),), "usage")
         self._forgetting(request.user_id, float("inf"))
+        refused = False
         try:
             forgotten = request_forget(self._writer, request)
         except NotSaved as exc:
-            self._forgetting(request.user_id, None)
+            refused = True
             return CommandResult((reply(request, not_saved_text(str(exc)), keep=True),),
                                  "unavailable")
         except ChildUnavailable:  # also AskTimeout: it may still commit
-            self._forgetting(request.user_id, self._monotonic())
             log_event(logger, "storage.write_unconfirmed", logging.WARNING,
                       request_id=request.request_id)
             return CommandResult((reply(request, FORGET_UNCONFIRMED, keep=True),),
                                  "unavailable")
-        except BaseException:
-            self._forgetting(request.user_id, self._monotonic())  # never "running" forever
-            raise
-        self._forgetting(request.user_id, self._monotonic())
+        finally:
+            # However the write ended (an unexpected error too), the user is never left
+            # "being forgotten" forever; a refused write deleted nothing.
+            self._forgetting(request.user_id, None if refused else self._monotonic())
         self._remember_anonymous(request.request_id)
         deleted = forgotten.deleted
         log_event(logger, "user_data.forgotten", logging.INFO, request_id=request.request_id,

@@ -4,7 +4,6 @@ and a release that tolerates a timer that was never started."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +23,12 @@ class Tick:
 class Ticking(SupervisedActor):
     """Counts the ticks its timer tells it."""
 
-    def __init__(self, ctx: ChildContext, seen: list[str], released: threading.Event) -> None:
+    def __init__(self, ctx: ChildContext, seen: list[str], released: threading.Event,
+                 three_ticks: threading.Event | None = None) -> None:
         super().__init__(ctx)
         self._seen = seen
         self._released = released
+        self._three_ticks = three_ticks or threading.Event()
         self._timer: PeriodicTimer | None = None
 
     def setup(self) -> None:
@@ -46,6 +47,8 @@ class Ticking(SupervisedActor):
 
     def _on_tick(self) -> None:
         self._seen.append("tick")
+        if len(self._seen) >= 3:
+            self._three_ticks.set()
 
 
 def _timer_threads(actor: str) -> list[threading.Thread]:
@@ -57,11 +60,11 @@ def test_start_periodic_ticks_the_actor_until_released(
 ) -> None:
     seen: list[str] = []
     released = threading.Event()
-    spec = ChildSpec(name="ticking", factory=lambda ctx: Ticking.start(ctx, seen, released))
+    three_ticks = threading.Event()
+    spec = ChildSpec(name="ticking", factory=lambda ctx: Ticking.start(ctx, seen, released,
+                                                                       three_ticks))
     tree = make_tree([spec])
-    deadline = time.monotonic() + 5
-    while len(seen) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert three_ticks.wait(5)
     assert len(seen) >= 3
     assert _timer_threads("ticking"), "the timer's thread is named after the actor"
     tree.stop(timeout_s=5)
