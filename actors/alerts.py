@@ -37,13 +37,14 @@ import pykka
 
 from actors.alert_outbox import AlertOutbox
 from actors.alert_rsi import RsiTracker
+from actors.fetch_batch import fetch_each
 from core.config import BotConfig
 from core.errors import BotError
 from core.logs import bind_request_id, log_event
 from core.stats import ActorStats
 from market.errors import UnknownSymbol
 from market.models import PriceTicker
-from messages.market import Fetch, FetchSpec
+from messages.market import FetchSpec
 from messages.storage import (
     FireCrossedAlerts,
     FiredAlerts,
@@ -52,11 +53,11 @@ from messages.storage import (
 )
 from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
-from supervision import request, request_future
+from supervision import request
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
-from supervision.timer import PeriodicTimer
+from supervision.timer import PeriodicTimer, start_periodic, stop_periodic
 
 __all__ = ["AlertStats", "AlertsActor", "alerts_spec"]
 
@@ -153,15 +154,13 @@ class AlertsActor(SupervisedActor):
         self._market_failed = False
 
     def setup(self) -> None:
-        self._timer = PeriodicTimer(self.actor_ref, SweepDue(), self._interval_s,
-                                    self.ctx.name).start()
+        self._timer = start_periodic(self, SweepDue(), self._interval_s)
         # At once rather than after one interval: alerts fired before a restart get notified.
         self.actor_ref.tell(SweepDue())
 
     def release(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+        stop_periodic(self._timer)
+        self._timer = None
 
     def handle(self, message: Any) -> Any:
         match message:
@@ -293,20 +292,10 @@ class AlertsActor(SupervisedActor):
     def _fetch(self, symbol_sets: Sequence[tuple[str, ...]], *,
                raise_errors: bool = True) -> list[Any]:
         """One ticker call per symbol set, all in flight at once, within one deadline."""
-        futures = []
-        for symbols in symbol_sets:
-            futures.append(request_future(self._fetcher, lambda reply_to: Fetch(
-                FetchSpec("prices", symbols=symbols), reply_to=reply_to, request_id=self._sweep_id)))
-        deadline = self._clock() + self._fetch_timeout_s
-        answers: list[Any] = []
-        for future in futures:
-            try:
-                answers.append(future.get(timeout=max(0.0, deadline - self._clock())))
-            except (BotError, pykka.Timeout) as exc:
-                if raise_errors:
-                    raise
-                answers.append(exc)
-        return answers
+        return fetch_each(self._fetcher, [FetchSpec("prices", symbols=symbols)
+                                          for symbols in symbol_sets],
+                          request_id=self._sweep_id, timeout_s=self._fetch_timeout_s,
+                          clock=self._clock, raise_errors=raise_errors)
 
     def _fire(self, prices: tuple[tuple[str, float], ...],
               rsi: tuple[tuple[str, str, float], ...]) -> FiredAlerts:

@@ -32,6 +32,7 @@ from typing import Any
 
 import pykka
 
+from actors.fetch_batch import fetch_each
 from chat.cards import WatchRow
 from chat.digest import DigestCard, digest_card, digest_message
 from core.config import BotConfig
@@ -47,7 +48,7 @@ from messages.digest import (
     FiringRecord,
     SettleDigests,
 )
-from messages.market import Fetch, FetchSpec
+from messages.market import FetchSpec
 from storage.errors import StorageUnavailable
 from storage.read_pool import ReadPool
 from supervision import request_future
@@ -304,22 +305,10 @@ class DigestActor(SupervisedActor):
     def _fetch(self, symbol_sets: Sequence[tuple[str, ...]], *,
                raise_errors: bool = True) -> list[Any]:
         """One 24h-ticker call per symbol set, all in flight at once, within one deadline."""
-        futures = [request_future(self._fetcher, self._fetch_message(symbols))
-                   for symbols in symbol_sets]
-        deadline = self._clock() + self._fetch_timeout_s
-        answers: list[Any] = []
-        for future in futures:
-            try:
-                answers.append(future.get(timeout=max(0.0, deadline - self._clock())))
-            except (BotError, pykka.Timeout) as exc:
-                if raise_errors:
-                    raise
-                answers.append(exc)
-        return answers
-
-    def _fetch_message(self, symbols: tuple[str, ...]) -> Callable[[pykka.Future[Any]], Fetch]:
-        spec = FetchSpec("tickers_24h", symbols=symbols)
-        return lambda reply_to: Fetch(spec, reply_to=reply_to, request_id=self._round_id)
+        return fetch_each(self._fetcher, [FetchSpec("tickers_24h", symbols=symbols)
+                                          for symbols in symbol_sets],
+                          request_id=self._round_id, timeout_s=self._fetch_timeout_s,
+                          clock=self._clock, raise_errors=raise_errors)
 
 
 def digest_spec(
