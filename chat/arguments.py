@@ -22,6 +22,7 @@ from chat.html import code, escape
 from chat.settings_request import SettingsRequest
 from core.errors import BotError
 from market.intervals import INTERVAL_MS, InvalidInterval, check_interval
+from users.settings import duration_seconds
 
 if TYPE_CHECKING:
     from chat.commands import CommandSpec
@@ -373,9 +374,6 @@ MUTE_DEFAULT_S = 3600.0
 """/mute without a duration: one hour."""
 MUTE_MAX_S = 7 * 86_400.0
 """The longest mute: a week, so a forgotten mute cannot silence alerts for good."""
-_DURATION = re.compile(r"([0-9]{1,6}(?:\.[0-9]+)?)\s*(s|sec|m|min|h|hr|d|w)")
-_DURATION_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86_400,
-                   "w": 604_800}
 
 
 def mute_args(spec: CommandSpec, words: tuple[str, ...]) -> MuteFor:
@@ -385,11 +383,10 @@ def mute_args(spec: CommandSpec, words: tuple[str, ...]) -> MuteFor:
     word = words[0].strip().lower()
     if word in ("off", "0", "unmute", "on"):
         return MuteFor(0.0)
-    match = _DURATION.fullmatch(word)
-    if match is None:
+    seconds = duration_seconds(word)
+    if seconds is None:
         raise UsageError(f"“{shown(words[0])}” is not a duration: try 30m, 2h or 1d, "
                          "or off.", spec)
-    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
     if not 60 <= seconds <= MUTE_MAX_S:
         raise UsageError("A mute lasts from 1 minute to 7 days.", spec)
     return MuteFor(seconds)

@@ -27,6 +27,7 @@ __all__ = [
     "QuietHours",
     "UserSettings",
     "canonical_key",
+    "duration_seconds",
     "normalize",
     "parse_duration",
     "parse_quiet",
@@ -201,15 +202,21 @@ def parse_quiet(text: str) -> QuietHours:
     return QuietHours(start, end)
 
 
+def duration_seconds(text: str) -> float | None:
+    """ "30m", "2h", "1.5d", "90 s", "1w" → seconds, or None for anything else (no bounds)."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    return None if match is None else float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
 def parse_duration(text: str) -> float:
     """A cool-down: "30m", "2h", "1d" → whole seconds, from 1 minute to 7 days."""
-    match = _DURATION.fullmatch(text.strip().lower())
-    if match is None:
+    given = duration_seconds(text)
+    if given is None:
         shown = text if len(text) <= 24 else text[:23] + "…"
         raise InvalidSetting("cooldown", f"“{shown}” is not a duration; write it like 30m, "
                                          "2h or 1d.")
     # Whole seconds: the canonical text ("90s", "2h") must say exactly what is stored.
-    seconds = float(round(float(match.group(1)) * _DURATION_UNITS[match.group(2)]))
+    seconds = float(round(given))
     if not COOLDOWN_MIN_S <= seconds <= COOLDOWN_MAX_S:
         raise InvalidSetting("cooldown", "A cool-down lasts from 1 minute to 7 days.")
     return seconds
