@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from core.config_rules import (
     COUNT,
+    DATABASE_URL,
     FRACTION,
     HTTP_URL,
     INSTANCE_NAME,
@@ -40,6 +41,7 @@ from core.config_rules import (
     PERCENT,
     PORT,
     POSITIVE,
+    REDIS_URL,
     Rule,
     SYMBOL,
     SYMBOL_LIST,
@@ -98,7 +100,8 @@ def mask_url_credentials(url: str) -> str:
 def url_passwords(config: BotConfig) -> list[str]:
     """The passwords inside the configured URLs, for the log redactor."""
     found = []
-    for url in (*config.exchange_urls, config.telegram_api_url, config.webhook_url):
+    for url in (*config.exchange_urls, config.telegram_api_url, config.webhook_url,
+                config.database_url or "", config.redis_url or ""):
         try:
             password = urlsplit(url).password
         except ValueError:
@@ -185,6 +188,12 @@ class BotConfig:
         30.0, "Cap on that wait, which doubles after each failed trial (s).", POSITIVE)
     # --- Storage ---
     db_path: str = _setting(DEFAULT_DB_PATH, "SQLite database file.", NON_EMPTY)
+    database_url: str | None = _setting(
+        None, "postgresql://... to keep everything in PostgreSQL (several instances can share "
+        "it, docs/scaling.md); unset: the SQLite file db_path.", DATABASE_URL)
+    redis_url: str | None = _setting(
+        None, "redis://... (or unix://) to share caches, budgets and the update stream between "
+        "instances (docs/scaling.md); unset: all in-process.", REDIS_URL)
     db_read_pool_size: int = _setting(4, "Read-only SQLite connections.", COUNT)
     db_batch_size: int = _setting(500, "Rows per batched write.", COUNT)
     db_flush_interval_ms: int = _setting(200, "Longest a write waits for its batch (ms).", COUNT)

@@ -21,6 +21,7 @@ from core.instance import valid_instance_name
 
 __all__ = [
     "COUNT",
+    "DATABASE_URL",
     "FRACTION",
     "HTTP_URL",
     "INSTANCE_NAME",
@@ -33,6 +34,7 @@ __all__ = [
     "OPTIONAL_URL",
     "PERCENT",
     "PORT",
+    "REDIS_URL",
     "POSITIVE",
     "Rule",
     "SYMBOL",
@@ -92,6 +94,11 @@ WEBHOOK_SECRET = Rule("unset, or 1-256 characters of A-Z a-z 0-9 _ -",
                         lambda v: v is None or re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v) is not None)
 INSTANCE_NAME = Rule("unset, or 1-64 characters of A-Z a-z 0-9 _ . -",
                        lambda v: v is None or valid_instance_name(v))
+DATABASE_URL = Rule(
+    "unset (the SQLite file db_path), or a postgresql:// (postgres://) URL",
+    lambda v: v is None or urlsplit(v).scheme in ("postgresql", "postgres"))
+REDIS_URL = Rule("unset (everything in-process), or a redis://, rediss:// or unix:// URL",
+                 lambda v: v is None or urlsplit(v).scheme in ("redis", "rediss", "unix"))
 TOKEN = Rule("unset, or a bot token shaped like 123456:ABC-def_...",
                lambda v: v is None or re.fullmatch(r"\d+:[A-Za-z0-9_-]+", v) is not None)
 

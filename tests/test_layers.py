@@ -17,7 +17,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 PRODUCT = ("core", "messages", "resilience", "supervision", "market", "storage", "ops", "chat",
-           "actors", "users")
+           "actors", "users", "cluster")
 OURS = (*PRODUCT, "fakes", "bot", "bench", "tests")
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -28,11 +28,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     "market": frozenset({"core", "messages", "resilience"}),
     "users": frozenset({"core", "messages"}),
     "storage": frozenset({"core", "messages", "users"}),
+    "cluster": frozenset({"core", "messages"}),
     "ops": frozenset({"core", "messages", "market", "resilience", "supervision.snapshot"}),
     "chat": frozenset({"core", "messages", "market", "storage", "ops", "resilience", "users",
                        "supervision.snapshot"}),
     "actors": frozenset({"core", "messages", "resilience", "supervision", "market", "storage",
-                         "ops", "chat", "users"}),
+                         "ops", "chat", "users", "cluster"}),
     "fakes": frozenset(),
 }
 """Package -> what it may import at run time (a dotted entry allows just that module)."""

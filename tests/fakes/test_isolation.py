@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT_PACKAGES = ("market", "chat", "ops", "actors", "supervision", "storage", "core",
+PRODUCT_PACKAGES = ("market", "chat", "ops", "actors", "supervision", "storage", "core", "cluster",
                     "messages")
 
 _IMPORT_EVERYTHING = """
