@@ -11,7 +11,8 @@ Workers only do blocking HTTP, each with its own ``BinanceClient`` (its own conn
 one shared, thread-safe weight budget. With ``redis_url`` a worker fetches through the layer
 shared between instances (``SharedFetch``): an answer another instance fetched within its TTL
 is reused, an identical request in flight elsewhere is waited for. A hung worker is found by
-its supervisor's heartbeat; a flight that never completes (its worker died with it) expires here after ``flight_timeout_s``.
+its supervisor's heartbeat; a flight that never completes (its worker died with it) expires
+here after ``flight_timeout_s``.
 """
 
 from __future__ import annotations

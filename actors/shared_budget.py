@@ -14,8 +14,9 @@ What the local budget knows, so that the fallback starts from a safe place rathe
 * every block (429/418) this instance saw or read from the ledger is kept locally too, and is
   honoured in both modes.
 
-Reading the state (``snapshot``, ``mode``) never calls Redis: it is the state as of the last
-call, so the fetcher's stats never wait on a dead Redis.
+Reading the state (``snapshot``, ``mode``) never calls Redis: the mode is the link's up/down
+state, the figures are those of the last call, so the fetcher's stats never wait on a dead
+Redis.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class SharedBudget:
         self._lock = threading.Lock()
         self._limit = limit_per_minute
         self._strategy: RateLimitStrategy = strategy
-        self._mode = SHARED
+        self._last_mode = SHARED
         self._fallbacks = 0
         self._last: LedgerAnswer | None = None
         self._last_at = clock()
@@ -79,9 +80,9 @@ class SharedBudget:
 
     @property
     def mode(self) -> str:
-        """``shared`` or ``local-fallback`` (as of the last call)."""
-        with self._lock:
-            return self._mode
+        """``shared`` or ``local-fallback``: whether the Redis link is up now (the link decides
+        for every shared mechanism; the next call follows it)."""
+        return SHARED if self._ledger.up() else FALLBACK
 
     @property
     def fallbacks(self) -> int:
@@ -142,9 +143,12 @@ class SharedBudget:
     def snapshot(self) -> BudgetSnapshot:
         local = self._local.snapshot()
         with self._lock:
-            mode, last, last_at, limit = self._mode, self._last, self._last_at, self._limit
-        if mode == FALLBACK or last is None:
+            last, last_at, limit = self._last, self._last_at, self._limit
+        if self.mode == FALLBACK:
             return local
+        if last is None:
+            last = LedgerAnswer(granted=True, wait_s=0.0, used=0.0, quiet_for_s=0.0,
+                                quiet_reason=None, banned_until_ms=None)
         left = max(0.0, last.quiet_for_s - (self._clock() - last_at))
         blocked = local.blocked_until is not None or left > 0
         until = max(local.blocked_until or 0.0, self._clock() + left) if blocked else None
@@ -163,9 +167,9 @@ class SharedBudget:
 
     def _went(self, mode: str, answer: LedgerAnswer | None = None) -> None:
         with self._lock:
-            if mode == FALLBACK and self._mode == SHARED:
+            if mode == FALLBACK and self._last_mode == SHARED:
                 self._fallbacks += 1
-            self._mode = mode
+            self._last_mode = mode
             if answer is not None:
                 self._last, self._last_at = answer, self._clock()
 

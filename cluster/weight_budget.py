@@ -154,6 +154,10 @@ class SharedWeightLedger:
         self._ledger = link.script(_LEDGER)
         self._block = link.script(_BLOCK)
 
+    def up(self) -> bool:
+        """Whether the link thinks Redis answers (no call is made)."""
+        return self._link.state().up
+
     def take(self, weight: int, limit: int, strategy: str) -> LedgerAnswer:
         """Grant ``weight`` if the window (or bucket) has room and no block is on."""
         return self._run("take", weight, limit, strategy)
