@@ -63,6 +63,9 @@ def market_spec(
         shared = shared_market(config, link, flight_timeout_s=flight_timeout_s,
                                owner=owner or this_instance(config.instance_name).key)
         budget = shared.budget
+    # A worker sharing with other instances may wait out another instance's flight, then make
+    # the call itself (the other one died): twice the time a call may take.
+    worker_time_s = flight_timeout_s if shared is None else 2 * flight_timeout_s
     workers = worker_names(config.fetcher_pool_size)
 
     def source() -> BinanceSource:
@@ -96,7 +99,7 @@ def market_spec(
                 shared=None if shared is None else shared.fetch),
             priority=Priority.CRITICAL,
             # A worker legitimately blocks for a whole request with its retries.
-            hang_timeout_s=max(settings.hang_timeout_s, flight_timeout_s),
+            hang_timeout_s=max(settings.hang_timeout_s, worker_time_s),
         )
         for name in workers
     ]
@@ -116,7 +119,7 @@ def market_spec(
                 workers=workers,
                 breaker=breaker,
                 is_upstream_failure=is_upstream_failure,
-                flight_timeout_s=flight_timeout_s,
+                flight_timeout_s=worker_time_s,
                 budget=budget.snapshot,
                 shared=None if shared is None else shared.stats,
             ),

@@ -98,3 +98,18 @@ def test_redis_stopped_mid_run_each_instance_answers_on_its_own_then_shares_agai
         assert stats.shared is not None and stats.shared.mode == "shared"
         assert stats.shared.redis_up and stats.weight is not None
         assert stats.weight.limit == 6000
+
+
+def test_a_429_answered_to_one_instance_silences_the_other_too(
+        instances, redis_url, simulator) -> None:
+    first, second = instances(redis_url, "a"), instances(redis_url, "b")
+    for market in (first, second):
+        market.access.resolve("xrp")  # exchangeInfo first, each instance its own
+    simulator.inject("429", endpoint="*", count=1)
+    assert not isinstance(first.access.analysis("xrp"), MarketAnalysis)
+    sent = sum(simulator.counters()["requests"].values())
+    answer = second.access.analysis("xrp")
+    assert not isinstance(answer, MarketAnalysis)  # unavailable, told to retry later
+    assert sum(simulator.counters()["requests"].values()) == sent  # nothing left instance b
+    weight = fetcher_stats(second).weight
+    assert weight is not None and weight.blocked_reason == "rate_limited"
