@@ -50,7 +50,7 @@ def test_forty_users_on_one_symbol_across_two_instances_make_one_upstream_call(
     shared = [fetcher_stats(market).shared for market in (first, second)]
     assert all(one is not None and one.mode == "shared" for one in shared)
     assert sum(one.led for one in shared if one) == 2  # klines and ticker, once each
-    assert sum(one.followed + one.hits for one in shared if one) >= 2  # b took a, not upstream
+    assert sum(one.followed + one.hits for one in shared if one) >= 2  # from the other instance
 
 
 def test_an_answer_one_instance_fetched_is_not_fetched_again_by_the_other(
