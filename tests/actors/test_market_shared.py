@@ -9,6 +9,7 @@ from pathlib import Path
 import pykka
 import pytest
 
+from actors.shared_link import close_shared_links
 from cluster.redis_link import RedisLink
 from fakes.engines import start_redis
 from market.analysis import MarketAnalysis, MarketUnavailable
@@ -114,3 +115,11 @@ def test_a_429_answered_to_one_instance_silences_the_other_too(
     assert sum(simulator.counters()["requests"].values()) == sent  # nothing left instance b
     weight = fetcher_stats(second).weight
     assert weight is not None and weight.blocked_reason == "rate_limited"
+
+
+def test_the_redis_url_alone_switches_the_shared_side_on_and_its_absence_off(
+        simulator, redis_url, make_market) -> None:
+    assert fetcher_stats(make_market()).shared is None  # the in-process default, unchanged
+    shared = fetcher_stats(make_market(redis_url=redis_url)).shared
+    assert shared is not None and shared.mode == "shared" and shared.local_limit == 3000
+    close_shared_links()
