@@ -20,16 +20,16 @@ The same two strategies as the local budget (``rate_limit_strategy``):
 The quiet block is a HASH ``weight:quiet`` (until in epoch ms, reason, Binance's ban end), never
 shortened, a ban never downgraded to a rate limit while it lasts.
 
-"Now" is the caller's wall clock (epoch ms), passed to the script as an argument: instances
-sharing an IP normally share a host and its clock, and tests drive time without waiting. Redis's
-own expiry (PEXPIRE) only collects garbage. Every call goes through the link, so a Redis outage
-is a ``SharedUnavailable`` the caller turns into its local fallback (``actors.shared_budget``).
+"Now" is Redis's own clock (``TIME`` inside the script), so instances on hosts whose clocks
+differ still agree on the window; tests pass "now" as an argument instead and drive time
+without waiting. Redis's own expiry (PEXPIRE) only collects garbage. Every call goes through
+the link, so a Redis outage is a ``SharedUnavailable`` the caller turns into its local fallback
+(``actors.shared_budget``).
 Pure mechanism: nothing here knows the market's error types.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,11 +40,21 @@ __all__ = ["LedgerAnswer", "SharedWeightLedger"]
 
 _STRATEGIES = ("sliding_window", "token_bucket")
 
-# KEYS: window, bucket, quiet.  ARGV: op (take|observe|peek), now_ms, weight, limit, strategy.
-# Returns {status, wait_ms, used*1000, quiet_until_ms, reason, banned_until_ms} with status
-# 1 = granted (or done), 0 = not granted (wait_ms), 2 = quiet (until quiet_until_ms).
-_LEDGER = """
-local op, now, weight = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+# Redis's own clock in ms, unless the caller passed "now" (tests drive time that way).
+_NOW = """
+local function now_ms(arg)
+  local given = tonumber(arg)
+  if given then return given end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
+# KEYS: window, bucket, quiet.  ARGV: op (take|observe|peek), now_ms or '', weight, limit,
+# strategy. Returns {status, wait_ms, used*1000, quiet_until_ms, reason, banned_until_ms, now}
+# with status 1 = granted (or done), 0 = not granted (wait_ms), 2 = quiet (until quiet_until_ms).
+_LEDGER = _NOW + """
+local op, now, weight = ARGV[1], now_ms(ARGV[2]), tonumber(ARGV[3])
 local limit, strategy = tonumber(ARGV[4]), ARGV[5]
 local q = redis.call('HMGET', KEYS[3], 'until', 'reason', 'banned')
 local quiet = tonumber(q[1] or '0') or 0
@@ -69,7 +79,7 @@ if strategy == 'token_bucket' then
   end
   redis.call('HSET', KEYS[2], 'tokens', tostring(tokens), 'last', tostring(last))
   redis.call('PEXPIRE', KEYS[2], 120000)
-  return {status, wait, math.floor((capacity - tokens) * 1000), quiet, reason, banned}
+  return {status, wait, math.floor((capacity - tokens) * 1000), quiet, reason, banned, now}
 end
 local second = math.floor(now / 1000)
 local all = redis.call('HGETALL', KEYS[1])
@@ -105,12 +115,14 @@ elseif op == 'observe' and weight > used then
   used = weight
 end
 redis.call('PEXPIRE', KEYS[1], 62000)
-return {status, wait, used * 1000, quiet, reason, banned}
+return {status, wait, used * 1000, quiet, reason, banned, now}
 """
 
-# KEYS: quiet.  ARGV: now_ms, until_ms, reason, banned_until_ms ('' if unknown).
-_BLOCK = """
-local now, untill = tonumber(ARGV[1]), tonumber(ARGV[2])
+# KEYS: quiet.  ARGV: now_ms or '', block ms, reason, banned_until_ms ('' if unknown).
+# Returns {until_ms, now}.
+_BLOCK = _NOW + """
+local now = now_ms(ARGV[1])
+local untill = now + tonumber(ARGV[2])
 local q = redis.call('HMGET', KEYS[1], 'until', 'reason', 'banned')
 local current = tonumber(q[1] or '0') or 0
 local reason, banned = ARGV[3], ARGV[4]
@@ -121,7 +133,7 @@ if current > now then
 end
 redis.call('HSET', KEYS[1], 'until', untill, 'reason', reason, 'banned', banned)
 redis.call('PEXPIRE', KEYS[1], math.max(1, untill - now) + 1000)
-return untill
+return {untill, now}
 """
 
 
@@ -146,7 +158,9 @@ class LedgerAnswer:
 class SharedWeightLedger:
     """The Redis side of the shared weight budget (see the module docstring)."""
 
-    def __init__(self, link: RedisLink, *, wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, link: RedisLink, *,
+                 wall_clock: Callable[[], float] | None = None) -> None:
+        """``wall_clock`` (epoch s) stands in for Redis's clock (``TIME``) in tests."""
         self._link = link
         self._wall_clock = wall_clock
         self._keys = [link.key("weight", "window"), link.key("weight", "bucket"),
@@ -173,28 +187,27 @@ class SharedWeightLedger:
     def block(self, seconds: float, reason: str, banned_until_ms: int | None) -> float:
         """Hold every instance back for ``seconds`` (never shortening a longer block);
         returns the seconds the block now lasts."""
-        now_ms = self._now_ms()
-        until_ms = now_ms + max(1, int(seconds * 1000 + 0.999))
-        args = [now_ms, until_ms, reason, "" if banned_until_ms is None else banned_until_ms]
-        result = self._link.call(
+        args = [self._now_arg(), max(1, int(seconds * 1000 + 0.999)), reason,
+                "" if banned_until_ms is None else banned_until_ms]
+        until_ms, now_ms = self._link.call(
             lambda client: self._block(keys=[self._keys[2]], args=args, client=client))
-        return max(0.0, (int(result) - now_ms) / 1000)
+        return max(0.0, (int(until_ms) - int(now_ms)) / 1000)
 
     def _run(self, op: str, weight: int, limit: int, strategy: str) -> LedgerAnswer:
         if strategy not in _STRATEGIES:
             raise ValueError(f"unknown rate-limit strategy {strategy!r}")
-        now_ms = self._now_ms()
-        args = [op, now_ms, weight, limit, strategy]
+        args = [op, self._now_arg(), weight, limit, strategy]
         reply = self._link.call(
             lambda client: self._ledger(keys=self._keys, args=args, client=client))
-        return _answer(reply, now_ms)
+        return _answer(reply)
 
-    def _now_ms(self) -> int:
-        return int(self._wall_clock() * 1000)
+    def _now_arg(self) -> int | str:
+        return "" if self._wall_clock is None else int(self._wall_clock() * 1000)
 
 
-def _answer(reply: Any, now_ms: int) -> LedgerAnswer:
-    status, wait_ms, used_milli, quiet_ms, reason, banned = reply
+def _answer(reply: Any) -> LedgerAnswer:
+    status, wait_ms, used_milli, quiet_ms, reason, banned, now_ms = reply
+    now_ms = int(now_ms)
     quiet_for = max(0.0, (int(quiet_ms) - now_ms) / 1000) if int(quiet_ms) else 0.0
     reason_text = reason.decode() if isinstance(reason, bytes) else str(reason)
     banned_text = banned.decode() if isinstance(banned, bytes) else str(banned)

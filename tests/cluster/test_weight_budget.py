@@ -93,3 +93,15 @@ def test_a_ban_is_neither_shortened_nor_downgraded_while_it_lasts(two_instances,
     assert (held.quiet_reason, held.banned_until_ms) == ("banned", 1_750_000_120_000)
     clock.now += 121
     assert second.take(2, 6000, "token_bucket").granted
+
+
+def test_without_a_given_clock_redis_time_is_the_one_clock_of_every_instance(redis_url) -> None:
+    links = [RedisLink(redis_url, namespace="7") for _ in range(2)]
+    first, second = (SharedWeightLedger(link) for link in links)
+    assert first.take(70, 100, "sliding_window").granted
+    refused = second.take(40, 100, "sliding_window")
+    assert not refused.granted and 59 <= refused.wait_s <= 61
+    assert first.block(30.0, "rate_limited", None) == pytest.approx(30.0)
+    assert 29 <= second.take(1, 100, "sliding_window").quiet_for_s <= 30
+    for link in links:
+        link.close()
