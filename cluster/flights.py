@@ -20,7 +20,7 @@ second instance would refetch what the first fetched a second ago. Here, per req
 
 Redis content is untrusted input: a payload is size-checked before and while it is
 decompressed, parsed as JSON (never pickle), and handed to the caller's ``decode`` (the
-exchange validators); anything that does not fit is counted and fetched afresh. When Redis
+exchange validators); anything that does not fit is counted, fetched afresh and replaced. When Redis
 does not answer (``SharedUnavailable``) the caller's fetch runs locally, as without Redis.
 """
 
@@ -156,10 +156,10 @@ class SharedFlights:
             if found is not None:
                 self._count("hits")
                 return Shared(found[0], found[1], Outcome.HIT)
-            return self._alone(fetch)
+            return self._alone(fetch, keys, ttl_s, encode)
         if int(reply[0]) == 2:
             return self._lead(keys, token, ttl_s, fetch, encode)
-        return self._follow(keys, ttl_s, flight_timeout_s, fetch, decode)
+        return self._follow(keys, ttl_s, flight_timeout_s, fetch, encode, decode)
 
     def _lead(self, keys: list[str], token: str, ttl_s: float, fetch: Callable[[], T],
               encode: Callable[[T], object]) -> Shared[T]:
@@ -173,7 +173,8 @@ class SharedFlights:
         return Shared(value, 0.0, Outcome.LED)
 
     def _follow(self, keys: list[str], ttl_s: float, flight_timeout_s: float,
-                fetch: Callable[[], T], decode: Callable[[object], T]) -> Shared[T]:
+                fetch: Callable[[], T], encode: Callable[[T], object],
+                decode: Callable[[object], T]) -> Shared[T]:
         deadline = self._clock() + flight_timeout_s
         try:
             while True:
@@ -193,7 +194,8 @@ class SharedFlights:
                     self._link.call(lambda client: self._pass_on(client, keys[2]))
         except SharedUnavailable:
             self._count("unavailable")
-        return self._alone(fetch)
+            return self._alone(fetch)
+        return self._alone(fetch, keys, ttl_s, encode)
 
     @staticmethod
     def _pass_on(client: redis.Redis, wake: str) -> None:
@@ -202,9 +204,19 @@ class SharedFlights:
         pipe.pexpire(wake, _WAKE_TTL_MS)
         pipe.execute()
 
-    def _alone(self, fetch: Callable[[], T]) -> Shared[T]:
+    def _alone(self, fetch: Callable[[], T], keys: list[str] | None = None, ttl_s: float = 0.0,
+               encode: Callable[[T], object] | None = None) -> Shared[T]:
+        """Fetch without a flight; with ``keys``, store the answer (replacing a bad entry)."""
         value = fetch()
         self._count("alone")
+        if keys is not None and encode is not None:
+            payload = self._write(value, encode)
+            if payload:
+                try:
+                    self._link.call(lambda client: client.set(
+                        keys[0], payload, px=max(1, int(ttl_s * 1000))))
+                except SharedUnavailable:
+                    self._count("unavailable")
         return Shared(value, 0.0, Outcome.ALONE)
 
     def _end(self, keys: list[str], token: str, payload: bytes, ttl_s: float) -> None:
@@ -215,8 +227,13 @@ class SharedFlights:
             self._count("unavailable")  # the flight key expires; followers fetch alone
 
     def _write(self, value: T, encode: Callable[[T], object]) -> bytes:
-        entry = {"at": int(self._wall_clock() * 1000), "d": encode(value)}
-        payload = zlib.compress(json.dumps(entry, separators=(",", ":")).encode(), 1)
+        """The entry for ``value``, or b"" (nothing is stored) when it cannot be one."""
+        try:
+            entry = {"at": int(self._wall_clock() * 1000), "d": encode(value)}
+            text = json.dumps(entry, separators=(",", ":"), allow_nan=False)
+        except (ValueError, TypeError, RecursionError):
+            return b""
+        payload = zlib.compress(text.encode(), 1)
         return payload if len(payload) <= MAX_PAYLOAD_BYTES else b""
 
     def _read(self, payload: object, ttl_s: float,

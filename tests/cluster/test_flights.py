@@ -144,6 +144,17 @@ def test_an_entry_that_does_not_fit_is_ignored_counted_and_fetched_afresh(links,
     answer = run(flights, upstream)
     assert answer.outcome == Outcome.ALONE and upstream.calls == 1
     assert flights.counts().bad_entries == 1
+    assert run(flights, upstream).outcome == Outcome.HIT  # the fresh answer replaced it
+    assert upstream.calls == 1
+
+
+def test_an_answer_that_cannot_be_an_entry_is_kept_out_and_releases_the_flight(links) -> None:
+    flights = SharedFlights(links[0], owner="a")
+    upstream = Upstream({"price": float("nan")})  # not JSON: never stored
+    assert run(flights, upstream).outcome == Outcome.LED
+    link = links[0]
+    assert link.call(lambda client: client.exists(link.key("flight", "btc"),
+                                                  link.key("resp", "btc"))) == 0
 
 
 def test_an_unreachable_redis_means_fetching_alone(tmp_path) -> None:
