@@ -12,6 +12,7 @@ import pytest
 from cluster.flights import Outcome, SharedFlights
 from cluster.redis_link import RedisLink
 from core.errors import BotError
+from fakes.engines import start_redis
 
 
 class BadEntry(BotError):
@@ -155,6 +156,29 @@ def test_an_answer_that_cannot_be_an_entry_is_kept_out_and_releases_the_flight(l
     link = links[0]
     assert link.call(lambda client: client.exists(link.key("flight", "btc"),
                                                   link.key("resp", "btc"))) == 0
+
+
+def test_redis_stopping_while_a_follower_waits_sends_it_to_the_exchange_alone(tmp_path) -> None:
+    engine = start_redis(tmp_path / "engine")
+    links = [RedisLink(engine.url, namespace="7") for _ in range(2)]
+    clock = Following()
+    leader = SharedFlights(links[0], owner="a")
+    follower = SharedFlights(links[1], owner="b", clock=clock)
+    held = Upstream(hold=True)
+    with ThreadPoolExecutor(2) as pool:
+        led = pool.submit(run, leader, held)
+        assert held.started.wait(5)
+        backup = Upstream()
+        followed = pool.submit(run, follower, backup)
+        assert clock.waiting.wait(5)
+        engine.stop()
+        answer = followed.result(10)
+        held.release.set()
+        assert led.result(5).outcome == Outcome.LED  # its answer is simply not stored
+    assert answer.outcome == Outcome.ALONE and backup.calls == 1
+    assert follower.counts().unavailable == 1
+    for link in links:
+        link.close()
 
 
 def test_an_unreachable_redis_means_fetching_alone(tmp_path) -> None:

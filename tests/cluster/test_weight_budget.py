@@ -105,3 +105,20 @@ def test_without_a_given_clock_redis_time_is_the_one_clock_of_every_instance(red
     assert 29 <= second.take(1, 100, "sliding_window").quiet_for_s <= 30
     for link in links:
         link.close()
+
+
+def test_many_threads_of_two_instances_at_once_get_exactly_the_limit(redis_url) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    links = [RedisLink(redis_url, namespace="7") for _ in range(2)]
+    ledgers = [SharedWeightLedger(link) for link in links]
+
+    def hammer(worker: int) -> int:
+        ledger = ledgers[worker % 2]
+        return sum(ledger.take(1, 100, "sliding_window").granted for _ in range(40))
+
+    with ThreadPoolExecutor(8) as pool:
+        granted = sum(pool.map(hammer, range(8)))
+    assert granted == 100  # 320 asked within one minute: the limit, not one more
+    for link in links:
+        link.close()
