@@ -187,7 +187,7 @@ class _TokenBucket:
 
 class RequestBudget(Protocol):
     """What the exchange client needs from a weight budget: ``WeightBudget`` in one process,
-    ``cluster.weight_budget.SharedWeightBudget`` when instances share one IP's budget in Redis.
+    ``actors.shared_budget.SharedBudget`` when instances share one IP's budget in Redis.
 
     Every method returns at once (refuses, never waits); times are this process's monotonic
     clock.
