@@ -37,6 +37,7 @@ from actors.chat_tree import chat_spec
 from actors.db_writer import storage_spec
 from actors.console_io import DEMO_USER_ID, ConsoleIO, ConsoleSession
 from actors.market_tree import market_spec
+from actors.shared_link import close_shared_links
 from actors.memory_monitor import memory_spec
 from actors.metrics_reporter import metrics_spec
 from actors.ops_alerts import ops_alerts_spec
@@ -207,6 +208,7 @@ class CryptoBot:
         stopped = self._tree.stop(timeout_s)
         if self.read_pool is not None:
             self.read_pool.close()
+        close_shared_links()  # the Redis link, after everything that used it has stopped
         return stopped
 
     def market_analysis(

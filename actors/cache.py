@@ -110,7 +110,8 @@ class CacheActor(SupervisedActor):
         return tuple(self._cache.get(key, allow_stale=message.allow_stale) for key in message.keys)
 
     def _on_put(self, message: CachePut) -> None:
-        self._cache.put(message.key, message.value, ttl_s=_ttl(message.key, self._ttls))
+        self._cache.put(message.key, message.value, ttl_s=_ttl(message.key, self._ttls),
+                        age_s=message.age_s)
 
     def _on_refresh_due(self) -> None:
         for key in self._cache.due_for_refresh():

@@ -8,8 +8,11 @@ circuit breaker of the exchange: while it is open every request fails at once wi
 which is how background refreshes land.
 
 Workers only do blocking HTTP, each with its own ``BinanceClient`` (its own connection pool) and
-one shared, thread-safe weight budget. A hung worker is found by its supervisor's heartbeat; a
-flight that never completes (its worker died with it) expires here after ``flight_timeout_s``.
+one shared, thread-safe weight budget. With ``redis_url`` a worker fetches through the layer
+shared between instances (``SharedFetch``): an answer another instance fetched within its TTL
+is reused, an identical request in flight elsewhere is waited for. A hung worker is found by
+its supervisor's heartbeat; a flight that never completes (its worker died with it) expires
+here after ``flight_timeout_s``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pykka
 
 from core.logs import log_event
 from market.errors import MarketError
-from market.fetch_stats import FetcherStats, FetchWorkerStats, WeightStats
+from market.fetch_stats import FetcherStats, FetchWorkerStats, SharedMarketStats, WeightStats
 from market.weights import BudgetSnapshot
 from messages.market import (
     CachePut,
@@ -50,6 +53,10 @@ logger = logging.getLogger(__name__)
 def worker_names(pool_size: int) -> tuple[str, ...]:
     return tuple(f"fetch_worker_{n}" for n in range(pool_size))
 
+
+SharedFetch = Callable[[FetchSpec, Callable[[], object]], tuple[object, float]]
+"""Fetches through the layer shared between instances: ``(spec, call)`` -> (value, age in s)
+(``actors.shared_market.SharedMarket.fetch``; only with ``redis_url``)."""
 
 RequestObserver = Callable[[str, str, float], None]
 """Told of every upstream request a worker made: kind, result (ok or the ``MarketError`` class
@@ -84,9 +91,11 @@ class FetcherRouter(SupervisedActor):
         cache: str = "cache",
         clock: Callable[[], float] = time.monotonic,
         budget: Callable[[], BudgetSnapshot] | None = None,
+        shared: Callable[[], SharedMarketStats] | None = None,
     ) -> None:
         super().__init__(ctx)
         self._budget = budget
+        self._shared = shared
         self._workers = {name: ctx.directory[name] for name in workers}
         self._busy = dict.fromkeys(workers, 0)
         self._cache = ctx.directory[cache]
@@ -122,6 +131,7 @@ class FetcherRouter(SupervisedActor):
             in_flight=len(self._flights),
             busy_workers=sum(1 for n in self._busy.values() if n),
             weight=self._weight_stats(),
+            shared=None if self._shared is None else self._shared(),
         )
 
     def _weight_stats(self) -> WeightStats | None:
@@ -168,7 +178,7 @@ class FetcherRouter(SupervisedActor):
             self._busy[message.worker] = max(0, self._busy[message.worker] - 1)
         if message.error is None:
             breaker.record_success()
-            self._cache.tell(CachePut(message.spec, message.value))
+            self._cache.tell(CachePut(message.spec, message.value, age_s=message.age_s))
         elif self._is_upstream_failure(message.error):
             flight = self._flights.get(message.spec)
             breaker.record_failure(started_at=None if flight is None else flight.started_at)
@@ -216,9 +226,11 @@ class FetchWorker(SupervisedActor):
         router: str = "fetcher",
         clock: Callable[[], float] = time.perf_counter,
         on_request: RequestObserver | None = None,
+        shared: SharedFetch | None = None,
     ) -> None:
         super().__init__(ctx)
         self._source_factory = source_factory
+        self._shared = shared
         self._on_request = on_request
         self._router = ctx.directory[router]
         self._clock = clock
@@ -247,8 +259,12 @@ class FetchWorker(SupervisedActor):
         assert self._source is not None
         started = self._clock()
         self._calls += 1
+        source, spec = self._source, message.spec
         try:
-            value = self._source.call(message.spec)
+            if self._shared is None:
+                value, age_s = source.call(spec), 0.0
+            else:
+                value, age_s = self._shared(spec, lambda: source.call(spec))
         except MarketError as exc:  # expected upstream trouble; anything else is a bug: crash
             self._errors += 1
             log_event(
@@ -262,7 +278,8 @@ class FetchWorker(SupervisedActor):
             )
             done = FetchDone(message.spec, self.ctx.name, error=exc, elapsed_s=self._clock() - started)
         else:
-            done = FetchDone(message.spec, self.ctx.name, value=value, elapsed_s=self._clock() - started)
+            done = FetchDone(message.spec, self.ctx.name, value=value,
+                             elapsed_s=self._clock() - started, age_s=age_s)
         if self._on_request is not None:
             result = "ok" if done.error is None else type(done.error).__name__
             self._on_request(message.spec.kind, result, done.elapsed_s)

@@ -173,6 +173,9 @@ class BotConfig:
                                                       "Algorithm of the exchange request limiter.")
     request_weight_limit_per_minute: int = _setting(
         6000, "Request weight per minute until exchangeInfo reports the real limit.", COUNT)
+    redis_fallback_fraction: float = _setting(
+        0.5, "Share of the weight limit one instance allows itself while the shared Redis "
+        "budget (redis_url) does not answer.", FRACTION)
     # --- Circuit breaker ---
     breaker_failure_threshold: int = _setting(
         5, "Failures within the window before a circuit breaker may open.", COUNT)

@@ -66,7 +66,7 @@ from market.models import (
     parse_avg_price,
     parse_error,
 )
-from market.weights import BlockReason, WeightBudget, request_weight
+from market.weights import BlockReason, RequestBudget, WeightBudget, request_weight
 
 __all__ = ["BinanceClient", "MAX_KLINES"]
 
@@ -126,7 +126,7 @@ class BinanceClient:
         max_connections: int = 1,
         connect_timeout_s: float,
         read_timeout_s: float,
-        budget: WeightBudget,
+        budget: RequestBudget,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         retry_total: int = 2,
@@ -198,7 +198,7 @@ class BinanceClient:
         )
 
     @property
-    def budget(self) -> WeightBudget:
+    def budget(self) -> RequestBudget:
         return self._budget
 
     @property

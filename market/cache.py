@@ -227,8 +227,12 @@ class LayeredCache:
             state.stats.stale_hits += 1
         return CacheHit(value=self._unpack(entry), age_s=age, fresh=fresh)
 
-    def put(self, key: Hashable, value: object, *, ttl_s: float, size: int | None = None) -> None:
-        """Store ``value``; raw-layer values are compressed and sized by their compressed bytes."""
+    def put(self, key: Hashable, value: object, *, ttl_s: float, size: int | None = None,
+            age_s: float = 0.0) -> None:
+        """Store ``value``; raw-layer values are compressed and sized by their compressed bytes.
+
+        ``age_s``: how old the value already is (one fetched by another instance), so it turns
+        stale when it would have at the instance that fetched it."""
         layer = self._layer_of(key)
         state = self._layers[layer]
         if layer is Layer.RAW:
@@ -241,7 +245,8 @@ class LayeredCache:
         old = state.entries.pop(key, None)
         if old is not None:
             state.stats.bytes -= old.size
-        state.entries[key] = _Entry(payload, compressed, nbytes, self._clock(), ttl_s)
+        state.entries[key] = _Entry(payload, compressed, nbytes, self._clock() - max(0.0, age_s),
+                                    ttl_s)
         state.stats.bytes += nbytes
         self._evict_to(state, state.budget)
         state.stats.entries = len(state.entries)

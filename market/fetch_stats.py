@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from core.stats import GROUP, ActorStats
 
-__all__ = ["FetchWorkerStats", "FetcherStats", "WeightStats"]
+__all__ = ["FetchWorkerStats", "FetcherStats", "SharedMarketStats", "WeightStats"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,30 @@ class WeightStats:
     """Seconds calls are still held back (one decimal; 0 when not blocked)."""
     blocked_reason: str | None
     """Why they are held back (a ``BlockReason`` value), None when not blocked."""
+
+
+@dataclass(frozen=True, slots=True)
+class SharedMarketStats:
+    """The exchange side shared between instances through Redis (only with ``redis_url``)."""
+
+    mode: str
+    """``shared`` or ``local-fallback`` (Redis did not answer the last call)."""
+    redis_up: bool
+    """What the Redis link thinks now."""
+    fallbacks: int
+    """Times the weight budget went from shared to local-fallback."""
+    local_limit: int
+    """Weight per minute this instance allows itself while in local-fallback."""
+    hits: int
+    """Answers found in the shared response layer."""
+    led: int
+    """Upstream calls this instance made for every instance."""
+    followed: int
+    """Answers another instance fetched while this one waited."""
+    alone: int
+    """Upstream calls made without sharing (Redis away, leader failed or died, bad entry)."""
+    bad_entries: int
+    """Shared entries that failed validation and were ignored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +68,8 @@ class FetcherStats(ActorStats):
     """Workers with at least one call now."""
     weight: WeightStats | None = field(default=None, metadata=GROUP)
     """The request-weight budget; None without one (no ``weight.*`` figures then)."""
+    shared: SharedMarketStats | None = field(default=None, metadata=GROUP)
+    """The Redis-shared side; None without ``redis_url`` (no ``shared.*`` figures then)."""
 
 
 @dataclass(frozen=True, slots=True)

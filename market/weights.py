@@ -37,7 +37,8 @@ from typing import Protocol
 from core.config import RateLimitStrategy
 from market.errors import IpBanned, RateLimited, WeightBudgetExhausted
 
-__all__ = ["BlockReason", "BudgetSnapshot", "WINDOW_S", "WeightBudget", "request_weight"]
+__all__ = ["BlockReason", "BudgetSnapshot", "RequestBudget", "WINDOW_S", "WeightBudget",
+           "check_weight", "parse_used_weight", "request_weight"]
 
 WINDOW_S = 60.0
 """Length of Binance's REQUEST_WEIGHT window (1 MINUTE)."""
@@ -184,6 +185,33 @@ class _TokenBucket:
         return self._tokens
 
 
+class RequestBudget(Protocol):
+    """What the exchange client needs from a weight budget: ``WeightBudget`` in one process,
+    ``actors.shared_budget.SharedBudget`` when instances share one IP's budget in Redis.
+
+    Every method returns at once (refuses, never waits); times are this process's monotonic
+    clock.
+    """
+
+    @property
+    def strategy(self) -> RateLimitStrategy: ...
+
+    @property
+    def limit(self) -> int: ...
+
+    def acquire(self, weight: int) -> None: ...
+
+    def observe_used_weight(self, header_value: str | int | None) -> None: ...
+
+    def set_limit(self, limit_per_minute: int) -> None: ...
+
+    def block_until(
+        self, until: float, reason: BlockReason, *, banned_until_ms: int | None = None
+    ) -> None: ...
+
+    def snapshot(self) -> BudgetSnapshot: ...
+
+
 class WeightBudget:
     """Request weight shared by every thread that talks to Binance (see module docstring).
 
@@ -231,10 +259,7 @@ class WeightBudget:
         with self._lock:
             now = self._clock()
             self._raise_if_blocked(now)
-            if weight < 1 or weight > self._meter.max_weight:
-                raise ValueError(
-                    f"weight must be between 1 and {self._meter.max_weight:g}, got {weight}"
-                )
+            check_weight(weight, self._meter.max_weight)
             wait = self._meter.take(weight, now)
         if wait > 0.0:
             raise WeightBudgetExhausted(wait, weight)
@@ -255,13 +280,8 @@ class WeightBudget:
 
         Missing or unreadable values are ignored: the header is advisory, our count stands.
         """
-        if header_value is None:
-            return
-        try:
-            server_used = int(str(header_value).strip())
-        except ValueError:
-            return
-        if not 0 <= server_used <= _MAX_SERVER_USED:
+        server_used = parse_used_weight(header_value)
+        if server_used is None:
             return
         with self._lock:
             self._meter.observe(server_used, self._limit, self._clock())
@@ -310,6 +330,23 @@ class WeightBudget:
 def _check_limit(limit: int) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
         raise ValueError(f"limit_per_minute must be an integer >= 2, got {limit!r}")
+
+
+def parse_used_weight(header_value: str | int | None) -> int | None:
+    """``X-MBX-USED-WEIGHT-1M`` as a count, or None when missing, unreadable or absurd."""
+    if header_value is None:
+        return None
+    try:
+        server_used = int(str(header_value).strip())
+    except ValueError:
+        return None
+    return server_used if 0 <= server_used <= _MAX_SERVER_USED else None
+
+
+def check_weight(weight: int, max_weight: float) -> None:
+    """``ValueError`` for a weight that could never be granted."""
+    if weight < 1 or weight > max_weight:
+        raise ValueError(f"weight must be between 1 and {max_weight:g}, got {weight}")
 
 
 def request_weight(path: str, symbol_count: int | None = None) -> int:

@@ -93,6 +93,8 @@ class FetchDone:
     """Typed error when it failed."""
     elapsed_s: float = 0.0
     """Time spent upstream."""
+    age_s: float = 0.0
+    """How old the value already was when it arrived (read from the shared layer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,8 @@ class CachePut:
     """FetchSpec or AnalysisKey."""
     value: object
     """Immutable value to keep."""
+    age_s: float = 0.0
+    """How old it already is (fetched by another instance): freshness counts from the fetch."""
 
 
 @dataclass(frozen=True, slots=True)

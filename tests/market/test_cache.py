@@ -37,6 +37,17 @@ def test_a_value_is_fresh_within_its_ttl_and_stale_after():
     assert cache.get("r1", allow_stale=False) is None
 
 
+def test_a_value_fetched_elsewhere_ages_from_its_fetch_not_from_its_store():
+    cache, clock = make()
+    cache.put("r1", {"price": 1.0}, ttl_s=5, age_s=3)  # read from the shared layer, 3 s old
+    clock.now += 1
+    hit = cache.get("r1")
+    assert hit is not None and hit.fresh and hit.age_s == 4
+    clock.now += 2
+    hit = cache.get("r1")
+    assert hit is not None and not hit.fresh
+
+
 def test_stale_values_older_than_the_staleness_limit_are_not_served():
     cache, clock = make(max_stale_s=60)
     cache.put("r1", 1, ttl_s=5)
