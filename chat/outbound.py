@@ -86,6 +86,15 @@ class OutboundLimits:
         if self.max_queued_per_chat < 1:
             raise ValueError("max_queued_per_chat must be >= 1")
 
+    def share(self, fraction: float) -> OutboundLimits:
+        """A safe ``fraction`` of every rate (at least one call): what one of several
+        instances keeps to while the budget they share cannot be reached."""
+        def part(count: int) -> int:
+            return max(1, math.floor(count * fraction))
+        return replace(self, global_calls=part(self.global_calls),
+                       group_messages=part(self.group_messages), chat_burst=part(self.chat_burst),
+                       group_burst=part(self.group_burst), chat_per_s=self.chat_per_s * fraction)
+
     def scaled(self, factor: float) -> OutboundLimits:
         """The same limits with every duration multiplied by ``factor`` (fast tests, demos)."""
         return replace(
@@ -261,6 +270,21 @@ class OutboundScheduler(Generic[T]):
         entry.supersedes = None  # it may be half-done: a newer edit waits behind it instead
         queue.entries.appendleft(entry)
         self._enter_rotation(chat_id)
+
+    def give_back(self, chat_id: int, item: T) -> None:
+        """Undo handing out ``item`` (a shared budget said wait): back to the head of its
+        chat's queue, counted nowhere."""
+        queue = self._chats.get(chat_id)
+        if queue is None or queue.in_flight is None or queue.in_flight.item is not item:
+            return
+        entry, queue.in_flight = queue.in_flight, None
+        self._global_in_flight -= 1
+        queue.entries.appendleft(entry)
+        self._enter_rotation(chat_id)
+
+    def use_limits(self, limits: OutboundLimits) -> None:
+        """Apply ``limits`` from now on (what was already counted stays counted)."""
+        self._limits = limits
 
     def pause_chat(self, chat_id: int, until: float) -> None:
         """Send nothing to ``chat_id`` before ``until`` (a later pause wins)."""
