@@ -37,6 +37,7 @@ from actors.chat_tree import chat_spec
 from actors.db_writer import storage_spec
 from actors.console_io import DEMO_USER_ID, ConsoleIO, ConsoleSession
 from actors.market_tree import market_spec
+from actors.instance_registry import registry_spec
 from actors.memory_monitor import memory_spec
 from actors.metrics_reporter import metrics_spec
 from actors.ops_alerts import ops_alerts_spec
@@ -104,6 +105,9 @@ def build_specs(
         metrics.observe_exchange_request if metrics is not None else None)), memory_spec(config)]
     if config.performance_monitoring:
         specs.append(metrics_spec(config))
+    registry = registry_spec(config)  # redis_url set: heartbeats, the live instances
+    if registry is not None:
+        specs.append(registry)
     if read_pool is not None:
         specs.insert(0, storage_spec(config, settings, read_pool=read_pool,
                                      fault=storage_fault or _no_storage_fault))

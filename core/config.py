@@ -194,6 +194,9 @@ class BotConfig:
     redis_url: str | None = _setting(
         None, "redis://... (or unix://) to share caches, budgets and the update stream between "
         "instances (docs/scaling.md); unset: all in-process.", REDIS_URL)
+    redis_fallback_fraction: float = _setting(
+        0.5, "Share of the shared budgets (Telegram flood limits) one instance keeps to "
+        "while Redis is unreachable.", FRACTION)
     db_read_pool_size: int = _setting(4, "Read-only SQLite connections.", COUNT)
     db_batch_size: int = _setting(500, "Rows per batched write.", COUNT)
     db_flush_interval_ms: int = _setting(200, "Longest a write waits for its batch (ms).", COUNT)
