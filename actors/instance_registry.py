@@ -18,7 +18,7 @@ from importlib import metadata
 from typing import Any
 
 from actors.shared_link import shared_link
-from cluster.redis_link import RedisLink, SharedUnavailable
+from cluster.redis_link import RedisLink, SharedUnavailable, namespace_for
 from cluster.registry import HEARTBEAT_S, TTL_S, deregister, heartbeat, lease_holder
 from cluster.registry import live_instances
 from core.config import BotConfig
@@ -32,7 +32,7 @@ from supervision.context import ChildContext
 from supervision.spec import ChildSpec, Priority
 from supervision.timer import PeriodicTimer, start_periodic, stop_periodic
 
-__all__ = ["InstanceRegistry", "package_version", "registry_spec"]
+__all__ = ["InstanceRegistry", "package_version", "registry_reader", "registry_spec"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,3 +121,14 @@ def registry_spec(config: BotConfig) -> ChildSpec | None:
                      factory=lambda ctx: InstanceRegistry.start(
                          ctx, link=link, instance=instance,
                          fallback_fraction=config.redis_fallback_fraction))
+
+
+def registry_reader(
+    config: BotConfig,
+) -> Callable[[], tuple[tuple[InstanceRecord, ...], str | None]] | None:
+    """What ``bot.py inspect --all`` reads: (live instances, lease holder), or None without
+    ``redis_url``. Keys are per bot, so it needs the bot's token (its public id) too."""
+    if not config.redis_url:
+        return None
+    link = RedisLink(config.redis_url, namespace=namespace_for(config.telegram_token))
+    return lambda: (live_instances(link), lease_holder(link))
