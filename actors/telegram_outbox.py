@@ -18,12 +18,9 @@ anything else                     the reply failed: ``ReplyFailed`` to the conve
 
 Callback answers and chat actions skip the queue (a spinner or "typing…" is only useful now).
 
-Several instances on one token (``redis_url`` set): a call the local scheduler releases must
-also be granted by the shared budget (:class:`cluster.flood_budget.FloodBudget`) before it
-leaves; "wait" puts it back at the head of its queue and pauses the chat (or every chat, for
-the global limit) for the wait. A 429 is also published to the budget, so every instance
-pauses. While Redis does not answer, the local scheduler alone decides, at
-``fallback_fraction`` of the limits, until a later call reaches Redis again.
+Several instances on one token (``redis_url``, ``gate`` given): a call the scheduler releases
+must also be granted by the flood budget they share (``actors.flood_gate.SharedGate``) before
+it leaves, each grant is settled when the call ends, and a 429 is published to every instance.
 """
 
 from __future__ import annotations
@@ -40,20 +37,19 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
+from actors.flood_gate import SharedGate
 from actors.telegram_documents import send_document
 from actors.telegram_stats import TransportCounters
 from chat.chunking import split_html
 from chat.html import visible_text
 from chat.outbound import (
-    GROUP_CHAT_TYPES,
     DeliveryPolicy,
     OutboundLimits,
     OutboundScheduler,
     Value,
 )
-from cluster.flood_budget import FloodBudget, FloodGrant
-from cluster.redis_link import SharedUnavailable
 from chat.reply_plan import OutboundStep, SlotMap, StepKind, plan_reply
+from cluster.flood_budget import FloodBudget, FloodGrant
 from core.logs import log_event
 from messages.chat import Button, ChatAction, ChatReply, ReplyFailed
 from resilience.backoff import full_jitter_delay
@@ -85,7 +81,7 @@ class _Job:
     plain: bool = False
     as_new: bool = False
     grant: FloodGrant | None = None
-    """The shared budget's grant for the attempt in flight (settled when it ends)."""
+    """The shared budget's grant for the attempt in flight."""
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -119,10 +115,8 @@ class Outbox:
         self._clock = clock
         self._rng = rng
         self._scheduler: OutboundScheduler[_Job] = OutboundScheduler(limits)
-        self._gate = gate
-        self._limits = limits
-        self._fallback = False
-        """True while Redis does not answer: the local limits are cut to the safe share."""
+        self._gate = (None if gate is None
+                      else SharedGate(gate, self._scheduler, limits, stats, clock))
         self._slots = SlotMap(slot_capacity)
         self._answered: dict[str, None] = {}
         # Every reply accepted and neither fully sent nor failed, queued or in flight, so a
@@ -169,8 +163,13 @@ class Outbox:
         while True:
             job, wait = self._scheduler.next_ready(self._clock())
             if job is not None:
-                if self._gate is None or await self._granted(job):
-                    self._spawn(self._deliver(job))
+                if self._gate is not None:  # several instances: the shared budget decides too
+                    reply = job.delivery.reply
+                    go, job.grant = await self._gate.release(
+                        reply.chat_id, reply.chat_type, not job.step.is_edit, job)
+                    if not go:
+                        continue
+                self._spawn(self._deliver(job))
                 continue
             self._stats.queue_depth = self._scheduler.pending()
             self._wakeup.clear()
@@ -220,61 +219,6 @@ class Outbox:
         self._stats.queue_depth = self._scheduler.pending()
         self._wakeup.set()
 
-    async def _granted(self, job: _Job) -> bool:
-        """Whether the shared budget lets ``job`` leave now; if not, it waits in its queue."""
-        assert self._gate is not None
-        reply, gate = job.delivery.reply, self._gate
-        try:
-            verdict = await asyncio.to_thread(
-                gate.acquire, reply.chat_id, is_group=reply.chat_type in GROUP_CHAT_TYPES,
-                is_message=not job.step.is_edit)
-        except SharedUnavailable:
-            self._stats.flood_local += 1
-            if self._fallback:
-                return True  # the local scheduler, at its safe share, released it
-            self._switch_fallback(True)
-            self._scheduler.give_back(reply.chat_id, job)  # ask again under the cut limits
-            return False
-        if self._fallback:
-            self._switch_fallback(False)
-        if verdict.grant is not None:
-            job.grant = verdict.grant
-            return True
-        self._stats.flood_shared_waits += 1
-        self._scheduler.give_back(reply.chat_id, job)
-        until = self._clock() + verdict.wait_s
-        if verdict.limit in ("global", "pause_all"):
-            self._scheduler.pause_all(until)
-        else:
-            self._scheduler.pause_chat(reply.chat_id, until)
-        return False
-
-    def _switch_fallback(self, down: bool) -> None:
-        assert self._gate is not None
-        self._fallback = down
-        fraction = self._gate.fallback_fraction
-        self._scheduler.use_limits(self._limits.share(fraction) if down else self._limits)
-        log_event(logger, "telegram.flood_budget_local" if down else "telegram.flood_budget_shared",
-                  logging.WARNING if down else logging.INFO, fraction=fraction if down else 1.0)
-
-    async def _settle(self, job: _Job) -> None:
-        grant, job.grant = job.grant, None
-        if grant is None or self._gate is None:
-            return
-        try:
-            await asyncio.to_thread(self._gate.settle, grant)
-        except SharedUnavailable:
-            pass  # its slot frees after the budget's in-flight hold
-
-    async def _share_pause(self, chat_id: int | None, pause_s: float) -> None:
-        """Publish a 429's pause to every instance (best effort: Redis may be down)."""
-        if self._gate is None:
-            return
-        try:
-            await asyncio.to_thread(self._gate.pause, chat_id, pause_s)
-        except SharedUnavailable:
-            pass
-
     async def _deliver(self, job: _Job) -> None:
         try:
             message_id = await self._call(job)
@@ -292,7 +236,9 @@ class Outbox:
         else:
             self._succeeded(job, message_id)
         finally:
-            await self._settle(job)
+            if self._gate is not None:
+                grant, job.grant = job.grant, None
+                await self._gate.settle(grant)
             self._wake()
 
     async def _call(self, job: _Job) -> int | None:
@@ -347,7 +293,7 @@ class Outbox:
         self._scheduler.requeue_front(chat_id, job, self._clock())
         everyone = self._scheduler.throttled(chat_id, pause, self._clock())
         if self._gate is not None:
-            self._spawn(self._share_pause(None if everyone else chat_id, pause))
+            self._spawn(self._gate.pause(None if everyone else chat_id, pause))
         log_event(logger, "telegram.flood_wait", logging.WARNING, chat_id=chat_id,
                   retry_after_s=pause, all_chats=everyone,
                   request_id=job.delivery.reply.request_id)

@@ -87,13 +87,11 @@ class OutboundLimits:
             raise ValueError("max_queued_per_chat must be >= 1")
 
     def share(self, fraction: float) -> OutboundLimits:
-        """A safe ``fraction`` of every rate (at least one call): what one of several
-        instances keeps to while the budget they share cannot be reached."""
-        def part(count: int) -> int:
-            return max(1, math.floor(count * fraction))
-        return replace(self, global_calls=part(self.global_calls),
-                       group_messages=part(self.group_messages), chat_burst=part(self.chat_burst),
-                       group_burst=part(self.group_burst), chat_per_s=self.chat_per_s * fraction)
+        """``fraction`` of every rate (at least 1): one instance's part while Redis is down."""
+        part = [max(1, math.floor(count * fraction)) for count in (
+            self.global_calls, self.group_messages, self.chat_burst, self.group_burst)]
+        return replace(self, global_calls=part[0], group_messages=part[1], chat_burst=part[2],
+                       group_burst=part[3], chat_per_s=self.chat_per_s * fraction)
 
     def scaled(self, factor: float) -> OutboundLimits:
         """The same limits with every duration multiplied by ``factor`` (fast tests, demos)."""
@@ -272,8 +270,7 @@ class OutboundScheduler(Generic[T]):
         self._enter_rotation(chat_id)
 
     def give_back(self, chat_id: int, item: T) -> None:
-        """Undo handing out ``item`` (a shared budget said wait): back to the head of its
-        chat's queue, counted nowhere."""
+        """Undo handing out ``item`` (a shared budget said wait): counted nowhere."""
         queue = self._chats.get(chat_id)
         if queue is None or queue.in_flight is None or queue.in_flight.item is not item:
             return
