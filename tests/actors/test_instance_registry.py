@@ -10,8 +10,11 @@ import pykka
 import pytest
 import requests
 
-from actors.instance_registry import InstanceRegistry, registry_reader
+from actors.instance_registry import InstanceRegistry, registry_reader, registry_spec
+from actors.shared_limits import SharedRateLimiter, shared_limiters
+from actors.shared_link import close_shared_links, shared_link
 from chat.cards_admin import actors_tree
+from chat.ratelimit import UserRateLimiter
 from cluster.redis_link import RedisLink
 from cluster.registry import live_keys
 from core.config import BotConfig
@@ -127,3 +130,21 @@ def test_redis_stopped_mid_run_shows_as_down_and_degraded_and_nothing_raises(
         answer = requests.get(f"{server.url}/healthz", timeout=5)
     assert answer.status_code == 200 and answer.json()["redis"]["up"] is False
     assert snapshot.find("instance_registry").state == "running"  # type: ignore[union-attr]
+
+
+def test_the_registry_and_the_shared_budgets_exist_only_with_a_redis_url(redis_url: str) -> None:
+    plain = BotConfig()
+    assert registry_spec(plain) is None and shared_link(plain, EU1) is None
+    assert shared_limiters(plain, None, EU1.key) is None
+    shared = plain.with_overrides(redis_url=redis_url, telegram_token=TOKEN)
+    try:
+        spec = registry_spec(shared)
+        assert spec is not None and spec.name == "instance_registry"
+        link = shared_link(shared, EU1)
+        assert link is not None and link is shared_link(shared, EU2)  # one per process
+        wrap = shared_limiters(shared, link, EU1.key)
+        assert wrap is not None
+        limiter = wrap("inline", UserRateLimiter(1, 60.0, clock=lambda: 0.0))
+        assert isinstance(limiter, SharedRateLimiter)
+    finally:
+        close_shared_links()
