@@ -10,16 +10,18 @@ import pykka
 import pytest
 import requests
 
+import bot
+
 from actors.instance_registry import InstanceRegistry, registry_reader, registry_spec
 from actors.shared_limits import SharedRateLimiter, shared_limiters
 from actors.shared_link import close_shared_links, shared_link
 from chat.cards_admin import actors_tree
 from chat.ratelimit import UserRateLimiter
 from cluster.redis_link import RedisLink
-from cluster.registry import live_keys
+from cluster.registry import heartbeat, live_keys
 from core.config import BotConfig
 from core.instance import InstanceId
-from core.instances import RegistryStats
+from core.instances import RegistryStats, local_record
 from fakes.engines import start_redis
 from messages.cluster import RegistryTick
 from ops.health import assess
@@ -148,3 +150,16 @@ def test_the_registry_and_the_shared_budgets_exist_only_with_a_redis_url(redis_u
         assert isinstance(limiter, SharedRateLimiter)
     finally:
         close_shared_links()
+
+
+def test_bot_py_inspect_all_reads_the_registry_named_by_the_configuration(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    link = RedisLink(redis_url, namespace="123456789")
+    heartbeat(link, local_record(EU1, NOW, redis_mode="shared"))
+    monkeypatch.setenv("CRYPTOBOT_REDIS_URL", redis_url)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    alone = ActorSnapshot(name="root", state=ChildState.RUNNING, kind="supervisor")
+    with StatusServer(lambda: alone, port=0) as server:
+        assert bot.main(["inspect", "--all", "--url", server.url]) == EXIT_HEALTHY
+    assert capsys.readouterr().out.startswith("1 live instance:\n  eu-1 · host host-a · pid 10")
