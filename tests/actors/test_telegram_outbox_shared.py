@@ -1,6 +1,7 @@
 """Two outboxes (two instances of one bot) through one fake Bot API that enforces Telegram's
 flood limits: with the shared budget in Redis no call is refused; when Redis stops, replies
-still go out under the local limits' safe share.
+still go out under the local limits' safe share, and when it answers again the shared budget
+decides again.
 
 Each outbox runs on an event loop of its own, with real PTB (``telegram.Bot``) over loopback;
 limits on both sides are ten times Telegram's pace so a 300-reply burst takes about a second.
@@ -159,3 +160,32 @@ def test_redis_stopped_mid_burst_leaves_the_replies_to_the_local_limits_safe_sha
     assert link.state().up is False
     assert fake.too_many_requests_count() == 0
     assert instance.failed == []
+
+
+def test_when_redis_answers_again_the_outbox_goes_back_to_the_shared_budget(
+    fake: FakeBotApi, instances: list[Instance], redis_url: str
+) -> None:
+    # retry_after_s=0: every call tries Redis, so the first one after the pause gets through.
+    link = RedisLink(redis_url, namespace="123456789", timeout_s=0.1, retry_after_s=0.0)
+    instance = Instance(fake, FloodBudget(link, SHARED, owner="a"))
+    instances.append(instance)
+    replies = burst(150, 50)
+    for reply in replies[:50]:
+        instance.send(reply)
+    assert fake.wait_for(lambda: messages(fake) == 50, WAIT_S)
+    other = RedisLink(redis_url, namespace="other", timeout_s=5.0).client
+    other.execute_command("CLIENT", "PAUSE", 300, "ALL")  # Redis stops answering for 0.3 s
+    for reply in replies[50:100]:
+        instance.send(reply)
+    assert fake.wait_for(lambda: messages(fake) == 100, WAIT_S)
+    local = instance.stats.flood_local
+    assert local > 0  # Redis did not answer: the local limits decided
+    assert other.ping()  # blocks until the pause is over
+    other.close()
+    assert link.call(lambda client: client.ping()) and link.state().up
+    for reply in replies[100:]:
+        instance.send(reply)
+
+    assert fake.wait_for(lambda: messages(fake) == 150, WAIT_S)
+    assert instance.stats.flood_local == local  # back on the shared budget
+    assert fake.too_many_requests_count() == 0 and instance.failed == []
