@@ -37,6 +37,7 @@ from actors.chat_tree import chat_spec
 from actors.db_writer import storage_spec
 from actors.console_io import DEMO_USER_ID, ConsoleIO, ConsoleSession
 from actors.market_tree import market_spec
+from actors.instance_registry import registry_reader, registry_spec
 from actors.shared_link import close_shared_links
 from actors.memory_monitor import memory_spec
 from actors.metrics_reporter import metrics_spec
@@ -105,6 +106,9 @@ def build_specs(
         metrics.observe_exchange_request if metrics is not None else None)), memory_spec(config)]
     if config.performance_monitoring:
         specs.append(metrics_spec(config))
+    registry = registry_spec(config)  # redis_url set: heartbeats, the live instances
+    if registry is not None:
+        specs.append(registry)
     if read_pool is not None:
         specs.insert(0, storage_spec(config, settings, read_pool=read_pool,
                                      fault=storage_fault or _no_storage_fault))
@@ -464,6 +468,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="run the actor system with a console on stdin/stdout")
     inspect = commands.add_parser("inspect", help="show a running bot's actors")
     inspect.add_argument("--url", help="status endpoint of the running bot")
+    inspect.add_argument("--all", action="store_true",
+                         help="first list every live instance (the registry in Redis)")
     # add_help=False: its options and --help belong to the simulator's own parser.
     commands.add_parser("exchange-sim", add_help=False,
                         help="serve a fake Binance API on 127.0.0.1 (--port N [--seed S])")
@@ -486,7 +492,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"deprecated setting {old.key}: {old.note}", file=sys.stderr)
             return EXIT_OK
         if command == "inspect":
-            return inspect_cli.main(["--url", args.url] if args.url else [], config=config)
+            return inspect_cli.main(
+                (["--url", args.url] if args.url else []) + (["--all"] if args.all else []),
+                config=config, instances=registry_reader(config))
         if command == "exchange-sim":
             return _exchange_sim(rest)
         if command == "demo":

@@ -16,6 +16,8 @@ from actors.chat_commands import CommandService
 from actors.command_worker import CommandWorker, command_worker_names
 from actors.conversation import CommandListener, Conversation
 from actors.market_access import MarketAccess
+from actors.shared_limits import shared_limiters
+from actors.shared_link import shared_link
 from core.config import BotConfig
 from core.instance import this_instance
 from supervision.address import Directory
@@ -42,6 +44,9 @@ def chat_spec(
     that order.
     """
     workers = command_worker_names(config.command_workers)
+    instance = this_instance(config.instance_name)
+    # redis_url set: the per-user budgets are shared by every instance (None: all local).
+    limiters = shared_limiters(config, shared_link(config, instance), instance.key)
     listeners = ([storage.command_listener()] if storage is not None else []) + list(
         command_listeners)
 
@@ -72,7 +77,7 @@ def chat_spec(
             name="conversation",
             factory=lambda ctx: Conversation.start(
                 ctx, config=config, workers=workers,
-                on_command=tuple(listeners),
+                on_command=tuple(listeners), limiters=limiters,
             ),
             priority=Priority.HIGH,
             depends_on=workers,

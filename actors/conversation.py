@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from actors.shared_limits import LimiterFactory
+from chat.ratelimit import RateLimiter, UserRateLimiter
 from chat.decisions import AnswerNow, Decision, Deliver, Dispatch, Ignore, ShowLoading, TimeOut
 from chat.policy import LOADING_AFTER_S, ConversationPolicy
 from chat.inline_policy import InlineDecision, InlineDispatch, InlineDrop, InlinePolicy, InlineReply
@@ -88,14 +90,19 @@ class Conversation(SupervisedActor):
         on_command: CommandListener | tuple[CommandListener, ...] | None = None,
         loading_after_s: float = LOADING_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
+        limiters: LimiterFactory | None = None,
     ) -> None:
         super().__init__(ctx)
+        # Several instances (redis_url): the per-user budgets are shared, the local ones
+        # stand in while Redis does not answer.
+        self._limiters = limiters
+        command_limiter = self._limiter("", config, clock)
         self._policy = ConversationPolicy(
             workers=workers, admins=frozenset(config.admin_ids),
             allowed=frozenset(config.allowed_users),
             rate_limit_count=config.user_rate_limit_count,
             rate_limit_window_s=config.user_rate_limit_window_s,
-            loading_after_s=loading_after_s, clock=clock)
+            loading_after_s=loading_after_s, clock=clock, limiter=command_limiter)
         self._workers = {name: ctx.directory[name] for name in workers}
         self._transport = ctx.directory[transport]
         # One listener or several (the command log, the SLO tracker), each called in turn.
@@ -107,11 +114,21 @@ class Conversation(SupervisedActor):
         self._inline = InlinePolicy(
             workers=workers, allowed=frozenset(config.allowed_users),
             rate_limit_count=config.user_rate_limit_count,
-            rate_limit_window_s=config.user_rate_limit_window_s, clock=clock)
+            rate_limit_window_s=config.user_rate_limit_window_s, clock=clock,
+            limiter=self._limiter("inline", config, clock))
         # The policy's live figures, read by stats().
         self._counts = self._policy.counts
         self._inline_counts = self._inline.counts
         self._pending = self._policy.pending
+
+    def _limiter(self, bucket: str, config: BotConfig,
+                 clock: Callable[[], float]) -> RateLimiter | None:
+        """The shared limiter for ``bucket``, or None: the policy makes its local one."""
+        if self._limiters is None:
+            return None
+        local = UserRateLimiter(config.user_rate_limit_count, config.user_rate_limit_window_s,
+                                clock=clock)
+        return self._limiters(bucket, local)
 
     def setup(self) -> None:
         self._timer = start_periodic(self, LoadingCheck(), 0.05)

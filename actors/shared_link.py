@@ -1,9 +1,10 @@
-"""The one Redis link of this process, for every shared mechanism (market, chat, updates).
+"""The one Redis link of this process, made on first use when ``redis_url`` is set.
 
-Why one: every shared mechanism must agree on whether Redis is up (``RedisLink`` decides it
-once, with one fail-fast pause), and one client means one connection pool per process. Built
-on first use from ``config.redis_url``; without a URL there is no link and every caller keeps
-its in-process behaviour.
+Why one: every shared mechanism (the market's layers and weight budget, flood budgets, rate
+limits, the registry, the update stream) must agree on whether Redis is up, and the link is
+where that is decided (``cluster.redis_link``, with one fail-fast pause); one client also means
+one connection pool per process. Without a URL there is no link and every caller keeps its
+in-process behaviour.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 
 from cluster.redis_link import RedisLink, namespace_for
 from core.config import BotConfig
+from core.instance import InstanceId
 
 __all__ = ["close_shared_links", "shared_link"]
 
@@ -19,8 +21,11 @@ _lock = threading.Lock()
 _links: dict[tuple[str, str], RedisLink] = {}
 
 
-def shared_link(config: BotConfig) -> RedisLink | None:
-    """This process's link to ``config.redis_url`` (under the bot's namespace), or None."""
+def shared_link(config: BotConfig, instance: InstanceId | None = None) -> RedisLink | None:
+    """This process's link to ``config.redis_url`` (under the bot's namespace), or None.
+
+    One link per process and bot, whichever instance asks (``instance`` is accepted so every
+    caller can pass what it has; the registry records it, the link does not need it)."""
     if not config.redis_url:
         return None
     key = (config.redis_url, namespace_for(config.telegram_token))
@@ -32,7 +37,7 @@ def shared_link(config: BotConfig) -> RedisLink | None:
 
 
 def close_shared_links() -> None:
-    """Close every link built here (at process exit; a later call builds a new one)."""
+    """Close and forget every link built here (at process exit, and in tests)."""
     with _lock:
         links = list(_links.values())
         _links.clear()

@@ -17,6 +17,10 @@ anything else                     the reply failed: ``ReplyFailed`` to the conve
 ================================  ============================================================
 
 Callback answers and chat actions skip the queue (a spinner or "typing…" is only useful now).
+
+Several instances on one token (``redis_url``, ``gate`` given): a call the scheduler releases
+must also be granted by the flood budget they share (``actors.flood_gate.SharedGate``) before
+it leaves, each grant is settled when the call ends, and a 429 is published to every instance.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
+from actors.flood_gate import SharedGate
 from actors.telegram_documents import send_document
 from actors.telegram_stats import TransportCounters
 from chat.chunking import split_html
@@ -44,6 +49,7 @@ from chat.outbound import (
     Value,
 )
 from chat.reply_plan import OutboundStep, SlotMap, StepKind, plan_reply
+from cluster.flood_budget import FloodBudget, FloodGrant
 from core.logs import log_event
 from messages.chat import Button, ChatAction, ChatReply, ReplyFailed
 from resilience.backoff import full_jitter_delay
@@ -74,6 +80,8 @@ class _Job:
     flood_waits: int = 0
     plain: bool = False
     as_new: bool = False
+    grant: FloodGrant | None = None
+    """The shared budget's grant for the attempt in flight."""
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -96,7 +104,8 @@ class Outbox:
                  slot_capacity: int, stats: TransportCounters,
                  on_failed: Callable[[ReplyFailed], None], redact: Callable[[object], str],
                  spawn: Callable[[Coroutine[Any, Any, None]], None],
-                 clock: Callable[[], float], rng: random.Random) -> None:
+                 clock: Callable[[], float], rng: random.Random,
+                 gate: FloodBudget | None = None) -> None:
         self._bot = bot
         self._policy = policy
         self._stats = stats
@@ -106,6 +115,8 @@ class Outbox:
         self._clock = clock
         self._rng = rng
         self._scheduler: OutboundScheduler[_Job] = OutboundScheduler(limits)
+        self._gate = (None if gate is None
+                      else SharedGate(gate, self._scheduler, limits, stats, clock))
         self._slots = SlotMap(slot_capacity)
         self._answered: dict[str, None] = {}
         # Every reply accepted and neither fully sent nor failed, queued or in flight, so a
@@ -152,6 +163,12 @@ class Outbox:
         while True:
             job, wait = self._scheduler.next_ready(self._clock())
             if job is not None:
+                if self._gate is not None:  # several instances: the shared budget decides too
+                    reply = job.delivery.reply
+                    go, job.grant = await self._gate.release(
+                        reply.chat_id, reply.chat_type, not job.step.is_edit, job)
+                    if not go:
+                        continue
                 self._spawn(self._deliver(job))
                 continue
             self._stats.queue_depth = self._scheduler.pending()
@@ -219,6 +236,9 @@ class Outbox:
         else:
             self._succeeded(job, message_id)
         finally:
+            if self._gate is not None:
+                grant, job.grant = job.grant, None
+                await self._gate.settle(grant)
             self._wake()
 
     async def _call(self, job: _Job) -> int | None:
@@ -272,6 +292,8 @@ class Outbox:
         pause = min(retry_after_s, policy.retry_after_cap_s)
         self._scheduler.requeue_front(chat_id, job, self._clock())
         everyone = self._scheduler.throttled(chat_id, pause, self._clock())
+        if self._gate is not None:
+            self._spawn(self._gate.pause(None if everyone else chat_id, pause))
         log_event(logger, "telegram.flood_wait", logging.WARNING, chat_id=chat_id,
                   retry_after_s=pause, all_chats=everyone,
                   request_id=job.delivery.reply.request_id)

@@ -46,6 +46,10 @@ class TransportStats(ActorStats):
     """Calls dropped from a full or superseded queue (each one logged as chat.reply_dropped)."""
     queue_depth: int
     """Outbound steps waiting now."""
+    flood_shared_waits: int = 0
+    """Calls the shared flood budget (several instances, Redis) held back for a while."""
+    flood_local: int = 0
+    """Calls released by the local limits alone, at their safe share, while Redis was down."""
 
 
 @dataclass(slots=True)
@@ -66,6 +70,8 @@ class TransportCounters:
     failed: int = 0
     dropped: int = 0
     queue_depth: int = 0
+    flood_shared_waits: int = 0
+    flood_local: int = 0
 
     def snapshot(self) -> TransportStats:
         """A frozen copy, for introspection."""

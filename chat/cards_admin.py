@@ -6,7 +6,9 @@ names every actor that is not running and every circuit breaker that is not clos
 shows the whole tree in monospace. They read one ``ActorSnapshot``; /stats reads the typed
 figures its handler found in one (and the command log's rows). Nothing here asks an actor.
 Both /actors and /health open with the instance that answered (``core.instance``): after a
-restart, or with several bots on one token, the admin sees which process this is.
+restart, or with several bots on one token, the admin sees which process this is. With
+``redis_url`` /actors then lists the live instances (the registry's heartbeats), marking the
+one polling Telegram and this one, or says that Redis is down.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from chat.cards_alerting import slo_health_line
 from chat.cards_format import format_age
 from chat.html import bold, escape
 from core.instance import InstanceId
+from core.instances import InstanceRecord, RegistryStats
 from market.cache import CacheStats, Layer, LayerStats
 from ops.health import HEALTHY_STATES, assess
 from ops.memory import MemoryStats
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
     from market.fetch_stats import FetcherStats, WeightStats
     from messages.storage import CommandStat
 
-__all__ = ["actors_tree", "command_stats_text", "health_text", "instance_line",
+__all__ = ["actors_tree", "command_stats_text", "health_text", "instance_line", "instances_text",
            "runtime_stats_text", "weight_line"]
 
 _LEVEL_ICONS = {"ok": "✅", "degraded": "⚠️", "failing": "🛑"}
@@ -55,8 +58,11 @@ def actors_tree(snapshot: ActorSnapshot, instance: InstanceId | None = None, *,
     """The supervision tree as a monospace block (the chunker splits a very long one), with
     the cache hit rate and the process memory under it; under the instance's line when given
     (``now``: wall-clock time, for its uptime)."""
-    text = _with_instance(f"{bold('Actors')}\n<pre>{escape(render_tree(snapshot))}</pre>",
-                          instance, now)
+    tree = f"{bold('Actors')}\n<pre>{escape(render_tree(snapshot))}</pre>"
+    registry = snapshot.find_stats(RegistryStats)
+    if registry is not None:
+        tree = f"{instances_text(registry, now)}\n{tree}"
+    text = _with_instance(tree, instance, now)
     extras = []
     figures = _layer(snapshot.find_stats(CacheStats), Layer.COMPUTED)
     if figures is not None and figures.fresh_hit_rate is not None:
@@ -65,6 +71,26 @@ def actors_tree(snapshot: ActorSnapshot, instance: InstanceId | None = None, *,
     if memory is not None and memory.rss_mb is not None:
         extras.append(f"memory {memory.rss_mb:.0f} MB")
     return text + ("\n" + escape(" · ".join(extras)) if extras else "")
+
+
+def instances_text(registry: RegistryStats, now: float) -> str:
+    """The live instances, one line each, the lease holder and this one marked; or that
+    Redis is down (budgets local). ``now``: wall-clock time."""
+    if not registry.redis_up:
+        return (f"🖧 {bold('Redis is down')}: this instance alone, budgets at "
+                f"{registry.fallback_fraction:.0%}")
+    lines = [f"🖧 {bold(_plural(len(registry.instances), 'instance'))} (Redis up)"]
+    lines += [_instance_item(record, registry, now) for record in registry.instances]
+    return "\n".join(lines)
+
+
+def _instance_item(record: InstanceRecord, registry: RegistryStats, now: float) -> str:
+    who = escape(record.name or record.host)
+    up = format_age(record.uptime_s + max(0.0, now - record.heartbeat_at))
+    marks = [mark for mark, on in (("polling", record.key == registry.lease_holder),
+                                   ("this one", record.key == registry.this)) if on]
+    return (f"• {bold(who)} · pid {record.pid} · up {escape(up)}"
+            + "".join(f" · {mark}" for mark in marks))
 
 
 def _plural(count: int, word: str) -> str:

@@ -42,7 +42,7 @@ from chat.cards_inline import (
     rate_limited_results,
 )
 from chat.inline_query import HelpQuery, InlineReading, read_inline_query
-from chat.ratelimit import Admission, UserRateLimiter
+from chat.ratelimit import Admission, RateLimiter, UserRateLimiter
 from messages.inline import InlineAnswer, InlineDone, InlineQueryReceived, RunInline
 
 __all__ = ["ANSWER_WINDOW_S", "HELP_COST", "LOOKUP_COST", "SETTLE_S", "InlineDecision",
@@ -116,10 +116,12 @@ class InlinePolicy:
                  rate_limit_window_s: float, allowed: frozenset[int] = frozenset(),
                  max_in_flight: int | None = None, max_waiting: int = 10_000,
                  settle_s: float = SETTLE_S, answer_window_s: float = ANSWER_WINDOW_S,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], limiter: RateLimiter | None = None) -> None:
         if not workers:
             raise ValueError("inline queries need at least one command worker")
-        self._limiter = UserRateLimiter(rate_limit_count, rate_limit_window_s, clock=clock)
+        self._limiter: RateLimiter = (
+            limiter if limiter is not None
+            else UserRateLimiter(rate_limit_count, rate_limit_window_s, clock=clock))
         self._allowed = allowed
         self._busy = dict.fromkeys(workers, 0)
         self._max_in_flight = max_in_flight or max(1, len(workers) // 2)

@@ -86,6 +86,13 @@ class OutboundLimits:
         if self.max_queued_per_chat < 1:
             raise ValueError("max_queued_per_chat must be >= 1")
 
+    def share(self, fraction: float) -> OutboundLimits:
+        """``fraction`` of every rate (at least 1): one instance's part while Redis is down."""
+        part = [max(1, math.floor(count * fraction)) for count in (
+            self.global_calls, self.group_messages, self.chat_burst, self.group_burst)]
+        return replace(self, global_calls=part[0], group_messages=part[1], chat_burst=part[2],
+                       group_burst=part[3], chat_per_s=self.chat_per_s * fraction)
+
     def scaled(self, factor: float) -> OutboundLimits:
         """The same limits with every duration multiplied by ``factor`` (fast tests, demos)."""
         return replace(
@@ -261,6 +268,20 @@ class OutboundScheduler(Generic[T]):
         entry.supersedes = None  # it may be half-done: a newer edit waits behind it instead
         queue.entries.appendleft(entry)
         self._enter_rotation(chat_id)
+
+    def give_back(self, chat_id: int, item: T) -> None:
+        """Undo handing out ``item`` (a shared budget said wait): counted nowhere."""
+        queue = self._chats.get(chat_id)
+        if queue is None or queue.in_flight is None or queue.in_flight.item is not item:
+            return
+        entry, queue.in_flight = queue.in_flight, None
+        self._global_in_flight -= 1
+        queue.entries.appendleft(entry)
+        self._enter_rotation(chat_id)
+
+    def use_limits(self, limits: OutboundLimits) -> None:
+        """Apply ``limits`` from now on (what was already counted stays counted)."""
+        self._limits = limits
 
     def pause_chat(self, chat_id: int, until: float) -> None:
         """Send nothing to ``chat_id`` before ``until`` (a later pause wins)."""

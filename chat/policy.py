@@ -35,7 +35,7 @@ from chat.callbacks import (
 )
 from chat.decisions import AnswerNow, Decision, Deliver, Dispatch, Ignore, ShowLoading, TimeOut
 from chat.parsing import PLAIN_TEXT_REPLY, InvalidArguments, Invocation, NotACommand, UnknownCommand
-from chat.ratelimit import Admission, UserRateLimiter
+from chat.ratelimit import Admission, RateLimiter, UserRateLimiter
 from chat.replies import (
     ALREADY_RUNNING,
     BUTTON_NOT_AVAILABLE,
@@ -106,12 +106,15 @@ class ConversationPolicy:
         loading_after_s: float = LOADING_AFTER_S,
         command_timeout_s: float = COMMAND_TIMEOUT_S,
         clock: Callable[[], float],
+        limiter: RateLimiter | None = None,
     ) -> None:
         if not workers:
             raise ValueError("the conversation needs at least one command worker")
         self._admins = admins
         self._allowed = allowed
-        self._limiter = UserRateLimiter(rate_limit_count, rate_limit_window_s, clock=clock)
+        self._limiter: RateLimiter = (
+            limiter if limiter is not None
+            else UserRateLimiter(rate_limit_count, rate_limit_window_s, clock=clock))
         self._busy = dict.fromkeys(workers, 0)
         self._loading_after_s = loading_after_s
         self._command_timeout_s = command_timeout_s

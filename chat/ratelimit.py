@@ -6,6 +6,9 @@ flood of presses spends the same budget as commands. The first request over the 
 a warning (so the user knows why the bot went silent); further ones are ignored until the
 window has room again, so a flood costs the bot nothing. Pure and single-threaded: the
 conversation actor owns one.
+
+Several instances on one token share the budgets instead (``cluster.user_limits``, in Redis):
+both kinds are a :class:`RateLimiter`, and the policies only know that.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Protocol
 
-__all__ = ["Admission", "UserRateLimiter"]
+__all__ = ["Admission", "RateLimiter", "UserRateLimiter"]
 
 
 class Admission(Enum):
@@ -24,6 +28,18 @@ class Admission(Enum):
     """Over the limit for the first time in this burst: tell the user once."""
     DROP = "drop"
     """Still over the limit after the warning: stay quiet."""
+
+
+class RateLimiter(Protocol):
+    """What the policies ask of a per-user limit (local here, or shared across instances)."""
+
+    def admit(self, user_id: int, cost: float = 1.0) -> Admission:
+        """Spend ``cost`` of ``user_id``'s budget, or refuse (a warning once, then silence)."""
+        ...
+
+    def retry_after_s(self, user_id: int) -> float:
+        """Seconds until ``user_id`` may send a command again (0 when allowed now)."""
+        ...
 
 
 @dataclass(slots=True)

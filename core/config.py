@@ -173,9 +173,6 @@ class BotConfig:
                                                       "Algorithm of the exchange request limiter.")
     request_weight_limit_per_minute: int = _setting(
         6000, "Request weight per minute until exchangeInfo reports the real limit.", COUNT)
-    redis_fallback_fraction: float = _setting(
-        0.5, "Share of the weight limit one instance allows itself while the shared Redis "
-        "budget (redis_url) does not answer.", FRACTION)
     # --- Circuit breaker ---
     breaker_failure_threshold: int = _setting(
         5, "Failures within the window before a circuit breaker may open.", COUNT)
@@ -197,6 +194,9 @@ class BotConfig:
     redis_url: str | None = _setting(
         None, "redis://... (or unix://) to share caches, budgets and the update stream between "
         "instances (docs/scaling.md); unset: all in-process.", REDIS_URL)
+    redis_fallback_fraction: float = _setting(
+        0.5, "Share of the shared budgets (Binance weight, Telegram flood limits) one instance "
+        "keeps to while Redis is unreachable; at most 1/N for N instances.", FRACTION)
     db_read_pool_size: int = _setting(4, "Read-only SQLite connections.", COUNT)
     db_batch_size: int = _setting(500, "Rows per batched write.", COUNT)
     db_flush_interval_ms: int = _setting(200, "Longest a write waits for its batch (ms).", COUNT)

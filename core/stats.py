@@ -17,7 +17,9 @@ Flattening, so every figure keeps one dotted name (``computed.hit_rate``, ``quer
 * a tuple of ``(name, value)`` pairs (figures keyed at run time: query kinds, outcomes) gives
   ``<field>.<name>`` (``<name>`` alone for an :data:`INLINE` field), the value a scalar or a
   dataclass flattened the same way;
-* ``key`` metadata (:func:`named`) renames a field's segment (a name Python cannot spell).
+* ``key`` metadata (:func:`named`) renames a field's segment (a name Python cannot spell);
+* a :data:`HIDDEN` field gives no figures: data for the cards, not a number to graph (the
+  instance list of the registry).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["GROUP", "INLINE", "NO_STATS", "ActorStats", "FlatStats", "Scalar",
+__all__ = ["GROUP", "HIDDEN", "INLINE", "NO_STATS", "ActorStats", "FlatStats", "Scalar",
            "named", "stat_figures"]
 
 Scalar = str | int | float | bool | None
@@ -36,6 +38,10 @@ GROUP: Mapping[str, object] = {"stats.group": True}
 
 INLINE: Mapping[str, object] = {"stats.group": True, "stats.inline": True}
 """Field metadata: a :data:`GROUP` flattened without a name segment of its own."""
+
+
+HIDDEN: Mapping[str, object] = {"stats.hidden": True}
+"""Field metadata: not a figure (left out of the flat figures, JSON stats and metrics)."""
 
 
 def named(key: str) -> Mapping[str, object]:
@@ -71,7 +77,8 @@ def stat_figures(stats: object) -> tuple[tuple[str, Scalar], ...]:
 def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, Scalar]]:
     for field in dataclasses.fields(value):
         item = getattr(value, field.name)
-        if item is None and field.metadata.get("stats.group"):
+        if field.metadata.get("stats.hidden") or (
+                item is None and field.metadata.get("stats.group")):
             continue
         key = "" if field.metadata.get("stats.inline") else field.metadata.get("stats.key",
                                                                                field.name)

@@ -5,7 +5,8 @@ disagree about whether the bot is well, so all three read :func:`assess`.
 
 * **ok**: every actor is running, busy or lazy and every circuit breaker is closed.
 * **degraded**: the bot still answers, but not at its best: an actor is restarting, a
-  breaker is open (answers are stale and labelled), memory is under pressure.
+  breaker is open (answers are stale and labelled), memory is under pressure, Redis does not
+  answer (several instances: each keeps to a safe share of the shared budgets alone).
 * **failing**: the bot can no longer do its job: an actor it cannot answer without (the chat
   path, the database writer, the market fetcher, their supervisors) is stopped or failed for
   good, or no fetch worker is left. A process manager should restart the process.
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from core.instances import RegistryStats
+from ops.cluster_view import redis_down_reason
 from ops.memory import MemoryStats
 from supervision.snapshot import ActorSnapshot
 
@@ -69,6 +72,9 @@ def assess(snapshot: ActorSnapshot) -> Health:
             workers += 1
             healthy_workers += node.state in HEALTHY_STATES
         reasons.extend(_memory_reasons(node))
+        if isinstance(node.stats, RegistryStats):
+            redis = redis_down_reason(node.stats)
+            reasons.extend(() if redis is None else (redis,))
     if workers and not healthy_workers:
         reasons.append(f"no fetch worker is running (0 of {workers})")
         failing = True

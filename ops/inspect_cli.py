@@ -6,6 +6,11 @@ snapshot on the loopback status port (``ops.status_http``); this command fetches
 and ``/healthz``, rebuilds the snapshot and prints it with the same ``render_tree``, under a
 line naming the instance that answered (id, host, pid, start in UTC and uptime).
 
+``--all`` first lists every live instance of the bot (several instances on one token): it
+reads the instance registry from Redis (``redis_url`` from the same configuration, and the
+same bot token: keys are per bot), one line each, the one polling Telegram marked. Without
+``redis_url`` it says the bot runs as a single instance and shows just the local one.
+
 Exit status: 0 healthy, 1 degraded (reasons printed), 2 the bot could not be reached or did not
 answer like a cryptobot status endpoint (one line naming the URL on stderr), 3 failing (it
 answers, but cannot do its job: reasons printed).
@@ -16,21 +21,27 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
 
 from core.config import BotConfig
 from core.errors import BotError
+from core.instances import InstanceRecord
 from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot, ChildState, render_tree
 from core.stats import NO_STATS, FlatStats
 
 __all__ = [
     "EXIT_DEGRADED", "EXIT_FAILING", "EXIT_HEALTHY", "EXIT_UNREACHABLE", "InspectError",
-    "default_url", "instance_line", "main", "snapshot_from_dict",
+    "InstanceReader", "default_url", "instance_line", "instances_lines", "main",
+    "snapshot_from_dict",
 ]
+
+InstanceReader = Callable[[], tuple[tuple[InstanceRecord, ...], str | None]]
+"""Reads the registry: (the live instances, the polling lease holder's key); raises a
+``BotError`` when Redis does not answer."""
 
 EXIT_HEALTHY = 0
 EXIT_DEGRADED = 1
@@ -124,6 +135,17 @@ def instance_line(data: object) -> str | None:
             f"pid {instance.get('pid', '?')} · up since {instance.get('started', '?')}{uptime}")
 
 
+def instances_lines(records: Sequence[InstanceRecord], holder: str | None) -> list[str]:
+    """``2 live instances:`` then one line per instance, the lease holder marked."""
+    lines = [f"{len(records)} live instance{'' if len(records) == 1 else 's'}:"]
+    for record in records:
+        polling = " · polling" if record.key == holder else ""
+        version = f" · v{record.version}" if record.version else ""
+        lines.append(f"  {record.key} · host {record.host} · pid {record.pid} · "
+                     f"up {_duration(record.uptime_s)}{version}{polling}")
+    return lines
+
+
 def _get_json(session: requests.Session, url: str, timeout_s: float) -> tuple[int, Any]:
     try:
         response = session.get(url, timeout=timeout_s)
@@ -167,12 +189,27 @@ def _parser(fallback_url: str | None) -> argparse.ArgumentParser:
                         help=f"status endpoint of the running bot (default: {fallback_url})")
     parser.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT_S, metavar="SECONDS",
                         help="how long to wait for each answer")
+    parser.add_argument("--all", action="store_true",
+                        help="first list every live instance (from the registry in Redis)")
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, config: BotConfig | None = None) -> int:
-    """Print the tree and the health verdict; the exit status says which verdict."""
+def main(argv: Sequence[str] | None = None, *, config: BotConfig | None = None,
+         instances: InstanceReader | None = None) -> int:
+    """Print the tree and the health verdict; the exit status says which verdict.
+
+    ``instances`` reads the registry for ``--all`` (None: no ``redis_url``, one instance)."""
     args = _parser(default_url(config)).parse_args(argv)
+    if args.all:
+        if instances is None:
+            print("redis_url is not set: the bot runs as a single instance")
+        else:
+            try:
+                records, holder = instances()
+            except BotError as error:
+                print(f"inspect: cannot read the instance registry ({error})", file=sys.stderr)
+                return EXIT_UNREACHABLE
+            print("\n".join(instances_lines(records, holder)))
     if not args.url:
         print("inspect: the status server is disabled (status_port = 0); pass --url",
               file=sys.stderr)

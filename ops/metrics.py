@@ -46,6 +46,7 @@ from prometheus_client.registry import Collector
 
 from core.errors import BotError
 from core.instance import InstanceId, this_instance
+from core.instances import RegistryStats
 from core.stats import stat_figures
 from messages.chat import CommandDone
 from ops.health import HEALTHY_STATES, assess
@@ -107,6 +108,13 @@ def snapshot_families(snapshot: ActorSnapshot, *, uptime_s: float) -> Iterator[M
     for name in HEALTH_LEVELS:
         health.add_metric([name], int(name == level))
     yield from (up, uptime, health)
+    registry = snapshot.find_stats(RegistryStats)
+    if registry is not None:  # redis_url set: several instances may share the token
+        yield GaugeMetricFamily("cryptobot_redis_up", "1 while Redis answers this instance "
+                                "(0: its budgets are local, at a safe share).",
+                                value=int(registry.redis_up))
+        yield GaugeMetricFamily("cryptobot_instances_live", "Instances of this bot in the "
+                                "registry at the last heartbeat.", value=registry.instances_live)
     nodes = list(snapshot.walk())
     for family in (_actor_families(nodes), _breaker_families(nodes)):
         yield from (metric for metric in family if metric.samples)

@@ -22,6 +22,10 @@ a probe or ``bot.py inspect`` can tell a restarted bot, or one of several, from 
   ``{"status": "failing", "reasons": [...]}`` when it cannot do its job and a process manager
   should restart it (also when no snapshot can be taken at all);
 * ``/actors``: the snapshot as JSON (``ActorSnapshot.to_dict()``, the root's keys);
+* with ``redis_url`` (several instances) both also carry ``"instances"`` (the live ones from
+  the registry, each with ``this`` and ``lease``: holds the polling lease) and ``"redis"``
+  (``up``, ``mode`` shared or local, ``fallback_fraction``, ``lease_holder``,
+  ``heartbeat_failures``): ``ops.cluster_view``;
 * ``/metrics``: Prometheus text format, ``generate_latest`` of the bot's own prometheus-client
   registry (``ops.metrics.BotMetrics``): the snapshot taken during the scrape, the command and
   exchange latency histograms, the process figures.
@@ -49,6 +53,7 @@ from urllib.parse import urlsplit
 
 from core.instance import InstanceId, this_instance
 from core.logs import log_event
+from ops.cluster_view import cluster_json
 from ops.health import assess
 from ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ops.metrics import BotMetrics, SnapshotUnavailable
@@ -273,6 +278,7 @@ class StatusServer:
         slo = snapshot.find_stats(SloStats)
         if slo is not None:
             payload["slo"] = _slo_json(slo)
+        payload.update(cluster_json(snapshot))
         _send_json(handler, 503 if health.level == "failing" else 200, payload)
 
     def _actors(self, handler: _StatusHandler) -> None:
@@ -280,7 +286,8 @@ class StatusServer:
         if isinstance(snapshot, str):
             _send_json(handler, 503, {"error": snapshot, "instance": self._instance_json()})
         else:
-            _send_json(handler, 200, {**snapshot.to_dict(), "instance": self._instance_json()})
+            _send_json(handler, 200, {**snapshot.to_dict(), "instance": self._instance_json(),
+                                      **cluster_json(snapshot)})
 
     def _metrics(self, handler: _StatusHandler) -> None:
         assert self._registry is not None  # made in start()
