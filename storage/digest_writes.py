@@ -13,7 +13,7 @@ Every statement is constant SQL and idempotent.
 
 from __future__ import annotations
 
-import sqlite3
+from storage.engine import Connection
 from datetime import date
 
 from messages.digest import (
@@ -58,7 +58,7 @@ DIGEST_WRITES: dict[str, str] = {
 """Statements with a WHERE clause on the digest's write paths (the query-plan test)."""
 
 
-def zone_of(conn: sqlite3.Connection, user_id: int) -> str:
+def zone_of(conn: Connection, user_id: int) -> str:
     """The user's time zone as stored now (UTC for an unknown user or unreadable settings)."""
     row = conn.execute(_USER_SETTINGS, {"user_id": user_id}).fetchone()
     return UserSettings.from_pairs(stored_pairs(None if row is None else row[0])).timezone
@@ -68,7 +68,7 @@ def _day(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
 
 
-def set_digest(conn: sqlite3.Connection, message: SetDigest, *, now: float) -> Saved:
+def set_digest(conn: Connection, message: SetDigest, *, now: float) -> Saved:
     """Create or move the user's digest; a day already settled stays settled."""
     if not 0 <= message.minute < 1440:
         raise InvalidWrite("a digest time must be within the day")
@@ -83,12 +83,12 @@ def set_digest(conn: sqlite3.Connection, message: SetDigest, *, now: float) -> S
     return Saved(changed=True)
 
 
-def clear_digest(conn: sqlite3.Connection, message: ClearDigest) -> Saved:
+def clear_digest(conn: Connection, message: ClearDigest) -> Saved:
     return Saved(changed=conn.execute(_DELETE_DIGEST,
                                       {"user_id": message.user_id}).rowcount == 1)
 
 
-def settle_digests(conn: sqlite3.Connection, message: SettleDigests) -> DigestsSettled:
+def settle_digests(conn: Connection, message: SettleDigests) -> DigestsSettled:
     """Claim the due digests of these users at ``message.now``: exactly those to send now."""
     sent: list[SettledDigest] = []
     missed: list[int] = []
@@ -113,7 +113,7 @@ def settle_digests(conn: sqlite3.Connection, message: SettleDigests) -> DigestsS
     return DigestsSettled(sent=tuple(sent), missed=tuple(missed))
 
 
-def reschedule_digest(conn: sqlite3.Connection, user_id: int, *, now: float) -> bool:
+def reschedule_digest(conn: Connection, user_id: int, *, now: float) -> bool:
     """Move the user's next digest to their current time zone (call it in the same transaction
     that changes the zone); settled days stay settled. False when they have no digest."""
     row = conn.execute(_DIGEST, {"user_id": user_id}).fetchone()
