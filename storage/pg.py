@@ -71,9 +71,17 @@ def _scrub(text: str, url: str) -> str:
     return text.replace(password, "***") if password else text
 
 
+_reached: set[str] = set()
+"""URLs this process has connected to once: failing to reach one later is an outage."""
+
+
 def connect(url: str, *, application_name: str = "cryptobot", read_only: bool = False) -> Any:
-    """A psycopg connection in autocommit mode with the timeouts set; raises
-    :class:`DatabaseUnusable` for a URL no retry can fix, psycopg's error otherwise."""
+    """A psycopg connection in autocommit mode with the timeouts set.
+
+    Raises :class:`DatabaseUnusable` for a URL no retry can fix (a malformed URL, an unknown
+    host, a refused login, no such database) and for a server this process has never reached
+    (refused or silent at start: a wrong host or port, most likely); psycopg's error otherwise
+    (an outage of a server that answered before: the caller retries)."""
     import psycopg
 
     try:
@@ -86,10 +94,11 @@ def connect(url: str, *, application_name: str = "cryptobot", read_only: bool = 
     except psycopg.ProgrammingError as exc:  # a malformed URL
         raise _unusable(url, exc) from None
     except psycopg.OperationalError as exc:
-        if exc.sqlstate in _PERMANENT_SQLSTATES or any(
+        if url not in _reached or exc.sqlstate in _PERMANENT_SQLSTATES or any(
                 phrase in str(exc) for phrase in _PERMANENT_PHRASES):
             raise _unusable(url, exc) from None
         raise
+    _reached.add(url)
     return conn
 
 

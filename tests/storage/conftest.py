@@ -61,3 +61,12 @@ def insert_alert(conn: Connection, *, user_id: int = 1, symbol: str = "BTCUSDT",
     conn.execute("COMMIT")
     assert isinstance(saved, Saved) and saved.alert_id is not None
     return saved.alert_id
+
+
+def terminate_other_backends(conn: Connection) -> int:
+    """PostgreSQL: end every other session on this database (what a server restart does to
+    the bot's connections, without losing the data as stopping the embedded server would)."""
+    rows = conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall()
+    return len(rows)

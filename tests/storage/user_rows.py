@@ -58,5 +58,6 @@ def fill_user(conn: Connection, user_id: int, *, chat_id: int | None = None,
 def rows_of(conn: Connection, user_id: int) -> dict[str, list[tuple[object, ...]]]:
     """Every row of the user, table by table (SELECT *), to compare before and after."""
     tables = ("users", "alerts", "alert_firings", "watchlist", "digests", "command_log")
-    return {table: conn.execute(f"SELECT * FROM {table} WHERE user_id = ? ORDER BY rowid",
-                                (user_id,)).fetchall() for table in tables}
+    # Sorted in Python: SQLite's rowid order has no PostgreSQL counterpart (whole rows compare).
+    return {table: sorted(conn.execute(f"SELECT * FROM {table} WHERE user_id = ?", (user_id,)
+                                       ).fetchall(), key=repr) for table in tables}

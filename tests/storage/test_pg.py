@@ -1,0 +1,97 @@
+"""PostgreSQL's side of opening the database: what the SQLite file tests promise, for a URL.
+
+A URL no restart can fix is a permanent fault with one line for the operator and never the
+password in it; the writer's connection comes back by itself after the server dropped it.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from messages.storage import Watch
+from storage.batch import commit_batch
+from storage.connection import open_writer
+from storage.engine import is_transient, pg_sql
+from storage.errors import DatabaseUnusable
+from storage.pg import masked_url
+from storage.queries import watchlist_of
+from storage.timing import QueryTimer
+from storage.writes import WriteRules
+from tests.storage.conftest import NOW, terminate_other_backends
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def with_password(url: str, password: str) -> str:
+    return url.replace("postgres:@", f"postgres:{password}@", 1)
+
+
+def test_the_sql_is_translated_once_for_psycopg():
+    assert pg_sql("SELECT a FROM t WHERE b = :b AND c IS :c AND d = '%:x' AND e::text = ?") == (
+        "SELECT a FROM t WHERE b = %(b)s AND c IS NOT DISTINCT FROM %(c)s"
+        " AND d = '%:x' AND e::text = %s")
+    assert pg_sql("BEGIN IMMEDIATE") == "BEGIN"
+    assert pg_sql("SET x = max(a, b) + MAX(c) + min(d, e)") == (
+        "SET x = GREATEST(a, b) + MAX(c) + LEAST(d, e)")
+
+
+def test_a_password_never_shows_in_the_masked_url():
+    assert masked_url("postgresql://bot:s3cret@db:5432/bot") == "postgresql://bot:***@db:5432/bot"
+    assert masked_url("postgresql://db/bot") == "postgresql://db/bot"
+
+
+def test_a_server_nobody_listens_on_is_a_permanent_fault_without_the_password():
+    url = f"postgresql://bot:hunter22@127.0.0.1:{free_port()}/bot"
+    with pytest.raises(DatabaseUnusable) as raised:
+        open_writer(url)
+    text = str(raised.value)
+    assert "hunter22" not in text and "***" in text and "\n" not in text
+    assert "CRYPTOBOT_DATABASE_URL" in text
+
+
+def test_a_database_that_does_not_exist_is_a_permanent_fault(postgres_url):
+    with pytest.raises(DatabaseUnusable, match="does not exist"):
+        open_writer(postgres_url.replace("/cryptobot_", "/missing_", 1))
+
+
+def test_a_malformed_url_is_a_permanent_fault():
+    with pytest.raises(DatabaseUnusable):
+        open_writer("postgresql://bot:pw@/db?sslmode=nonsense")
+
+
+def test_the_writer_reconnects_after_the_server_dropped_its_connection(postgres_url, conn):
+    writer = open_writer(postgres_url)
+    try:
+        timer = QueryTimer(1000.0)
+        watch = Watch(request_id="w1", user_id=1, symbol="BTCUSDT")
+        assert commit_batch(writer, [watch], now=NOW, rules=WriteRules(),
+                            timer=timer)[0].error is None
+        assert terminate_other_backends(conn) >= 1  # the writer's session among them
+        again = Watch(request_id="w2", user_id=1, symbol="ETHUSDT")
+        outcomes = commit_batch(writer, [again], now=NOW, rules=WriteRules(), timer=timer)
+        assert outcomes[0].error is None
+        assert watchlist_of(conn, 1) == ("BTCUSDT", "ETHUSDT")
+    finally:
+        writer.close()
+
+
+def test_a_dropped_connection_is_a_transient_error(postgres_url, conn):
+    import psycopg
+
+    other = psycopg.connect(postgres_url, autocommit=True)
+    terminate_other_backends(conn)
+    with pytest.raises(psycopg.OperationalError) as raised:
+        other.execute("SELECT 1")
+    other.close()
+    assert is_transient(raised.value)
+
+
+@pytest.fixture
+def engine() -> str:
+    return "postgres"
