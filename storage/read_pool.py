@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from core.config import BotConfig
 from messages.digest import DigestRecord, FiringRecord
@@ -147,12 +147,13 @@ class ReadPool:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def run(self, kind: str, query: Callable[Concatenate[Connection, P], T],
+    def run(self, kind: str, query: Callable[Concatenate[Any, P], T],
             *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``query(connection, ...)`` on a pooled connection, timed as ``kind``.
 
         Raises :class:`StorageUnavailable` when no connection frees up within ``timeout_s`` or
-        SQLite fails.
+        the database fails. (``query`` takes an ``Any`` connection so that functions typed for
+        ``sqlite3.Connection`` alone, the benches', still fit.)
         """
         with self.connection() as conn, self.timer.measure(kind):
             try:
