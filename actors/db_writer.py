@@ -33,6 +33,7 @@ from core.logs import log_event
 from messages.digest import ClearDigest, SetDigest, SettleDigests
 from messages.storage import (
     AddAlert,
+    ClaimNotices,
     DeleteAlert,
     FireCrossedAlerts,
     FlushDue,
@@ -174,8 +175,8 @@ class DbWriter(SupervisedActor):
     def _dispatch(self, message: Any) -> Any:
         match message:
             case (AddAlert() | DeleteAlert() | RearmAlert() | Watch() | Unwatch() | SaveSettings()
-                  | FireCrossedAlerts() | MarkNotified() | SetDigest() | ClearDigest()
-                  | SettleDigests() | ForgetUser()):
+                  | FireCrossedAlerts() | MarkNotified() | ClaimNotices() | SetDigest()
+                  | ClearDigest() | SettleDigests() | ForgetUser()):
                 return self._on_write(message, acknowledged=True)
             case TouchUser() | LogCommand() | StoreCandles():
                 return self._on_write(message, acknowledged=False)

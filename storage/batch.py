@@ -20,6 +20,7 @@ from typing import TypeAlias
 
 from messages.storage import (
     AddAlert,
+    ClaimNotices,
     DeleteAlert,
     FireCrossedAlerts,
     LogCommand,
@@ -33,7 +34,7 @@ from messages.storage import (
 )
 from messages.digest import ClearDigest, SetDigest, SettleDigests
 from messages.user_data import ForgetUser
-from storage import digest_writes, user_data, writes
+from storage import digest_writes, notices, user_data, writes
 from storage.engine import DB_ERRORS, ITEM_ERRORS, Connection, is_transient
 from storage.errors import InvalidWrite, NotSaved
 from storage.timing import QueryTimer
@@ -54,13 +55,13 @@ __all__ = [
 
 AckedWrite: TypeAlias = (
     AddAlert | DeleteAlert | RearmAlert | Watch | Unwatch | SaveSettings | FireCrossedAlerts
-    | MarkNotified | SetDigest | ClearDigest | SettleDigests | ForgetUser
+    | MarkNotified | ClaimNotices | SetDigest | ClearDigest | SettleDigests | ForgetUser
 )
 BackgroundWrite: TypeAlias = TouchUser | LogCommand | StoreCandles
 Write: TypeAlias = AckedWrite | BackgroundWrite
 
 ACKED_TYPES = (AddAlert, DeleteAlert, RearmAlert, Watch, Unwatch, SaveSettings, FireCrossedAlerts,
-               MarkNotified, SetDigest, ClearDigest, SettleDigests, ForgetUser)
+               MarkNotified, ClaimNotices, SetDigest, ClearDigest, SettleDigests, ForgetUser)
 BACKGROUND_TYPES = (TouchUser, LogCommand, StoreCandles)
 
 
@@ -114,6 +115,8 @@ def _apply(conn: Connection, write: Write, now: float, rules: WriteRules) -> obj
             return writes.fire_crossed_alerts(conn, write)
         case MarkNotified():
             return writes.mark_notified(conn, write)
+        case ClaimNotices():
+            return notices.claim_notices(conn, write)
         case SetDigest():
             return digest_writes.set_digest(conn, write, now=now)
         case ClearDigest():

@@ -41,9 +41,13 @@ _UPSERT_DIGEST = (
     " last_day = excluded.last_day, missed_day = NULL"
 )
 _DELETE_DIGEST = "DELETE FROM digests WHERE user_id = :user_id"
+# Conditional on the row being as it was read: of two instances settling the same digest at
+# once (PostgreSQL), the second waits for the first's row lock, then finds the row changed and
+# settles nothing, so the day is claimed once.
 _SETTLE_DIGEST = (
     "UPDATE digests SET last_day = :last_day, next_due_at = :next_due_at,"
-    " missed_day = :missed_day WHERE user_id = :user_id"
+    " missed_day = :missed_day WHERE user_id = :user_id AND last_day IS :was_last_day"
+    " AND next_due_at = :was_next_due_at"
 )
 _MOVE_DIGEST = "UPDATE digests SET next_due_at = :next_due_at WHERE user_id = :user_id"
 _USER_SETTINGS = "SELECT settings FROM users WHERE user_id = :user_id"
@@ -96,20 +100,25 @@ def settle_digests(conn: Connection, message: SettleDigests) -> DigestsSettled:
         row = conn.execute(_DIGEST, {"user_id": user_id}).fetchone()
         if row is None or row[4] > message.now:  # stopped or moved since the actor looked
             continue
-        chat_id, minute, last_day, missed_day, _ = row
+        chat_id, minute, last_day, missed_day, next_due_at = row
         decided = plan(message.now, minute, zone_of(conn, user_id), _day(last_day))
         if decided.send_day is not None and decided.send_day.isoformat() != composed:
             continue  # changed since the actor looked: left for its next round, unclaimed
         if decided.send_day is not None:
-            sent.append(SettledDigest(user_id=user_id, chat_id=chat_id,
-                                      day=decided.send_day.isoformat()))
             missed_day = None  # the digest sent now mentions it
         elif decided.missed_day is not None:
-            missed.append(user_id)
             missed_day = decided.missed_day.isoformat()
-        conn.execute(_SETTLE_DIGEST, {
+        settled = conn.execute(_SETTLE_DIGEST, {
             "user_id": user_id, "next_due_at": decided.next_due_at, "missed_day": missed_day,
-            "last_day": None if decided.done_day is None else decided.done_day.isoformat()})
+            "last_day": None if decided.done_day is None else decided.done_day.isoformat(),
+            "was_last_day": last_day, "was_next_due_at": next_due_at}).rowcount
+        if settled != 1:
+            continue  # another instance settled it meanwhile: its to send, not ours
+        if decided.send_day is not None:
+            sent.append(SettledDigest(user_id=user_id, chat_id=chat_id,
+                                      day=decided.send_day.isoformat()))
+        elif decided.missed_day is not None:
+            missed.append(user_id)
     return DigestsSettled(sent=tuple(sent), missed=tuple(missed))
 
 

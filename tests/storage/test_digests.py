@@ -28,7 +28,8 @@ from tests.storage.conftest import insert_alert
 
 T = TypeVar("T")
 PARAMS = {"user_id": 1, "now": 0.0, "limit": 10, "since": 0.0, "next_due_at": 0.0,
-          "last_day": "2026-01-01", "missed_day": None}
+          "last_day": "2026-01-01", "missed_day": None, "was_last_day": None,
+          "was_next_due_at": 0.0}
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
