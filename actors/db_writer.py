@@ -58,7 +58,7 @@ from storage.batch import (
     rows_of,
 )
 from storage.connection import DEFAULT_BUSY_TIMEOUT_MS, open_writer
-from storage.engine import DB_ERRORS, Connection
+from storage.engine import Connection, db_errors
 from storage.errors import NotSaved, StorageBusy
 from storage.prune import PruneCursor, RetentionRules, prune
 from storage.stats import DbWriterStats
@@ -228,7 +228,7 @@ class DbWriter(SupervisedActor):
         try:
             with self._timer.measure("prune"):
                 result = prune(conn, retention, self._prune_cursor, now=self._wall_clock())
-        except DB_ERRORS as exc:  # locked, failing or unreachable: the next interval tries again
+        except db_errors() as exc:  # locked, failing or unreachable: the next interval tries again
             self._counts["prune_failures"] += 1
             log_event(logger, "storage.prune_failed", logging.WARNING, error=repr(exc))
             return

@@ -35,7 +35,7 @@ from messages.storage import (
 from messages.digest import ClearDigest, SetDigest, SettleDigests
 from messages.user_data import ForgetUser
 from storage import digest_writes, notices, user_data, writes
-from storage.engine import DB_ERRORS, ITEM_ERRORS, Connection, is_transient
+from storage.engine import Connection, db_errors, is_transient, item_errors
 from storage.errors import InvalidWrite, NotSaved
 from storage.timing import QueryTimer
 from storage.writes import WriteRules
@@ -166,7 +166,7 @@ def _one_attempt(conn: Connection, batch: Sequence[Write], now: float, rules: Wr
         except NotSaved as refused:
             conn.execute("ROLLBACK TO write")
             outcomes += [Outcome(w, error=refused) for w in group]
-        except ITEM_ERRORS as bad:
+        except item_errors() as bad:
             conn.execute("ROLLBACK TO write")
             refusal = InvalidWrite(f"the data was not valid ({type(bad).__name__})")
             outcomes += [Outcome(w, error=refusal) for w in group]
@@ -184,7 +184,7 @@ def _roll_back(conn: Connection) -> None:
         return  # SQLite already rolled back (it does after some I/O errors)
     try:
         conn.execute("ROLLBACK")
-    except DB_ERRORS:
+    except db_errors():
         pass  # nothing was committed either way; the next BEGIN starts clean or fails loudly
 
 
@@ -201,7 +201,7 @@ def commit_batch(conn: Connection, batch: Sequence[Write], *, now: float,
     for attempt in range(1, attempts + 1):
         try:
             outcomes = _one_attempt(conn, batch, now, rules, timer, fault)
-        except DB_ERRORS as exc:
+        except db_errors() as exc:
             _roll_back(conn)
             last_error = exc
             if not is_transient(exc):

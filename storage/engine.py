@@ -25,11 +25,12 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
+import sys
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-__all__ = ["DB_ERRORS", "ITEM_ERRORS", "POSTGRES_SCHEMES", "Connection", "Cursor", "is_postgres",
-           "is_postgres_url", "is_transient", "pg_sql"]
+__all__ = ["POSTGRES_SCHEMES", "Connection", "Cursor", "db_errors", "is_postgres",
+           "is_postgres_url", "is_transient", "item_errors", "pg_sql"]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -60,23 +61,31 @@ class Connection(Protocol):
 
     def close(self) -> None: ...
 
-try:  # the [postgres] extra; the embedded default needs none of it
-    import psycopg
-    from psycopg import errors as _pg_errors
-except ImportError:  # pragma: no cover - every test environment installs the extra
-    psycopg = None  # type: ignore[assignment]
-    _pg_errors = None  # type: ignore[assignment]
-
-DB_ERRORS: tuple[type[Exception], ...] = (
-    (sqlite3.Error,) if psycopg is None else (sqlite3.Error, psycopg.Error))
-"""What a failing database raises, on either engine."""
-
-ITEM_ERRORS: tuple[type[Exception], ...] = (
+_SQLITE_ITEM_ERRORS: tuple[type[Exception], ...] = (
     sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError,
-    sqlite3.InterfaceError, ValueError, TypeError,
-    *(() if psycopg is None else (psycopg.IntegrityError, psycopg.DataError,
-                                  psycopg.ProgrammingError)))
-"""Errors one write's data can cause; they refuse that write only (its savepoint)."""
+    sqlite3.InterfaceError, ValueError, TypeError)
+
+
+def _psycopg() -> Any:
+    """psycopg when something imported it (only PostgreSQL does: ~23 MB and 0.1 s the embedded
+    default never pays); None otherwise, and then no psycopg error can be raised either."""
+    return sys.modules.get("psycopg")
+
+
+def db_errors() -> tuple[type[Exception], ...]:
+    """What a failing database raises, on either engine (``except db_errors():``)."""
+    psycopg = _psycopg()
+    return (sqlite3.Error,) if psycopg is None else (sqlite3.Error, psycopg.Error)
+
+
+def item_errors() -> tuple[type[Exception], ...]:
+    """Errors one write's data can cause; they refuse that write only (its savepoint)."""
+    psycopg = _psycopg()
+    if psycopg is None:
+        return _SQLITE_ITEM_ERRORS
+    return (*_SQLITE_ITEM_ERRORS, psycopg.IntegrityError, psycopg.DataError,
+            psycopg.ProgrammingError)
+
 
 # SQLite primary result codes (extended codes keep these in their low byte).
 _SQLITE_TRANSIENT_CODES = frozenset({5, 6, 10})  # BUSY, LOCKED, IOERR
@@ -98,11 +107,14 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, sqlite3.Error):
         code = getattr(error, "sqlite_errorcode", None)
         return code is not None and (code & 0xFF) in _SQLITE_TRANSIENT_CODES
+    psycopg = _psycopg()
     if psycopg is None or not isinstance(error, psycopg.Error):
         return False
-    if isinstance(error, (_pg_errors.SerializationFailure, _pg_errors.DeadlockDetected,
-                          _pg_errors.AdminShutdown, _pg_errors.CannotConnectNow,
-                          _pg_errors.LockNotAvailable, _pg_errors.QueryCanceled)):
+    from psycopg import errors
+
+    if isinstance(error, (errors.SerializationFailure, errors.DeadlockDetected,
+                          errors.AdminShutdown, errors.CannotConnectNow,
+                          errors.LockNotAvailable, errors.QueryCanceled)):
         return True
     # A lost or refused connection has no SQLSTATE; the writer reconnects on the next BEGIN.
     return isinstance(error, psycopg.OperationalError) and error.sqlstate is None

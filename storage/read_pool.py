@@ -28,7 +28,7 @@ from messages.storage import AlertRecord, CandleRow, CommandStat
 from messages.user_data import UserData, UserDataCounts
 from storage import digest_queries, queries, user_data
 from storage.connection import open_read_only
-from storage.engine import DB_ERRORS, Connection, is_postgres_url
+from storage.engine import Connection, db_errors, is_postgres_url
 from storage.errors import StorageUnavailable
 from storage.timing import QueryTimer
 
@@ -158,7 +158,7 @@ class ReadPool:
         with self.connection() as conn, self.timer.measure(kind):
             try:
                 return query(conn, *args, **kwargs)
-            except DB_ERRORS as exc:
+            except db_errors() as exc:
                 raise StorageUnavailable(f"reading {kind} failed") from exc
 
     @contextmanager
@@ -198,7 +198,7 @@ class ReadPool:
                 conn = stack.enter_context(self._pg.connection())
             except PoolTimeout:
                 raise StorageUnavailable(f"all {self.size} read connections are busy") from None
-            except DB_ERRORS as exc:
+            except db_errors() as exc:
                 raise StorageUnavailable("the database cannot be reached for reading") from exc
             yield conn  # an error in the body goes back through psycopg_pool's own exit
 
