@@ -22,9 +22,19 @@ levels = st.floats(min_value=0.5, max_value=99.5)
 values = st.floats(min_value=0.0, max_value=100.0)
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection]:
-    """One migrated file for every example (each starts by emptying the alerts)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def shared(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection]:
+    """One migrated database per engine for every example (each starts by emptying the
+    alerts)."""
+    if request.param == "postgres":
+        engine = request.getfixturevalue("postgres_engine")
+        url = engine.new_database()
+        conn = open_writer(url)
+        yield conn
+        conn.close()
+        engine.drop_database(url)
+        return
     conn = open_writer(Path(tmp_path_factory.mktemp("sweep")) / "bot.sqlite3")
     yield conn
     conn.close()
