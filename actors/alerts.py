@@ -60,7 +60,7 @@ from messages.storage import (
 )
 from core.instance import this_instance
 from storage.errors import StorageUnavailable
-from storage.notices import NOTICE_CLAIM_S
+from storage.notices import LOCAL_CLAIMANT, NOTICE_CLAIM_S
 from storage.read_pool import ReadPool
 from supervision import request
 from supervision.actor import SupervisedActor
@@ -134,7 +134,7 @@ class AlertsActor(SupervisedActor):
         claimant: str | None = None,
     ) -> None:
         super().__init__(ctx)
-        self._claimant = claimant if claimant is not None else this_instance().key
+        self._claimant = claimant if claimant is not None else LOCAL_CLAIMANT
         self._read_pool = read_pool
         self._interval_s = interval_s
         # Ticks that queued up behind a slow sweep are dropped rather than run back to back.
@@ -335,6 +335,12 @@ class AlertsActor(SupervisedActor):
         return fired
 
 
+def _claimant(config: BotConfig) -> str | None:
+    """Who claims notices: this instance on a shared database (PostgreSQL); on the SQLite file
+    the bot is alone, and a restarted process must own what the last one claimed."""
+    return this_instance(config.instance_name).key if config.database_url else None
+
+
 def alerts_spec(
     config: BotConfig,
     read_pool: ReadPool,
@@ -349,7 +355,7 @@ def alerts_spec(
         factory=lambda ctx: AlertsActor.start(
             ctx, read_pool=read_pool, interval_s=config.alert_sweep_interval_s,
             fetch_timeout_s=fetch_timeout_s, write_timeout_s=write_timeout_s,
-            transport=transport),
+            transport=transport, claimant=_claimant(config)),
         priority=Priority.MEDIUM,
         # A sweep legitimately waits for one price call, one round of klines calls and
         # indicator steps (one deadline each) and a few writes.

@@ -11,7 +11,9 @@ out (``NOTICE_CLAIM_S``), and the notice goes out from another instance then: at
 never twice while the sender lives.
 
 The sweep clears the claim whenever an alert fires or expires again (a new notice). On SQLite
-(one instance) the same path runs: every claim is the instance's own.
+(one instance) the same path runs with one fixed claimant, ``LOCAL_CLAIMANT``: every claim is
+the bot's own, so a restarted bot resends at once what it claimed before dying, as it always
+did, instead of waiting for its old claims to run out.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from messages.storage import ClaimedNotices, ClaimNotices
 from storage.engine import Connection
 from storage.queries import UNNOTIFIED_WHERE
 
-__all__ = ["CLAIM_NOTICE", "NOTICE_CLAIM_S", "claim_notices"]
+__all__ = ["CLAIM_NOTICE", "LOCAL_CLAIMANT", "NOTICE_CLAIM_S", "claim_notices"]
 
 NOTICE_CLAIM_S = 60.0
 """How long a claim holds: far longer than a send and its MarkNotified take."""
+LOCAL_CLAIMANT = "local"
+"""The claimant of a bot alone on its database (SQLite): whichever process it is."""
 
 CLAIM_NOTICE = (
     "UPDATE alerts SET notice_claimed_by = :claimant, notice_claimed_until = :until"

@@ -82,3 +82,13 @@ def test_two_instances_delivering_one_outbox_send_each_notice_once(postgres_url)
             pool.close()
         for writer in writers:
             writer.close()
+
+
+def test_instances_on_postgres_claim_as_themselves_and_the_embedded_bot_as_local():
+    from actors.alerts import _claimant
+    from core.config import BotConfig
+    from core.instance import this_instance
+
+    assert _claimant(BotConfig()) is None  # AlertsActor then claims as LOCAL_CLAIMANT
+    shared = BotConfig().with_overrides(database_url="postgresql://db/bot")
+    assert _claimant(shared) == this_instance().key
