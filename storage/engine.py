@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 __all__ = ["POSTGRES_SCHEMES", "Connection", "Cursor", "db_errors", "is_postgres",
-           "is_postgres_url", "is_transient", "item_errors", "pg_sql"]
+           "is_postgres_url", "is_transient", "item_errors", "lock_user", "pg_sql"]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -99,6 +99,22 @@ def is_postgres_url(target: object) -> bool:
 def is_postgres(conn: Any) -> bool:
     """Whether ``conn`` is a PostgreSQL connection (:class:`storage.pg.PgConnection`)."""
     return getattr(conn, "dialect", "sqlite") == "postgres"
+
+
+_LOCK_USER = "SELECT pg_advisory_xact_lock(1, (:user_id % 2147483647)::int4)"
+
+
+def lock_user(conn: Any, user_id: int) -> None:
+    """PostgreSQL: hold one user's writes to one transaction at a time, until it ends.
+
+    On SQLite the writer's ``BEGIN IMMEDIATE`` already makes it the only writer. On
+    PostgreSQL several instances write at once, and READ COMMITTED lets two of them both find
+    a user's last free alert slot, or both miss the other's row with the same request key;
+    with this lock the second waits for the first to commit, then sees its row. (The
+    two-integer key space of advisory locks is apart from the sweep's and the migration's.)
+    """
+    if is_postgres(conn):
+        conn.execute(_LOCK_USER, {"user_id": int(user_id)})
 
 
 def is_transient(error: BaseException) -> bool:

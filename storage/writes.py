@@ -15,7 +15,7 @@ Every statement is idempotent, so a write redelivered after a crash changes noth
 from __future__ import annotations
 
 import json
-from storage.engine import Connection
+from storage.engine import Connection, lock_user
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -185,6 +185,7 @@ def add_alert(conn: Connection, message: AddAlert, *, now: float,
     check_alert_fields(kind=message.kind, price=message.price, interval=message.interval,
                        base_price=message.base_price, cooldown_s=message.cooldown_s,
                        expires_at=message.expires_at)
+    lock_user(conn, message.user_id)
     keys = {"user_id": message.user_id, "key": message.request_id}
     existing = conn.execute(_ALERT_BY_KEY, keys).fetchone()
     if existing is not None:
@@ -221,6 +222,7 @@ def delete_alert(conn: Connection, message: DeleteAlert) -> Saved:
 
 def rearm_alert(conn: Connection, message: RearmAlert, *, now: float,
                 rules: WriteRules) -> Saved:
+    lock_user(conn, message.user_id)
     _, ended = _owned_alert(conn, message.user_id, message.alert_id)
     if ended is None:  # live: armed, or a recurring alert that re-arms by itself
         return Saved(changed=False, alert_id=message.alert_id)
@@ -241,6 +243,7 @@ def rearm_alert(conn: Connection, message: RearmAlert, *, now: float,
 
 def watch(conn: Connection, message: Watch, *, now: float, rules: WriteRules) -> Saved:
     check_symbol(message.symbol)
+    lock_user(conn, message.user_id)
     params = {"user_id": message.user_id, "symbol": message.symbol, "now": now}
     if conn.execute(_WATCH, params).rowcount == 1:
         if _count(conn, _WATCHLIST_SIZE, user_id=message.user_id) > rules.max_watchlist:
@@ -296,15 +299,19 @@ def mark_notified(conn: Connection, message: MarkNotified) -> Saved:
 
 
 def touch_users(conn: Connection, messages: Sequence[TouchUser]) -> None:
+    # In key order: two instances upserting the same users lock their rows in the same order
+    # (PostgreSQL), so they wait for each other instead of deadlocking.
     conn.executemany(_TOUCH_USER, ({"user_id": m.user_id, "chat_id": m.chat_id,
                                     "username": m.username, "seen_at": m.seen_at}
-                                   for m in messages))
+                                   for m in sorted(messages, key=lambda m: m.user_id)))
 
 
 def log_commands(conn: Connection, messages: Sequence[LogCommand]) -> None:
     conn.executemany(_LOG_COMMAND, ({"request_id": m.request_id, "user_id": m.user_id,
                                      "command": m.command, "latency_ms": m.latency_ms,
-                                     "outcome": m.outcome, "at": m.at} for m in messages))
+                                     "outcome": m.outcome, "at": m.at}
+                                    for m in sorted(messages,
+                                                    key=lambda m: (m.request_id, m.command))))
 
 
 def store_candles(conn: Connection, message: StoreCandles) -> None:

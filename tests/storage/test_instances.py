@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 import pytest
 
 from messages.digest import SetDigest, SettleDigests
-from messages.storage import ClaimNotices, FireCrossedAlerts, MarkNotified
+from messages.storage import AddAlert, ClaimNotices, FireCrossedAlerts, MarkNotified
 from storage.batch import commit_batch
 from storage.connection import open_writer
 from storage.digest_writes import set_digest, settle_digests
 from storage.engine import Connection
+from storage.errors import LimitReached
 from storage.notices import claim_notices
 from storage.sweep import fire_crossed_alerts
 from storage.timing import QueryTimer
@@ -149,3 +150,37 @@ class TestSeveralInstancesOnPostgres:
             later = waiting.result(timeout=10)
         assert [d.day for d in first.sent] == ["2026-06-01"]
         assert later.sent == () and later.missed == ()
+
+    def test_two_instances_adding_one_users_alerts_at_once_keep_the_limit(self, conn, second):
+        rules = WriteRules(max_alerts_per_user=5)
+        start = threading.Barrier(2)
+
+        def add_many(writer: Connection, name: str) -> list[object]:
+            start.wait(timeout=10)
+            return [commit_batch(writer, [AddAlert(
+                request_id=f"{name}{n}", user_id=1, chat_id=1, symbol="BTCUSDT",
+                direction="above", price=100.0 + n + (0.5 if name == "b" else 0.0))],
+                now=NOW, rules=rules, timer=QueryTimer(1000.0))[0].error for n in range(5)]
+
+        with ThreadPoolExecutor(2) as instances:
+            errors = [e for result in instances.map(add_many, (conn, second), ("a", "b"))
+                      for e in result]
+        assert sum(error is None for error in errors) == 5
+        assert all(isinstance(error, LimitReached) for error in errors if error is not None)
+        assert conn.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 5
+
+    def test_one_request_redelivered_to_two_instances_at_once_is_one_alert(self, conn, second):
+        start = threading.Barrier(2)
+        request = AddAlert(request_id="u42", user_id=1, chat_id=1, symbol="BTCUSDT",
+                           direction="above", price=100.0)
+
+        def add(writer: Connection) -> Any:
+            start.wait(timeout=10)
+            return commit_batch(writer, [request], now=NOW, rules=WriteRules(),
+                                timer=QueryTimer(1000.0))[0]
+
+        with ThreadPoolExecutor(2) as instances:
+            outcomes = list(instances.map(add, (conn, second)))
+        assert [o.error for o in outcomes] == [None, None]
+        assert outcomes[0].result.alert_id == outcomes[1].result.alert_id
+        assert sorted(o.result.changed for o in outcomes) == [False, True]
