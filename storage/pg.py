@@ -45,9 +45,11 @@ LOCK_TIMEOUT_MS = 5_000
 _FIX_URL = "check CRYPTOBOT_DATABASE_URL (host, port, user, password, database name)"
 # SQLSTATEs no reconnecting changes: wrong password, unknown role or database, no permission.
 _PERMANENT_SQLSTATES = frozenset({"28P01", "28000", "3D000", "42501", "08004"})
-_PERMANENT_PHRASES = ("could not translate host name", "password authentication failed",
-                      "does not exist", "no password supplied", "invalid connection option",
-                      "invalid URI", "invalid dsn", "missing \"=\"", "Name or service not known")
+# What no reconnecting changes even for a server reached before (a revoked password, a dropped
+# database); a host name that does not resolve then is a DNS hiccup, retried like an outage.
+_PERMANENT_PHRASES = ("password authentication failed", "does not exist",
+                      "no password supplied", "invalid connection option", "invalid URI",
+                      "invalid dsn", "missing \"=\"")
 
 
 def masked_url(url: str) -> str:

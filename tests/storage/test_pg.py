@@ -11,12 +11,13 @@ import socket
 import pytest
 
 from messages.storage import Watch
-from storage.batch import commit_batch
+from storage.batch import BatchFailed, commit_batch
 from storage.connection import open_writer
 from storage.engine import is_transient, pg_sql
-from storage.errors import DatabaseUnusable
+from storage.errors import DatabaseUnusable, StorageUnavailable
 from storage.pg import masked_url
 from storage.queries import watchlist_of
+from storage.read_pool import ReadPool
 from storage.timing import QueryTimer
 from storage.writes import WriteRules
 from tests.storage.conftest import NOW, terminate_other_backends
@@ -95,3 +96,42 @@ def test_a_dropped_connection_is_a_transient_error(postgres_url, conn):
 @pytest.fixture
 def engine() -> str:
     return "postgres"
+
+
+def test_while_the_database_refuses_connections_writes_fail_transiently_then_resume(
+        postgres_url, postgres_engine, conn):
+    """PostgreSQL "down" mid-run, without losing the data as stopping the embedded server
+    would: the database stops accepting connections and every session on it is ended."""
+    import psycopg
+
+    name = postgres_url.partition("?")[0].rsplit("/", 1)[1]
+    writer = open_writer(postgres_url)
+    pool = ReadPool(postgres_url, size=1, timeout_s=5.0)
+    during = ReadPool(postgres_url, size=1, timeout_s=0.2)  # a read asked during the outage
+    timer = QueryTimer(1000.0)
+
+    def watch(symbol: str, attempts: int = 2) -> object:
+        return commit_batch(writer, [Watch(request_id=symbol, user_id=1, symbol=symbol)],
+                            now=NOW, rules=WriteRules(), timer=timer, attempts=attempts)
+
+    try:
+        watch("BTCUSDT")
+        assert pool.watchlist_of(1) == ("BTCUSDT",)
+        with psycopg.connect(postgres_engine.url, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                          " WHERE datname = %s", (name,))
+        with pytest.raises(BatchFailed) as failed:  # "not saved": the user is told so
+            watch("ETHUSDT")
+        assert failed.value.transient
+        with pytest.raises(StorageUnavailable):  # the degraded answers
+            during.watchlist_of(1)
+        with psycopg.connect(postgres_engine.url, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        watch("ETHUSDT")  # the writer reconnected on its own
+        # The pool finds its connection dead, drops it and opens another before lending.
+        assert pool.watchlist_of(1) == ("BTCUSDT", "ETHUSDT")
+    finally:
+        during.close()
+        pool.close()
+        writer.close()
