@@ -61,6 +61,7 @@ class Connection(Protocol):
 
     def close(self) -> None: ...
 
+
 _SQLITE_ITEM_ERRORS: tuple[type[Exception], ...] = (
     sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError,
     sqlite3.InterfaceError, ValueError, TypeError)
@@ -128,9 +129,10 @@ def is_transient(error: BaseException) -> bool:
         return False
     from psycopg import errors
 
+    # Not QueryCanceled: a statement over statement_timeout would most likely be over it again.
     if isinstance(error, (errors.SerializationFailure, errors.DeadlockDetected,
                           errors.AdminShutdown, errors.CannotConnectNow,
-                          errors.LockNotAvailable, errors.QueryCanceled)):
+                          errors.LockNotAvailable)):
         return True
     # A lost or refused connection has no SQLSTATE; the writer reconnects on the next BEGIN.
     return isinstance(error, psycopg.OperationalError) and error.sqlstate is None
