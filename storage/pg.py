@@ -21,6 +21,7 @@ one line instead of restarting in a loop.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -52,25 +53,37 @@ _PERMANENT_PHRASES = ("password authentication failed", "does not exist",
                       "invalid dsn", "missing \"=\"")
 
 
-def masked_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (safe for logs and exception text)."""
+_QUERY_PASSWORD = re.compile(r"(?i)(\bpassword=)([^&\s]*)")
+
+
+def _passwords(url: str) -> list[str]:
+    """Every password written in ``url``: after the user name, and a ``password=`` parameter."""
+    found = [match.group(2) for match in _QUERY_PASSWORD.finditer(url) if match.group(2)]
     try:
-        parts = urlsplit(url)
+        in_netloc = urlsplit(url).password
+    except ValueError:
+        in_netloc = None
+    return [*found, *([in_netloc] if in_netloc else [])]
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its passwords replaced by ``***`` (safe for logs and exception text)."""
+    masked = _QUERY_PASSWORD.sub(lambda m: m.group(1) + ("***" if m.group(2) else ""), url)
+    try:
+        parts = urlsplit(masked)
+        password = parts.password
     except ValueError:
         return "postgresql://***"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    if password is None:
+        return masked
+    netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _scrub(text: str, url: str) -> str:
-    password = None
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        pass
-    return text.replace(password, "***") if password else text
+    for password in sorted(_passwords(url), key=len, reverse=True):
+        text = text.replace(password, "***")
+    return text
 
 
 _reached: set[str] = set()

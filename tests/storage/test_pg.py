@@ -45,6 +45,8 @@ def test_the_sql_is_translated_once_for_psycopg():
 def test_a_password_never_shows_in_the_masked_url():
     assert masked_url("postgresql://bot:s3cret@db:5432/bot") == "postgresql://bot:***@db:5432/bot"
     assert masked_url("postgresql://db/bot") == "postgresql://db/bot"
+    assert masked_url("postgresql://db/bot?user=u&password=s3cret&sslmode=require") == (
+        "postgresql://db/bot?user=u&password=***&sslmode=require")
 
 
 def test_a_server_nobody_listens_on_is_a_permanent_fault_without_the_password():
