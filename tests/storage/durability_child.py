@@ -1,10 +1,9 @@
 """The process test_durability kills: a supervised db_writer and a stream of alert writes.
 
 Usage: ``python -m tests.storage.durability_child DB_PATH|POSTGRES_URL [CRASH_AT_BATCH]``.
-Four threads add
-alerts as fast as the writer acknowledges them and print ``ack <request_id> <alert_id>`` for
-each, only after its future resolved (so the parent knows every line it reads was committed),
-or ``refused <request_id>`` for a ``NotSaved``. With CRASH_AT_BATCH the writer actor crashes
+Four threads add alerts as fast as the writer acknowledges them and print ``ack <request_id>
+<alert_id>`` for each, only after its future resolved (so the parent knows every line it read
+was committed), or ``refused <request_id>`` for a ``NotSaved``. With CRASH_AT_BATCH the writer actor crashes
 once, just before the COMMIT of that batch. The parent ends the process with SIGKILL.
 """
 
