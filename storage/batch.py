@@ -5,7 +5,10 @@
 error, while the rest of the batch commits), commits, and returns one outcome per write. A
 failure of the whole transaction (locked file, I/O error) rolls everything back and is retried
 ``attempts`` times; the wait between attempts is SQLite's own ``busy_timeout``, spent inside
-``BEGIN IMMEDIATE`` while another process holds the lock, so nothing here sleeps.
+``BEGIN IMMEDIATE`` while another process holds the lock, so nothing here sleeps. On
+PostgreSQL (``storage.engine``) the transaction is a plain ``BEGIN`` on the writer's
+connection; a lost connection, a serialization failure or a deadlock is the transient error,
+and the retry's ``BEGIN`` reconnects (``storage.pg``).
 
 Background writes (sightings, command log, candles) are order-insensitive by design, so they
 are grouped by kind and applied first with ``executemany``; acknowledged writes follow in
@@ -63,7 +66,6 @@ Write: TypeAlias = AckedWrite | BackgroundWrite
 ACKED_TYPES = (AddAlert, DeleteAlert, RearmAlert, Watch, Unwatch, SaveSettings, FireCrossedAlerts,
                MarkNotified, ClaimNotices, SetDigest, ClearDigest, SettleDigests, ForgetUser)
 BACKGROUND_TYPES = (TouchUser, LogCommand, StoreCandles)
-
 
 
 @dataclass(frozen=True, slots=True)
