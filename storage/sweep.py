@@ -22,6 +22,12 @@ symbol and interval) is one range search of a partial index holding only the ale
 kind and state: the cost follows the alerts that fire or clear, not the alerts that exist. (A
 temporary table of prices, having no statistics, looked huge to the planner, which then built a
 Bloom filter over every active alert: ~40 ms at 100,000.)
+
+PostgreSQL: the same JSON through ``jsonb_each``, and each value's alerts in a
+``LATERAL (... OFFSET 0)`` subquery, which keeps the per-symbol index search (flattened, the
+planner may hash-join every live alert instead). Several instances may sweep one database: the
+sweep's transaction first takes ``pg_try_advisory_xact_lock(SWEEP_LOCK)``, and an instance that
+does not get it skips the round (an empty answer) rather than wait.
 """
 
 from __future__ import annotations
