@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from core.logs import log_event
 from storage.engine import pg_sql
-from storage.errors import DatabaseUnusable
+from storage.errors import DatabaseUnusable, SchemaError
 
 __all__ = ["CONNECT_TIMEOUT_S", "STATEMENT_TIMEOUT_MS", "PgConnection", "connect", "masked_url",
            "open_pg_writer"]
@@ -176,10 +176,20 @@ def open_pg_writer(url: str) -> PgConnection:
     """The writer's connection: the schema migrated (``storage.pg_schema``), reconnecting."""
     from storage.pg_schema import migrate_pg
 
+    import psycopg
+
     conn = PgConnection(connect(url, application_name="cryptobot-writer"), url)
     opened = False
     try:
-        before, after = migrate_pg(conn)
+        try:
+            before, after = migrate_pg(conn)
+        except SchemaError as exc:
+            if isinstance(exc.__cause__, psycopg.errors.InsufficientPrivilege):
+                raise DatabaseUnusable(
+                    masked_url(url), "its role may not create or change the bot's tables "
+                    f"({_scrub(str(exc.__cause__).splitlines()[0], url)})",
+                    "grant the role CREATE on the schema (or own the database)") from None
+            raise
         opened = True
     finally:
         if not opened:

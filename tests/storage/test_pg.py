@@ -63,6 +63,20 @@ def test_a_database_that_does_not_exist_is_a_permanent_fault(postgres_url):
         open_writer(postgres_url.replace("/cryptobot_", "/missing_", 1))
 
 
+def test_a_role_that_may_not_create_the_tables_is_a_permanent_fault(postgres_url, conn):
+    conn.execute("CREATE ROLE cryptobot_reader LOGIN")
+    try:
+        base, _, query = postgres_url.partition("?")
+        name = base.rpartition("/")[2]
+        fresh = f"postgresql://cryptobot_reader@/{name}_empty?{query}"
+        conn.execute(f'CREATE DATABASE "{name}_empty"')  # nothing migrated there yet
+        with pytest.raises(DatabaseUnusable, match="may not create"):
+            open_writer(fresh)
+    finally:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}_empty" WITH (FORCE)')
+        conn.execute("DROP ROLE IF EXISTS cryptobot_reader")
+
+
 def test_a_malformed_url_is_a_permanent_fault():
     with pytest.raises(DatabaseUnusable):
         open_writer("postgresql://bot:pw@/db?sslmode=nonsense")
