@@ -35,6 +35,16 @@ def test_a_pool_is_built_from_the_configuration(db_path):
     assert (pool.path, pool.size, pool.timer.slow_query_ms) == (str(db_path), 3, 7.0)
 
 
+def test_a_database_url_in_the_configuration_wins_over_the_file(db_path):
+    url = "postgresql://bot@db.example/bot"
+    config = BotConfig().with_overrides(db_path=str(db_path), database_url=url)
+    pool = ReadPool.from_config(config)
+    try:
+        assert pool.path == url and pool.stats().opened == 0  # nothing opened before a read
+    finally:
+        pool.close()
+
+
 def test_connections_open_on_first_use_and_are_reused(pool, conn):
     assert pool.stats().opened == 0
     insert_alert(conn, user_id=1)
