@@ -12,7 +12,7 @@ Every statement finds its rows through an index (``USER_DATA_SQL``, checked by t
 from __future__ import annotations
 
 import time
-from storage.engine import Connection, is_postgres
+from storage.engine import Connection, is_postgres, lock_user
 from collections.abc import Callable
 from typing import Any
 
@@ -151,6 +151,7 @@ def forget_user(conn: Connection, message: ForgetUser) -> Forgotten:
     """Delete every row of the user (inside the writer's transaction); what was deleted.
 
     Idempotent: a second time deletes nothing and says so (all counts zero)."""
+    lock_user(conn, message.user_id)  # PostgreSQL: not interleaved with another instance's
     params = {"user_id": message.user_id}
     deleted = {table: conn.execute(sql, params).rowcount for table, sql in _DELETES.items()}
     return Forgotten(deleted=UserDataCounts(**deleted))
