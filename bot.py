@@ -353,7 +353,8 @@ def _run_demo(config: BotConfig, deprecations: Sequence[Deprecation] = ()) -> in
     scratch = tempfile.TemporaryDirectory(prefix="cryptobot-demo-")  # the demo keeps nothing
     config = config.with_overrides(exchange_urls=(simulator.base_url,),
                                    admin_ids=(*config.admin_ids, DEMO_USER_ID),
-                                   db_path=os.path.join(scratch.name, "demo.sqlite3"))
+                                   db_path=os.path.join(scratch.name, "demo.sqlite3"),
+                                   database_url=None)  # never a configured PostgreSQL
     session = ConsoleSession(sys.stdin, sys.stdout, echo=not sys.stdin.isatty())
     bot = CryptoBot(config, transport_factory=lambda ctx: ConsoleIO.start(ctx, session=session))
     bot.start()

@@ -7,6 +7,8 @@ not the held backlog:
 * it remembers, per owner, when their quiet hours end (``quiet_until`` of their settings); an
   owner known to be held is left out of the outbox read until that moment, and their settings
   are not read either;
+* what is about to go out is claimed first, in one write (``storage.notices``): with several
+  instances on one database, each notice is sent by the one instance that claimed it;
 * the outbox is read **once** a sweep, bounded (``limit``, by owner then id, the partial index
   ``alerts_unnotified``); what fired during the sweep comes from the writer's answer, not from
   a second read;
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from chat.alert_notices import (
@@ -54,8 +56,10 @@ class AlertOutbox:
     """Delivers the outbox; remembers held notices and when each held owner's quiet hours end."""
 
     def __init__(self, *, read_pool: ReadPool, transport: Any,
-                 wall_clock: Callable[[], float], limit: int = OUTBOX_READ_MAX) -> None:
+                 wall_clock: Callable[[], float], limit: int = OUTBOX_READ_MAX,
+                 claim: Callable[[Sequence[int]], Collection[int]] = lambda ids: ids) -> None:
         self._read_pool = read_pool
+        self._claim = claim
         self._transport = transport
         self._wall_clock = wall_clock
         self._limit = limit
@@ -67,6 +71,8 @@ class AlertOutbox:
         """Unnotified notices found in the database that this instance had not seen."""
         self.settings_reads = 0
         """Settings read (for the bench and the tests: one per deliverable owner a sweep)."""
+        self.claimed_elsewhere = 0
+        """Notices about to be sent that another instance had claimed (it sends them)."""
 
     @property
     def held(self) -> int:
@@ -127,7 +133,7 @@ class AlertOutbox:
         outbox: dict[int, list[AlertRecord]] = defaultdict(list)
         for alert in alerts:
             outbox[alert.user_id].append(alert)
-        handed: list[int] = []
+        sendable: list[tuple[int, list[AlertRecord]]] = []
         for user_id, waiting in outbox.items():
             until = self._quiet_until.get(user_id)
             if until is None or until <= now:
@@ -142,13 +148,25 @@ class AlertOutbox:
                               alerts=len(new), until=round(until, 3))
                 continue
             self._quiet_until.pop(user_id, None)
-            handed.extend(self._send(user_id, waiting, known, self._owner_settings(user_id)))
+            sendable.append((user_id, waiting))
+        if not sendable:
+            return []
+        # One claim for everything about to go out: another instance may be sending some.
+        wanted = [a.alert_id for _, waiting in sendable
+                  for a in waiting[:NOTICES_PER_MESSAGE_MAX]]
+        claimed = set(self._claim(wanted))
+        self.claimed_elsewhere += len(wanted) - len(claimed)
+        handed: list[int] = []
+        for user_id, waiting in sendable:
+            self._deferred.update((a.alert_id, user_id)
+                                  for a in waiting[NOTICES_PER_MESSAGE_MAX:])
+            mine = [a for a in waiting[:NOTICES_PER_MESSAGE_MAX] if a.alert_id in claimed]
+            if mine:
+                handed.extend(self._send(user_id, mine, known, self._owner_settings(user_id)))
         return handed
 
-    def _send(self, user_id: int, waiting: list[AlertRecord], known: set[int],
+    def _send(self, user_id: int, alerts: list[AlertRecord], known: set[int],
               settings: UserSettings) -> list[int]:
-        alerts = waiting[:NOTICES_PER_MESSAGE_MAX]
-        self._deferred.update((a.alert_id, user_id) for a in waiting[NOTICES_PER_MESSAGE_MAX:])
         ids = [alert.alert_id for alert in alerts]
         orphans = [alert_id for alert_id in ids if alert_id not in known]
         if orphans:

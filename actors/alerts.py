@@ -20,6 +20,11 @@ indicator actor and the db_writer; nothing else waits on it. One sweep:
    **one** message at the first sweep after they end;
 7. ``MarkNotified`` after the send.
 
+Steps 2 and 6 claim what they are about to send first (``ClaimNotices``, one write,
+``storage.notices``): with several instances on one database each notice goes out from the one
+instance that claimed it; with one instance every claim is its own. On PostgreSQL step 5 runs
+on one instance at a time (an advisory lock, ``storage.sweep``); the others skip that round.
+
 A restart anywhere loses nothing: what fired in step 5 is delivered by step 2 of the next
 sweep. The one window for a duplicate is a crash after step 6 and before step 7 commits (a few
 milliseconds: the write is a group commit on an idle writer); docs/storage.md says more.
@@ -46,12 +51,16 @@ from market.errors import UnknownSymbol
 from market.models import PriceTicker
 from messages.market import FetchSpec
 from messages.storage import (
+    ClaimedNotices,
+    ClaimNotices,
     FireCrossedAlerts,
     FiredAlerts,
     MarkNotified,
     SweepDue,
 )
+from core.instance import this_instance
 from storage.errors import StorageUnavailable
+from storage.notices import LOCAL_CLAIMANT, NOTICE_CLAIM_S
 from storage.read_pool import ReadPool
 from supervision import request
 from supervision.actor import SupervisedActor
@@ -122,8 +131,10 @@ class AlertsActor(SupervisedActor):
         wall_clock: Callable[[], float] = time.time,
         clock: Callable[[], float] = time.monotonic,
         after_step: Callable[[str], None] = lambda step: None,
+        claimant: str | None = None,
     ) -> None:
         super().__init__(ctx)
+        self._claimant = claimant if claimant is not None else LOCAL_CLAIMANT
         self._read_pool = read_pool
         self._interval_s = interval_s
         # Ticks that queued up behind a slow sweep are dropped rather than run back to back.
@@ -145,7 +156,7 @@ class AlertsActor(SupervisedActor):
         self._last_sweep_end = float("-inf")
         self._unconfirmed: set[int] = set()
         self._outbox = AlertOutbox(read_pool=read_pool, transport=self._transport,
-                                   wall_clock=wall_clock)
+                                   wall_clock=wall_clock, claim=self._claim)
         self._unpriceable: dict[str, float] = {}
         self._counts = dict.fromkeys(("sweeps", "skipped", "fired", "notified", "failed_sweeps",
                                       "expired", "rearmed"), 0)
@@ -228,6 +239,15 @@ class AlertsActor(SupervisedActor):
             log_event(logger, "alerts.sweep_failed", logging.WARNING, step=step,
                       error=repr(exc))
             return ()
+
+    def _claim(self, ids: Sequence[int]) -> tuple[int, ...]:
+        """Claim the notices about to be sent (``storage.notices``); the ones this instance may
+        send. Another instance on the same database sends the rest."""
+        now = self._wall_clock()
+        claimed: ClaimedNotices = request(self._writer, lambda reply_to: ClaimNotices(
+            alert_ids=tuple(ids), claimant=self._claimant, now=now, until=now + NOTICE_CLAIM_S,
+            request_id=self._sweep_id, reply_to=reply_to), self._write_timeout_s)
+        return claimed.alert_ids
 
     def _confirm(self) -> None:
         """Mark notified what was sent; kept for the next sweep if the write fails."""
@@ -315,6 +335,12 @@ class AlertsActor(SupervisedActor):
         return fired
 
 
+def _claimant(config: BotConfig) -> str | None:
+    """Who claims notices: this instance on a shared database (PostgreSQL); on the SQLite file
+    the bot is alone, and a restarted process must own what the last one claimed."""
+    return this_instance(config.instance_name).key if config.database_url else None
+
+
 def alerts_spec(
     config: BotConfig,
     read_pool: ReadPool,
@@ -329,7 +355,7 @@ def alerts_spec(
         factory=lambda ctx: AlertsActor.start(
             ctx, read_pool=read_pool, interval_s=config.alert_sweep_interval_s,
             fetch_timeout_s=fetch_timeout_s, write_timeout_s=write_timeout_s,
-            transport=transport),
+            transport=transport, claimant=_claimant(config)),
         priority=Priority.MEDIUM,
         # A sweep legitimately waits for one price call, one round of klines calls and
         # indicator steps (one deadline each) and a few writes.

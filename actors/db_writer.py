@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,6 +33,7 @@ from core.logs import log_event
 from messages.digest import ClearDigest, SetDigest, SettleDigests
 from messages.storage import (
     AddAlert,
+    ClaimNotices,
     DeleteAlert,
     FireCrossedAlerts,
     FlushDue,
@@ -58,6 +58,7 @@ from storage.batch import (
     rows_of,
 )
 from storage.connection import DEFAULT_BUSY_TIMEOUT_MS, open_writer
+from storage.engine import Connection, db_errors
 from storage.errors import NotSaved, StorageBusy
 from storage.prune import PruneCursor, RetentionRules, prune
 from storage.stats import DbWriterStats
@@ -121,7 +122,7 @@ class DbWriter(SupervisedActor):
         self._prune_cursor = PruneCursor()
         self._prune_backlog = False
         self._timer = QueryTimer(slow_query_ms)
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
         self._flush_timer: PeriodicTimer | None = None
         self._pending: list[Write] = []
         self._pending_rows = 0
@@ -174,8 +175,8 @@ class DbWriter(SupervisedActor):
     def _dispatch(self, message: Any) -> Any:
         match message:
             case (AddAlert() | DeleteAlert() | RearmAlert() | Watch() | Unwatch() | SaveSettings()
-                  | FireCrossedAlerts() | MarkNotified() | SetDigest() | ClearDigest()
-                  | SettleDigests() | ForgetUser()):
+                  | FireCrossedAlerts() | MarkNotified() | ClaimNotices() | SetDigest()
+                  | ClearDigest() | SettleDigests() | ForgetUser()):
                 return self._on_write(message, acknowledged=True)
             case TouchUser() | LogCommand() | StoreCandles():
                 return self._on_write(message, acknowledged=False)
@@ -227,7 +228,7 @@ class DbWriter(SupervisedActor):
         try:
             with self._timer.measure("prune"):
                 result = prune(conn, retention, self._prune_cursor, now=self._wall_clock())
-        except sqlite3.Error as exc:  # locked or failing: the next interval tries again
+        except db_errors() as exc:  # locked, failing or unreachable: the next interval tries again
             self._counts["prune_failures"] += 1
             log_event(logger, "storage.prune_failed", logging.WARNING, error=repr(exc))
             return
@@ -247,7 +248,7 @@ class DbWriter(SupervisedActor):
         assert self._conn is not None, "writes arrive only after setup()"
         self._flush(self._conn)
 
-    def _flush(self, conn: sqlite3.Connection) -> None:
+    def _flush(self, conn: Connection) -> None:
         batch, self._pending, self._pending_rows = self._pending, [], 0
         self._awaiting_ack = False
         if not batch:
@@ -384,7 +385,9 @@ def storage_spec(
                                batch_rows=config.db_prune_batch_rows)
 
     def start_writer(ctx: ChildContext) -> Any:
-        return DbWriter.start(ctx, path=config.db_path, batch_size=config.db_batch_size,
+        # database_url (PostgreSQL) when set, else the SQLite file: open_writer takes either.
+        return DbWriter.start(ctx, path=config.database_url or config.db_path,
+                              batch_size=config.db_batch_size,
                               flush_interval_s=flush_interval_s,
                               slow_query_ms=config.db_slow_query_ms, rules=rules,
                               read_pool=read_pool, fault=fault, retention=retention,

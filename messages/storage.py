@@ -25,6 +25,8 @@ __all__ = [
     "AddAlert",
     "AlertRecord",
     "CandleRow",
+    "ClaimNotices",
+    "ClaimedNotices",
     "CommandStat",
     "DeleteAlert",
     "FireCrossedAlerts",
@@ -282,6 +284,37 @@ class MarkNotified:
     """Correlates the sweep's log lines."""
     reply_to: pykka.Future[Any] | None = None
     """Completed after the commit (None: fire-and-forget)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimNotices:
+    """Claim these outbox notices for sending: the ones answered are this instance's to send.
+
+    With several instances on one database, each notice is claimed by one of them before it
+    is sent; a claim runs out at ``until`` so the notices of an instance that died while
+    sending go out from another one.
+    """
+
+    alert_ids: tuple[int, ...]
+    """Alerts whose notice is about to be sent."""
+    claimant: str
+    """Who claims them (the instance's key)."""
+    now: float
+    """Epoch seconds: claims that ran out before this are free."""
+    until: float
+    """Epoch seconds the claim holds until (MarkNotified is due well before)."""
+    request_id: str | None = None
+    """Correlates the sweep's log lines."""
+    reply_to: pykka.Future[Any] | None = None
+    """Completed with :class:`ClaimedNotices` after the commit."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimedNotices:
+    """Answer to :class:`ClaimNotices`."""
+
+    alert_ids: tuple[int, ...]
+    """The notices claimed (still unnotified, unclaimed or this claimant's own), sorted."""
 
 
 # -- fire-and-forget writes --------------------------------------------------------------------

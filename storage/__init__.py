@@ -1,7 +1,9 @@
-"""Persistence: the SQLite schema and its migrations, reads, writes, and the batching rules.
+"""Persistence: the schema and its migrations, reads, writes, and the batching rules, on the
+SQLite file or on PostgreSQL (``database_url``; ``storage.engine``, ``storage.pg``).
 
-Pure, actor-free code. ``actors.db_writer`` is the only writer (it applies ``storage.writes``
-through ``storage.batch``); any thread reads through a :class:`ReadPool`. See docs/storage.md.
+Pure, actor-free code. ``actors.db_writer`` is the only writer of its process (it applies
+``storage.writes`` through ``storage.batch``); any thread reads through a :class:`ReadPool`.
+See docs/storage.md.
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@
 error, while the rest of the batch commits), commits, and returns one outcome per write. A
 failure of the whole transaction (locked file, I/O error) rolls everything back and is retried
 ``attempts`` times; the wait between attempts is SQLite's own ``busy_timeout``, spent inside
-``BEGIN IMMEDIATE`` while another process holds the lock, so nothing here sleeps.
+``BEGIN IMMEDIATE`` while another process holds the lock, so nothing here sleeps. On
+PostgreSQL (``storage.engine``) the transaction is a plain ``BEGIN`` on the writer's
+connection; a lost connection, a serialization failure or a deadlock is the transient error,
+and the retry's ``BEGIN`` reconnects (``storage.pg``).
 
 Background writes (sightings, command log, candles) are order-insensitive by design, so they
 are grouped by kind and applied first with ``executemany``; acknowledged writes follow in
@@ -14,13 +17,13 @@ arrival order, because those can depend on each other (watch, then unwatch).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
 from messages.storage import (
     AddAlert,
+    ClaimNotices,
     DeleteAlert,
     FireCrossedAlerts,
     LogCommand,
@@ -34,7 +37,8 @@ from messages.storage import (
 )
 from messages.digest import ClearDigest, SetDigest, SettleDigests
 from messages.user_data import ForgetUser
-from storage import digest_writes, user_data, writes
+from storage import digest_writes, notices, user_data, writes
+from storage.engine import Connection, db_errors, is_transient, item_errors
 from storage.errors import InvalidWrite, NotSaved
 from storage.timing import QueryTimer
 from storage.writes import WriteRules
@@ -54,23 +58,14 @@ __all__ = [
 
 AckedWrite: TypeAlias = (
     AddAlert | DeleteAlert | RearmAlert | Watch | Unwatch | SaveSettings | FireCrossedAlerts
-    | MarkNotified | SetDigest | ClearDigest | SettleDigests | ForgetUser
+    | MarkNotified | ClaimNotices | SetDigest | ClearDigest | SettleDigests | ForgetUser
 )
 BackgroundWrite: TypeAlias = TouchUser | LogCommand | StoreCandles
 Write: TypeAlias = AckedWrite | BackgroundWrite
 
 ACKED_TYPES = (AddAlert, DeleteAlert, RearmAlert, Watch, Unwatch, SaveSettings, FireCrossedAlerts,
-               MarkNotified, SetDigest, ClearDigest, SettleDigests, ForgetUser)
+               MarkNotified, ClaimNotices, SetDigest, ClearDigest, SettleDigests, ForgetUser)
 BACKGROUND_TYPES = (TouchUser, LogCommand, StoreCandles)
-
-# Primary result codes (extended codes keep these in their low byte).
-_SQLITE_BUSY = 5
-_SQLITE_LOCKED = 6
-_SQLITE_IOERR = 10
-_TRANSIENT_CODES = frozenset({_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR})
-# Errors one write's data can cause; they refuse that write only.
-_ITEM_ERRORS = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError,
-                sqlite3.InterfaceError, ValueError, TypeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +83,11 @@ class Outcome:
 class BatchFailed(Exception):
     """The whole transaction failed ``attempts`` times; nothing of the batch was committed."""
 
-    def __init__(self, cause: sqlite3.Error, attempts: int) -> None:
+    def __init__(self, cause: Exception, attempts: int) -> None:
         self.cause = cause
         self.attempts = attempts
         self.transient = is_transient(cause)
         super().__init__(f"batch not committed after {attempts} attempt(s): {cause}")
-
-
-def is_transient(error: sqlite3.Error) -> bool:
-    """A locked/busy database or an I/O error: worth a retry, unlike a schema or logic error."""
-    code = getattr(error, "sqlite_errorcode", None)
-    return code is not None and (code & 0xFF) in _TRANSIENT_CODES
 
 
 def rows_of(write: Write) -> int:
@@ -110,7 +99,7 @@ def _kind(write: Write) -> str:
     return type(write).__name__
 
 
-def _apply(conn: sqlite3.Connection, write: Write, now: float, rules: WriteRules) -> object:
+def _apply(conn: Connection, write: Write, now: float, rules: WriteRules) -> object:
     match write:
         case AddAlert():
             return writes.add_alert(conn, write, now=now, rules=rules)
@@ -128,6 +117,8 @@ def _apply(conn: sqlite3.Connection, write: Write, now: float, rules: WriteRules
             return writes.fire_crossed_alerts(conn, write)
         case MarkNotified():
             return writes.mark_notified(conn, write)
+        case ClaimNotices():
+            return notices.claim_notices(conn, write)
         case SetDigest():
             return digest_writes.set_digest(conn, write, now=now)
         case ClearDigest():
@@ -152,7 +143,7 @@ def _groups(batch: Sequence[Write]) -> list[tuple[Write, ...]]:
     return groups
 
 
-def _apply_group(conn: sqlite3.Connection, group: tuple[Write, ...], now: float,
+def _apply_group(conn: Connection, group: tuple[Write, ...], now: float,
                  rules: WriteRules) -> object:
     first = group[0]
     if isinstance(first, TouchUser):
@@ -164,7 +155,7 @@ def _apply_group(conn: sqlite3.Connection, group: tuple[Write, ...], now: float,
     return _apply(conn, first, now, rules)
 
 
-def _one_attempt(conn: sqlite3.Connection, batch: Sequence[Write], now: float, rules: WriteRules,
+def _one_attempt(conn: Connection, batch: Sequence[Write], now: float, rules: WriteRules,
                  timer: QueryTimer, fault: Callable[[str], None]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     conn.execute("BEGIN IMMEDIATE")
@@ -177,7 +168,7 @@ def _one_attempt(conn: sqlite3.Connection, batch: Sequence[Write], now: float, r
         except NotSaved as refused:
             conn.execute("ROLLBACK TO write")
             outcomes += [Outcome(w, error=refused) for w in group]
-        except _ITEM_ERRORS as bad:
+        except item_errors() as bad:
             conn.execute("ROLLBACK TO write")
             refusal = InvalidWrite(f"the data was not valid ({type(bad).__name__})")
             outcomes += [Outcome(w, error=refusal) for w in group]
@@ -190,29 +181,29 @@ def _one_attempt(conn: sqlite3.Connection, batch: Sequence[Write], now: float, r
     return outcomes
 
 
-def _roll_back(conn: sqlite3.Connection) -> None:
+def _roll_back(conn: Connection) -> None:
     if not conn.in_transaction:
         return  # SQLite already rolled back (it does after some I/O errors)
     try:
         conn.execute("ROLLBACK")
-    except sqlite3.Error:
+    except db_errors():
         pass  # nothing was committed either way; the next BEGIN starts clean or fails loudly
 
 
-def commit_batch(conn: sqlite3.Connection, batch: Sequence[Write], *, now: float,
+def commit_batch(conn: Connection, batch: Sequence[Write], *, now: float,
                  rules: WriteRules, timer: QueryTimer, attempts: int = 3,
                  fault: Callable[[str], None] = lambda point: None) -> list[Outcome]:
     """Commit ``batch`` in one transaction; one :class:`Outcome` per write, in batch order.
 
     Raises :class:`BatchFailed` (everything rolled back) when the transaction itself fails
-    ``attempts`` times in a row with a transient error, or once with any other SQLite error.
+    ``attempts`` times in a row with a transient error, or once with any other database error.
     ``fault`` is a test seam called at "begin" and "applied" (just before COMMIT).
     """
-    last_error: sqlite3.Error | None = None
+    last_error: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
             outcomes = _one_attempt(conn, batch, now, rules, timer, fault)
-        except sqlite3.Error as exc:
+        except db_errors() as exc:
             _roll_back(conn)
             last_error = exc
             if not is_transient(exc):

@@ -29,6 +29,7 @@ import stat
 from pathlib import Path
 
 from core.logs import log_event
+from storage.engine import is_postgres_url
 from storage.errors import DatabaseUnusable, SchemaError
 from storage.schema import migrate
 
@@ -168,8 +169,13 @@ def open_writer(path: str | os.PathLike[str], *,
                 busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     """The one read-write connection: file created private, pragmas set, schema migrated.
 
-    Use it only from the thread that opened it.
+    Use it only from the thread that opened it. A ``postgresql://`` URL opens PostgreSQL
+    instead (``storage.pg``), migrated the same way.
     """
+    if is_postgres_url(path):
+        from storage.pg import open_pg_writer
+
+        return open_pg_writer(str(path))  # type: ignore[return-value]
     _check_sqlite_version()
     file = Path(path)
     _ensure_private_file(file)
@@ -204,8 +210,13 @@ def open_writer(path: str | os.PathLike[str], *,
 def open_read_only(path: str | os.PathLike[str], *, timeout_s: float) -> sqlite3.Connection:
     """A read-only connection (the file must already exist: the writer creates it).
 
-    ``check_same_thread=False`` because a pool hands it to one thread at a time.
+    ``check_same_thread=False`` because a pool hands it to one thread at a time. A
+    ``postgresql://`` URL gives a read-only PostgreSQL connection.
     """
+    if is_postgres_url(path):
+        from storage.pg import PgConnection, connect
+
+        return PgConnection(connect(str(path), read_only=True))  # type: ignore[return-value]
     _check_sqlite_version()
     uri = Path(path).resolve().as_uri() + "?mode=ro"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout_s,

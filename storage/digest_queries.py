@@ -7,7 +7,7 @@ firings by ``alert_firings_by_user`` (user_id, fired_at).
 
 from __future__ import annotations
 
-import sqlite3
+from storage.engine import Connection
 from typing import Any
 
 from messages.digest import DigestRecord, FiringRecord
@@ -45,18 +45,18 @@ def _record(row: tuple[Any, ...]) -> DigestRecord:
                         created_at=created_at)
 
 
-def due_digests(conn: sqlite3.Connection, now: float, limit: int) -> tuple[DigestRecord, ...]:
+def due_digests(conn: Connection, now: float, limit: int) -> tuple[DigestRecord, ...]:
     """At most ``limit`` digests whose ``next_due_at`` has come, the longest waiting first."""
     return tuple(map(_record, conn.execute(_DUE, {"now": now, "limit": limit})))
 
 
-def digest_of(conn: sqlite3.Connection, user_id: int) -> DigestRecord | None:
+def digest_of(conn: Connection, user_id: int) -> DigestRecord | None:
     """The user's digest, None when they have none."""
     row = conn.execute(_DIGEST_OF, {"user_id": user_id}).fetchone()
     return None if row is None else _record(row)
 
 
-def firings_since(conn: sqlite3.Connection, user_id: int, since: float,
+def firings_since(conn: Connection, user_id: int, since: float,
                   limit: int = FIRINGS_SHOWN) -> tuple[FiringRecord, ...]:
     """The user's alert crossings since ``since`` (epoch s), oldest first, at most the
     ``limit`` newest."""

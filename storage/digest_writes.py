@@ -13,7 +13,7 @@ Every statement is constant SQL and idempotent.
 
 from __future__ import annotations
 
-import sqlite3
+from storage.engine import Connection
 from datetime import date
 
 from messages.digest import (
@@ -41,9 +41,13 @@ _UPSERT_DIGEST = (
     " last_day = excluded.last_day, missed_day = NULL"
 )
 _DELETE_DIGEST = "DELETE FROM digests WHERE user_id = :user_id"
+# Conditional on the row being as it was read: of two instances settling the same digest at
+# once (PostgreSQL), the second waits for the first's row lock, then finds the row changed and
+# settles nothing, so the day is claimed once.
 _SETTLE_DIGEST = (
     "UPDATE digests SET last_day = :last_day, next_due_at = :next_due_at,"
-    " missed_day = :missed_day WHERE user_id = :user_id"
+    " missed_day = :missed_day WHERE user_id = :user_id AND last_day IS :was_last_day"
+    " AND next_due_at = :was_next_due_at"
 )
 _MOVE_DIGEST = "UPDATE digests SET next_due_at = :next_due_at WHERE user_id = :user_id"
 _USER_SETTINGS = "SELECT settings FROM users WHERE user_id = :user_id"
@@ -58,7 +62,7 @@ DIGEST_WRITES: dict[str, str] = {
 """Statements with a WHERE clause on the digest's write paths (the query-plan test)."""
 
 
-def zone_of(conn: sqlite3.Connection, user_id: int) -> str:
+def zone_of(conn: Connection, user_id: int) -> str:
     """The user's time zone as stored now (UTC for an unknown user or unreadable settings)."""
     row = conn.execute(_USER_SETTINGS, {"user_id": user_id}).fetchone()
     return UserSettings.from_pairs(stored_pairs(None if row is None else row[0])).timezone
@@ -68,7 +72,7 @@ def _day(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
 
 
-def set_digest(conn: sqlite3.Connection, message: SetDigest, *, now: float) -> Saved:
+def set_digest(conn: Connection, message: SetDigest, *, now: float) -> Saved:
     """Create or move the user's digest; a day already settled stays settled."""
     if not 0 <= message.minute < 1440:
         raise InvalidWrite("a digest time must be within the day")
@@ -83,12 +87,12 @@ def set_digest(conn: sqlite3.Connection, message: SetDigest, *, now: float) -> S
     return Saved(changed=True)
 
 
-def clear_digest(conn: sqlite3.Connection, message: ClearDigest) -> Saved:
+def clear_digest(conn: Connection, message: ClearDigest) -> Saved:
     return Saved(changed=conn.execute(_DELETE_DIGEST,
                                       {"user_id": message.user_id}).rowcount == 1)
 
 
-def settle_digests(conn: sqlite3.Connection, message: SettleDigests) -> DigestsSettled:
+def settle_digests(conn: Connection, message: SettleDigests) -> DigestsSettled:
     """Claim the due digests of these users at ``message.now``: exactly those to send now."""
     sent: list[SettledDigest] = []
     missed: list[int] = []
@@ -96,24 +100,29 @@ def settle_digests(conn: sqlite3.Connection, message: SettleDigests) -> DigestsS
         row = conn.execute(_DIGEST, {"user_id": user_id}).fetchone()
         if row is None or row[4] > message.now:  # stopped or moved since the actor looked
             continue
-        chat_id, minute, last_day, missed_day, _ = row
+        chat_id, minute, last_day, missed_day, next_due_at = row
         decided = plan(message.now, minute, zone_of(conn, user_id), _day(last_day))
         if decided.send_day is not None and decided.send_day.isoformat() != composed:
             continue  # changed since the actor looked: left for its next round, unclaimed
         if decided.send_day is not None:
-            sent.append(SettledDigest(user_id=user_id, chat_id=chat_id,
-                                      day=decided.send_day.isoformat()))
             missed_day = None  # the digest sent now mentions it
         elif decided.missed_day is not None:
-            missed.append(user_id)
             missed_day = decided.missed_day.isoformat()
-        conn.execute(_SETTLE_DIGEST, {
+        settled = conn.execute(_SETTLE_DIGEST, {
             "user_id": user_id, "next_due_at": decided.next_due_at, "missed_day": missed_day,
-            "last_day": None if decided.done_day is None else decided.done_day.isoformat()})
+            "last_day": None if decided.done_day is None else decided.done_day.isoformat(),
+            "was_last_day": last_day, "was_next_due_at": next_due_at}).rowcount
+        if settled != 1:
+            continue  # another instance settled it meanwhile: its to send, not ours
+        if decided.send_day is not None:
+            sent.append(SettledDigest(user_id=user_id, chat_id=chat_id,
+                                      day=decided.send_day.isoformat()))
+        elif decided.missed_day is not None:
+            missed.append(user_id)
     return DigestsSettled(sent=tuple(sent), missed=tuple(missed))
 
 
-def reschedule_digest(conn: sqlite3.Connection, user_id: int, *, now: float) -> bool:
+def reschedule_digest(conn: Connection, user_id: int, *, now: float) -> bool:
     """Move the user's next digest to their current time zone (call it in the same transaction
     that changes the zone); settled days stay settled. False when they have no digest."""
     row = conn.execute(_DIGEST, {"user_id": user_id}).fetchone()

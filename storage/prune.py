@@ -26,11 +26,12 @@ Every statement is an index seek or range (``tests/storage/test_prune.py`` check
 
 from __future__ import annotations
 
-import sqlite3
+from storage.engine import Connection, is_postgres
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["PruneCursor", "PruneResult", "RetentionRules", "prune", "PRUNE_STATEMENTS"]
+__all__ = ["PG_PRUNE_STATEMENTS", "PRUNE_STATEMENTS", "PruneCursor", "PruneResult",
+           "RetentionRules", "prune"]
 
 _DAY_S = 86_400.0
 
@@ -106,6 +107,12 @@ _OLD_CANDLES = (
     " AND open_time <= :cutoff ORDER BY open_time LIMIT :limit)"
 )
 
+# PostgreSQL has no rowid: the primary key picks the same rows.
+_PG_OLD_FIRINGS = (
+    "DELETE FROM alert_firings WHERE (alert_id, fired_at) IN (SELECT alert_id, fired_at"
+    " FROM alert_firings WHERE fired_at < :cutoff ORDER BY fired_at LIMIT :limit)"
+)
+
 PRUNE_STATEMENTS = {
     "old_commands": _OLD_COMMANDS,
     "old_firings": _OLD_FIRINGS,
@@ -116,9 +123,11 @@ PRUNE_STATEMENTS = {
     "old_candles": _OLD_CANDLES,
 }
 """Every statement, by name, for the query-plan test."""
+PG_PRUNE_STATEMENTS = {**PRUNE_STATEMENTS, "old_firings": _PG_OLD_FIRINGS}
+"""The same on PostgreSQL."""
 
 
-def prune(conn: sqlite3.Connection, rules: RetentionRules, cursor: PruneCursor, *,
+def prune(conn: Connection, rules: RetentionRules, cursor: PruneCursor, *,
           now: float) -> PruneResult:
     """One bounded run; ``cursor`` is advanced in place. ``conn`` is in autocommit mode."""
     budget = rules.batch_rows
@@ -127,8 +136,9 @@ def prune(conn: sqlite3.Connection, rules: RetentionRules, cursor: PruneCursor, 
     firings = 0
     if budget > 0:
         cutoff = now - rules.firings_days * _DAY_S
+        old_firings = _PG_OLD_FIRINGS if is_postgres(conn) else _OLD_FIRINGS
         firings = _in_transaction(conn, lambda: conn.execute(
-            _OLD_FIRINGS, {"cutoff": cutoff, "limit": budget}).rowcount)
+            old_firings, {"cutoff": cutoff, "limit": budget}).rowcount)
         budget -= firings
     alerts = 0
     if budget > 0:
@@ -141,7 +151,7 @@ def prune(conn: sqlite3.Connection, rules: RetentionRules, cursor: PruneCursor, 
     return PruneResult(commands, alerts, candles, firings, more=budget <= 0)
 
 
-def _in_transaction(conn: sqlite3.Connection, work: Callable[[], int]) -> int:
+def _in_transaction(conn: Connection, work: Callable[[], int]) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         deleted = work()
@@ -153,13 +163,13 @@ def _in_transaction(conn: sqlite3.Connection, work: Callable[[], int]) -> int:
     return deleted
 
 
-def _old_commands(conn: sqlite3.Connection, rules: RetentionRules, now: float,
+def _old_commands(conn: Connection, rules: RetentionRules, now: float,
                   budget: int) -> int:
     cutoff = now - rules.command_log_days * _DAY_S
     return conn.execute(_OLD_COMMANDS, {"cutoff": cutoff, "limit": budget}).rowcount
 
 
-def _excess_fired(conn: sqlite3.Connection, rules: RetentionRules, cursor: PruneCursor,
+def _excess_fired(conn: Connection, rules: RetentionRules, cursor: PruneCursor,
                   budget: int) -> int:
     deleted = 0
     for _ in range(rules.users_per_run):
@@ -177,7 +187,7 @@ def _excess_fired(conn: sqlite3.Connection, rules: RetentionRules, cursor: Prune
     return deleted
 
 
-def _old_candles(conn: sqlite3.Connection, rules: RetentionRules, cursor: PruneCursor,
+def _old_candles(conn: Connection, rules: RetentionRules, cursor: PruneCursor,
                  budget: int) -> int:
     deleted = 0
     for _ in range(rules.series_per_run):

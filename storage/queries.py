@@ -7,7 +7,7 @@ Rows become frozen records (``messages.storage``) so they can be handed across a
 from __future__ import annotations
 
 import json
-import sqlite3
+from storage.engine import Connection, is_postgres
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -21,6 +21,7 @@ __all__ = [
     "ALERT_COLUMNS",
     "FIRED_ALERTS_SHOWN",
     "HOT_READS",
+    "PG_HOT_READS",
     "active_users",
     "alert_by_id",
     "alert_from_row",
@@ -95,6 +96,9 @@ _OUTBOX = (
     " AND user_id NOT IN (SELECT value FROM json_each(:held_owners))"
     " ORDER BY user_id, id LIMIT :limit"
 )
+_PG_OUTBOX = _OUTBOX.replace(
+    "SELECT value FROM json_each(:held_owners)",
+    "SELECT value::bigint FROM jsonb_array_elements_text(:held_owners::jsonb)")
 _SEEN_SINCE = "SELECT user_id FROM users WHERE last_seen BETWEEN :since AND :now"
 _WATCHLIST_OF = (
     "SELECT symbol FROM watchlist WHERE user_id = :user_id ORDER BY added_at, symbol"
@@ -130,6 +134,8 @@ HOT_READS: dict[str, str] = {
     "latest_candles": _LATEST_CANDLES,
 }
 """The read path's SQL, by the name of the function that runs it."""
+PG_HOT_READS: dict[str, str] = {**HOT_READS, "outbox": _PG_OUTBOX}
+"""The same on PostgreSQL (the outbox's JSON list spelled PostgreSQL's way)."""
 
 
 def alert_from_row(row: tuple[Any, ...]) -> AlertRecord:
@@ -145,13 +151,13 @@ def alert_from_row(row: tuple[Any, ...]) -> AlertRecord:
                        armed_from=armed_from, expires_at=expires_at, ended=ended)
 
 
-def alert_by_id(conn: sqlite3.Connection, alert_id: int) -> AlertRecord | None:
+def alert_by_id(conn: Connection, alert_id: int) -> AlertRecord | None:
     """One alert, whoever owns it (callers check ``user_id``)."""
     row = conn.execute(_ALERT_BY_ID, {"alert_id": alert_id}).fetchone()
     return None if row is None else alert_from_row(row)
 
 
-def alerts_of(conn: sqlite3.Connection, user_id: int,
+def alerts_of(conn: Connection, user_id: int,
               fired: int = FIRED_ALERTS_SHOWN) -> tuple[AlertRecord, ...]:
     """The user's live alerts and their ``fired`` newest finished ones, oldest first."""
     params = {"user_id": user_id, "fired": fired}
@@ -159,53 +165,54 @@ def alerts_of(conn: sqlite3.Connection, user_id: int,
     return tuple(map(alert_from_row, sorted(rows)))  # by id: the first column
 
 
-def alert_symbols(conn: sqlite3.Connection) -> tuple[str, ...]:
+def alert_symbols(conn: Connection) -> tuple[str, ...]:
     """Every symbol with a live price or percent alert, sorted (what a sweep must price)."""
     return tuple(row[0] for row in conn.execute(_ALERT_SYMBOLS))
 
 
-def rsi_pairs(conn: sqlite3.Connection) -> tuple[tuple[str, str], ...]:
+def rsi_pairs(conn: Connection) -> tuple[tuple[str, str], ...]:
     """Every (symbol, interval) with a live RSI alert, sorted (what a sweep must compute)."""
     return tuple((str(symbol), str(interval)) for symbol, interval in conn.execute(_RSI_PAIRS))
 
 
-def newest_alert_id(conn: sqlite3.Connection) -> int:
+def newest_alert_id(conn: Connection) -> int:
     """The highest alert id so far (0 for none): a cheap "were alerts added?" check."""
     return int(conn.execute(_NEWEST_ALERT).fetchone()[0] or 0)
 
 
-def next_expiry(conn: sqlite3.Connection) -> float | None:
+def next_expiry(conn: Connection) -> float | None:
     """The earliest expiry of a live alert (epoch s), or None: whether a sweep must write even
     with nothing to price."""
     value = conn.execute(_NEXT_EXPIRY).fetchone()[0]
     return None if value is None else float(value)
 
 
-def unnotified_alerts(conn: sqlite3.Connection) -> tuple[AlertRecord, ...]:
+def unnotified_alerts(conn: Connection) -> tuple[AlertRecord, ...]:
     """The outbox: alerts that fired or expired and whose owner was not (yet) told, by owner
     then id."""
     return tuple(map(alert_from_row, conn.execute(_UNNOTIFIED)))
 
 
-def outbox(conn: sqlite3.Connection, held_owners: Iterable[int],
+def outbox(conn: Connection, held_owners: Iterable[int],
            limit: int) -> tuple[AlertRecord, ...]:
     """At most ``limit`` notices of the outbox, by owner then id, leaving out ``held_owners``."""
     params = {"held_owners": json.dumps(sorted(held_owners)), "limit": limit}
-    return tuple(map(alert_from_row, conn.execute(_OUTBOX, params)))
+    sql = _PG_OUTBOX if is_postgres(conn) else _OUTBOX
+    return tuple(map(alert_from_row, conn.execute(sql, params)))
 
 
-def users_seen_since(conn: sqlite3.Connection, since: float, now: float) -> tuple[int, ...]:
+def users_seen_since(conn: Connection, since: float, now: float) -> tuple[int, ...]:
     """Users seen (any command or press) from ``since`` to ``now`` (epoch s): whose settings may
     have changed lately. A sighting dated past ``now`` (another clock) does not count."""
     return tuple(row[0] for row in conn.execute(_SEEN_SINCE, {"since": since, "now": now}))
 
 
-def watchlist_of(conn: sqlite3.Connection, user_id: int) -> tuple[str, ...]:
+def watchlist_of(conn: Connection, user_id: int) -> tuple[str, ...]:
     """The user's watched symbols in the order they were added."""
     return tuple(row[0] for row in conn.execute(_WATCHLIST_OF, {"user_id": user_id}))
 
 
-def command_stats(conn: sqlite3.Connection, since: float) -> tuple[CommandStat, ...]:
+def command_stats(conn: Connection, since: float) -> tuple[CommandStat, ...]:
     """Per command since ``since`` (epoch s): uses, failures, p50/p95 latency; busiest first."""
     latencies: dict[str, list[float]] = defaultdict(list)
     failures: dict[str, int] = defaultdict(int)
@@ -221,12 +228,12 @@ def command_stats(conn: sqlite3.Connection, since: float) -> tuple[CommandStat, 
     return tuple(sorted(stats, key=lambda stat: (-stat.count, stat.command)))
 
 
-def active_users(conn: sqlite3.Connection, since: float) -> int:
+def active_users(conn: Connection, since: float) -> int:
     """Users seen since ``since`` (epoch s)."""
     return int(conn.execute(_ACTIVE_USERS, {"since": since}).fetchone()[0])
 
 
-def user_settings(conn: sqlite3.Connection, user_id: int) -> tuple[tuple[str, str], ...]:
+def user_settings(conn: Connection, user_id: int) -> tuple[tuple[str, str], ...]:
     """The user's stored settings as sorted (name, value) pairs; empty for an unknown user."""
     row = conn.execute(_USER_SETTINGS, {"user_id": user_id}).fetchone()
     if row is None:
@@ -234,14 +241,14 @@ def user_settings(conn: sqlite3.Connection, user_id: int) -> tuple[tuple[str, st
     return stored_pairs(row[0])
 
 
-def candles_between(conn: sqlite3.Connection, symbol: str, interval: str, start_ms: int,
+def candles_between(conn: Connection, symbol: str, interval: str, start_ms: int,
                     end_ms: int) -> tuple[CandleRow, ...]:
     """Stored candles opening in [start_ms, end_ms), oldest first."""
     params = {"symbol": symbol, "interval": interval, "start_ms": start_ms, "end_ms": end_ms}
     return tuple(conn.execute(_CANDLES_BETWEEN, params))
 
 
-def latest_candles(conn: sqlite3.Connection, symbol: str, interval: str,
+def latest_candles(conn: Connection, symbol: str, interval: str,
                    limit: int) -> tuple[CandleRow, ...]:
     """The ``limit`` most recent stored candles, oldest first."""
     params = {"symbol": symbol, "interval": interval, "limit": limit}

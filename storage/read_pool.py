@@ -18,9 +18,9 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from core.config import BotConfig
 from messages.digest import DigestRecord, FiringRecord
@@ -28,6 +28,7 @@ from messages.storage import AlertRecord, CandleRow, CommandStat
 from messages.user_data import UserData, UserDataCounts
 from storage import digest_queries, queries, user_data
 from storage.connection import open_read_only
+from storage.engine import Connection, db_errors, is_postgres_url
 from storage.errors import StorageUnavailable
 from storage.timing import QueryTimer
 
@@ -59,17 +60,24 @@ class ReadPool:
         self.timeout_s = timeout_s
         self.timer = QueryTimer(slow_query_ms)
         # LIFO: the most recently used (warm, already open) connection goes out first.
-        self._idle: queue.LifoQueue[sqlite3.Connection | None] = queue.LifoQueue()
+        self._idle: queue.LifoQueue[Connection | None] = queue.LifoQueue()
         for _ in range(size):
             self._idle.put(None)
         self._lock = threading.Lock()
         self._closed = False
         self._opened = 0
+        self._pg = None
+        if is_postgres_url(self.path):  # PostgreSQL: psycopg_pool does the pooling
+            from storage.pg import PgReadPool
+
+            self._pg = PgReadPool(self.path, size, timeout_s)
 
     @classmethod
     def from_config(cls, config: BotConfig) -> ReadPool:
-        """``db_read_pool_size`` connections to ``db_path``, slow above ``db_slow_query_ms``."""
-        return cls(config.db_path, config.db_read_pool_size, slow_query_ms=config.db_slow_query_ms)
+        """``db_read_pool_size`` connections to ``database_url`` (else the file ``db_path``),
+        slow above ``db_slow_query_ms``."""
+        return cls(config.database_url or config.db_path, config.db_read_pool_size,
+                   slow_query_ms=config.db_slow_query_ms)
 
     # -- the read API ---------------------------------------------------------------------------
 
@@ -139,24 +147,29 @@ class ReadPool:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def run(self, kind: str, query: Callable[Concatenate[sqlite3.Connection, P], T],
+    def run(self, kind: str, query: Callable[Concatenate[Any, P], T],
             *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``query(connection, ...)`` on a pooled connection, timed as ``kind``.
 
         Raises :class:`StorageUnavailable` when no connection frees up within ``timeout_s`` or
-        SQLite fails.
+        the database fails. (``query`` takes an ``Any`` connection so that functions typed for
+        ``sqlite3.Connection`` alone, the benches', still fit.)
         """
         with self.connection() as conn, self.timer.measure(kind):
             try:
                 return query(conn, *args, **kwargs)
-            except sqlite3.Error as exc:
+            except db_errors() as exc:
                 raise StorageUnavailable(f"reading {kind} failed") from exc
 
     @contextmanager
-    def connection(self) -> Iterator[sqlite3.Connection]:
+    def connection(self) -> Iterator[Connection]:
         """Borrow a connection; it goes back (or is replaced, after an error) on exit."""
         if self._closed:
             raise StorageUnavailable("the read pool is closed")
+        if self._pg is not None:
+            with self._pg_connection() as borrowed:
+                yield borrowed
+            return
         try:
             conn = self._idle.get(timeout=self.timeout_s)
         except queue.Empty:
@@ -175,10 +188,26 @@ class ReadPool:
                 conn = None
             self._give_back(conn)
 
+    @contextmanager
+    def _pg_connection(self) -> Iterator[Connection]:
+        assert self._pg is not None
+        from psycopg_pool import PoolTimeout
+
+        with ExitStack() as stack:
+            try:
+                conn = stack.enter_context(self._pg.connection())
+            except PoolTimeout:
+                raise StorageUnavailable(f"all {self.size} read connections are busy") from None
+            except db_errors() as exc:
+                raise StorageUnavailable("the database cannot be reached for reading") from exc
+            yield conn  # an error in the body goes back through psycopg_pool's own exit
+
     def close(self) -> None:
         """Close idle connections now and borrowed ones as they come back."""
         with self._lock:
             self._closed = True
+        if self._pg is not None:
+            self._pg.close()
         while True:
             try:
                 conn = self._idle.get(block=False)
@@ -188,9 +217,12 @@ class ReadPool:
                 conn.close()
 
     def stats(self) -> ReadPoolStats:
+        if self._pg is not None:
+            idle, opened = self._pg.stats()
+            return ReadPoolStats(size=self.size, idle=idle, opened=opened)
         return ReadPoolStats(size=self.size, idle=self._idle.qsize(), opened=self._opened)
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self) -> Connection:
         try:
             conn = open_read_only(self.path, timeout_s=self.timeout_s)
         except sqlite3.Error as exc:
@@ -199,7 +231,7 @@ class ReadPool:
             self._opened += 1
         return conn
 
-    def _give_back(self, conn: sqlite3.Connection | None) -> None:
+    def _give_back(self, conn: Connection | None) -> None:
         with self._lock:
             closed = self._closed
         if closed and conn is not None:

@@ -20,6 +20,10 @@ History:
    (``ended``: NULL while an alert may still fire), the firing log (``alert_firings``, one
    row per crossing, for the digest) and the daily digest's schedule (``digests``).
 5. the command log by user (``/forget`` deletes and ``/export`` counts a user's rows).
+6. notice claims (``notice_claimed_by``, ``notice_claimed_until``): with several instances on
+   one PostgreSQL database, the one that claimed a notice sends it (``storage.notices``).
+
+PostgreSQL runs the same steps written as plain DDL (``storage.pg_schema``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from storage.engine import is_postgres
 from storage.errors import SchemaError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "migrate", "schema_version"]
@@ -194,12 +199,21 @@ def _v5_command_log_by_user(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX command_log_by_user ON command_log (user_id)")
 
 
+def _v6_notice_claims(db: sqlite_utils.Database) -> None:
+    # Who is sending a notice, and until when that claim holds (an instance that died while
+    # sending leaves it to another once the claim has run out).
+    alerts = db.table("alerts")
+    alerts.add_column("notice_claimed_by", str)
+    alerts.add_column("notice_claimed_until", float)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_users_alerts_watchlist,
     _v2_candles_command_log,
     _v3_one_shot_alerts,
     _v4_user_features,
     _v5_command_log_by_user,
+    _v6_notice_claims,
 )
 """Step ``n`` (1-based) brings a database from version ``n - 1`` to ``n``."""
 
@@ -208,6 +222,10 @@ TABLES = ("users", "alerts", "watchlist", "candles", "command_log", "alert_firin
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
+    if is_postgres(conn):
+        from storage.pg_schema import pg_schema_version
+
+        return pg_schema_version(conn)
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
@@ -217,6 +235,10 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> tuple[
     ``conn`` must be in autocommit mode (``isolation_level=None``): each step opens its own
     transaction. Raises :class:`SchemaError` for a newer file or a failing step (rolled back).
     """
+    if is_postgres(conn):
+        from storage.pg_schema import migrate_pg
+
+        return migrate_pg(conn, target=target)
     before = schema_version(conn)
     if before > SCHEMA_VERSION:
         raise SchemaError(

@@ -11,8 +11,8 @@ Every statement finds its rows through an index (``USER_DATA_SQL``, checked by t
 
 from __future__ import annotations
 
-import sqlite3
 import time
+from storage.engine import Connection, is_postgres, lock_user
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +66,7 @@ _WATCHLIST = ("SELECT symbol, added_at FROM watchlist WHERE user_id = :user_id"
               " ORDER BY added_at, symbol LIMIT :limit")
 _DIGEST = ("SELECT chat_id, minute, next_due_at, last_day, created_at FROM digests"
            " WHERE user_id = :user_id")
+_PG_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 # Constant SQL per table (the names come from USER_TABLES, never from input).
 _DELETES = {table: f"DELETE FROM {table} WHERE user_id = :user_id" for table in USER_TABLES}
 
@@ -77,21 +78,22 @@ USER_DATA_SQL: dict[str, str] = {
 """Every statement of this module, by name (the query-plan test checks each uses an index)."""
 
 
-def _counts(conn: sqlite3.Connection, user_id: int) -> UserDataCounts:
+def _counts(conn: Connection, user_id: int) -> UserDataCounts:
     row = conn.execute(_COUNTS, {"user_id": user_id}).fetchone()
     return UserDataCounts(**{table: int(n) for table, n in zip(USER_TABLES, row, strict=True)})
 
 
-def _in_snapshot(conn: sqlite3.Connection, read: Callable[[], Any]) -> Any:
-    """Run ``read`` inside one read transaction: every SELECT sees the same snapshot."""
-    conn.execute("BEGIN")
+def _in_snapshot(conn: Connection, read: Callable[[], Any]) -> Any:
+    """Run ``read`` inside one read transaction: every SELECT sees the same snapshot (on
+    PostgreSQL that takes REPEATABLE READ: READ COMMITTED snapshots each statement)."""
+    conn.execute(_PG_SNAPSHOT if is_postgres(conn) else "BEGIN")
     try:
         return read()
     finally:
         conn.execute("COMMIT")  # ends the read; nothing was written
 
 
-def count_user_data(conn: sqlite3.Connection, user_id: int) -> UserDataCounts:
+def count_user_data(conn: Connection, user_id: int) -> UserDataCounts:
     """How many rows of ``user_id`` each table holds (what /forget would delete)."""
     result: UserDataCounts = _in_snapshot(conn, lambda: _counts(conn, user_id))
     return result
@@ -114,7 +116,7 @@ def _alert(row: tuple[Any, ...]) -> ExportedAlert:
         notified_at=notified_at)
 
 
-def _read_all(conn: sqlite3.Connection, user_id: int, now: float) -> UserData:
+def _read_all(conn: Connection, user_id: int, now: float) -> UserData:
     params: dict[str, Any] = {"user_id": user_id}
     user_row = conn.execute(_USER, params).fetchone()
     alerts = conn.execute(_ALERTS, {**params, "limit": EXPORT_ALERTS}).fetchall()
@@ -138,17 +140,18 @@ def _read_all(conn: sqlite3.Connection, user_id: int, now: float) -> UserData:
     )
 
 
-def read_user_data(conn: sqlite3.Connection, user_id: int,
+def read_user_data(conn: Connection, user_id: int,
                    now: Callable[[], float] = time.time) -> UserData:
     """Everything stored about ``user_id``, from one snapshot; lists capped (``EXPORT_*``)."""
     result: UserData = _in_snapshot(conn, lambda: _read_all(conn, user_id, now()))
     return result
 
 
-def forget_user(conn: sqlite3.Connection, message: ForgetUser) -> Forgotten:
+def forget_user(conn: Connection, message: ForgetUser) -> Forgotten:
     """Delete every row of the user (inside the writer's transaction); what was deleted.
 
     Idempotent: a second time deletes nothing and says so (all counts zero)."""
+    lock_user(conn, message.user_id)  # PostgreSQL: not interleaved with another instance's
     params = {"user_id": message.user_id}
     deleted = {table: conn.execute(sql, params).rowcount for table, sql in _DELETES.items()}
     return Forgotten(deleted=UserDataCounts(**deleted))

@@ -15,7 +15,7 @@ Every statement is idempotent, so a write redelivered after a crash changes noth
 from __future__ import annotations
 
 import json
-import sqlite3
+from storage.engine import Connection, lock_user
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,7 +36,7 @@ from storage.alert_rules import check_alert, check_alert_fields, check_symbol
 from storage.digest_writes import reschedule_digest
 from storage.errors import AlertNotFound, InvalidWrite, LimitReached, NotYours
 from storage.queries import UNNOTIFIED_WHERE
-from storage.sweep import SWEEP_STATEMENTS, fire_crossed_alerts
+from storage.sweep import PG_SWEEP_STATEMENTS, SWEEP_STATEMENTS, fire_crossed_alerts
 from users.settings import (
     SETTING_KEYS,
     InvalidSetting,
@@ -47,6 +47,7 @@ from users.settings import (
 
 __all__ = [
     "HOT_WRITES",
+    "PG_HOT_WRITES",
     "WriteRules",
     "add_alert",
     "delete_alert",
@@ -129,11 +130,13 @@ _TOUCH_USER = (
     "INSERT INTO users (user_id, chat_id, username, first_seen, last_seen)"
     " VALUES (:user_id, :chat_id, :username, :seen_at, :seen_at)"
     " ON CONFLICT (user_id) DO UPDATE SET"
-    " chat_id = CASE WHEN excluded.last_seen >= last_seen THEN excluded.chat_id ELSE chat_id END,"
-    " username = CASE WHEN excluded.last_seen >= last_seen THEN excluded.username"
-    " ELSE username END,"
-    " first_seen = min(first_seen, excluded.first_seen),"
-    " last_seen = max(last_seen, excluded.last_seen)"
+    # Qualified: PostgreSQL finds a bare column ambiguous next to ``excluded``.
+    " chat_id = CASE WHEN excluded.last_seen >= users.last_seen THEN excluded.chat_id"
+    " ELSE users.chat_id END,"
+    " username = CASE WHEN excluded.last_seen >= users.last_seen THEN excluded.username"
+    " ELSE users.username END,"
+    " first_seen = min(users.first_seen, excluded.first_seen),"
+    " last_seen = max(users.last_seen, excluded.last_seen)"
 )
 _LOG_COMMAND = (
     "INSERT INTO command_log (request_id, user_id, command, latency_ms, outcome, at)"
@@ -168,18 +171,21 @@ HOT_WRITES: dict[str, str] = {
     "mark_notified": _MARK_NOTIFIED,
 }
 """Statements with a WHERE clause on the writer's paths (the query-plan test checks them)."""
+PG_HOT_WRITES: dict[str, str] = {**HOT_WRITES, **PG_SWEEP_STATEMENTS}
+"""The same on PostgreSQL (the sweep's reads spelled PostgreSQL's way)."""
 
 
-def _count(conn: sqlite3.Connection, sql: str, **params: object) -> int:
+def _count(conn: Connection, sql: str, **params: object) -> int:
     return int(conn.execute(sql, params).fetchone()[0])
 
 
-def add_alert(conn: sqlite3.Connection, message: AddAlert, *, now: float,
+def add_alert(conn: Connection, message: AddAlert, *, now: float,
               rules: WriteRules) -> Saved:
     check_alert(message.symbol, message.direction, message.price)
     check_alert_fields(kind=message.kind, price=message.price, interval=message.interval,
                        base_price=message.base_price, cooldown_s=message.cooldown_s,
                        expires_at=message.expires_at)
+    lock_user(conn, message.user_id)
     keys = {"user_id": message.user_id, "key": message.request_id}
     existing = conn.execute(_ALERT_BY_KEY, keys).fetchone()
     if existing is not None:
@@ -199,7 +205,7 @@ def add_alert(conn: sqlite3.Connection, message: AddAlert, *, now: float,
     return Saved(changed=True, alert_id=int(row[0]))
 
 
-def _owned_alert(conn: sqlite3.Connection, user_id: int, alert_id: int) -> tuple[int, str | None]:
+def _owned_alert(conn: Connection, user_id: int, alert_id: int) -> tuple[int, str | None]:
     row = conn.execute(_ALERT_OWNER, {"alert_id": alert_id}).fetchone()
     if row is None:
         raise AlertNotFound(alert_id)
@@ -208,14 +214,15 @@ def _owned_alert(conn: sqlite3.Connection, user_id: int, alert_id: int) -> tuple
     return int(row[0]), row[1]
 
 
-def delete_alert(conn: sqlite3.Connection, message: DeleteAlert) -> Saved:
+def delete_alert(conn: Connection, message: DeleteAlert) -> Saved:
     _owned_alert(conn, message.user_id, message.alert_id)
     conn.execute(_DELETE_ALERT, {"alert_id": message.alert_id})
     return Saved(changed=True, alert_id=message.alert_id)
 
 
-def rearm_alert(conn: sqlite3.Connection, message: RearmAlert, *, now: float,
+def rearm_alert(conn: Connection, message: RearmAlert, *, now: float,
                 rules: WriteRules) -> Saved:
+    lock_user(conn, message.user_id)
     _, ended = _owned_alert(conn, message.user_id, message.alert_id)
     if ended is None:  # live: armed, or a recurring alert that re-arms by itself
         return Saved(changed=False, alert_id=message.alert_id)
@@ -234,8 +241,9 @@ def rearm_alert(conn: sqlite3.Connection, message: RearmAlert, *, now: float,
     return Saved(changed=True, alert_id=message.alert_id)
 
 
-def watch(conn: sqlite3.Connection, message: Watch, *, now: float, rules: WriteRules) -> Saved:
+def watch(conn: Connection, message: Watch, *, now: float, rules: WriteRules) -> Saved:
     check_symbol(message.symbol)
+    lock_user(conn, message.user_id)
     params = {"user_id": message.user_id, "symbol": message.symbol, "now": now}
     if conn.execute(_WATCH, params).rowcount == 1:
         if _count(conn, _WATCHLIST_SIZE, user_id=message.user_id) > rules.max_watchlist:
@@ -245,12 +253,12 @@ def watch(conn: sqlite3.Connection, message: Watch, *, now: float, rules: WriteR
     return Saved(changed=False)
 
 
-def unwatch(conn: sqlite3.Connection, message: Unwatch) -> Saved:
+def unwatch(conn: Connection, message: Unwatch) -> Saved:
     params = {"user_id": message.user_id, "symbol": message.symbol}
     return Saved(changed=conn.execute(_UNWATCH, params).rowcount == 1)
 
 
-def save_settings(conn: sqlite3.Connection, message: SaveSettings, *, now: float) -> Saved:
+def save_settings(conn: Connection, message: SaveSettings, *, now: float) -> Saved:
     """Merge the pairs into the user's settings; a new cool-down also goes to the user's live
     recurring alerts, in the same transaction, so the two never disagree."""
     for key, value in message.settings:
@@ -283,26 +291,30 @@ def _check_setting(key: str, value: str) -> None:
         raise InvalidWrite(f"the {key} setting must be stored as {canonical[1]!r}")
 
 
-def mark_notified(conn: sqlite3.Connection, message: MarkNotified) -> Saved:
+def mark_notified(conn: Connection, message: MarkNotified) -> Saved:
     cursor = conn.executemany(_MARK_NOTIFIED, ({"alert_id": alert_id,
                                                 "notified_at": message.notified_at}
                                                for alert_id in message.alert_ids))
     return Saved(changed=cursor.rowcount > 0)
 
 
-def touch_users(conn: sqlite3.Connection, messages: Sequence[TouchUser]) -> None:
+def touch_users(conn: Connection, messages: Sequence[TouchUser]) -> None:
+    # In key order: two instances upserting the same users lock their rows in the same order
+    # (PostgreSQL), so they wait for each other instead of deadlocking.
     conn.executemany(_TOUCH_USER, ({"user_id": m.user_id, "chat_id": m.chat_id,
                                     "username": m.username, "seen_at": m.seen_at}
-                                   for m in messages))
+                                   for m in sorted(messages, key=lambda m: m.user_id)))
 
 
-def log_commands(conn: sqlite3.Connection, messages: Sequence[LogCommand]) -> None:
+def log_commands(conn: Connection, messages: Sequence[LogCommand]) -> None:
     conn.executemany(_LOG_COMMAND, ({"request_id": m.request_id, "user_id": m.user_id,
                                      "command": m.command, "latency_ms": m.latency_ms,
-                                     "outcome": m.outcome, "at": m.at} for m in messages))
+                                     "outcome": m.outcome, "at": m.at}
+                                    for m in sorted(messages,
+                                                    key=lambda m: (m.request_id, m.command))))
 
 
-def store_candles(conn: sqlite3.Connection, message: StoreCandles) -> None:
+def store_candles(conn: Connection, message: StoreCandles) -> None:
     symbol, interval = message.symbol, message.interval
     conn.executemany(_UPSERT_CANDLE, ((symbol, interval, *row) for row in message.rows))
 

@@ -27,10 +27,10 @@ def telegram() -> Iterator[FakeBotApi]:
 
 
 def run(telegram: FakeBotApi, db_path: Path | str,
-        token: str = TOKEN) -> subprocess.CompletedProcess[str]:
+        token: str = TOKEN, **more: str) -> subprocess.CompletedProcess[str]:
     env = clean_env(TELEGRAM_BOT_TOKEN=token, CRYPTOBOT_TELEGRAM_API_URL=telegram.base_url,
                     CRYPTOBOT_STATUS_PORT="0", CRYPTOBOT_EXCHANGE_URLS="http://127.0.0.1:9",
-                    CRYPTOBOT_DB_PATH=str(db_path), CRYPTOBOT_LOG_FORMAT="text")
+                    CRYPTOBOT_DB_PATH=str(db_path), CRYPTOBOT_LOG_FORMAT="text", **more)
     return subprocess.run([sys.executable, "bot.py", "run"], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S)
 
@@ -77,3 +77,41 @@ def test_a_database_path_that_is_a_directory_exits_2_and_keeps_its_mode(telegram
 def test_a_database_path_under_proc_exits_2(telegram):
     assert_gave_up_at_once(run(telegram, "/proc/self/cryptobot.sqlite3"),
                            "/proc/self/cryptobot.sqlite3", "CRYPTOBOT_DB_PATH")
+
+
+def test_a_postgres_url_with_a_wrong_password_exits_2_without_showing_it(telegram, tmp_path,
+                                                                          postgres_url):
+    """The embedded server trusts local logins; one role is made to need its password (a
+    pg_hba.conf line ahead of the trust ones, for that role only), as on a real server."""
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("CREATE ROLE cryptobot_pw LOGIN PASSWORD 'right-one'")
+        hba = Path(admin.execute("SHOW hba_file").fetchone()[0])
+        rules = hba.read_text(encoding="utf-8")
+        hba.write_text("local all cryptobot_pw scram-sha-256\n" + rules, encoding="utf-8")
+        admin.execute("SELECT pg_reload_conf()")
+    base, _, query = postgres_url.partition("?")
+    name = base.rpartition("/")[2]
+    url = f"postgresql://cryptobot_pw:wrong-one-42@/{name}?{query}"
+    try:
+        result = run(telegram, tmp_path / "unused.sqlite3", CRYPTOBOT_DATABASE_URL=url)
+    finally:
+        hba.write_text(rules, encoding="utf-8")
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_reload_conf()")
+            admin.execute("DROP ROLE IF EXISTS cryptobot_pw")
+    line = assert_gave_up_at_once(result, "CRYPTOBOT_DATABASE_URL", "password authentication")
+    assert "wrong-one-42" not in result.stdout + result.stderr and "***" in line
+
+
+def test_a_postgres_server_nobody_listens_on_exits_2(telegram, tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://bot:secret-pw-7@127.0.0.1:{port}/bot"
+    result = run(telegram, tmp_path / "unused.sqlite3", CRYPTOBOT_DATABASE_URL=url)
+    line = assert_gave_up_at_once(result, "CRYPTOBOT_DATABASE_URL", "127.0.0.1")
+    assert "secret-pw-7" not in result.stdout + result.stderr and "***" in line

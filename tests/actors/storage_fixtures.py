@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from fakes.exchange.catalog import INTERVALS
 from fakes.exchange.simulator import ExchangeSimulator
 from messages.chat import ChatReply
 from messages.storage import AddAlert, SweepDue
+from storage.connection import open_read_only
 from storage.read_pool import ReadPool
 from supervision.actor import SupervisedActor
 from supervision.address import Address
@@ -89,7 +89,7 @@ class Probe:
 @dataclass
 class StorageWorld:
     tree: SupervisionTree
-    db_path: Path
+    db_path: Path | str
     pool: ReadPool
     probe: Probe
 
@@ -119,14 +119,14 @@ class StorageWorld:
 
     def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
         """Read with a connection of its own: what any reader would see right now."""
-        conn = sqlite3.connect(self.db_path)
+        conn = open_read_only(self.db_path, timeout_s=TIMEOUT)
         try:
             return conn.execute(sql, params).fetchall()
         finally:
             conn.close()
 
 
-def writer_spec(db_path: Path, probe: Probe, pool: ReadPool, **options: Any) -> ChildSpec:
+def writer_spec(db_path: Path | str, probe: Probe, pool: ReadPool, **options: Any) -> ChildSpec:
     settings = {"batch_size": 500, "flush_interval_s": 0.05, "slow_query_ms": 1000.0,
                 "busy_timeout_ms": 20, **options}
     writer = ChildSpec(
@@ -240,13 +240,16 @@ def make_alert_world(tmp_path: Path) -> Iterator[Callable[..., AlertWorld]]:
     """``make_alert_world(prices, after_step=..., history=..., transport=...)``: the sweep
     against the simulator, where ALRTUSDT costs ``prices[n]`` during minute ``n`` (``history``:
     the closed 1m candles before minute 0, for RSI). The sweep's wall clock is the simulator's.
-    ``transport`` replaces the recording transport (e.g. with TelegramIO and a fake Bot API)."""
+    ``transport`` replaces the recording transport (e.g. with TelegramIO and a fake Bot API).
+    ``database``: a PostgreSQL URL instead of a fresh file (two worlds on one URL are two
+    instances sharing a database; ``claimant`` names each one's notice claims)."""
     stack: list[tuple[SupervisionTree, ReadPool, ExchangeSimulator]] = []
 
     def make(prices: list[float], *,
              after_step: Callable[[str], None] = lambda step: None,
              history: Sequence[float] = (),
-             transport: Callable[[ChildContext], Any] | None = None) -> AlertWorld:
+             transport: Callable[[ChildContext], Any] | None = None,
+             database: Path | str | None = None, claimant: str | None = None) -> AlertWorld:
         clock = ManualClock()
         simulator = ExchangeSimulator(clock=clock).start()
         simulator.market.add_csv(SYMBOL, price_path_csv([*history, *prices],
@@ -255,7 +258,7 @@ def make_alert_world(tmp_path: Path) -> Iterator[Callable[..., AlertWorld]]:
         config = BotConfig().with_overrides(
             exchange_urls=(simulator.base_url,), http_connect_timeout_s=0.5,
             http_read_timeout_s=2.0, lazy_indicator=False)
-        db_path = tmp_path / "alerts.sqlite3"
+        db_path = database if database is not None else tmp_path / "alerts.sqlite3"
         probe, pool, replies = Probe(), ReadPool(db_path, size=2), Replies()
         specs = [
             writer_spec(db_path, probe, pool),
@@ -264,7 +267,8 @@ def make_alert_world(tmp_path: Path) -> Iterator[Callable[..., AlertWorld]]:
                 lambda ctx: RecordingTransport.start(ctx, replies))),
             ChildSpec(name="alerts", factory=lambda ctx: AlertsActor.start(
                 ctx, read_pool=pool, interval_s=3600.0, min_gap_s=0.0, fetch_timeout_s=TIMEOUT,
-                write_timeout_s=TIMEOUT, after_step=after_step, wall_clock=clock),
+                write_timeout_s=TIMEOUT, after_step=after_step, wall_clock=clock,
+                claimant=claimant),
                 priority=Priority.LOW),
         ]
         tree = SupervisionTree(specs, SETTINGS).start()

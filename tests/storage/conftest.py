@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from messages.storage import AddAlert, Saved
 from storage.connection import open_writer
+from storage.engine import Connection
 from storage.writes import WriteRules, add_alert
 
 NOW = 1_750_000_000.0
@@ -21,15 +21,34 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "cryptobot.sqlite3"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Every test that opens the database runs once per engine."""
+    return str(request.param)
+
+
 @pytest.fixture
-def conn(db_path: Path) -> Iterator[sqlite3.Connection]:
-    """The writer's connection on a fresh, migrated file."""
-    connection = open_writer(db_path)
+def database(engine: str, request: pytest.FixtureRequest) -> Path | str:
+    """Where the database is: the SQLite file, or a fresh, empty PostgreSQL database's URL."""
+    if engine == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return Path(request.getfixturevalue("db_path"))
+
+
+@pytest.fixture
+def conn(database: Path | str) -> Iterator[Connection]:
+    """The writer's connection on a fresh, migrated database (file or PostgreSQL)."""
+    connection = open_writer(database)
     yield connection
     connection.close()
 
 
-def insert_alert(conn: sqlite3.Connection, *, user_id: int = 1, symbol: str = "BTCUSDT",
+def begin(conn: Connection) -> None:
+    """Open the writer's kind of transaction (``BEGIN IMMEDIATE``; ``BEGIN`` on PostgreSQL)."""
+    conn.execute("BEGIN IMMEDIATE")
+
+
+def insert_alert(conn: Connection, *, user_id: int = 1, symbol: str = "BTCUSDT",
                  direction: str = "above", price: float = 100.0, key: str | None = None,
                  rules: WriteRules = WriteRules(), **fields: object) -> int:
     """Add one alert in its own transaction; returns its id. ``fields``: more AddAlert fields
@@ -42,3 +61,12 @@ def insert_alert(conn: sqlite3.Connection, *, user_id: int = 1, symbol: str = "B
     conn.execute("COMMIT")
     assert isinstance(saved, Saved) and saved.alert_id is not None
     return saved.alert_id
+
+
+def terminate_other_backends(conn: Connection) -> int:
+    """PostgreSQL: end every other session on this database (what a server restart does to
+    the bot's connections, without losing the data as stopping the embedded server would)."""
+    rows = conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall()
+    return len(rows)

@@ -1,9 +1,9 @@
 """The process test_durability kills: a supervised db_writer and a stream of alert writes.
 
-Usage: ``python -m tests.storage.durability_child DB_PATH [CRASH_AT_BATCH]``. Four threads add
-alerts as fast as the writer acknowledges them and print ``ack <request_id> <alert_id>`` for
-each, only after its future resolved (so the parent knows every line it reads was committed),
-or ``refused <request_id>`` for a ``NotSaved``. With CRASH_AT_BATCH the writer actor crashes
+Usage: ``python -m tests.storage.durability_child DB_PATH|POSTGRES_URL [CRASH_AT_BATCH]``.
+Four threads add alerts as fast as the writer acknowledges them and print ``ack <request_id>
+<alert_id>`` for each, only after its future resolved (so the parent knows every line it read
+was committed), or ``refused <request_id>`` for a ``NotSaved``. With CRASH_AT_BATCH the writer actor crashes
 once, just before the COMMIT of that batch. The parent ends the process with SIGKILL.
 """
 
@@ -78,7 +78,9 @@ def stream(tree: SupervisionTree, worker: int, deadline: float) -> None:
 def main(argv: list[str]) -> int:
     db_path = argv[0]
     crash_at = int(argv[1]) if len(argv) > 1 else None
-    config = BotConfig().with_overrides(db_path=db_path, max_alerts_per_user=10_000_000,
+    where = ({"database_url": db_path} if db_path.startswith("postgresql://")
+             else {"db_path": db_path})
+    config = BotConfig().with_overrides(**where, max_alerts_per_user=10_000_000,
                                         db_flush_interval_ms=20)
     tree = SupervisionTree([storage_spec(config, SupervisorSettings(),
                                          fault=CrashOnce(crash_at))]).start()

@@ -14,6 +14,12 @@ from storage.connection import open_read_only, open_writer
 from storage.errors import SchemaError
 
 
+@pytest.fixture
+def engine() -> str:
+    """About the SQLite file itself (PostgreSQL's counterparts: tests/storage/test_pg.py)."""
+    return "sqlite"
+
+
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 

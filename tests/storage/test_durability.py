@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,11 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from storage.connection import open_read_only
+
 ROOT = Path(__file__).resolve().parents[2]
 ACKS_BEFORE_KILL = 300
 
 
-def run_child_and_kill(db_path: Path, *extra: str) -> tuple[dict[str, int], set[str], list[str]]:
+def run_child_and_kill(db_path: Path | str,
+                       *extra: str) -> tuple[dict[str, int], set[str], list[str]]:
     """Start the child, kill -9 it after ACKS_BEFORE_KILL acks; (acks, refusals, other lines)."""
     command = [sys.executable, "-m", "tests.storage.durability_child", str(db_path), *extra]
     acks: dict[str, int] = {}
@@ -56,8 +58,8 @@ def run_child_and_kill(db_path: Path, *extra: str) -> tuple[dict[str, int], set[
     return acks, refused, other
 
 
-def stored_alerts(db_path: Path) -> dict[str, int]:
-    conn = sqlite3.connect(db_path)
+def stored_alerts(db_path: Path | str) -> dict[str, int]:
+    conn = open_read_only(db_path, timeout_s=5.0)
     try:
         return dict(conn.execute("SELECT request_key, id FROM alerts"))
     finally:
@@ -65,8 +67,10 @@ def stored_alerts(db_path: Path) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_every_acknowledged_alert_survives_a_kill_9(tmp_path):
-    db_path = tmp_path / "bot.sqlite3"
+def test_every_acknowledged_alert_survives_a_kill_9(database):
+    """On PostgreSQL too: an acknowledgement follows the server's COMMIT (synchronous_commit
+    on, the default), so the bot process dying loses nothing it acknowledged."""
+    db_path = database
     acks, refused, _ = run_child_and_kill(db_path)
     stored = stored_alerts(db_path)
     missing = {key: alert_id for key, alert_id in acks.items() if stored.get(key) != alert_id}
@@ -75,8 +79,8 @@ def test_every_acknowledged_alert_survives_a_kill_9(tmp_path):
 
 
 @pytest.mark.slow
-def test_killing_the_writer_actor_mid_batch_loses_nothing_acknowledged(tmp_path):
-    db_path = tmp_path / "bot.sqlite3"
+def test_killing_the_writer_actor_mid_batch_loses_nothing_acknowledged(database):
+    db_path = database
     acks, refused, other = run_child_and_kill(db_path, "40")
     assert "crash" in other, "the writer was not crashed mid-batch"
     stored = stored_alerts(db_path)

@@ -4,20 +4,21 @@ past a per-series count; active and not-yet-notified alerts are never touched.""
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 
-from storage.prune import PRUNE_STATEMENTS, PruneCursor, RetentionRules, prune
+from storage.engine import Connection, is_postgres
+from storage.prune import PG_PRUNE_STATEMENTS, PRUNE_STATEMENTS, PruneCursor, RetentionRules, prune
 from storage.queries import FIRED_ALERTS_SHOWN, alerts_of
 from storage.writes import WriteRules
+from tests.storage import plans
 from tests.storage.conftest import NOW, insert_alert
 
 DAY = 86_400.0
 ROOMY = WriteRules(max_alerts_per_user=10_000)
 
 
-def fill_commands(conn: sqlite3.Connection, ages_days: list[float]) -> None:
+def fill_commands(conn: Connection, ages_days: list[float]) -> None:
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO command_log (request_id, user_id, command, latency_ms, outcome, at)"
@@ -26,7 +27,7 @@ def fill_commands(conn: sqlite3.Connection, ages_days: list[float]) -> None:
     conn.execute("COMMIT")
 
 
-def fire(conn: sqlite3.Connection, user_id: int, count: int, *, notified: bool = True,
+def fire(conn: Connection, user_id: int, count: int, *, notified: bool = True,
          start: int = 0) -> list[int]:
     ids = [insert_alert(conn, user_id=user_id, price=float(start + n + 1),
                         key=f"{user_id}-{start + n}", rules=ROOMY) for n in range(count)]
@@ -39,18 +40,18 @@ def fire(conn: sqlite3.Connection, user_id: int, count: int, *, notified: bool =
     return ids
 
 
-def fill_candles(conn: sqlite3.Connection, symbol: str, interval: str, count: int) -> None:
+def fill_candles(conn: Connection, symbol: str, interval: str, count: int) -> None:
     conn.execute("BEGIN")
     conn.executemany("INSERT INTO candles VALUES (?, ?, ?, 1, 1, 1, 1, 1)",
                      [(symbol, interval, n * 60_000) for n in range(count)])
     conn.execute("COMMIT")
 
 
-def count(conn: sqlite3.Connection, sql: str, *params: object) -> int:
+def count(conn: Connection, sql: str, *params: object) -> int:
     return int(conn.execute(sql, params).fetchone()[0])
 
 
-def prune_all(conn: sqlite3.Connection, rules: RetentionRules, cursor: PruneCursor,
+def prune_all(conn: Connection, rules: RetentionRules, cursor: PruneCursor,
               runs: int = 100) -> list[int]:
     deleted = []
     for _ in range(runs):
@@ -122,9 +123,8 @@ def test_a_run_deletes_at_most_its_batch_and_says_more_is_due(conn):
 def test_prune_statements_use_an_index(conn, name):
     params = {"cutoff": 0.0, "limit": 10, "after": 0, "user_id": 1, "keep": 5,
               "symbol": "BTCUSDT", "interval": "1m"}
-    plan = conn.execute("EXPLAIN QUERY PLAN " + PRUNE_STATEMENTS[name], params).fetchall()
-    scans = [row[3] for row in plan if row[3].startswith("SCAN ") and "USING" not in row[3]]
-    assert scans == [], plan
+    sql = (PG_PRUNE_STATEMENTS if is_postgres(conn) else PRUNE_STATEMENTS)[name]
+    assert plans.unindexed_scans(conn, sql, params) == [], plans.plan(conn, sql, params)
 
 
 def test_alerts_of_returns_the_active_alerts_and_only_the_newest_fired_ones(conn):

@@ -4,13 +4,17 @@ failed or impossible upgrade leaves the file as it was."""
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
 from storage.connection import open_writer
+from storage.engine import Connection, is_postgres
 from storage.errors import SchemaError
+from storage.pg import PgConnection, connect
+from storage.pg_schema import PG_MIGRATIONS
 from storage.queries import alerts_of, unnotified_alerts, watchlist_of
 from storage.schema import MIGRATIONS, SCHEMA_VERSION, TABLES, migrate, schema_version
 
@@ -24,9 +28,16 @@ def make_v1_file(path: Path) -> None:
     old.close()
 
 
-def test_a_fresh_file_gets_every_table_at_the_latest_version(conn):
-    assert schema_version(conn) == SCHEMA_VERSION == len(MIGRATIONS)
-    assert set(TABLES) <= set(sqlite_utils.Database(conn).table_names())
+def table_names(conn: Connection) -> set[str]:
+    if is_postgres(conn):
+        return {row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    return set(sqlite_utils.Database(conn).table_names())
+
+
+def test_a_fresh_database_gets_every_table_at_the_latest_version(conn):
+    assert schema_version(conn) == SCHEMA_VERSION == len(MIGRATIONS) == len(PG_MIGRATIONS)
+    assert set(TABLES) <= table_names(conn)
 
 
 def test_migrating_an_up_to_date_file_changes_nothing(conn):
@@ -87,3 +98,43 @@ def test_a_file_from_a_newer_version_is_refused_untouched(db_path):
         assert schema_version(check) == SCHEMA_VERSION + 1
         assert check.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
     check.close()
+
+
+class TestPostgresVersions:
+    """The same promises with the version kept in PostgreSQL's schema_version row."""
+
+    def test_a_failing_step_rolls_back_to_the_previous_version(self, postgres_url):
+        conn = PgConnection(connect(postgres_url))
+        try:
+            migrate(conn, target=2)
+            conn.execute("CREATE INDEX alerts_by_user ON alerts (symbol)")  # version 3's name
+            with pytest.raises(SchemaError, match="version 3"):
+                migrate(conn)
+            assert schema_version(conn) == 2
+            assert not conn.in_transaction
+            assert conn.execute("SELECT COUNT(*) FROM information_schema.columns"
+                                " WHERE table_name = 'alerts' AND column_name = 'request_key'"
+                                ).fetchone()[0] == 0
+        finally:
+            conn.close()
+
+    def test_a_database_from_a_newer_version_is_refused_untouched(self, postgres_url):
+        conn = open_writer(postgres_url)
+        conn.execute("UPDATE schema_version SET version = :v", {"v": SCHEMA_VERSION + 1})
+        conn.close()
+        with pytest.raises(SchemaError, match="newer"):
+            open_writer(postgres_url)
+        check = PgConnection(connect(postgres_url))
+        try:
+            assert schema_version(check) == SCHEMA_VERSION + 1
+        finally:
+            check.close()
+
+    def test_two_instances_starting_together_migrate_once(self, postgres_url):
+        with ThreadPoolExecutor(2) as both:
+            opened = list(both.map(lambda _: open_writer(postgres_url), range(2)))
+        try:
+            assert [schema_version(conn) for conn in opened] == [SCHEMA_VERSION] * 2
+        finally:
+            for conn in opened:
+                conn.close()

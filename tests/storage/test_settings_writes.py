@@ -4,29 +4,29 @@ cool-down reaches the user's live recurring alerts in the same transaction, nobo
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from messages.storage import Saved, SaveSettings
 from storage import queries, writes
+from storage.engine import Connection
 from storage.digest_writes import zone_of
 from storage.errors import InvalidWrite
 from tests.storage.conftest import NOW, insert_alert
 from users.settings import UserSettings
 
 
-def save(conn: sqlite3.Connection, *pairs: tuple[str, str], user_id: int = 1) -> Saved:
+def save(conn: Connection, *pairs: tuple[str, str], user_id: int = 1) -> Saved:
     return writes.save_settings(conn, SaveSettings(request_id="s", user_id=user_id,
                                                    chat_id=user_id, settings=pairs), now=NOW)
 
 
-def stored(conn: sqlite3.Connection, user_id: int = 1) -> dict[str, str]:
+def stored(conn: Connection, user_id: int = 1) -> dict[str, str]:
     row = conn.execute("SELECT settings FROM users WHERE user_id = ?", (user_id,)).fetchone()
     return dict(json.loads(row[0])) if row else {}
 
 
-def recurring_alert(conn: sqlite3.Connection, *, user_id: int, price: float,
+def recurring_alert(conn: Connection, *, user_id: int, price: float,
                     recurring: bool = True, ended: str | None = None) -> int:
     alert_id = insert_alert(conn, user_id=user_id, price=price)
     conn.execute("UPDATE alerts SET recurring = ?, cooldown_s = 3600, ended = ? WHERE id = ?",
@@ -34,7 +34,7 @@ def recurring_alert(conn: sqlite3.Connection, *, user_id: int, price: float,
     return alert_id
 
 
-def cooldown_of(conn: sqlite3.Connection, alert_id: int) -> float:
+def cooldown_of(conn: Connection, alert_id: int) -> float:
     return float(conn.execute("SELECT cooldown_s FROM alerts WHERE id = ?",
                               (alert_id,)).fetchone()[0])
 
@@ -94,7 +94,7 @@ HAND_EDITED = ["not json", "", "[]", '["timezone", "Asia/Tokyo"]', '"Asia/Tokyo"
                ]
 
 
-def hand_edit(conn: sqlite3.Connection, text: str, user_id: int = 1) -> None:
+def hand_edit(conn: Connection, text: str, user_id: int = 1) -> None:
     conn.execute("INSERT INTO users (user_id, chat_id, first_seen, last_seen, settings)"
                  " VALUES (?, ?, 0, 0, ?) ON CONFLICT (user_id) DO UPDATE"
                  " SET settings = excluded.settings", (user_id, user_id, text))

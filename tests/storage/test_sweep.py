@@ -4,7 +4,6 @@ every firing is logged for the digest."""
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 
@@ -16,6 +15,7 @@ from messages.storage import (
     RearmAlert,
 )
 from storage import writes
+from storage.engine import Connection
 from storage.errors import InvalidWrite, LimitReached
 from storage.queries import alert_by_id, alerts_of, unnotified_alerts
 from storage.writes import WriteRules
@@ -25,7 +25,7 @@ RULES = WriteRules(max_alerts_per_user=3)
 HOUR = 3600.0
 
 
-def sweep(conn: sqlite3.Connection, *prices: tuple[str, float], at: float,
+def sweep(conn: Connection, *prices: tuple[str, float], at: float,
           rsi: tuple[tuple[str, str, float], ...] = ()) -> FiredAlerts:
     conn.execute("BEGIN IMMEDIATE")
     fired = writes.fire_crossed_alerts(conn, FireCrossedAlerts(prices=prices, fired_at=at,
@@ -34,7 +34,7 @@ def sweep(conn: sqlite3.Connection, *prices: tuple[str, float], at: float,
     return fired
 
 
-def notified(conn: sqlite3.Connection, *alert_ids: int, at: float) -> None:
+def notified(conn: Connection, *alert_ids: int, at: float) -> None:
     writes.mark_notified(conn, MarkNotified(alert_ids=alert_ids, notified_at=at))
 
 
@@ -42,7 +42,7 @@ def fired_ids(result: FiredAlerts) -> list[int]:
     return [alert.alert_id for alert in result.alerts]
 
 
-def firings(conn: sqlite3.Connection) -> list[tuple[int, float, str, float]]:
+def firings(conn: Connection) -> list[tuple[int, float, str, float]]:
     return conn.execute("SELECT alert_id, fired_at, kind, value FROM alert_firings"
                         " ORDER BY fired_at, alert_id").fetchall()
 

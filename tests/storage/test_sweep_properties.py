@@ -4,7 +4,6 @@ re-arms exactly when ``cleared`` says - for price and RSI alerts alike."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from messages.storage import AddAlert, FireCrossedAlerts, MarkNotified
+from storage.engine import Connection
 from storage.alert_rules import cleared, reached
 from storage.connection import open_writer
 from storage.writes import WriteRules, add_alert, fire_crossed_alerts, mark_notified
@@ -22,15 +22,25 @@ levels = st.floats(min_value=0.5, max_value=99.5)
 values = st.floats(min_value=0.0, max_value=100.0)
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
-    """One migrated file for every example (each starts by emptying the alerts)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def shared(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection]:
+    """One migrated database per engine for every example (each starts by emptying the
+    alerts)."""
+    if request.param == "postgres":
+        engine = request.getfixturevalue("postgres_engine")
+        url = engine.new_database()
+        conn = open_writer(url)
+        yield conn
+        conn.close()
+        engine.drop_database(url)
+        return
     conn = open_writer(Path(tmp_path_factory.mktemp("sweep")) / "bot.sqlite3")
     yield conn
     conn.close()
 
 
-def sweep(conn: sqlite3.Connection, kind: str, value: float, at: float) -> tuple[int, int]:
+def sweep(conn: Connection, kind: str, value: float, at: float) -> tuple[int, int]:
     prices = (("BTCUSDT", value),) if kind == "price" else ()
     rsi = (("BTCUSDT", "1h", value),) if kind == "rsi" else ()
     result = fire_crossed_alerts(conn, FireCrossedAlerts(prices=prices, rsi=rsi, fired_at=at))
@@ -41,7 +51,7 @@ def sweep(conn: sqlite3.Connection, kind: str, value: float, at: float) -> tuple
 @given(kind=st.sampled_from(["price", "rsi"]), direction=st.sampled_from(["above", "below"]),
        level=levels, first=values, second=values)
 def test_the_sweep_fires_and_re_arms_exactly_as_the_rules_say(
-    shared: sqlite3.Connection, kind: str, direction: str, level: float, first: float,
+    shared: Connection, kind: str, direction: str, level: float, first: float,
     second: float
 ) -> None:
     conn = shared

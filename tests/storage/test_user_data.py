@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from messages.user_data import ForgetUser, Forgotten, UserDataCounts
 from storage.batch import ACKED_TYPES, commit_batch
 from storage.connection import open_read_only, open_writer
+from storage.engine import Connection, is_postgres
 from storage.timing import QueryTimer
 from storage.user_data import (
     EXPORT_ALERTS,
@@ -31,13 +31,13 @@ FULL = UserDataCounts(users=1, alerts=4, alert_firings=2, watchlist=2, digests=1
 
 
 @pytest.fixture
-def reader(conn: sqlite3.Connection, db_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = open_read_only(db_path, timeout_s=2.0)
+def reader(conn: Connection, database: Path | str) -> Iterator[Connection]:
+    connection = open_read_only(database, timeout_s=2.0)
     yield connection
     connection.close()
 
 
-def forget(conn: sqlite3.Connection, user_id: int) -> UserDataCounts:
+def forget(conn: Connection, user_id: int) -> UserDataCounts:
     conn.execute("BEGIN IMMEDIATE")
     forgotten = forget_user(conn, ForgetUser(request_id="r", user_id=user_id))
     conn.execute("COMMIT")
@@ -45,9 +45,11 @@ def forget(conn: sqlite3.Connection, user_id: int) -> UserDataCounts:
 
 
 def test_the_tables_with_a_users_rows_are_every_table_with_a_user_id(conn):
-    with_user_id = {table for (table,) in conn.execute(
+    sql = ("SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
+           " AND column_name = 'user_id'") if is_postgres(conn) else (
         "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c"
-        " WHERE m.type = 'table' AND c.name = 'user_id'")}
+        " WHERE m.type = 'table' AND c.name = 'user_id'")
+    with_user_id = {table for (table,) in conn.execute(sql)}
     assert with_user_id == set(USER_TABLES)
 
 
@@ -145,7 +147,7 @@ def test_every_user_data_statement_finds_its_rows_through_an_index(conn, name):
     assert unindexed_scans(conn, USER_DATA_SQL[name]) == []
 
 
-def test_the_statements_stay_indexed_once_sqlite_has_statistics(conn):
+def test_the_statements_stay_indexed_once_the_engine_has_statistics(conn):
     for user in range(40):
         fill_user(conn, user + 1)
     conn.execute("ANALYZE")
@@ -165,14 +167,14 @@ def test_the_writer_batch_applies_forget_user_as_an_acknowledged_write(conn):
     assert outcome.error is None and outcome.result == Forgotten(deleted=FULL)
 
 
-def test_one_read_is_one_snapshot_while_the_writer_keeps_writing(conn, reader, db_path):
+def test_one_read_is_one_snapshot_while_the_writer_keeps_writing(conn, reader, database):
     """Without the read transaction the count (read last) would disagree with the list."""
     fill_user(conn, ANN)
     stop, started = threading.Event(), threading.Event()
     changes = [0]
 
     def write() -> None:  # one alert added and removed, over and over, each committed
-        writer = open_writer(db_path)
+        writer = open_writer(database)
         try:
             while not stop.is_set():
                 writer.execute("INSERT INTO alerts (id, user_id, chat_id, symbol, direction,"

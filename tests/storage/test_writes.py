@@ -4,7 +4,6 @@ alerts refused, and the sweep's fire/notify bookkeeping one-shot."""
 from __future__ import annotations
 
 import math
-import sqlite3
 
 import pytest
 
@@ -24,6 +23,7 @@ from messages.storage import (
     Watch,
 )
 from storage import writes
+from storage.engine import Connection
 from storage.errors import AlertNotFound, InvalidWrite, LimitReached, NotSaved, NotYours
 from storage.queries import alert_by_id, alerts_of, latest_candles, unnotified_alerts, watchlist_of
 from storage.writes import WriteRules
@@ -32,14 +32,14 @@ from tests.storage.conftest import NOW, insert_alert
 RULES = WriteRules(max_alerts_per_user=3, max_watchlist=2)
 
 
-def add(conn: sqlite3.Connection, key: str = "r1", *, user_id: int = 1, symbol: str = "BTCUSDT",
+def add(conn: Connection, key: str = "r1", *, user_id: int = 1, symbol: str = "BTCUSDT",
         direction: str = "above", price: float = 100.0) -> Saved:
     message = AddAlert(request_id=key, user_id=user_id, chat_id=10, symbol=symbol,
                        direction=direction, price=price)
     return writes.add_alert(conn, message, now=NOW, rules=RULES)
 
 
-def fire(conn: sqlite3.Connection, *prices: tuple[str, float],
+def fire(conn: Connection, *prices: tuple[str, float],
          at: float = NOW + 60) -> FiredAlerts:
     return writes.fire_crossed_alerts(conn, FireCrossedAlerts(prices=prices, fired_at=at))
 

@@ -4,7 +4,8 @@ log and the digest are written by code other than /export's and /forget's)."""
 from __future__ import annotations
 
 import json
-import sqlite3
+
+from storage.engine import Connection
 
 NOW = 1_750_000_000.0
 
@@ -13,7 +14,7 @@ ALERT_COLUMNS = ("user_id, chat_id, symbol, kind, direction, price, interval, ba
                  " fired_price, notified_at, request_key")
 
 
-def fill_user(conn: sqlite3.Connection, user_id: int, *, chat_id: int | None = None,
+def fill_user(conn: Connection, user_id: int, *, chat_id: int | None = None,
               commands: int = 3) -> None:
     """A user with settings, four alerts (price, percent, recurring rsi, expired), two
     firings, a watchlist of two, a digest at 08:30 and ``commands`` command-log rows."""
@@ -54,8 +55,9 @@ def fill_user(conn: sqlite3.Connection, user_id: int, *, chat_id: int | None = N
     conn.execute("COMMIT")
 
 
-def rows_of(conn: sqlite3.Connection, user_id: int) -> dict[str, list[tuple[object, ...]]]:
+def rows_of(conn: Connection, user_id: int) -> dict[str, list[tuple[object, ...]]]:
     """Every row of the user, table by table (SELECT *), to compare before and after."""
     tables = ("users", "alerts", "alert_firings", "watchlist", "digests", "command_log")
-    return {table: conn.execute(f"SELECT * FROM {table} WHERE user_id = ? ORDER BY rowid",
-                                (user_id,)).fetchall() for table in tables}
+    # Sorted in Python: SQLite's rowid order has no PostgreSQL counterpart (whole rows compare).
+    return {table: sorted(conn.execute(f"SELECT * FROM {table} WHERE user_id = ?", (user_id,)
+                                       ).fetchall(), key=repr) for table in tables}
