@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import logging
 import os
@@ -41,8 +42,10 @@ from telegram.request import HTTPXRequest
 from actors.telegram_inline import InlineAnswerer
 from actors.telegram_menus import CommandMenus, MenuRegistrar
 from actors.telegram_outbox import Outbox
-from actors.telegram_stats import TransportCounters
+from actors.telegram_stats import TransportCounters, TransportStats
 from actors.telegram_webhook import WebhookSettings
+from actors.update_poller import StreamQueue
+from actors.update_relay import RelayTuning, SharedStream, UpdateRelay
 from chat.outbound import DeliveryPolicy, OutboundLimits
 from core.errors import BotError, PermanentFault
 from core.logs import Redactor, log_event
@@ -93,6 +96,8 @@ class TransportTuning:
     """Reply slots remembered (least recently used forgotten)."""
     bootstrap_retries: int = 2
     """deleteWebhook/setWebhook retries at start."""
+    relay: RelayTuning = RelayTuning()
+    """The polling lease and the shared update stream (only with Redis)."""
 
 
 def quiet_token_leaking_loggers() -> None:
@@ -146,7 +151,8 @@ class TelegramLoop:
                  on_failed: Callable[[ReplyFailed], None], menus: CommandMenus = CommandMenus(),
                  webhook: WebhookSettings | None = None,
                  tuning: TransportTuning = TransportTuning(),
-                 name: str = "telegram", clock: Callable[[], float] = time.monotonic) -> None:
+                 name: str = "telegram", clock: Callable[[], float] = time.monotonic,
+                 shared: SharedStream | None = None) -> None:
         self._token = token
         self._api_url = api_url
         self._on_update = on_update
@@ -167,6 +173,9 @@ class TelegramLoop:
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._requests: tuple[HTTPXRequest, ...] = ()
+        # With Redis: updates go through the shared stream (actors.update_relay).
+        self._shared = shared
+        self._relay: UpdateRelay | None = None
 
     # -- thread-safe entry points --------------------------------------------------------------
 
@@ -201,7 +210,30 @@ class TelegramLoop:
 
     def submit(self, reply: ChatReply) -> None:
         """Queue ``reply`` for sending (its callback answer goes at once)."""
-        self._call_soon(lambda: self._require_outbox().accept(reply))
+        self._call_soon(lambda: self._accept(reply))
+
+    def request_closed(self, request_id: str) -> None:
+        """The conversation handed over every reply of ``request_id`` (stream mode: it is
+        acked once they are out); nothing to do without Redis."""
+        if self._shared is not None:
+            self._call_soon(lambda: self._relay_closed(request_id))
+
+    def stream_request_id(self, update: Update) -> str | None:
+        """Loop thread: the request id for an update fed from the shared stream, else None."""
+        return None if self._relay is None else self._relay.request_id_of(update)
+
+    def snapshot(self) -> TransportStats:
+        """The transport's figures, with the shared stream's when there is one."""
+        stats, relay = self.stats.snapshot(), self._relay
+        return stats if relay is None else dataclasses.replace(stats, stream=relay.snapshot())
+
+    def kill(self) -> None:
+        """Stop the event loop at once, cleaning nothing up: what a crash (or kill -9) leaves
+        behind. The relay notices and halts without giving up the lease (tests play a dead
+        instance with it)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(loop.stop)
 
     def send_action(self, action: ChatAction) -> None:
         """Show "typing…" (or similar) in a chat, best effort."""
@@ -271,8 +303,12 @@ class TelegramLoop:
                                           connect_timeout=tuning.connect_timeout_s,
                                           pool_timeout=tuning.pool_timeout_s)
         self._requests = (request, updates_request)
-        app = (ApplicationBuilder().token(self._token).base_url(self._api_url).request(request)
-               .get_updates_request(updates_request).job_queue(None).build())
+        builder = (ApplicationBuilder().token(self._token).base_url(self._api_url)
+                   .request(request).get_updates_request(updates_request).job_queue(None))
+        if self._shared is not None and self._webhook is not None:
+            # A POST is answered once its update is in the shared stream (update_poller).
+            builder = builder.update_queue(StreamQueue(self._append_webhook_update))
+        app = builder.build()
         # In one group the first matching handler wins: inline queries through PTB's
         # InlineQueryHandler, everything else through the TypeHandler; both reach the same
         # converter (actors.telegram_io.convert_update), so there is one path per update.
@@ -285,9 +321,18 @@ class TelegramLoop:
         app = self._app = self._build_app()
         await app.initialize()
         await app.start()
+        if self._shared is not None:  # before the webhook server: its POSTs go to the relay
+            self._relay = UpdateRelay(shared=self._shared, app=app,
+                                      loop=asyncio.get_running_loop(),
+                                      polls=self._webhook is None, tuning=self._tuning.relay,
+                                      poll_timeout_s=self._tuning.poll_timeout_s,
+                                      allowed_updates=_UPDATE_TYPES, redact=self._redact,
+                                      clock=self._clock)
         assert app.updater is not None
         tuning = self._tuning
-        if self._webhook is None:
+        if self._webhook is None and self._shared is not None:
+            pass  # the lease holder polls (actors.update_relay), not PTB's updater
+        elif self._webhook is None:
             await app.updater.start_polling(
                 timeout=timedelta(seconds=tuning.poll_timeout_s),
                 bootstrap_retries=tuning.bootstrap_retries, allowed_updates=_UPDATE_TYPES,
@@ -302,8 +347,11 @@ class TelegramLoop:
         self._outbox = Outbox(bot=app.bot, policy=tuning.delivery, limits=tuning.limits,
                               slot_capacity=tuning.slot_capacity, stats=self.stats,
                               on_failed=self._on_failed, redact=self._redact, spawn=self._spawn,
-                              clock=self._clock, rng=self._rng)
+                              clock=self._clock, rng=self._rng,
+                              on_settled=None if self._shared is None else self._reply_settled)
         self._spawn(self._outbox.dispatch_forever())
+        if self._relay is not None:
+            self._relay.start()  # reads and polls from here on
         self._registrar = MenuRegistrar(bot=app.bot, menus=self._menus,
                                         retry_base_s=tuning.startup_retry_base_s,
                                         retry_cap_s=tuning.startup_retry_cap_s,
@@ -312,6 +360,8 @@ class TelegramLoop:
 
     async def _stop_app(self) -> None:
         app = self._app
+        if self._relay is not None:
+            await self._relay.stop()  # first: no entry is acked for a reply abandoned below
         if app is not None and app.updater is not None and app.updater.running:
             await app.updater.stop()  # no new updates from here on
         background = set(self._background)
@@ -331,6 +381,24 @@ class TelegramLoop:
         for request in self._requests:
             # app.shutdown() skips them when initialize() failed half-way (a rejected token).
             await request.shutdown()
+
+    def _accept(self, reply: ChatReply) -> None:
+        if self._relay is not None:
+            self._relay.accepted(reply.request_id)
+        self._require_outbox().accept(reply)
+
+    def _relay_closed(self, request_id: str) -> None:
+        if self._relay is not None:
+            self._relay.closed(request_id)
+
+    def _reply_settled(self, request_id: str) -> None:
+        if self._relay is not None:
+            self._relay.settled(request_id)
+
+    async def _append_webhook_update(self, update: Update) -> None:
+        if self._relay is None:
+            raise TransportError("a webhook update arrived before the stream relay started")
+        await self._relay.append_webhook_update(update)
 
     def _require_outbox(self) -> Outbox:
         if self._outbox is None:

@@ -1,0 +1,476 @@
+"""Several instances, one token: the polling lease, the shared update stream, and the acks.
+
+Why: with ``CRYPTOBOT_REDIS_URL`` set, updates do not go straight from PTB to the conversation.
+Exactly one instance (the holder of ``poll:lease``, :mod:`cluster.lease`) polls getUpdates and
+appends each update to the stream ``updates`` (:class:`actors.update_poller.StreamPoller`); in
+webhook mode every instance appends what is POSTed to it (:class:`~actors.update_poller.
+StreamQueue`). Every instance, the holder too, reads the stream as one consumer of group
+``bot`` and feeds each entry through PTB's own ``process_update``, the path a polled update
+takes without Redis, with a request id derived from the update (``u<update_id>-<hash>``).
+
+An entry is acked only once its answer is out: the conversation closed the request
+(``RequestClosed``) and the outbox settled (delivered or definitively failed) every reply of it
+(:class:`cluster.open_updates.OpenUpdates`). Then ``updates:done:<update_id>`` is set and the
+entry acked in one script; a reclaimed entry with a done key is acked without a second answer.
+The one duplicate left: dying between Telegram's 200 for the last reply and that script.
+
+Threads, each blocking only on Redis calls bounded by the link's socket timeout:
+
+* ``updates-lease`` every ``renew_every_s``: acquire or compare-and-renew the lease (and start
+  or stop the poller on the transport's loop), refresh this consumer's liveness key
+  ``updates:alive:<consumer>``, keep the idle time of entries being answered here fresh
+  (``XCLAIM ... JUSTID``: a 30 s command must not lose its entry to ``XAUTOCLAIM``'s 10 s),
+  and every ``reclaim_every_s`` claim entries of dead consumers (liveness key gone: at once;
+  any entry idle ``autoclaim_idle_ms``: XAUTOCLAIM, the backstop);
+* ``updates-read``: ``XREADGROUP ... BLOCK`` and hand entries to the loop;
+* ``updates-ack``: done key + XACK as soon as an entry is finished, retried while Redis is down.
+
+The holder stops polling ``lease_ttl_ms / 3`` before its lease could expire when it cannot
+renew, so two pollers never overlap beyond Telegram's own 409 (which stops polling too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from telegram import Update
+from telegram.ext import Application
+
+from actors.telegram_stats import StreamStats
+from actors.update_poller import StreamPoller
+from cluster.lease import PollLease
+from cluster.open_updates import OpenUpdates, StreamRef
+from cluster.redis_link import RedisLink, SharedUnavailable
+from cluster.update_stream import Entry, UpdateStream, request_id_for
+from core.logs import log_event
+
+__all__ = ["RelayTuning", "SharedStream", "UpdateRelay"]
+
+logger = logging.getLogger(__name__)
+
+_REDIS_TROUBLE = (SharedUnavailable, redis.RedisError)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelayTuning:
+    """Timings of the lease and the stream (defaults for production; tests shorten them)."""
+
+    lease_ttl_ms: int = 3000
+    """``poll:lease`` TTL: the next holder takes over within this plus one renew of a death."""
+    renew_every_s: float = 1.0
+    """Lease renew / liveness / idle-refresh beat."""
+    read_block_ms: int = 250
+    """XREADGROUP BLOCK (below the link's 0.5 s socket timeout)."""
+    read_count: int = 32
+    """Entries per read."""
+    claim_dead_idle_ms: int = 1000
+    """Min idle to claim a dead consumer's entry (keeps two claimers from both taking it)."""
+    autoclaim_idle_ms: int = 10_000
+    """XAUTOCLAIM's min idle: entries of a consumer that stopped refreshing them."""
+    reclaim_every_s: float = 2.0
+    """How often dead consumers' entries are looked for."""
+    conflict_backoff_s: float = 30.0
+    """After a 409 from getUpdates: how long this instance leaves the lease alone."""
+    max_open_s: float = 120.0
+    """An entry not finished after this long is acked anyway (its close was lost)."""
+    stream_maxlen: int = 100_000
+    """XADD MAXLEN ~ bound of the stream."""
+    feed_timeout_s: float = 10.0
+    """Longest wait for the loop to take a batch of entries."""
+    join_timeout_s: float = 5.0
+    """Longest wait for each thread at a stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class SharedStream:
+    """What a transport needs to join the shared stream."""
+
+    link: RedisLink
+    """The process's Redis link."""
+    consumer: str
+    """This instance's ``InstanceId.key``: lease holder value and consumer name."""
+
+
+class UpdateRelay:
+    """The lease, the poller, the reader and the acker of one transport."""
+
+    def __init__(self, *, shared: SharedStream, app: Application[Any, Any, Any, Any, Any, Any],
+                 loop: asyncio.AbstractEventLoop, polls: bool, tuning: RelayTuning,
+                 poll_timeout_s: int, allowed_updates: list[str],
+                 redact: Callable[[object], str],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._app = app
+        self._loop = loop
+        self._polls = polls
+        self._tuning = tuning
+        self._poll_timeout_s = poll_timeout_s
+        self._allowed = allowed_updates
+        self._redact = redact
+        self._clock = clock
+        self._lease = PollLease(shared.link, shared.consumer, ttl_ms=tuning.lease_ttl_ms)
+        self._stream = UpdateStream(shared.link, shared.consumer, maxlen=tuning.stream_maxlen)
+        self._lock = threading.Lock()  # _open, _backlog and the counters
+        self._open = OpenUpdates()
+        self._backlog: list[StreamRef] = []
+        self._acks: queue.SimpleQueue[StreamRef] = queue.SimpleQueue()
+        self._feeding: dict[int, str] = {}  # loop thread: update_id -> request id
+        self._stopping = threading.Event()
+        self._halted = threading.Event()
+        self._conflicted = threading.Event()
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="updates-io")
+        self._threads: tuple[threading.Thread, ...] = ()
+        self._poll_task: asyncio.Task[None] | None = None
+        self._fence: int | None = None
+        self._valid_until = 0.0
+        self._backoff_until = 0.0
+        self._group_ready = False
+        self._redis_up = True
+        self._counts = {"poll_conflicts": 0, "appended": 0, "fed": 0, "acked": 0,
+                        "skipped_done": 0, "reclaimed": 0}
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the three threads (no Redis call here: the loop thread must not block)."""
+        self._threads = tuple(
+            threading.Thread(target=target, name=name, daemon=True)
+            for target, name in ((self._housekeep_forever, "updates-lease"),
+                                 (self._read_forever, "updates-read"),
+                                 (self._ack_forever, "updates-ack")))
+        for thread in self._threads:
+            thread.start()
+
+    async def stop(self) -> None:
+        """A clean stop: no more polling or reading, due acks sent, the lease and the liveness
+        key given up so another instance takes over at once; open entries stay pending."""
+        self._stopping.set()
+        task = self._poll_task
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task}, timeout=self._tuning.join_timeout_s)
+        await asyncio.get_running_loop().run_in_executor(None, self._finish_threads)
+        self._executor.shutdown(wait=False)
+
+    def halt(self) -> None:
+        """Stop every thread at once and give nothing up: what kill -9 leaves behind (the
+        lease and the pending entries expire and are taken over by the other instances)."""
+        self._halted.set()
+        self._stopping.set()
+
+    def _finish_threads(self) -> None:
+        for thread in self._threads:
+            thread.join(self._tuning.join_timeout_s)
+        fence, self._fence = self._fence, None
+        try:
+            if fence is not None:
+                self._lease.release(fence)
+            self._stream.mark_gone()
+        except _REDIS_TROUBLE:
+            pass  # they expire by their TTLs
+        if fence is not None:
+            log_event(logger, "telegram.lease_released", logging.INFO, fence=fence)
+
+    # -- the transport's hooks (loop thread) -------------------------------------------------
+
+    def request_id_of(self, update: Update) -> str | None:
+        """The request id of the stream entry being fed now (None: not from the stream)."""
+        return self._feeding.get(update.update_id)
+
+    def accepted(self, request_id: str) -> None:
+        """The outbox took a reply of ``request_id``."""
+        with self._lock:
+            self._open.accepted(request_id)
+
+    def settled(self, request_id: str) -> None:
+        """A reply of ``request_id`` was delivered or failed for good."""
+        with self._lock:
+            ref = self._open.settled(request_id)
+        if ref is not None:
+            self._acks.put(ref)
+
+    def closed(self, request_id: str) -> None:
+        """The conversation is done with ``request_id`` (every reply handed over)."""
+        with self._lock:
+            ref = self._open.closed(request_id)
+        if ref is not None:
+            self._acks.put(ref)
+
+    async def append_webhook_update(self, update: Update) -> None:
+        """A webhook POST's update into the stream; HTTP 503 when Redis cannot take it."""
+        append = functools.partial(self._stream.append, [(update.update_id, update.to_json())])
+        try:
+            added = await asyncio.get_running_loop().run_in_executor(self._executor, append)
+        except _REDIS_TROUBLE as error:
+            from tornado.web import HTTPError  # webhook mode has tornado (the webhooks extra)
+            log_event(logger, "telegram.webhook_not_stored", logging.WARNING,
+                      update_id=update.update_id, error=type(error).__name__)
+            raise HTTPError(503, reason="update stream unavailable") from None
+        with self._lock:
+            self._counts["appended"] += added
+
+    def snapshot(self) -> StreamStats:
+        """The relay's figures now (any thread)."""
+        with self._lock:
+            counts = dict(self._counts)
+            open_now, backlog = len(self._open), len(self._backlog)
+        task, fence = self._poll_task, self._fence
+        return StreamStats(redis_up=self._redis_up, lease_held=fence is not None,
+                           fence=fence or 0, polling=task is not None and not task.done(),
+                           open=open_now, ack_backlog=backlog, **counts)
+
+    # -- feeding (loop thread) ---------------------------------------------------------------
+
+    async def _feed(self, entries: tuple[Entry, ...]) -> None:
+        for entry in entries:
+            assert entry.raw is not None
+            try:
+                update = Update.de_json(json.loads(entry.raw), self._app.bot)
+            except Exception as error:  # whatever PTB's parser raises on a malformed update
+                log_event(logger, "telegram.update_unreadable", logging.WARNING,
+                          entry=entry.entry_id, error=type(error).__name__)
+                self._acks.put(StreamRef(entry.entry_id, None))
+                continue
+            request_id = request_id_for(update.update_id, entry.raw)
+            with self._lock:
+                fresh = self._open.begin(request_id, StreamRef(entry.entry_id, entry.update_id),
+                                         self._clock())
+                if fresh:
+                    self._counts["fed"] += 1
+            if not fresh:
+                continue  # being answered here already (claimed back from ourselves)
+            self._feeding[update.update_id] = request_id
+            try:
+                await self._app.process_update(update)
+            except Exception:  # PTB reports handler errors itself; this is anything else
+                logger.exception("feeding a stream update failed")
+            finally:
+                self._feeding.pop(update.update_id, None)
+
+    def _take(self, entries: tuple[Entry, ...]) -> None:
+        """Ack what is already answered (or gone); hand the rest to the loop and wait."""
+        with self._lock:
+            acking = {ref.entry_id for ref in self._backlog}
+        skip = [e for e in entries if e.done or e.raw is None]
+        todo = tuple(e for e in entries
+                     if not (e.done or e.raw is None) and e.entry_id not in acking)
+        if skip:
+            try:
+                self._stream.ack(e.entry_id for e in skip)
+                with self._lock:
+                    self._counts["skipped_done"] += len(skip)
+            except _REDIS_TROUBLE:
+                self._redis_up = False  # still pending: seen again later, acked then
+        if not todo:
+            return
+        try:
+            future = asyncio.run_coroutine_threadsafe(self._feed(todo), self._loop)
+            future.result(self._tuning.feed_timeout_s)
+        except (concurrent.futures.TimeoutError, RuntimeError) as error:
+            # The loop is stuck or gone: the entries stay pending and are reclaimed.
+            log_event(logger, "telegram.stream_feed_stalled", logging.WARNING,
+                      entries=len(todo), error=type(error).__name__)
+
+    # -- threads -------------------------------------------------------------------------------
+
+    def _read_forever(self) -> None:
+        tuning = self._tuning
+        while not self._stopping.is_set():
+            try:
+                self._ensure_group()
+                entries = self._stream.read(count=tuning.read_count,
+                                            block_ms=tuning.read_block_ms)
+                self._redis_up = True
+            except _REDIS_TROUBLE:
+                self._redis_up = False
+                self._stopping.wait(tuning.renew_every_s)
+                continue
+            if entries and not self._stopping.is_set():
+                self._take(entries)
+
+    def _ack_forever(self) -> None:
+        while not self._halted.is_set():
+            try:
+                ref: StreamRef | None = self._acks.get(timeout=self._tuning.renew_every_s)
+            except queue.Empty:
+                ref = None
+            with self._lock:
+                if ref is not None:
+                    self._backlog.append(ref)
+                while True:
+                    try:
+                        self._backlog.append(self._acks.get_nowait())
+                    except queue.Empty:
+                        break
+            self._flush_acks()
+            if self._stopping.is_set() and self._acks.empty():
+                return
+
+    def _flush_acks(self) -> None:
+        while not self._halted.is_set():
+            with self._lock:
+                if not self._backlog:
+                    return
+                ref = self._backlog[0]
+            try:
+                self._stream.finish(ref.entry_id, ref.update_id)
+            except _REDIS_TROUBLE:
+                self._redis_up = False
+                return
+            with self._lock:
+                self._backlog.pop(0)
+                self._counts["acked"] += 1
+
+    def _housekeep_forever(self) -> None:
+        next_reclaim = 0.0
+        wait = 0.0
+        while not self._stopping.wait(wait):
+            if not self._loop.is_running():
+                log_event(logger, "telegram.relay_halted", logging.WARNING,
+                          reason="the transport's event loop stopped")
+                self.halt()
+                return
+            now = self._clock()
+            if self._polls:
+                self._lease_step(now)
+            self._keep_alive(now)
+            if now >= next_reclaim:
+                next_reclaim = now + self._tuning.reclaim_every_s
+                self._reclaim()
+            wait = self._tuning.renew_every_s
+            if self._fence is not None:
+                wait = max(0.0, min(wait, self._valid_until - self._clock()))
+
+    # -- the lease (updates-lease thread) -------------------------------------------------------
+
+    def _lease_step(self, now: float) -> None:
+        tuning = self._tuning
+        ttl_s = tuning.lease_ttl_ms / 1000
+        fence = self._fence
+        if fence is not None and self._conflicted.is_set():
+            self._drop_lease("409 from getUpdates: someone else polls this token")
+            self._backoff_until = now + tuning.conflict_backoff_s
+            try:
+                self._lease.release(fence)
+            except _REDIS_TROUBLE:
+                pass
+            return
+        if fence is not None:
+            try:
+                renewed: bool | None = self._lease.renew(fence)
+                self._redis_up = True
+            except _REDIS_TROUBLE:
+                renewed, self._redis_up = None, False
+            if renewed:
+                self._valid_until = now + ttl_s * 2 / 3
+                task = self._poll_task
+                if task is not None and task.done() and not self._conflicted.is_set():
+                    # The poller ended by itself (an unexpected error): poll again.
+                    self._loop.call_soon_threadsafe(self._start_polling, fence)
+            elif renewed is False:
+                self._drop_lease("the lease moved on (fencing token refused)")
+            elif self._clock() >= self._valid_until:
+                self._drop_lease("could not renew the lease before it would expire")
+            return
+        if now < self._backoff_until:
+            return
+        try:
+            grant = self._lease.acquire()
+            self._redis_up = True
+        except _REDIS_TROUBLE:
+            self._redis_up = False
+            return
+        if grant is None:
+            return
+        self._fence = grant.fence
+        self._valid_until = now + ttl_s * 2 / 3
+        self._conflicted.clear()
+        log_event(logger, "telegram.lease_acquired", logging.INFO, fence=grant.fence,
+                  fresh=grant.fresh)
+        self._loop.call_soon_threadsafe(self._start_polling, grant.fence)
+
+    def _drop_lease(self, reason: str) -> None:
+        fence, self._fence = self._fence, None
+        log_event(logger, "telegram.lease_lost", logging.WARNING, fence=fence, reason=reason)
+        self._loop.call_soon_threadsafe(self._stop_polling)
+
+    def _start_polling(self, fence: int) -> None:  # loop thread
+        self._stop_polling()
+        if self._stopping.is_set() or self._fence != fence:
+            return
+        poller = StreamPoller(bot=self._app.bot, append=self._append_polled, fence=fence,
+                              poll_timeout_s=self._poll_timeout_s,
+                              allowed_updates=self._allowed, redact=self._redact,
+                              on_appended=self._appended, on_conflict=self._on_conflict)
+        self._poll_task = self._loop.create_task(poller.run())
+
+    def _stop_polling(self) -> None:  # loop thread
+        task, self._poll_task = self._poll_task, None
+        if task is not None:
+            task.cancel()
+
+    async def _append_polled(self, batch: list[tuple[int, str]], fence: int) -> int:
+        append = functools.partial(self._stream.append, batch, holder=self._lease.holder,
+                                   fence=fence)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, append)
+
+    def _appended(self, added: int) -> None:
+        with self._lock:
+            self._counts["appended"] += added
+
+    def _on_conflict(self) -> None:
+        with self._lock:
+            self._counts["poll_conflicts"] += 1
+        self._conflicted.set()
+
+    # -- liveness and reclaiming (updates-lease thread) ----------------------------------------
+
+    def _ensure_group(self) -> None:
+        if not self._group_ready:
+            self._stream.ensure_group()
+            self._group_ready = True
+
+    def _keep_alive(self, now: float) -> None:
+        with self._lock:
+            expired = self._open.expired(now, self._tuning.max_open_s)
+            mine = self._open.entry_ids() + tuple(ref.entry_id for ref in self._backlog)
+        for ref in expired:
+            log_event(logger, "telegram.update_unfinished", logging.WARNING,
+                      entry=ref.entry_id, update_id=ref.update_id)
+            self._acks.put(ref)
+        try:
+            self._ensure_group()
+            self._stream.mark_alive(self._tuning.lease_ttl_ms)
+            self._stream.touch(mine)
+        except _REDIS_TROUBLE:
+            self._redis_up = False
+
+    def _reclaim(self) -> None:
+        tuning = self._tuning
+        try:
+            dead = self._stream.claim_from_dead(min_idle_ms=tuning.claim_dead_idle_ms)
+            idle = self._stream.autoclaim(min_idle_ms=tuning.autoclaim_idle_ms)
+        except _REDIS_TROUBLE:
+            self._redis_up = False
+            return
+        with self._lock:
+            mine = set(self._open.entry_ids())
+        entries = {e.entry_id: e for e in (*dead, *idle) if e.entry_id not in mine}
+        if not entries:
+            return
+        with self._lock:
+            self._counts["reclaimed"] += len(entries)
+        log_event(logger, "telegram.stream_reclaimed", logging.INFO, entries=len(entries),
+                  from_dead=len(dead))
+        self._take(tuple(entries.values()))
