@@ -119,6 +119,7 @@ class UpdateRelay:
         self._allowed = allowed_updates
         self._redact = redact
         self._clock = clock
+        self._link = shared.link
         self._lease = PollLease(shared.link, shared.consumer, ttl_ms=tuning.lease_ttl_ms)
         self._stream = UpdateStream(shared.link, shared.consumer, maxlen=tuning.stream_maxlen)
         self._lock = threading.Lock()  # _open, _backlog and the counters
@@ -136,7 +137,6 @@ class UpdateRelay:
         self._valid_until = 0.0
         self._backoff_until = 0.0
         self._group_ready = False
-        self._redis_up = True
         self._counts = {"poll_conflicts": 0, "appended": 0, "fed": 0, "acked": 0,
                         "skipped_done": 0, "reclaimed": 0}
 
@@ -226,7 +226,7 @@ class UpdateRelay:
             counts = dict(self._counts)
             open_now, backlog = len(self._open), len(self._backlog)
         task, fence = self._poll_task, self._fence
-        return StreamStats(redis_up=self._redis_up, lease_held=fence is not None,
+        return StreamStats(redis_up=self._link.state().up, lease_held=fence is not None,
                            fence=fence or 0, polling=task is not None and not task.done(),
                            open=open_now, ack_backlog=backlog, **counts)
 
@@ -270,8 +270,8 @@ class UpdateRelay:
                 self._stream.ack(e.entry_id for e in skip)
                 with self._lock:
                     self._counts["skipped_done"] += len(skip)
-            except _REDIS_TROUBLE:
-                self._redis_up = False  # still pending: seen again later, acked then
+            except _REDIS_TROUBLE as error:
+                self._trouble(error)  # still pending: seen again later, acked then
         if not todo:
             return
         try:
@@ -291,9 +291,8 @@ class UpdateRelay:
                 self._ensure_group()
                 entries = self._stream.read(count=tuning.read_count,
                                             block_ms=tuning.read_block_ms)
-                self._redis_up = True
-            except _REDIS_TROUBLE:
-                self._redis_up = False
+            except _REDIS_TROUBLE as error:
+                self._trouble(error)
                 self._stopping.wait(tuning.renew_every_s)
                 continue
             if entries and not self._stopping.is_set():
@@ -325,8 +324,8 @@ class UpdateRelay:
                 ref = self._backlog[0]
             try:
                 self._stream.finish(ref.entry_id, ref.update_id)
-            except _REDIS_TROUBLE:
-                self._redis_up = False
+            except _REDIS_TROUBLE as error:
+                self._trouble(error)
                 return
             with self._lock:
                 self._backlog.pop(0)
@@ -369,9 +368,9 @@ class UpdateRelay:
         if fence is not None:
             try:
                 renewed: bool | None = self._lease.renew(fence)
-                self._redis_up = True
-            except _REDIS_TROUBLE:
-                renewed, self._redis_up = None, False
+            except _REDIS_TROUBLE as error:
+                renewed = None
+                self._trouble(error)
             if renewed:
                 self._valid_until = now + ttl_s * 2 / 3
                 task = self._poll_task
@@ -387,9 +386,8 @@ class UpdateRelay:
             return
         try:
             grant = self._lease.acquire()
-            self._redis_up = True
-        except _REDIS_TROUBLE:
-            self._redis_up = False
+        except _REDIS_TROUBLE as error:
+            self._trouble(error)
             return
         if grant is None:
             return
@@ -436,6 +434,14 @@ class UpdateRelay:
 
     # -- liveness and reclaiming (updates-lease thread) ----------------------------------------
 
+    def _trouble(self, error: Exception) -> None:
+        """A Redis call failed: down (the link says so), or an answer we did not expect
+        (NOGROUP after Redis lost its data: the group is made again on the next call)."""
+        if isinstance(error, SharedUnavailable):
+            return  # the link counts it and says so in health
+        self._group_ready = False
+        log_event(logger, "telegram.stream_error", logging.WARNING, error=self._redact(error))
+
     def _ensure_group(self) -> None:
         if not self._group_ready:
             self._stream.ensure_group()
@@ -453,16 +459,16 @@ class UpdateRelay:
             self._ensure_group()
             self._stream.mark_alive(self._tuning.lease_ttl_ms)
             self._stream.touch(mine)
-        except _REDIS_TROUBLE:
-            self._redis_up = False
+        except _REDIS_TROUBLE as error:
+            self._trouble(error)
 
     def _reclaim(self) -> None:
         tuning = self._tuning
         try:
             dead = self._stream.claim_from_dead(min_idle_ms=tuning.claim_dead_idle_ms)
             idle = self._stream.autoclaim(min_idle_ms=tuning.autoclaim_idle_ms)
-        except _REDIS_TROUBLE:
-            self._redis_up = False
+        except _REDIS_TROUBLE as error:
+            self._trouble(error)
             return
         with self._lock:
             mine = set(self._open.entry_ids())
