@@ -6,17 +6,21 @@ one thread hosts the ``Application`` (polling or webhook), the update handler an
 ``call_soon_threadsafe`` and waits on the loop only to start and stop it, with timeouts.
 
 Start: ``initialize`` (getMe) -> ``start`` -> ``updater.start_polling`` (deleteWebhook, then
-getUpdates long polls) or ``start_webhook``; then the outbox and a task that sets the command menus
-(:mod:`actors.telegram_menus`: the public one, then each admin's). Stop: the reverse, and every reply not
-yet delivered is reported failed. The token never leaves this module in an error or log line.
+getUpdates long polls) or ``start_webhook``; then the outbox and a task that sets the command
+menus (:mod:`actors.telegram_menus`: the public one, then each admin's). Stop: the reverse, and
+every reply not yet delivered is reported failed. The token never leaves this module in an error
+or log line.
+
+With Redis (``shared``) PTB's updater does not poll: :class:`~actors.update_relay.UpdateRelay`
+polls while this instance holds the lease, feeds entries of the shared stream to the same
+handlers through ``process_update``, and acks each once its replies are out (the outbox's
+``on_settled`` and the conversation's ``RequestClosed``); webhook POSTs go into the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import dataclasses
-import json
 import logging
 import os
 import random
@@ -43,6 +47,7 @@ from actors.telegram_inline import InlineAnswerer
 from actors.telegram_menus import CommandMenus, MenuRegistrar
 from actors.telegram_outbox import Outbox
 from actors.telegram_stats import TransportCounters, TransportStats
+from actors.telegram_updates_request import UpdatesRequest
 from actors.telegram_webhook import WebhookSettings
 from actors.update_poller import StreamQueue
 from actors.update_relay import RelayTuning, SharedStream, UpdateRelay
@@ -108,42 +113,6 @@ def quiet_token_leaking_loggers() -> None:
             named.setLevel(level)
 
 
-class _UpdatesRequest(HTTPXRequest):
-    """getUpdates' own connection, which hands PTB only updates it can parse.
-
-    PTB parses a whole batch at once and, when one update fails, drops the batch without
-    confirming it: the next poll gets the same batch, so one malformed update would stop the
-    bot for good (and spin). Such an update is replaced by a bare one (its update_id only),
-    which is confirmed and then ignored like any update of an unknown kind.
-    """
-
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        status, payload = await super().do_request(*args, **kwargs)
-        try:
-            body = json.loads(payload)
-        except (ValueError, RecursionError):
-            return status, payload  # PTB reports it as it always does
-        if status != 200 or not isinstance(body, dict) or not isinstance(body.get("result"), list):
-            return status, payload
-        updates = body["result"]
-        parseable = [_parseable(update) for update in updates]
-        if all(new is old for new, old in zip(parseable, updates)):
-            return status, payload  # the usual case: nothing to rewrite
-        body["result"] = parseable
-        return status, json.dumps(body).encode()
-
-
-def _parseable(update: object) -> object:
-    try:
-        Update.de_json(copy.deepcopy(update), None)  # type: ignore[arg-type]
-        return update
-    except Exception as error:  # whatever PTB's parser raises on a malformed update
-        update_id = update.get("update_id") if isinstance(update, dict) else None
-        log_event(logger, "telegram.update_unparseable", logging.WARNING, update_id=update_id,
-                  error=type(error).__name__)
-        return {"update_id": update_id} if isinstance(update_id, int) else update
-
-
 class TelegramLoop:
     """PTB on an event-loop thread plus the outbound queue; thread-safe entry points only."""
 
@@ -176,6 +145,7 @@ class TelegramLoop:
         # With Redis: updates go through the shared stream (actors.update_relay).
         self._shared = shared
         self._relay: UpdateRelay | None = None
+        self._thawed = threading.Event()  # kill() freezes the loop until this is set
 
     # -- thread-safe entry points --------------------------------------------------------------
 
@@ -197,6 +167,7 @@ class TelegramLoop:
 
     def stop(self) -> None:
         """Stop PTB, report queued replies as failed, end the loop thread; each step bounded."""
+        self._thawed.set()
         loop, thread = self._loop, self._thread
         if loop is None or thread is None or not thread.is_alive():
             return
@@ -227,13 +198,16 @@ class TelegramLoop:
         stats, relay = self.stats.snapshot(), self._relay
         return stats if relay is None else dataclasses.replace(stats, stream=relay.snapshot())
 
-    def kill(self) -> None:
-        """Stop the event loop at once, cleaning nothing up: what a crash (or kill -9) leaves
-        behind. The relay notices and halts without giving up the lease (tests play a dead
-        instance with it)."""
+    def kill(self, frozen_s: float = 600.0) -> None:
+        """Play a process killed with -9 (takeover tests): the relay halts without giving up
+        the lease or acking anything, and the loop freezes for ``frozen_s`` or until ``stop``,
+        which then cleans up as usual; meanwhile nothing is polled, read, sent or acked."""
         loop = self._loop
+        if self._relay is not None:
+            self._relay.halt()
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(loop.stop)
+            self._thawed.clear()
+            loop.call_soon_threadsafe(self._thawed.wait, frozen_s)
 
     def send_action(self, action: ChatAction) -> None:
         """Show "typing…" (or similar) in a chat, best effort."""
@@ -298,7 +272,7 @@ class TelegramLoop:
                                pool_timeout=tuning.pool_timeout_s,
                                media_write_timeout=tuning.media_write_timeout_s)
         # PTB adds the long-poll timeout to this read timeout for getUpdates.
-        updates_request = _UpdatesRequest(connection_pool_size=2,
+        updates_request = UpdatesRequest(connection_pool_size=2,
                                           read_timeout=tuning.request_timeout_s,
                                           connect_timeout=tuning.connect_timeout_s,
                                           pool_timeout=tuning.pool_timeout_s)
