@@ -235,6 +235,8 @@ class UpdateRelay:
     async def _feed(self, entries: tuple[Entry, ...]) -> None:
         for entry in entries:
             assert entry.raw is not None
+            if self._stopping.is_set():
+                return  # left pending: another instance (or a later life) answers it
             try:
                 update = Update.de_json(json.loads(entry.raw), self._app.bot)
             except Exception as error:  # whatever PTB's parser raises on a malformed update
@@ -286,11 +288,16 @@ class UpdateRelay:
 
     def _read_forever(self) -> None:
         tuning = self._tuning
+        started = False
         while not self._stopping.is_set():
             try:
                 self._ensure_group()
-                entries = self._stream.read(count=tuning.read_count,
-                                            block_ms=tuning.read_block_ms)
+                if started:
+                    entries = self._stream.read(count=tuning.read_count,
+                                                block_ms=tuning.read_block_ms)
+                else:  # left pending under our name by an earlier life: answer them first
+                    entries = self._stream.read_mine(count=1000)
+                    started = True
             except _REDIS_TROUBLE as error:
                 self._trouble(error)
                 self._stopping.wait(tuning.renew_every_s)

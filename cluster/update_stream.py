@@ -161,6 +161,14 @@ class UpdateStream:
         rows = [row for _, rows in streams for row in rows]
         return self._entries(rows)
 
+    def read_mine(self, *, count: int) -> tuple[Entry, ...]:
+        """Entries still pending under this consumer's name: what an earlier process with the
+        same name (a fixed ``instance_name``) read and never acked. Read once, at start."""
+        answer = self._link.call(lambda client: client.xreadgroup(
+            GROUP, self.consumer, {self._stream: "0"}, count=count))
+        streams: Any = answer or []
+        return self._entries([row for _, rows in streams for row in rows])
+
     def finish(self, entry_id: str, update_id: int | None) -> None:
         """The update is answered: set its done key (when it has an id), then XACK."""
         if update_id is None:

@@ -154,3 +154,15 @@ def test_the_request_id_of_an_update_is_the_same_for_every_reprocessing() -> Non
     assert first == request_id_for(41, raw(41))
     assert first.startswith("u41-")
     assert request_id_for(41, raw(41, "/help")) != first  # a restarted update id
+
+
+def test_a_consumer_restarted_under_the_same_name_finds_what_it_left_pending(
+    link: RedisLink,
+) -> None:
+    before = consumer(link, "named")
+    before.append([(1, raw(1)), (2, raw(2))])
+    before.read(count=2, block_ms=10)
+    after = consumer(link, "named")
+
+    assert [e.update_id for e in after.read_mine(count=10)] == [1, 2]
+    assert after.read(count=10, block_ms=10) == ()
