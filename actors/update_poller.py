@@ -31,7 +31,7 @@ from cluster.update_stream import FencedOut
 from core.logs import log_event
 from resilience.backoff import full_jitter_delay
 
-__all__ = ["StreamPoller", "StreamQueue"]
+__all__ = ["PollingSwitch", "StreamPoller", "StreamQueue"]
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +120,56 @@ class StreamPoller:
                   failures=failures)
         await asyncio.sleep(full_jitter_delay(failures - 1, base_s=0.2, cap_s=self._backoff_cap_s,
                                               rng=self._rng))
+
+
+class PollingSwitch:
+    """Starts and stops the :class:`StreamPoller` task on the transport's loop.
+
+    ``start`` and ``stop`` are thread-safe (the lease thread calls them); they run on the loop in
+    the order called, so a stop after a start always wins.
+    """
+
+    def __init__(self, *, loop: asyncio.AbstractEventLoop,
+                 make_poller: Callable[[int], StreamPoller]) -> None:
+        self._loop = loop
+        self._make_poller = make_poller
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def start(self, fence: int) -> None:
+        self._loop.call_soon_threadsafe(self._start, fence)
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._stop)
+
+    @property
+    def running(self) -> bool:
+        task = self._task
+        return task is not None and not task.done()
+
+    @property
+    def ended_by_itself(self) -> bool:
+        """The poller returned or raised without being stopped (not a 409: that is told)."""
+        task = self._task
+        return task is not None and task.done() and not task.cancelled()
+
+    async def close(self, timeout_s: float) -> None:
+        """Loop thread: stop for good and wait (bounded) for the poller to end."""
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task}, timeout=timeout_s)
+
+    def _start(self, fence: int) -> None:
+        self._stop()
+        if not self._closed:
+            self._task = self._loop.create_task(self._make_poller(fence).run())
+
+    def _stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
 
 
 class StreamQueue(asyncio.Queue[Any]):

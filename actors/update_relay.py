@@ -1,32 +1,24 @@
 """Several instances, one token: the polling lease, the shared update stream, and the acks.
 
 Why: with ``CRYPTOBOT_REDIS_URL`` set, updates do not go straight from PTB to the conversation.
-Exactly one instance (the holder of ``poll:lease``, :mod:`cluster.lease`) polls getUpdates and
-appends each update to the stream ``updates`` (:class:`actors.update_poller.StreamPoller`); in
-webhook mode every instance appends what is POSTed to it (:class:`~actors.update_poller.
-StreamQueue`). Every instance, the holder too, reads the stream as one consumer of group
-``bot`` and feeds each entry through PTB's own ``process_update``, the path a polled update
-takes without Redis, with a request id derived from the update (``u<update_id>-<hash>``).
-
-An entry is acked only once its answer is out: the conversation closed the request
-(``RequestClosed``) and the outbox settled (delivered or definitively failed) every reply of it
-(:class:`cluster.open_updates.OpenUpdates`). Then ``updates:done:<update_id>`` is set and the
-entry acked in one script; a reclaimed entry with a done key is acked without a second answer.
-The one duplicate left: dying between Telegram's 200 for the last reply and that script.
+The holder of ``poll:lease`` (:mod:`cluster.lease`) polls getUpdates into the stream
+``updates`` (:mod:`actors.update_poller`); webhook POSTs go there on every instance. Every
+instance reads it as a consumer of group ``bot`` and feeds each entry to PTB's own
+``process_update`` (the path a polled update takes without Redis) with a request id derived
+from the update. An entry is acked once the conversation closed its request and the outbox
+settled each reply (:mod:`cluster.open_updates`): ``updates:done:<update_id>`` + XACK, so a
+reclaimed entry is answered once. The one duplicate left: dying between Telegram's 200 for the
+last reply and that ack (:mod:`actors.update_acks` sends it at once).
 
 Threads, each blocking only on Redis calls bounded by the link's socket timeout:
 
-* ``updates-lease`` every ``renew_every_s``: acquire or compare-and-renew the lease (and start
-  or stop the poller on the transport's loop), refresh this consumer's liveness key
-  ``updates:alive:<consumer>``, keep the idle time of entries being answered here fresh
-  (``XCLAIM ... JUSTID``: a 30 s command must not lose its entry to ``XAUTOCLAIM``'s 10 s),
-  and every ``reclaim_every_s`` claim entries of dead consumers (liveness key gone: at once;
-  any entry idle ``autoclaim_idle_ms``: XAUTOCLAIM, the backstop);
+* ``updates-lease`` every ``renew_every_s``: acquire or renew the lease (and start or stop the
+  poller), refresh ``updates:alive:<consumer>``, keep the idle time of entries being answered
+  here fresh (``XCLAIM ... JUSTID``: a 30 s command must not lose its entry to XAUTOCLAIM's
+  10 s), and every ``reclaim_every_s`` claim dead consumers' entries (liveness key gone: at
+  once; idle ``autoclaim_idle_ms``: XAUTOCLAIM, the backstop);
 * ``updates-read``: ``XREADGROUP ... BLOCK`` and hand entries to the loop;
-* ``updates-ack``: done key + XACK as soon as an entry is finished, retried while Redis is down.
-
-The holder stops polling ``lease_ttl_ms / 3`` before its lease could expire when it cannot
-renew, so two pollers never overlap beyond Telegram's own 409 (which stops polling too).
+* ``updates-ack``: :class:`~actors.update_acks.Acker`.
 """
 
 from __future__ import annotations
@@ -36,7 +28,6 @@ import concurrent.futures
 import functools
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -49,8 +40,9 @@ from telegram import Update
 from telegram.ext import Application
 
 from actors.telegram_stats import StreamStats
-from actors.update_poller import StreamPoller
-from cluster.lease import PollLease
+from actors.update_acks import Acker
+from actors.update_poller import PollingSwitch, StreamPoller
+from cluster.lease import LeaseDecision, LeaseKeeper, Poll, PollLease, StopPolling
 from cluster.open_updates import OpenUpdates, StreamRef
 from cluster.redis_link import RedisLink, SharedUnavailable
 from cluster.update_stream import Entry, UpdateStream, request_id_for
@@ -122,22 +114,19 @@ class UpdateRelay:
         self._link = shared.link
         self._lease = PollLease(shared.link, shared.consumer, ttl_ms=tuning.lease_ttl_ms)
         self._stream = UpdateStream(shared.link, shared.consumer, maxlen=tuning.stream_maxlen)
-        self._lock = threading.Lock()  # _open, _backlog and the counters
+        self._lock = threading.Lock()  # _open and the counters
         self._open = OpenUpdates()
-        self._backlog: list[StreamRef] = []
-        self._acks: queue.SimpleQueue[StreamRef] = queue.SimpleQueue()
+        self._acks = Acker(self._stream, retry_every_s=tuning.renew_every_s)
         self._feeding: dict[int, str] = {}  # loop thread: update_id -> request id
         self._stopping = threading.Event()
-        self._halted = threading.Event()
         self._conflicted = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="updates-io")
         self._threads: tuple[threading.Thread, ...] = ()
-        self._poll_task: asyncio.Task[None] | None = None
-        self._fence: int | None = None
-        self._valid_until = 0.0
-        self._backoff_until = 0.0
+        self._keeper = LeaseKeeper(ttl_s=tuning.lease_ttl_ms / 1000,
+                                   conflict_backoff_s=tuning.conflict_backoff_s)
+        self._polling = PollingSwitch(loop=loop, make_poller=self._make_poller)
         self._group_ready = False
-        self._counts = {"poll_conflicts": 0, "appended": 0, "fed": 0, "acked": 0,
+        self._counts = {"poll_conflicts": 0, "appended": 0, "fed": 0,
                         "skipped_done": 0, "reclaimed": 0}
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -148,7 +137,7 @@ class UpdateRelay:
             threading.Thread(target=target, name=name, daemon=True)
             for target, name in ((self._housekeep_forever, "updates-lease"),
                                  (self._read_forever, "updates-read"),
-                                 (self._ack_forever, "updates-ack")))
+                                 (self._acks.run, "updates-ack")))
         for thread in self._threads:
             thread.start()
 
@@ -156,31 +145,28 @@ class UpdateRelay:
         """A clean stop: no more polling or reading, due acks sent, the lease and the liveness
         key given up so another instance takes over at once; open entries stay pending."""
         self._stopping.set()
-        task = self._poll_task
-        if task is not None:
-            task.cancel()
-            await asyncio.wait({task}, timeout=self._tuning.join_timeout_s)
+        self._acks.stop()
+        await self._polling.close(self._tuning.join_timeout_s)
         await asyncio.get_running_loop().run_in_executor(None, self._finish_threads)
         self._executor.shutdown(wait=False)
 
     def halt(self) -> None:
         """Stop every thread at once and give nothing up: what kill -9 leaves behind (the
         lease and the pending entries expire and are taken over by the other instances)."""
-        self._halted.set()
         self._stopping.set()
+        self._acks.halt()
 
     def _finish_threads(self) -> None:
         for thread in self._threads:
             thread.join(self._tuning.join_timeout_s)
-        fence, self._fence = self._fence, None
+        fence = self._keeper.fence
+        if fence is not None:
+            self._release(fence)
+            log_event(logger, "telegram.lease_released", logging.INFO, fence=fence)
         try:
-            if fence is not None:
-                self._lease.release(fence)
             self._stream.mark_gone()
         except _REDIS_TROUBLE:
-            pass  # they expire by their TTLs
-        if fence is not None:
-            log_event(logger, "telegram.lease_released", logging.INFO, fence=fence)
+            pass  # it expires by its TTL
 
     # -- the transport's hooks (loop thread) -------------------------------------------------
 
@@ -224,11 +210,12 @@ class UpdateRelay:
         """The relay's figures now (any thread)."""
         with self._lock:
             counts = dict(self._counts)
-            open_now, backlog = len(self._open), len(self._backlog)
-        task, fence = self._poll_task, self._fence
+            open_now = len(self._open)
+        fence = self._keeper.fence
         return StreamStats(redis_up=self._link.state().up, lease_held=fence is not None,
-                           fence=fence or 0, polling=task is not None and not task.done(),
-                           open=open_now, ack_backlog=backlog, **counts)
+                           fence=fence or 0, polling=self._polling.running,
+                           open=open_now, ack_backlog=len(self._acks.backlog()),
+                           acked=self._acks.acked, **counts)
 
     # -- feeding (loop thread) ---------------------------------------------------------------
 
@@ -262,8 +249,7 @@ class UpdateRelay:
 
     def _take(self, entries: tuple[Entry, ...]) -> None:
         """Ack what is already answered (or gone); hand the rest to the loop and wait."""
-        with self._lock:
-            acking = {ref.entry_id for ref in self._backlog}
+        acking = set(self._acks.backlog())
         skip = [e for e in entries if e.done or e.raw is None]
         todo = tuple(e for e in entries
                      if not (e.done or e.raw is None) and e.entry_id not in acking)
@@ -305,39 +291,6 @@ class UpdateRelay:
             if entries and not self._stopping.is_set():
                 self._take(entries)
 
-    def _ack_forever(self) -> None:
-        while not self._halted.is_set():
-            try:
-                ref: StreamRef | None = self._acks.get(timeout=self._tuning.renew_every_s)
-            except queue.Empty:
-                ref = None
-            with self._lock:
-                if ref is not None:
-                    self._backlog.append(ref)
-                while True:
-                    try:
-                        self._backlog.append(self._acks.get_nowait())
-                    except queue.Empty:
-                        break
-            self._flush_acks()
-            if self._stopping.is_set() and self._acks.empty():
-                return
-
-    def _flush_acks(self) -> None:
-        while not self._halted.is_set():
-            with self._lock:
-                if not self._backlog:
-                    return
-                ref = self._backlog[0]
-            try:
-                self._stream.finish(ref.entry_id, ref.update_id)
-            except _REDIS_TROUBLE as error:
-                self._trouble(error)
-                return
-            with self._lock:
-                self._backlog.pop(0)
-                self._counts["acked"] += 1
-
     def _housekeep_forever(self) -> None:
         next_reclaim = 0.0
         wait = 0.0
@@ -354,76 +307,56 @@ class UpdateRelay:
             if now >= next_reclaim:
                 next_reclaim = now + self._tuning.reclaim_every_s
                 self._reclaim()
-            wait = self._tuning.renew_every_s
-            if self._fence is not None:
-                wait = max(0.0, min(wait, self._valid_until - self._clock()))
+            wait = self._keeper.wait_s(self._clock(), self._tuning.renew_every_s)
 
     # -- the lease (updates-lease thread) -------------------------------------------------------
 
     def _lease_step(self, now: float) -> None:
-        tuning = self._tuning
-        ttl_s = tuning.lease_ttl_ms / 1000
-        fence = self._fence
-        if fence is not None and self._conflicted.is_set():
-            self._drop_lease("409 from getUpdates: someone else polls this token")
-            self._backoff_until = now + tuning.conflict_backoff_s
+        keeper = self._keeper
+        decision: LeaseDecision = None
+        if self._conflicted.is_set():
+            self._conflicted.clear()
+            decision = keeper.conflicted(now)
+        elif keeper.fence is not None:
             try:
-                self._lease.release(fence)
-            except _REDIS_TROUBLE:
-                pass
-            return
-        if fence is not None:
-            try:
-                renewed: bool | None = self._lease.renew(fence)
+                renewed: bool | None = self._lease.renew(keeper.fence)
             except _REDIS_TROUBLE as error:
                 renewed = None
                 self._trouble(error)
-            if renewed:
-                self._valid_until = now + ttl_s * 2 / 3
-                task = self._poll_task
-                if task is not None and task.done() and not self._conflicted.is_set():
-                    # The poller ended by itself (an unexpected error): poll again.
-                    self._loop.call_soon_threadsafe(self._start_polling, fence)
-            elif renewed is False:
-                self._drop_lease("the lease moved on (fencing token refused)")
-            elif self._clock() >= self._valid_until:
-                self._drop_lease("could not renew the lease before it would expire")
-            return
-        if now < self._backoff_until:
-            return
+            decision = keeper.renewed(renewed, asked_at=now, answered_at=self._clock())
+            if renewed and self._polling.ended_by_itself:  # an unexpected error ended it
+                decision = Poll(keeper.fence)
+        elif keeper.may_acquire(now):
+            try:
+                grant = self._lease.acquire()
+            except _REDIS_TROUBLE as error:
+                self._trouble(error)
+                return
+            decision = keeper.acquired(grant, now)
+            if grant is not None:
+                log_event(logger, "telegram.lease_acquired", logging.INFO, fence=grant.fence,
+                          fresh=grant.fresh)
+        match decision:
+            case Poll(fence=fence):
+                self._polling.start(fence)
+            case StopPolling(fence=fence, reason=reason, release=release):
+                log_event(logger, "telegram.lease_lost", logging.WARNING, fence=fence,
+                          reason=reason)
+                self._polling.stop()
+                if release:
+                    self._release(fence)
+
+    def _release(self, fence: int) -> None:
         try:
-            grant = self._lease.acquire()
-        except _REDIS_TROUBLE as error:
-            self._trouble(error)
-            return
-        if grant is None:
-            return
-        self._fence = grant.fence
-        self._valid_until = now + ttl_s * 2 / 3
-        self._conflicted.clear()
-        log_event(logger, "telegram.lease_acquired", logging.INFO, fence=grant.fence,
-                  fresh=grant.fresh)
-        self._loop.call_soon_threadsafe(self._start_polling, grant.fence)
+            self._lease.release(fence)
+        except _REDIS_TROUBLE:
+            pass  # it expires by its TTL
 
-    def _drop_lease(self, reason: str) -> None:
-        fence, self._fence = self._fence, None
-        log_event(logger, "telegram.lease_lost", logging.WARNING, fence=fence, reason=reason)
-        self._loop.call_soon_threadsafe(self._stop_polling)
-
-    def _start_polling(self, fence: int) -> None:  # loop thread
-        self._stop_polling()
-        if self._stopping.is_set() or self._fence != fence:
-            return
-        poller = StreamPoller(bot=self._app.bot, append=self._append_polled, fence=fence,
-                              poll_timeout_s=self._poll_timeout_s,
-                              allowed_updates=self._allowed, redact=self._redact,
-                              on_appended=self._appended, on_conflict=self._on_conflict)
-        self._poll_task = self._loop.create_task(poller.run())
-
-    def _stop_polling(self) -> None:  # loop thread
-        task, self._poll_task = self._poll_task, None
-        if task is not None:
-            task.cancel()
+    def _make_poller(self, fence: int) -> StreamPoller:  # loop thread
+        return StreamPoller(bot=self._app.bot, append=self._append_polled, fence=fence,
+                            poll_timeout_s=self._poll_timeout_s, allowed_updates=self._allowed,
+                            redact=self._redact, on_appended=self._appended,
+                            on_conflict=self._on_conflict)
 
     async def _append_polled(self, batch: list[tuple[int, str]], fence: int) -> int:
         append = functools.partial(self._stream.append, batch, holder=self._lease.holder,
@@ -457,7 +390,7 @@ class UpdateRelay:
     def _keep_alive(self, now: float) -> None:
         with self._lock:
             expired = self._open.expired(now, self._tuning.max_open_s)
-            mine = self._open.entry_ids() + tuple(ref.entry_id for ref in self._backlog)
+            mine = self._open.entry_ids() + self._acks.backlog()
         for ref in expired:
             log_event(logger, "telegram.update_unfinished", logging.WARNING,
                       entry=ref.entry_id, update_id=ref.update_id)

@@ -23,7 +23,8 @@ from typing import Any
 
 from cluster.redis_link import RedisLink
 
-__all__ = ["LEASE_KEY", "FENCE_KEY", "LeaseGrant", "PollLease"]
+__all__ = ["LEASE_KEY", "FENCE_KEY", "LeaseDecision", "LeaseGrant", "LeaseKeeper", "Poll",
+           "PollLease", "StopPolling"]
 
 LEASE_KEY = ("poll", "lease")
 FENCE_KEY = ("poll", "fence")
@@ -119,3 +120,94 @@ class PollLease:
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """Start polling under this fencing token."""
+
+    fence: int
+    """The token every append of this holding carries."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopPolling:
+    """Stop polling now."""
+
+    fence: int
+    """The holding that ends."""
+    reason: str
+    """Why, for the log."""
+    release: bool
+    """Give the lease up in Redis too (after a 409: let another instance try)."""
+
+
+LeaseDecision = Poll | StopPolling | None
+
+
+class LeaseKeeper:
+    """Whether this instance may poll, from the outcomes of its lease calls and its clock.
+
+    Pure: the relay (``actors.update_relay``) makes the Redis calls and reports each outcome
+    with the times it asked and got the answer; the keeper says when to start or stop polling.
+    A holder polls only until ``valid_fraction`` of the TTL after the start of its last
+    successful renew, so when renewing fails (Redis down) it has stopped before the lease can
+    expire and another instance can take it. A 409 from getUpdates ends the holding and keeps
+    this instance from acquiring for ``conflict_backoff_s``.
+    """
+
+    def __init__(self, *, ttl_s: float, conflict_backoff_s: float,
+                 valid_fraction: float = 2 / 3) -> None:
+        if not 0 < valid_fraction < 1:
+            raise ValueError("a holder must stop polling before its lease expires")
+        self._valid_s = ttl_s * valid_fraction
+        self._conflict_backoff_s = conflict_backoff_s
+        self.fence: int | None = None
+        """The fencing token while this instance holds the lease."""
+        self._valid_until = 0.0
+        self._backoff_until = 0.0
+
+    def may_acquire(self, now: float) -> bool:
+        """Not holding, and not backing off after a 409."""
+        return self.fence is None and now >= self._backoff_until
+
+    def acquired(self, grant: LeaseGrant | None, asked_at: float) -> LeaseDecision:
+        """An acquire's outcome (None: another instance holds the lease)."""
+        if grant is None or self.fence is not None:
+            return None
+        self.fence = grant.fence
+        self._valid_until = asked_at + self._valid_s
+        return Poll(grant.fence)
+
+    def renewed(self, renewed: bool | None, *, asked_at: float,
+                answered_at: float) -> LeaseDecision:
+        """A renew's outcome: True renewed, False refused (fenced out), None Redis failed."""
+        if self.fence is None:
+            return None
+        if renewed:
+            self._valid_until = asked_at + self._valid_s
+            return None
+        if renewed is False:
+            return self._end("the lease moved on (fencing token refused)", release=False)
+        if answered_at >= self._valid_until:
+            return self._end("could not renew the lease before it would expire", release=False)
+        return None
+
+    def conflicted(self, now: float) -> LeaseDecision:
+        """getUpdates answered 409: someone else polls this token."""
+        if self.fence is None:
+            return None
+        self._backoff_until = now + self._conflict_backoff_s
+        return self._end("409 from getUpdates: someone else polls this token", release=True)
+
+    def wait_s(self, now: float, beat_s: float) -> float:
+        """How long the relay may wait before its next step: a beat, or less while holding
+        (it must look again when the holding's validity runs out)."""
+        if self.fence is None:
+            return beat_s
+        return max(0.0, min(beat_s, self._valid_until - now))
+
+    def _end(self, reason: str, *, release: bool) -> StopPolling:
+        fence, self.fence = self.fence, None
+        assert fence is not None
+        return StopPolling(fence, reason, release)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from cluster.lease import PollLease
+from cluster.lease import LeaseGrant, LeaseKeeper, Poll, PollLease, StopPolling
 from cluster.redis_link import RedisLink
 
 
@@ -100,3 +100,61 @@ def test_a_released_lease_is_free_at_once(link: RedisLink) -> None:
     assert first.release(grant.fence) is True
     taken = second.acquire()
     assert taken is not None and taken.fence == grant.fence + 1
+
+
+# -- LeaseKeeper: when to poll, from the lease calls' outcomes and a clock ----------------------
+
+def keeper() -> LeaseKeeper:
+    return LeaseKeeper(ttl_s=3.0, conflict_backoff_s=30.0)
+
+
+def test_a_holder_polls_from_its_acquire_and_keeps_polling_while_renews_succeed() -> None:
+    duty = keeper()
+    assert duty.may_acquire(now=0.0)
+
+    assert duty.acquired(LeaseGrant(fence=4, fresh=True), asked_at=0.0) == Poll(4)
+    assert duty.renewed(True, asked_at=1.0, answered_at=1.0) is None
+    assert duty.renewed(True, asked_at=2.0, answered_at=2.0) is None
+    assert duty.fence == 4 and not duty.may_acquire(now=2.5)
+
+
+def test_a_holder_that_cannot_renew_stops_polling_before_its_lease_could_expire() -> None:
+    duty = keeper()
+    duty.acquired(LeaseGrant(fence=4, fresh=True), asked_at=10.0)
+
+    assert duty.renewed(None, asked_at=11.0, answered_at=11.5) is None  # still valid until 12
+    assert duty.wait_s(now=11.5, beat_s=1.0) == 0.5  # looks again exactly then
+    # At 12, 2/3 of the TTL after the last success: the lease itself lasts until 13.
+    stop = duty.renewed(None, asked_at=12.0, answered_at=12.0)
+
+    assert stop == StopPolling(4, "could not renew the lease before it would expire", False)
+    assert duty.fence is None and duty.may_acquire(now=12.0)
+
+
+def test_a_renew_refused_by_the_fencing_token_stops_polling_at_once() -> None:
+    duty = keeper()
+    duty.acquired(LeaseGrant(fence=4, fresh=True), asked_at=0.0)
+
+    stop = duty.renewed(False, asked_at=1.0, answered_at=1.0)
+
+    assert stop == StopPolling(4, "the lease moved on (fencing token refused)", False)
+
+
+def test_a_409_ends_the_holding_releases_the_lease_and_backs_off() -> None:
+    duty = keeper()
+    duty.acquired(LeaseGrant(fence=4, fresh=True), asked_at=0.0)
+
+    stop = duty.conflicted(now=5.0)
+
+    assert stop is not None and stop.release and stop.fence == 4
+    assert not duty.may_acquire(now=34.0)
+    assert duty.may_acquire(now=35.0)
+    assert duty.conflicted(now=36.0) is None  # not holding: nothing to stop
+
+
+def test_an_instance_that_does_not_hold_the_lease_only_waits_a_beat() -> None:
+    duty = keeper()
+
+    assert duty.acquired(None, asked_at=0.0) is None
+    assert duty.renewed(True, asked_at=0.0, answered_at=0.0) is None
+    assert duty.wait_s(now=0.0, beat_s=1.0) == 1.0
