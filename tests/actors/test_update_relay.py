@@ -184,6 +184,25 @@ def test_while_redis_does_not_answer_nobody_polls_and_the_update_waits_at_telegr
     assert RELAY.lease_ttl_ms < outage_s * 1000
 
 
+def test_a_redis_that_lost_its_data_is_set_up_again_without_a_restart(
+    fake: FakeBotApi, make_instance, redis_url: str,
+) -> None:
+    instance = make_instance("a")
+    assert eventually(lambda: instance.stream().polling)
+    fake.push_message(CHAT, USER, "/echo before")
+    assert answered_once(fake, {"echo: /echo before"})
+
+    wiper = RedisLink(redis_url, namespace="wipe")
+    wiper.client.flushall()  # a restart without persistence: no lease, no stream, no group
+    wiper.close()
+    fake.push_message(CHAT, USER, "/echo after")
+
+    assert answered_once(fake, {"echo: /echo after"})
+    assert eventually(lambda: instance.stream().acked == 2)
+    assert texts(fake) == Counter({"echo: /echo before": 1, "echo: /echo after": 1})
+    assert instance.restarts() == 0
+
+
 def _update(update_id: int, text: str) -> str:
     return json.dumps({"update_id": update_id, "message": {
         "message_id": update_id, "date": 1_700_000_000, "text": text,
