@@ -27,7 +27,7 @@ from telegram.constants import UpdateType
 from actors.telegram_menus import CommandMenus
 from actors.telegram_loop import TelegramLoop, TransportTuning
 from actors.shared_link import shared_link
-from actors.update_relay import SharedStream
+from actors.update_settings import SharedStream
 from actors.telegram_webhook import WebhookSettings, exposure_warning
 from chat.outbound import OutboundLimits
 from chat.commands import menu_commands

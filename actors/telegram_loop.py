@@ -50,7 +50,8 @@ from actors.telegram_stats import TransportCounters, TransportStats
 from actors.telegram_updates_request import UpdatesRequest
 from actors.telegram_webhook import WebhookSettings
 from actors.update_poller import StreamQueue
-from actors.update_relay import RelayTuning, SharedStream, UpdateRelay
+from actors.update_relay import UpdateRelay
+from actors.update_settings import RelayTuning, SharedStream
 from chat.outbound import DeliveryPolicy, OutboundLimits
 from core.errors import BotError, PermanentFault
 from core.logs import Redactor, log_event

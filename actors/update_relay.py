@@ -32,7 +32,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -42,57 +41,20 @@ from telegram.ext import Application
 from actors.telegram_stats import StreamStats
 from actors.update_acks import Acker
 from actors.update_poller import PollingSwitch, StreamPoller
+from actors.update_settings import RelayTuning, SharedStream
 from cluster.lease import LeaseDecision, LeaseKeeper, Poll, PollLease, StopPolling
 from cluster.open_updates import OpenUpdates, StreamRef
-from cluster.redis_link import RedisLink, SharedUnavailable
+from cluster.redis_link import SharedUnavailable
 from cluster.update_stream import Entry, UpdateStream, request_id_for
 from core.logs import log_event
 
-__all__ = ["RelayTuning", "SharedStream", "UpdateRelay"]
+__all__ = ["UpdateRelay"]
 
 logger = logging.getLogger(__name__)
 
 _REDIS_TROUBLE = (SharedUnavailable, redis.RedisError)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RelayTuning:
-    """Timings of the lease and the stream (defaults for production; tests shorten them)."""
-
-    lease_ttl_ms: int = 3000
-    """``poll:lease`` TTL: the next holder takes over within this plus one renew of a death."""
-    renew_every_s: float = 1.0
-    """Lease renew / liveness / idle-refresh beat."""
-    read_block_ms: int = 250
-    """XREADGROUP BLOCK (below the link's 0.5 s socket timeout)."""
-    read_count: int = 32
-    """Entries per read."""
-    claim_dead_idle_ms: int = 1000
-    """Min idle to claim a dead consumer's entry (keeps two claimers from both taking it)."""
-    autoclaim_idle_ms: int = 10_000
-    """XAUTOCLAIM's min idle: entries of a consumer that stopped refreshing them."""
-    reclaim_every_s: float = 2.0
-    """How often dead consumers' entries are looked for."""
-    conflict_backoff_s: float = 30.0
-    """After a 409 from getUpdates: how long this instance leaves the lease alone."""
-    max_open_s: float = 120.0
-    """An entry not finished after this long is acked anyway (its close was lost)."""
-    stream_maxlen: int = 100_000
-    """XADD MAXLEN ~ bound of the stream."""
-    feed_timeout_s: float = 10.0
-    """Longest wait for the loop to take a batch of entries."""
-    join_timeout_s: float = 5.0
-    """Longest wait for each thread at a stop."""
-
-
-@dataclass(frozen=True, slots=True)
-class SharedStream:
-    """What a transport needs to join the shared stream."""
-
-    link: RedisLink
-    """The process's Redis link."""
-    consumer: str
-    """This instance's ``InstanceId.key``: lease holder value and consumer name."""
+_TIDY_EVERY = 30
+"""Reclaim rounds between removals of dead consumers with nothing pending from the group."""
 
 
 class UpdateRelay:
@@ -126,6 +88,7 @@ class UpdateRelay:
                                    conflict_backoff_s=tuning.conflict_backoff_s)
         self._polling = PollingSwitch(loop=loop, make_poller=self._make_poller)
         self._group_ready = False
+        self._rounds = 0
         self._counts = {"poll_conflicts": 0, "appended": 0, "fed": 0,
                         "skipped_done": 0, "reclaimed": 0}
 
@@ -404,9 +367,12 @@ class UpdateRelay:
 
     def _reclaim(self) -> None:
         tuning = self._tuning
+        self._rounds += 1
         try:
             dead = self._stream.claim_from_dead(min_idle_ms=tuning.claim_dead_idle_ms)
             idle = self._stream.autoclaim(min_idle_ms=tuning.autoclaim_idle_ms)
+            if self._rounds % _TIDY_EVERY == 0:  # every restart leaves a consumer name behind
+                self._stream.forget_dead_consumers()
         except _REDIS_TROUBLE as error:
             self._trouble(error)
             return

@@ -19,7 +19,7 @@ import pytest
 from actors.telegram_io import TelegramIO
 from actors.telegram_loop import TelegramLoop, TransportTuning
 from actors.telegram_stats import StreamStats, TransportStats
-from actors.update_relay import RelayTuning
+from actors.update_settings import RelayTuning
 from chat.html import escape
 from core.config import BotConfig
 from fakes.telegram.bot_api import FakeBotApi
