@@ -17,10 +17,14 @@ from cluster.redis_link import RedisLink, namespace_for
 from cluster.update_stream import UpdateStream
 from core.config import with_webhook_secret
 from fakes.telegram.bot_api import FakeBotApi
-from tests.actors.relay_fixtures import HOOK_URL, RELAY, Instance, eventually, make_instance
-from tests.actors.telegram_fixtures import CHAT, TOKEN, USER, WAIT_S, fake
-
-__all__ = ["fake", "make_instance"]  # fixtures
+from tests.actors.relay_fixtures import (  # noqa: F401 (make_instance is a fixture)
+    HOOK_URL,
+    RELAY,
+    Instance,
+    eventually,
+    make_instance,
+)
+from tests.actors.telegram_fixtures import CHAT, TOKEN, USER, WAIT_S, fake  # noqa: F401
 
 
 def texts(fake: FakeBotApi) -> Counter[str | None]:
