@@ -6,6 +6,7 @@ TelegramIO in its own supervision tree (tests/actors/relay_fixtures.py).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import time
@@ -20,6 +21,7 @@ from fakes.telegram.bot_api import FakeBotApi
 from tests.actors.relay_fixtures import (  # noqa: F401 (make_instance is a fixture)
     HOOK_URL,
     RELAY,
+    SHARED,
     Instance,
     eventually,
     make_instance,
@@ -112,6 +114,35 @@ def test_an_update_answered_but_not_acked_by_a_dead_instance_is_acked_without_a_
                       and survivor.stream().acked == 1)
     assert texts(fake) == Counter({"echo: /echo lost": 1})
     assert pending_in_redis(redis_url) == 0
+
+
+def test_a_slow_command_keeps_its_entry_because_its_instance_keeps_it_fresh(
+    fake: FakeBotApi, make_instance, redis_url: str,
+) -> None:
+    """A command may run 30 s, XAUTOCLAIM takes entries idle for 10 s: the instance answering
+    it resets the entry's idle time every beat (XCLAIM ... JUSTID to itself)."""
+    own_autoclaim_off = dataclasses.replace(RELAY, autoclaim_idle_ms=3_600_000)
+    slow = make_instance("a", hold=True,
+                         tuning=dataclasses.replace(SHARED, relay=own_autoclaim_off))
+    assert eventually(lambda: slow.stream().polling)
+    fake.push_message(CHAT, USER, "/hold on")
+    assert slow.journal.wait_for(lambda: len(slow.commands()) == 1)
+    link = RedisLink(redis_url, namespace=namespace_for(TOKEN))
+    stream = link.key("updates")
+    (row,) = link.client.xpending_range(stream, "bot", "-", "+", 10)
+    entry_id = row["message_id"]
+    # As if it had run for a minute with nobody refreshing it.
+    link.client.execute_command("XCLAIM", stream, "bot", "a", 0, entry_id, "IDLE", 60_000)
+
+    def idle_ms() -> int:
+        (pending,) = link.client.xpending_range(stream, "bot", "-", "+", 10)
+        return int(pending["time_since_delivered"])
+
+    assert eventually(lambda: idle_ms() < 5_000)
+    assert UpdateStream(link, "other").autoclaim(min_idle_ms=10_000) == ()
+    (still,) = link.client.xpending_range(stream, "bot", "-", "+", 10)
+    assert still["consumer"] == b"a" and slow.stream().open == 1
+    link.close()
 
 
 def test_a_409_from_getupdates_stops_polling_without_a_crash_and_polling_resumes_later(
