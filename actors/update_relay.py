@@ -158,7 +158,8 @@ class UpdateRelay:
 
     async def append_webhook_update(self, update: Update) -> None:
         """A webhook POST's update into the stream; HTTP 503 when Redis cannot take it."""
-        append = functools.partial(self._stream.append, [(update.update_id, update.to_json())])
+        append = functools.partial(self._stream.append_posted, update.update_id,
+                                   update.to_json())
         try:
             added = await asyncio.get_running_loop().run_in_executor(self._executor, append)
         except _REDIS_TROUBLE as error:
@@ -167,7 +168,7 @@ class UpdateRelay:
                       update_id=update.update_id, error=type(error).__name__)
             raise HTTPError(503, reason="update stream unavailable") from None
         with self._lock:
-            self._counts["appended"] += added
+            self._counts["appended"] += int(added)
 
     def snapshot(self) -> StreamStats:
         """The relay's figures now (any thread)."""
@@ -322,8 +323,8 @@ class UpdateRelay:
                             on_conflict=self._on_conflict)
 
     async def _append_polled(self, batch: list[tuple[int, str]], fence: int) -> int:
-        append = functools.partial(self._stream.append, batch, holder=self._lease.holder,
-                                   fence=fence)
+        append = functools.partial(self._stream.append_polled, batch,
+                                   holder=self._lease.holder, fence=fence)
         return await asyncio.get_running_loop().run_in_executor(self._executor, append)
 
     def _appended(self, added: int) -> None:

@@ -12,10 +12,11 @@ dead consumer's liveness key ``updates:alive:<consumer>`` has expired, ``XAUTOCL
 Idempotent replies by ``update_id``: when an update's reply is out, :meth:`UpdateStream.finish`
 sets ``updates:done:<update_id>`` (EX 1 day) and acks, in one script. An entry read or claimed
 later whose done key exists is acked without being processed again. Appends are idempotent
-too: ``updates:seen:<update_id>`` (SET NX, EX 1 day) keeps a second copy of one update (a new
-holder re-reading a batch the dead one appended but never confirmed) out of the stream, and the
-append checks the polling lease and its fencing token (:mod:`cluster.lease`) in the same script,
-so a stale poller appends nothing.
+too, at O(1) memory for polling: ``poll:offset`` (one past the last update appended) keeps a
+batch that a new holder re-reads (the dead one appended it but never confirmed it) out of the
+stream, and the same script checks the polling lease and its fencing token
+(:mod:`cluster.lease`), so a stale poller appends nothing. Webhook POSTs may arrive out of
+order, so a re-posted update is recognised by ``updates:seen:<update_id>`` (EX 1 hour).
 
 Every call goes through :meth:`cluster.redis_link.RedisLink.call`; no thread, no clock here.
 """
@@ -39,24 +40,39 @@ __all__ = ["GROUP", "STREAM", "Entry", "FencedOut", "StreamFigures", "UpdateStre
 STREAM = "updates"
 GROUP = "bot"
 DAY_S = 86_400
+SEEN_TTL_S = 3_600
+OFFSET_KEY = ("poll", "offset")
 
-# KEYS: lease, fence, stream. ARGV: holder, fence (or '' for webhooks: no lease), maxlen,
-# seen ttl, seen-key prefix, then update_id/raw pairs. Returns how many were appended, or -1
-# when the caller no longer holds the lease under that fence.
-_APPEND = """
-if ARGV[2] ~= '' then
-  if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2] then
-    return -1
-  end
+# The lease holder's batch. KEYS: lease, fence, stream, offset. ARGV: holder, fence, maxlen,
+# offset ttl, then update_id/raw pairs in Telegram's (ascending) order. Appends the updates at
+# or above ``poll:offset`` (one past the last appended) and moves it; -1 when the caller no
+# longer holds the lease under that fence.
+_APPEND_POLLED = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2] then
+  return -1
 end
+local floor = tonumber(redis.call('GET', KEYS[4]) or '0')
 local added = 0
-for i = 6, #ARGV, 2 do
-  if redis.call('SET', ARGV[5] .. ARGV[i], '1', 'NX', 'EX', ARGV[4]) then
+for i = 5, #ARGV, 2 do
+  local update_id = tonumber(ARGV[i])
+  if update_id >= floor then
     redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'u', ARGV[i + 1])
+    floor = update_id + 1
     added = added + 1
   end
 end
+redis.call('SET', KEYS[4], floor, 'EX', ARGV[4])
 return added
+"""
+
+# A webhook POST (they may arrive out of order, so no offset). KEYS: stream, seen key.
+# ARGV: maxlen, seen ttl, raw. Appends unless this update_id was appended already.
+_APPEND_POSTED = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[3])
+  return 1
+end
+return 0
 """
 
 # KEYS: done key, stream. ARGV: group, entry id, ttl. The reply is out: remember, then ack.
@@ -107,7 +123,9 @@ class UpdateStream:
         self._done_ttl_s = done_ttl_s
         self._stream = link.key(STREAM)
         self._lease_keys = [link.key(*LEASE_KEY), link.key(*FENCE_KEY)]
-        self._append: Any = link.script(_APPEND)
+        self._offset = link.key(*OFFSET_KEY)
+        self._append_polled: Any = link.script(_APPEND_POLLED)
+        self._append_posted: Any = link.script(_APPEND_POSTED)
         self._finish: Any = link.script(_FINISH)
         self._autoclaim_from = "0-0"
 
@@ -131,25 +149,33 @@ class UpdateStream:
                     raise
         self._link.call(create)
 
-    def append(self, updates: Sequence[tuple[int, str]], *, holder: str = "",
-               fence: int | None = None) -> int:
-        """XADD each ``(update_id, raw)`` not appended before; how many were new.
+    def append_polled(self, updates: Sequence[tuple[int, str]], *, holder: str,
+                      fence: int) -> int:
+        """XADD a getUpdates batch ``(update_id, raw)`` while ``holder`` holds the lease under
+        ``fence`` (else :class:`FencedOut`); how many were new.
 
-        With ``fence`` (the poller) the append happens only while ``holder`` holds the lease
-        under that token, else :class:`FencedOut`; without it (a webhook POST) always.
+        ``poll:offset`` (one past the last update appended, EX 1 day) skips what an earlier
+        holder appended but never confirmed at Telegram, which hands it out again.
         """
         if not updates:
             return 0
-        args: list[object] = [holder, "" if fence is None else fence, self._maxlen, DAY_S,
-                              self._link.key(STREAM, "seen", "")]
+        args: list[object] = [holder, fence, self._maxlen, DAY_S]
         for update_id, raw in updates:
             args += [update_id, raw]
-        keys = [*self._lease_keys, self._stream]
+        keys = [*self._lease_keys, self._stream, self._offset]
         added = int(self._link.call(
-            lambda client: self._append(keys=keys, args=args, client=client)))
+            lambda client: self._append_polled(keys=keys, args=args, client=client)))
         if added < 0:
             raise FencedOut("the polling lease moved on: this append was refused")
         return added
+
+    def append_posted(self, update_id: int, raw: str) -> bool:
+        """XADD a webhook POST's update unless it was appended already (Telegram re-posts an
+        update it got no 200 for): ``updates:seen:<update_id>``, EX 1 hour."""
+        keys = [self._stream, self._link.key(STREAM, "seen", update_id)]
+        added = self._link.call(lambda client: self._append_posted(
+            keys=keys, args=[self._maxlen, SEEN_TTL_S, raw], client=client))
+        return int(added) == 1
 
     # -- consuming ----------------------------------------------------------------------------
 

@@ -102,7 +102,8 @@ def test_an_update_answered_but_not_acked_by_a_dead_instance_is_acked_without_a_
     link = RedisLink(redis_url, namespace=namespace_for(TOKEN))
     ghost = UpdateStream(link, "ghost")
     ghost.ensure_group()
-    ghost.append([(9001, _update(9001, "/echo answered")), (9002, _update(9002, "/echo lost"))])
+    ghost.append_posted(9001, _update(9001, "/echo answered"))
+    ghost.append_posted(9002, _update(9002, "/echo lost"))
     assert len(ghost.read(count=2, block_ms=10)) == 2  # pending at "ghost", which never acks
     link.client.set(ghost.done_key(9001), "1")  # its reply went out just before it died
     link.close()

@@ -29,12 +29,18 @@ def consumer(link: RedisLink, name: str) -> UpdateStream:
     return stream
 
 
+def post(stream: UpdateStream, *update_ids: int) -> None:
+    """Append as webhook POSTs do (no lease needed)."""
+    for update_id in update_ids:
+        assert stream.append_posted(update_id, raw(update_id))
+
+
 def test_the_lease_holder_appends_and_a_consumer_reads_each_update_once(link: RedisLink) -> None:
     lease, reader = PollLease(link, "a"), consumer(link, "a")
     grant = lease.acquire()
     assert grant is not None
 
-    added = reader.append([(1, raw(1)), (2, raw(2))], holder="a", fence=grant.fence)
+    added = reader.append_polled([(1, raw(1)), (2, raw(2))], holder="a", fence=grant.fence)
     entries = reader.read(count=10, block_ms=10)
 
     assert added == 2
@@ -43,14 +49,35 @@ def test_the_lease_holder_appends_and_a_consumer_reads_each_update_once(link: Re
     assert reader.read(count=10, block_ms=10) == ()
 
 
-def test_an_update_appended_twice_is_in_the_stream_once(link: RedisLink) -> None:
-    """A new holder re-reads a batch the dead one appended but never confirmed at Telegram."""
+def test_a_batch_the_next_holder_reads_again_is_not_appended_again(link: RedisLink) -> None:
+    """The dead holder appended 7 and 8 but never confirmed them: Telegram hands them out again."""
+    first, second, stream = PollLease(link, "a"), PollLease(link, "b"), consumer(link, "a")
+    old = first.acquire()
+    assert old is not None
+    assert stream.append_polled([(7, raw(7)), (8, raw(8))], holder="a", fence=old.fence) == 2
+    link.client.delete(link.key("poll", "lease"))  # a died; its lease ran out
+    new = second.acquire()
+    assert new is not None
+
+    added = stream.append_polled([(7, raw(7)), (8, raw(8)), (9, raw(9))], holder="b",
+                                 fence=new.fence)
+
+    assert added == 1
+    assert link.client.xlen(link.key("updates")) == 3
+    assert link.client.get(link.key("poll", "offset")) == b"10"
+    assert 86_000 < link.client.ttl(link.key("poll", "offset")) <= 86_400
+
+
+def test_a_webhook_update_posted_twice_is_in_the_stream_once(link: RedisLink) -> None:
+    """Telegram posts an update again when it got no 200 for it."""
     stream = consumer(link, "a")
 
-    assert stream.append([(7, raw(7))]) == 1
-    assert stream.append([(7, raw(7)), (8, raw(8))]) == 1
+    assert stream.append_posted(7, raw(7)) is True
+    assert stream.append_posted(7, raw(7)) is False
+    assert stream.append_posted(3, raw(3)) is True  # POSTs may come out of order
 
     assert link.client.xlen(link.key("updates")) == 2
+    assert 3_500 < link.client.ttl(link.key("updates", "seen", 7)) <= 3_600
 
 
 def test_a_stale_poller_appends_nothing(link: RedisLink) -> None:
@@ -62,24 +89,27 @@ def test_a_stale_poller_appends_nothing(link: RedisLink) -> None:
     stream = consumer(link, "a")
 
     with pytest.raises(FencedOut):
-        stream.append([(1, raw(1))], holder="a", fence=old.fence)
+        stream.append_polled([(1, raw(1))], holder="a", fence=old.fence)
     assert link.client.xlen(link.key("updates")) == 0
-    assert link.client.exists(link.key("updates", "seen", 1)) == 0
+    assert link.client.exists(link.key("poll", "offset")) == 0
 
 
 def test_the_stream_is_bounded(link: RedisLink) -> None:
     stream = UpdateStream(link, "a", maxlen=10)
     stream.ensure_group()
+    grant = PollLease(link, "a").acquire()
+    assert grant is not None
 
     for update_id in range(0, 500, 50):
-        stream.append([(n, raw(n)) for n in range(update_id, update_id + 50)])
+        stream.append_polled([(n, raw(n)) for n in range(update_id, update_id + 50)],
+                             holder="a", fence=grant.fence)
 
     assert link.client.xlen(link.key("updates")) < 500
 
 
 def test_finishing_an_entry_sets_its_done_key_for_a_day_and_acks_it(link: RedisLink) -> None:
     stream = consumer(link, "a")
-    stream.append([(5, raw(5))])
+    post(stream, 5)
     (entry,) = stream.read(count=1, block_ms=10)
     assert stream.figures().pending == 1
 
@@ -94,7 +124,7 @@ def test_an_entry_claimed_from_a_dead_consumer_comes_marked_done_when_its_reply_
     link: RedisLink,
 ) -> None:
     dead, survivor = consumer(link, "dead"), consumer(link, "alive")
-    dead.append([(1, raw(1)), (2, raw(2))])
+    post(dead, 1, 2)
     first, second = dead.read(count=2, block_ms=10)
     link.client.set(dead.done_key(2), "1")  # answered; died before the ack
     survivor.mark_alive(5_000)
@@ -108,7 +138,7 @@ def test_an_entry_claimed_from_a_dead_consumer_comes_marked_done_when_its_reply_
 
 def test_a_live_consumer_keeps_its_entries(link: RedisLink) -> None:
     busy, other = consumer(link, "busy"), consumer(link, "other")
-    busy.append([(1, raw(1))])
+    post(busy, 1)
     busy.read(count=1, block_ms=10)
     busy.mark_alive(5_000)
 
@@ -119,7 +149,7 @@ def test_xautoclaim_takes_entries_idle_too_long_and_touching_keeps_a_slow_one_fr
     link: RedisLink,
 ) -> None:
     slow, stalled, claimer = consumer(link, "slow"), consumer(link, "stalled"), consumer(link, "c")
-    slow.append([(1, raw(1)), (2, raw(2))])
+    post(slow, 1, 2)
     (mine,) = slow.read(count=1, block_ms=10)
     (theirs,) = stalled.read(count=1, block_ms=10)
     for name, entry_id in (("slow", mine.entry_id), ("stalled", theirs.entry_id)):
@@ -138,7 +168,7 @@ def test_xautoclaim_takes_entries_idle_too_long_and_touching_keeps_a_slow_one_fr
 
 def test_consumers_gone_with_nothing_pending_are_forgotten(link: RedisLink) -> None:
     gone, here = consumer(link, "gone"), consumer(link, "here")
-    gone.append([(1, raw(1))])
+    post(gone, 1)
     (entry,) = gone.read(count=1, block_ms=10)
     gone.ack([entry.entry_id])
     here.mark_alive(5_000)
@@ -160,7 +190,7 @@ def test_a_consumer_restarted_under_the_same_name_finds_what_it_left_pending(
     link: RedisLink,
 ) -> None:
     before = consumer(link, "named")
-    before.append([(1, raw(1)), (2, raw(2))])
+    post(before, 1, 2)
     before.read(count=2, block_ms=10)
     after = consumer(link, "named")
 
