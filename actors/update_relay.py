@@ -81,6 +81,7 @@ class UpdateRelay:
         self._acks = Acker(self._stream, retry_every_s=tuning.renew_every_s)
         self._feeding: dict[int, str] = {}  # loop thread: update_id -> request id
         self._stopping = threading.Event()
+        self._room_freed = threading.Event()  # an entry finished: the reader may read again
         self._conflicted = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="updates-io")
         self._threads: tuple[threading.Thread, ...] = ()
@@ -147,14 +148,14 @@ class UpdateRelay:
         with self._lock:
             ref = self._open.settled(request_id)
         if ref is not None:
-            self._acks.put(ref)
+            self._finished(ref)
 
     def closed(self, request_id: str) -> None:
         """The conversation is done with ``request_id`` (every reply handed over)."""
         with self._lock:
             ref = self._open.closed(request_id)
         if ref is not None:
-            self._acks.put(ref)
+            self._finished(ref)
 
     async def append_webhook_update(self, update: Update) -> None:
         """A webhook POST's update into the stream; HTTP 503 when Redis cannot take it."""
@@ -242,9 +243,13 @@ class UpdateRelay:
         while not self._stopping.is_set():
             try:
                 self._ensure_group()
+                room = self._room()
+                if room == 0:  # busy: the others read until something here finishes
+                    self._room_freed.wait(tuning.read_block_ms / 1000)
+                    self._room_freed.clear()
+                    continue
                 if started:
-                    entries = self._stream.read(count=tuning.read_count,
-                                                block_ms=tuning.read_block_ms)
+                    entries = self._stream.read(count=room, block_ms=tuning.read_block_ms)
                 else:  # left pending under our name by an earlier life: answer them first
                     entries = self._stream.read_mine(count=1000)
                     started = True
@@ -254,6 +259,16 @@ class UpdateRelay:
                 continue
             if entries and not self._stopping.is_set():
                 self._take(entries)
+
+    def _finished(self, ref: StreamRef) -> None:
+        self._acks.put(ref)
+        self._room_freed.set()
+
+    def _room(self) -> int:
+        """How many more entries this instance takes now."""
+        with self._lock:
+            open_now = len(self._open)
+        return max(0, min(self._tuning.read_count, self._tuning.max_open - open_now))
 
     def _housekeep_forever(self) -> None:
         next_reclaim = 0.0
@@ -358,7 +373,7 @@ class UpdateRelay:
         for ref in expired:
             log_event(logger, "telegram.update_unfinished", logging.WARNING,
                       entry=ref.entry_id, update_id=ref.update_id)
-            self._acks.put(ref)
+            self._finished(ref)
         try:
             self._ensure_group()
             self._stream.mark_alive(self._tuning.lease_ttl_ms)

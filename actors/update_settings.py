@@ -23,8 +23,11 @@ class RelayTuning:
     """Lease renew / liveness / idle-refresh beat."""
     read_block_ms: int = 250
     """XREADGROUP BLOCK (below the link's 0.5 s socket timeout)."""
-    read_count: int = 32
-    """Entries per read."""
+    read_count: int = 16
+    """Entries per read at most."""
+    max_open: int = 32
+    """Entries being answered here at once at most: past it this instance stops reading and
+    leaves new updates to the others (a busy instance does not hoard a burst)."""
     claim_dead_idle_ms: int = 1000
     """Min idle to claim a dead consumer's entry (keeps two claimers from both taking it)."""
     autoclaim_idle_ms: int = 10_000

@@ -146,6 +146,25 @@ def test_a_slow_command_keeps_its_entry_because_its_instance_keeps_it_fresh(
     link.close()
 
 
+def test_a_busy_instance_leaves_new_updates_to_the_others(
+    fake: FakeBotApi, make_instance,
+) -> None:
+    busy = make_instance("a", hold=True,
+                         tuning=dataclasses.replace(SHARED, relay=dataclasses.replace(
+                             RELAY, max_open=2)))
+    assert eventually(lambda: busy.stream().polling)
+    for n in (1, 2):
+        fake.push_message(CHAT, USER, f"/hold {n}")
+    assert eventually(lambda: busy.stream().open == 2)  # at its cap: it reads no more
+    idle = make_instance("b")
+
+    for n in range(5):
+        fake.push_message(CHAT + 1, USER, f"/echo {n}")
+
+    assert answered_once(fake, {f"echo: /echo {n}" for n in range(5)})
+    assert len(idle.commands()) == 5 and len(busy.commands()) == 2
+
+
 def test_a_409_from_getupdates_stops_polling_without_a_crash_and_polling_resumes_later(
     fake: FakeBotApi, make_instance,
 ) -> None:
