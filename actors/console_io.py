@@ -20,7 +20,14 @@ from typing import Any, TextIO
 
 from chat.parsing import read_text
 from core.logs import new_request_id
-from messages.chat import Button, ButtonPressed, ChatAction, ChatCommand, ChatReply
+from messages.chat import (
+    Button,
+    ButtonPressed,
+    ChatAction,
+    ChatCommand,
+    ChatReply,
+    RequestClosed,
+)
 from supervision.actor import SupervisedActor
 from supervision.address import Address
 from supervision.context import ChildContext
@@ -151,6 +158,8 @@ class ConsoleIO(SupervisedActor):
                 return self._on_reply(message)
             case ChatAction():
                 return None  # a console has no "typing…" indicator
+            case RequestClosed():
+                return None  # nothing to ack: a console reads no shared update stream
         return super().handle(message)
 
     def stats(self) -> ConsoleStats:

@@ -26,7 +26,14 @@ from chat.policy import LOADING_AFTER_S, ConversationPolicy
 from chat.inline_policy import InlineDecision, InlineDispatch, InlineDrop, InlinePolicy, InlineReply
 from core.config import BotConfig
 from core.logs import log_event
-from messages.chat import ButtonPressed, ChatCommand, CommandDone, LoadingCheck, ReplyFailed
+from messages.chat import (
+    ButtonPressed,
+    ChatCommand,
+    CommandDone,
+    LoadingCheck,
+    ReplyFailed,
+    RequestClosed,
+)
 from messages.inline import InlineDone, InlineQueryReceived
 from supervision.actor import SupervisedActor
 from supervision.context import ChildContext
@@ -120,6 +127,9 @@ class Conversation(SupervisedActor):
         self._counts = self._policy.counts
         self._inline_counts = self._inline.counts
         self._pending = self._policy.pending
+        # With the shared update stream (CRYPTOBOT_REDIS_URL) the transport acks an update
+        # once its request is closed here and its replies are out (actors.update_relay).
+        self._close_requests = config.redis_url is not None
 
     def _limiter(self, bucket: str, config: BotConfig,
                  clock: Callable[[], float]) -> RateLimiter | None:
@@ -175,15 +185,20 @@ class Conversation(SupervisedActor):
                         self._transport.tell(answer)
                     log_event(logger, "chat.denied", logging.INFO, reason=done.command,
                               request_id=done.request_id)
+                    self._closed(done.request_id)
                 case AnswerNow(done=done, latency_ms=latency_ms) | Deliver(
                         done=done, latency_ms=latency_ms) | TimeOut(
                         done=done, latency_ms=latency_ms):
                     for answer in done.replies:
                         self._transport.tell(answer)
                     self._finished(done, latency_ms)
+                    self._closed(done.request_id)
                 case Ignore(event=str(event)):
                     log_event(logger, event, logging.INFO, user_id=decision.user_id,
                               request_id=decision.request_id)
+                    self._closed(decision.request_id)
+                case Ignore():
+                    self._closed(decision.request_id)
 
     def _apply_inline(self, decisions: tuple[InlineDecision, ...]) -> None:
         for decision in decisions:
@@ -195,9 +210,16 @@ class Conversation(SupervisedActor):
                     log_event(logger, "chat.inline_answered", logging.INFO, outcome=outcome,
                               results=len(answer.results), latency_ms=round(latency_ms, 2),
                               request_id=answer.request_id)
+                    self._closed(answer.request_id)
                 case InlineDrop(event=event):
                     log_event(logger, event, logging.INFO, user_id=decision.user_id,
                               request_id=decision.request_id)
+                    self._closed(decision.request_id)
+
+    def _closed(self, request_id: str) -> None:
+        """Told after the request's replies, so the transport sees it after all of them."""
+        if self._close_requests:
+            self._transport.tell(RequestClosed(request_id=request_id))
 
     def _finished(self, done: CommandDone, latency_ms: float) -> None:
         log_event(logger, "chat.command_handled", logging.INFO, command=done.command,

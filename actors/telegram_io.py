@@ -14,6 +14,7 @@ that is ignored still gets its callback answered so the user's spinner stops.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -26,7 +27,9 @@ from telegram.constants import UpdateType
 
 from actors.telegram_menus import CommandMenus
 from actors.telegram_loop import TelegramLoop, TransportTuning
-from actors.telegram_stats import TransportCounters
+from actors.flood_gate import flood_gate
+from actors.shared_link import shared_link
+from actors.update_settings import SharedStream
 from actors.telegram_webhook import WebhookSettings, exposure_warning
 from chat.outbound import OutboundLimits
 from chat.commands import menu_commands
@@ -34,8 +37,9 @@ from chat.inline_query import QUERY_MAX
 from chat.parsing import NotACommand, read_text
 from core.config import BotConfig, with_webhook_secret
 from core.errors import ConfigError
+from core.instance import InstanceId, this_instance
 from core.logs import log_event, new_request_id
-from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply
+from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply, RequestClosed
 from messages.inline import InlineAnswer, InlineQueryReceived
 from supervision.actor import SupervisedActor
 from supervision.address import Address
@@ -74,12 +78,15 @@ def _bot_username(update: Update) -> str | None:
 
 
 def convert_update(
-    update: Update, received_at: float, bot_username: str | None = None
+    update: Update, received_at: float, bot_username: str | None = None,
+    request_id: str | None = None,
 ) -> ChatCommand | ButtonPressed | InlineQueryReceived | IgnoredUpdate:
-    """The message an update becomes for the conversation, each with a fresh request id.
+    """The message an update becomes for the conversation, each with a fresh request id
+    unless ``request_id`` is given (an update from the shared stream: derived from its id).
 
     ``bot_username`` tells ``/price@ThisBot`` (ours) from ``/price@OtherBot`` (ignored).
     """
+    request_id = request_id or new_request_id()
     message = update.message
     if message is not None:
         if message.text is None:
@@ -93,7 +100,7 @@ def convert_update(
         parsed = read_text(message.text, bot_username)
         if isinstance(parsed, NotACommand) and parsed.addressed_elsewhere:
             return IgnoredUpdate("message", "a command for another bot")
-        return ChatCommand(request_id=new_request_id(), chat_id=message.chat.id,
+        return ChatCommand(request_id=request_id, chat_id=message.chat.id,
                            user_id=identity, text=message.text, parsed=parsed,
                            chat_type=message.chat.type, username=username,
                            message_id=message.message_id, received_at=received_at)
@@ -103,7 +110,7 @@ def convert_update(
             return IgnoredUpdate("callback_query", "no callback data", query.id)
         if query.message is None:
             return IgnoredUpdate("callback_query", "inline message", query.id)
-        return ButtonPressed(request_id=new_request_id(), chat_id=query.message.chat.id,
+        return ButtonPressed(request_id=request_id, chat_id=query.message.chat.id,
                              user_id=query.from_user.id, message_id=query.message.message_id,
                              callback_id=query.id, data=query.data,
                              chat_type=query.message.chat.type, received_at=received_at,
@@ -111,7 +118,7 @@ def convert_update(
                              message_date=query.message.date.timestamp())
     inline = update.inline_query
     if inline is not None:
-        return InlineQueryReceived(request_id=new_request_id(), query_id=inline.id,
+        return InlineQueryReceived(request_id=request_id, query_id=inline.id,
                                    user_id=inline.from_user.id, query=inline.query[:QUERY_MAX],
                                    offset=inline.offset, chat_type=inline.chat_type,
                                    received_at=received_at)
@@ -159,21 +166,23 @@ def _keyboard_data(message: object) -> frozenset[str]:
 class _UpdateRouter:
     """Runs on the loop thread: converts each update and tells the conversation."""
 
-    def __init__(self, conversation: Address, answer_callback: Callable[[str], None],
-                 stats: TransportCounters, name: str) -> None:
+    def __init__(self, conversation: Address, loop: TelegramLoop, name: str) -> None:
         self._conversation = conversation
-        self._answer_callback = answer_callback
-        self._stats = stats
+        self._loop = loop
+        self._stats = loop.stats
         self._name = name
 
     def __call__(self, update: Update, received_at: float) -> None:
-        converted = convert_update(update, received_at, _bot_username(update))
+        request_id = self._loop.stream_request_id(update)  # None without Redis
+        converted = convert_update(update, received_at, _bot_username(update), request_id)
         if isinstance(converted, IgnoredUpdate):
             self._stats.ignored_updates += 1
             log_event(logger, "telegram.update_ignored", logging.INFO, transport=self._name,
                       update_id=update.update_id, kind=converted.kind, reason=converted.reason)
             if converted.callback_id is not None:
-                self._answer_callback(converted.callback_id)
+                self._loop.answer_callback(converted.callback_id)
+            if request_id is not None:
+                self._loop.request_closed(request_id)  # nothing to answer: ack it
             return
         self._conversation.tell(converted)
 
@@ -183,9 +192,11 @@ class TelegramIO(SupervisedActor):
 
     def __init__(self, ctx: ChildContext, *, config: BotConfig, conversation: str = "conversation",
                  name_for_logs: str = "telegram", tuning: TransportTuning | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 instance: InstanceId | None = None) -> None:
         super().__init__(ctx)
         self._config = config
+        self._instance = instance or this_instance(config.instance_name)
         self._conversation = ctx.directory[conversation]
         self._name = name_for_logs
         # The flood limits are settings; the rest of the tuning is for tests.
@@ -215,15 +226,18 @@ class TelegramIO(SupervisedActor):
             if warning is not None:
                 log_event(logger, "telegram.webhook_exposed", logging.WARNING,
                           transport=self._name, reason=warning)
+        tuning = self._tuning
+        if tuning.flood_gate is None:  # redis_url set: the flood budget every instance shares
+            tuning = dataclasses.replace(tuning, flood_gate=flood_gate(
+                config, tuning.limits, this_instance(config.instance_name)))
         loop = TelegramLoop(token=token, api_url=config.telegram_api_url,
                             on_update=self._route, on_failed=self._conversation.tell,  # ReplyFailed
                             menus=CommandMenus(public=menu_commands(admin=False),
                                                admin=menu_commands(admin=True),
                                                admin_ids=config.admin_ids),
-                            webhook=webhook, tuning=self._tuning,
-                            name=self._name, clock=self._clock)
-        self._router = _UpdateRouter(self._conversation, loop.answer_callback, loop.stats,
-                                     self._name)
+                            webhook=webhook, tuning=tuning,
+                            name=self._name, clock=self._clock, shared=self._shared_stream())
+        self._router = _UpdateRouter(self._conversation, loop, self._name)
         self._loop = loop
         loop.start()
         log_event(logger, "telegram.started", logging.INFO, transport=self._name,
@@ -242,13 +256,20 @@ class TelegramIO(SupervisedActor):
                 return self._on_action(message)
             case InlineAnswer():
                 return self._running_loop().answer_inline(message)
+            case RequestClosed():
+                return self._running_loop().request_closed(message.request_id)
         return super().handle(message)
 
     def stats(self) -> ActorStats:
         loop = self._loop
         if loop is None:
             return NO_STATS
-        return loop.stats.snapshot()
+        return loop.snapshot()
+
+    def _shared_stream(self) -> SharedStream | None:
+        """With CRYPTOBOT_REDIS_URL: the shared update stream this instance joins."""
+        link = shared_link(self._config, self._instance)
+        return None if link is None else SharedStream(link=link, consumer=self._instance.key)
 
     def _on_reply(self, message: ChatReply) -> None:
         self._running_loop().submit(message)

@@ -6,16 +6,21 @@ one thread hosts the ``Application`` (polling or webhook), the update handler an
 ``call_soon_threadsafe`` and waits on the loop only to start and stop it, with timeouts.
 
 Start: ``initialize`` (getMe) -> ``start`` -> ``updater.start_polling`` (deleteWebhook, then
-getUpdates long polls) or ``start_webhook``; then the outbox and a task that sets the command menus
-(:mod:`actors.telegram_menus`: the public one, then each admin's). Stop: the reverse, and every reply not
-yet delivered is reported failed. The token never leaves this module in an error or log line.
+getUpdates long polls) or ``start_webhook``; then the outbox and a task that sets the command
+menus (:mod:`actors.telegram_menus`: the public one, then each admin's). Stop: the reverse, and
+every reply not yet delivered is reported failed. The token never leaves this module in an error
+or log line.
+
+With Redis (``shared``) PTB's updater does not poll: :class:`~actors.update_relay.UpdateRelay`
+polls while this instance holds the lease, feeds entries of the shared stream to the same
+handlers through ``process_update``, and acks each once its replies are out (the outbox's
+``on_settled`` and the conversation's ``RequestClosed``); webhook POSTs go into the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import json
+import dataclasses
 import logging
 import os
 import random
@@ -41,8 +46,13 @@ from telegram.request import HTTPXRequest
 from actors.telegram_inline import InlineAnswerer
 from actors.telegram_menus import CommandMenus, MenuRegistrar
 from actors.telegram_outbox import Outbox
-from actors.telegram_stats import TransportCounters
+from actors.telegram_stats import TransportCounters, TransportStats
+from actors.telegram_updates_request import UpdatesRequest
 from actors.telegram_webhook import WebhookSettings
+from actors.update_poller import StreamQueue
+from actors.update_relay import UpdateRelay
+from actors.update_settings import RelayTuning, SharedStream
+from cluster.flood_budget import FloodBudget
 from chat.outbound import DeliveryPolicy, OutboundLimits
 from core.errors import BotError, PermanentFault
 from core.logs import Redactor, log_event
@@ -93,6 +103,10 @@ class TransportTuning:
     """Reply slots remembered (least recently used forgotten)."""
     bootstrap_retries: int = 2
     """deleteWebhook/setWebhook retries at start."""
+    relay: RelayTuning = RelayTuning()
+    """The polling lease and the shared update stream (only with Redis)."""
+    flood_gate: FloodBudget | None = None
+    """The flood budget shared by every instance (``redis_url``); None: local limits only."""
 
 
 def quiet_token_leaking_loggers() -> None:
@@ -103,42 +117,6 @@ def quiet_token_leaking_loggers() -> None:
             named.setLevel(level)
 
 
-class _UpdatesRequest(HTTPXRequest):
-    """getUpdates' own connection, which hands PTB only updates it can parse.
-
-    PTB parses a whole batch at once and, when one update fails, drops the batch without
-    confirming it: the next poll gets the same batch, so one malformed update would stop the
-    bot for good (and spin). Such an update is replaced by a bare one (its update_id only),
-    which is confirmed and then ignored like any update of an unknown kind.
-    """
-
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        status, payload = await super().do_request(*args, **kwargs)
-        try:
-            body = json.loads(payload)
-        except (ValueError, RecursionError):
-            return status, payload  # PTB reports it as it always does
-        if status != 200 or not isinstance(body, dict) or not isinstance(body.get("result"), list):
-            return status, payload
-        updates = body["result"]
-        parseable = [_parseable(update) for update in updates]
-        if all(new is old for new, old in zip(parseable, updates)):
-            return status, payload  # the usual case: nothing to rewrite
-        body["result"] = parseable
-        return status, json.dumps(body).encode()
-
-
-def _parseable(update: object) -> object:
-    try:
-        Update.de_json(copy.deepcopy(update), None)  # type: ignore[arg-type]
-        return update
-    except Exception as error:  # whatever PTB's parser raises on a malformed update
-        update_id = update.get("update_id") if isinstance(update, dict) else None
-        log_event(logger, "telegram.update_unparseable", logging.WARNING, update_id=update_id,
-                  error=type(error).__name__)
-        return {"update_id": update_id} if isinstance(update_id, int) else update
-
-
 class TelegramLoop:
     """PTB on an event-loop thread plus the outbound queue; thread-safe entry points only."""
 
@@ -146,7 +124,8 @@ class TelegramLoop:
                  on_failed: Callable[[ReplyFailed], None], menus: CommandMenus = CommandMenus(),
                  webhook: WebhookSettings | None = None,
                  tuning: TransportTuning = TransportTuning(),
-                 name: str = "telegram", clock: Callable[[], float] = time.monotonic) -> None:
+                 name: str = "telegram", clock: Callable[[], float] = time.monotonic,
+                 shared: SharedStream | None = None) -> None:
         self._token = token
         self._api_url = api_url
         self._on_update = on_update
@@ -167,6 +146,10 @@ class TelegramLoop:
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._requests: tuple[HTTPXRequest, ...] = ()
+        # With Redis: updates go through the shared stream (actors.update_relay).
+        self._shared = shared
+        self._relay: UpdateRelay | None = None
+        self._thawed = threading.Event()  # kill() freezes the loop until this is set
 
     # -- thread-safe entry points --------------------------------------------------------------
 
@@ -188,6 +171,7 @@ class TelegramLoop:
 
     def stop(self) -> None:
         """Stop PTB, report queued replies as failed, end the loop thread; each step bounded."""
+        self._thawed.set()
         loop, thread = self._loop, self._thread
         if loop is None or thread is None or not thread.is_alive():
             return
@@ -201,7 +185,33 @@ class TelegramLoop:
 
     def submit(self, reply: ChatReply) -> None:
         """Queue ``reply`` for sending (its callback answer goes at once)."""
-        self._call_soon(lambda: self._require_outbox().accept(reply))
+        self._call_soon(lambda: self._accept(reply))
+
+    def request_closed(self, request_id: str) -> None:
+        """The conversation handed over every reply of ``request_id`` (stream mode: it is
+        acked once they are out); nothing to do without Redis."""
+        if self._shared is not None:
+            self._call_soon(lambda: self._relay_closed(request_id))
+
+    def stream_request_id(self, update: Update) -> str | None:
+        """Loop thread: the request id for an update fed from the shared stream, else None."""
+        return None if self._relay is None else self._relay.request_id_of(update)
+
+    def snapshot(self) -> TransportStats:
+        """The transport's figures, with the shared stream's when there is one."""
+        stats, relay = self.stats.snapshot(), self._relay
+        return stats if relay is None else dataclasses.replace(stats, stream=relay.snapshot())
+
+    def kill(self, frozen_s: float = 600.0) -> None:
+        """Play a process killed with -9 (takeover tests): the relay halts without giving up
+        the lease or acking anything, and the loop freezes for ``frozen_s`` or until ``stop``,
+        which then cleans up as usual; meanwhile nothing is polled, read, sent or acked."""
+        loop = self._loop
+        if self._relay is not None:
+            self._relay.halt()
+        if loop is not None and not loop.is_closed():
+            self._thawed.clear()
+            loop.call_soon_threadsafe(self._thawed.wait, frozen_s)
 
     def send_action(self, action: ChatAction) -> None:
         """Show "typing…" (or similar) in a chat, best effort."""
@@ -266,13 +276,17 @@ class TelegramLoop:
                                pool_timeout=tuning.pool_timeout_s,
                                media_write_timeout=tuning.media_write_timeout_s)
         # PTB adds the long-poll timeout to this read timeout for getUpdates.
-        updates_request = _UpdatesRequest(connection_pool_size=2,
+        updates_request = UpdatesRequest(connection_pool_size=2,
                                           read_timeout=tuning.request_timeout_s,
                                           connect_timeout=tuning.connect_timeout_s,
                                           pool_timeout=tuning.pool_timeout_s)
         self._requests = (request, updates_request)
-        app = (ApplicationBuilder().token(self._token).base_url(self._api_url).request(request)
-               .get_updates_request(updates_request).job_queue(None).build())
+        builder = (ApplicationBuilder().token(self._token).base_url(self._api_url)
+                   .request(request).get_updates_request(updates_request).job_queue(None))
+        if self._shared is not None and self._webhook is not None:
+            # A POST is answered once its update is in the shared stream (update_poller).
+            builder = builder.update_queue(StreamQueue(self._append_webhook_update))
+        app = builder.build()
         # In one group the first matching handler wins: inline queries through PTB's
         # InlineQueryHandler, everything else through the TypeHandler; both reach the same
         # converter (actors.telegram_io.convert_update), so there is one path per update.
@@ -285,9 +299,18 @@ class TelegramLoop:
         app = self._app = self._build_app()
         await app.initialize()
         await app.start()
+        if self._shared is not None:  # before the webhook server: its POSTs go to the relay
+            self._relay = UpdateRelay(shared=self._shared, app=app,
+                                      loop=asyncio.get_running_loop(),
+                                      polls=self._webhook is None, tuning=self._tuning.relay,
+                                      poll_timeout_s=self._tuning.poll_timeout_s,
+                                      allowed_updates=_UPDATE_TYPES, redact=self._redact,
+                                      clock=self._clock)
         assert app.updater is not None
         tuning = self._tuning
-        if self._webhook is None:
+        if self._webhook is None and self._shared is not None:
+            pass  # the lease holder polls (actors.update_relay), not PTB's updater
+        elif self._webhook is None:
             await app.updater.start_polling(
                 timeout=timedelta(seconds=tuning.poll_timeout_s),
                 bootstrap_retries=tuning.bootstrap_retries, allowed_updates=_UPDATE_TYPES,
@@ -302,8 +325,11 @@ class TelegramLoop:
         self._outbox = Outbox(bot=app.bot, policy=tuning.delivery, limits=tuning.limits,
                               slot_capacity=tuning.slot_capacity, stats=self.stats,
                               on_failed=self._on_failed, redact=self._redact, spawn=self._spawn,
-                              clock=self._clock, rng=self._rng)
+                              clock=self._clock, rng=self._rng, gate=tuning.flood_gate,
+                              on_settled=None if self._shared is None else self._reply_settled)
         self._spawn(self._outbox.dispatch_forever())
+        if self._relay is not None:
+            self._relay.start()  # reads and polls from here on
         self._registrar = MenuRegistrar(bot=app.bot, menus=self._menus,
                                         retry_base_s=tuning.startup_retry_base_s,
                                         retry_cap_s=tuning.startup_retry_cap_s,
@@ -312,6 +338,8 @@ class TelegramLoop:
 
     async def _stop_app(self) -> None:
         app = self._app
+        if self._relay is not None:
+            await self._relay.stop()  # first: no entry is acked for a reply abandoned below
         if app is not None and app.updater is not None and app.updater.running:
             await app.updater.stop()  # no new updates from here on
         background = set(self._background)
@@ -331,6 +359,24 @@ class TelegramLoop:
         for request in self._requests:
             # app.shutdown() skips them when initialize() failed half-way (a rejected token).
             await request.shutdown()
+
+    def _accept(self, reply: ChatReply) -> None:
+        if self._relay is not None:
+            self._relay.accepted(reply.request_id)
+        self._require_outbox().accept(reply)
+
+    def _relay_closed(self, request_id: str) -> None:
+        if self._relay is not None:
+            self._relay.closed(request_id)
+
+    def _reply_settled(self, request_id: str) -> None:
+        if self._relay is not None:
+            self._relay.settled(request_id)
+
+    async def _append_webhook_update(self, update: Update) -> None:
+        if self._relay is None:
+            raise TransportError("a webhook update arrived before the stream relay started")
+        await self._relay.append_webhook_update(update)
 
     def _require_outbox(self) -> Outbox:
         if self._outbox is None:

@@ -69,6 +69,8 @@ class _Delivery:
     reply: ChatReply
     failed: bool = False
     """Failed or dropped: ended, and reported once."""
+    settled: bool = False
+    """Delivered, failed or dropped, and told to ``on_settled`` once."""
 
 
 @dataclass(eq=False, slots=True)
@@ -105,8 +107,12 @@ class Outbox:
                  on_failed: Callable[[ReplyFailed], None], redact: Callable[[object], str],
                  spawn: Callable[[Coroutine[Any, Any, None]], None],
                  clock: Callable[[], float], rng: random.Random,
-                 gate: FloodBudget | None = None) -> None:
+                 gate: FloodBudget | None = None,
+                 on_settled: Callable[[str], None] | None = None) -> None:
         self._bot = bot
+        # Told each accepted reply's request id once, when it is delivered or has failed for
+        # good (the shared update stream acks an update only then: actors.update_relay).
+        self._on_settled = on_settled
         self._policy = policy
         self._stats = stats
         self._on_failed = on_failed
@@ -139,6 +145,8 @@ class Outbox:
         delivery = _Delivery(reply)
         if steps:
             self._open[id(delivery)] = delivery
+        else:
+            self._settle(delivery)  # a callback answer only (sent at once) or nothing
         value = Value.KEEP if reply.keep else Value.ORDINARY if reply.final else Value.INTERIM
         for step in steps:
             # Only a whole reply that is one edit can stand in for an older edit of its message.
@@ -339,6 +347,7 @@ class Outbox:
         if not step.is_last:
             return
         self._open.pop(id(job.delivery), None)
+        self._settle(job.delivery)
         if reply.final:
             latency = (self._clock() - reply.received_at) if reply.received_at else None
             log_event(logger, "chat.reply_sent", logging.INFO, request_id=reply.request_id,
@@ -358,6 +367,7 @@ class Outbox:
         self._stats.dropped += 1 + rest
         self._open.pop(id(delivery), None)
         delivery.failed = True
+        self._settle(delivery)
         log_event(logger, "chat.reply_dropped", logging.INFO if reason == "superseded"
                   else logging.WARNING, request_id=reply.request_id, chat_id=reply.chat_id,
                   reason=reason, calls=1 + rest)
@@ -367,9 +377,17 @@ class Outbox:
             return
         delivery.failed = True
         self._open.pop(id(delivery), None)
+        self._settle(delivery)
         reply = delivery.reply
         self._stats.failed += 1
         log_event(logger, "chat.reply_failed", logging.WARNING, request_id=reply.request_id,
                   chat_id=reply.chat_id, reason=reason)
         self._on_failed(ReplyFailed(request_id=reply.request_id, chat_id=reply.chat_id,
                                     reason=reason))
+
+    def _settle(self, delivery: _Delivery) -> None:
+        if delivery.settled:
+            return
+        delivery.settled = True
+        if self._on_settled is not None:
+            self._on_settled(delivery.reply.request_id)

@@ -7,11 +7,41 @@ them for introspection; none of the three owns them, and none of it needs PTB.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from core.stats import ActorStats
+from core.stats import GROUP, ActorStats
 
-__all__ = ["TransportCounters", "TransportStats"]
+__all__ = ["StreamStats", "TransportCounters", "TransportStats"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStats:
+    """The shared update stream's side of one transport (``actors.update_relay``)."""
+
+    redis_up: bool
+    """The relay's last Redis call worked; False: this instance neither polls nor reads."""
+    lease_held: bool
+    """This instance holds ``poll:lease`` (it is the one calling getUpdates)."""
+    fence: int
+    """Its fencing token while it holds the lease (0 otherwise)."""
+    polling: bool
+    """A getUpdates loop is running here now."""
+    poll_conflicts: int
+    """409s from getUpdates (someone else polls this token): polling stopped each time."""
+    appended: int
+    """Updates this instance put into the stream (polled or from webhooks)."""
+    fed: int
+    """Stream entries handed to the conversation here."""
+    acked: int
+    """Entries acked after their reply was out (done key set)."""
+    skipped_done: int
+    """Entries acked without processing: their reply had been delivered already."""
+    reclaimed: int
+    """Entries taken over from a dead or stalled consumer."""
+    open: int
+    """Entries being answered here now (not acked yet)."""
+    ack_backlog: int
+    """Finished entries whose ack waits for Redis."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +80,8 @@ class TransportStats(ActorStats):
     """Calls the shared flood budget (several instances, Redis) held back for a while."""
     flood_local: int = 0
     """Calls released by the local limits alone, at their safe share, while Redis was down."""
+    stream: StreamStats | None = field(default=None, metadata=GROUP)
+    """The shared update stream (None without CRYPTOBOT_REDIS_URL)."""
 
 
 @dataclass(slots=True)

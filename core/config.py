@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import secrets
 import typing
 from collections.abc import Callable
@@ -400,11 +401,17 @@ def spec_named(name: str, value: object) -> _Spec:
 
 
 def with_webhook_secret(config: BotConfig) -> BotConfig:
-    """``config``, with a fresh random webhook secret in webhook mode when none is set.
+    """``config``, with a webhook secret in webhook mode when none is set: a fresh random one,
+    or with ``redis_url`` (several instances behind one URL) one derived from the token.
 
     Why here, before logging starts: the secret must be known to the log redactor, and a
-    webhook without one accepts updates forged by anyone who can reach its URL.
+    webhook without one accepts updates forged by anyone who can reach its URL. Instances
+    sharing a token must share the secret too, or each setWebhook would lock the others out;
+    a one-way hash of the token is known to exactly those who may set the webhook anyway.
     """
     if config.telegram_mode != "webhook" or config.webhook_secret_token:
         return config
+    if config.redis_url and config.telegram_token:
+        derived = hashlib.sha256(b"cryptobot-webhook-secret:" + config.telegram_token.encode())
+        return dataclasses.replace(config, webhook_secret_token=derived.hexdigest())
     return dataclasses.replace(config, webhook_secret_token=secrets.token_urlsafe(32))

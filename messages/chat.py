@@ -26,6 +26,7 @@ __all__ = [
     "CommandDone",
     "LoadingCheck",
     "ReplyFailed",
+    "RequestClosed",
     "RunCommand",
 ]
 
@@ -155,6 +156,15 @@ class ReplyFailed:
     """Destination chat."""
     reason: str
     """Why (never contains the token)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestClosed:
+    """Conversation to transport: every reply of this request has been handed over (or none
+    is due), so once those are delivered its update may be acked (the shared update stream)."""
+
+    request_id: str
+    """The request closed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

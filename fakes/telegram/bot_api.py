@@ -65,6 +65,7 @@ class FakeBotApi(LoopbackService):
         self._state = BotApiState(token=token, flood=flood_control, clock=clock)
         self._faults = FaultBook(BOT_API_FAULTS.target_key)
         self._polls_held = 0
+        self._polls_peak = 0
 
     def _release_held(self, timeout_s: float) -> None:
         with self._changed:
@@ -175,6 +176,12 @@ class FakeBotApi(LoopbackService):
         with self._lock:
             return self._polls_held
 
+    def most_polling(self) -> int:
+        """The most getUpdates long polls ever held at once since the start or ``reset``
+        (1 when one client at a time polled: several instances sharing a token)."""
+        with self._lock:
+            return self._polls_peak
+
     def too_many_requests_count(self) -> int:
         """429 answers so far (flood limits and injected ones)."""
         with self._lock:
@@ -227,6 +234,7 @@ class FakeBotApi(LoopbackService):
         with self._changed:
             self._state.reset()
             self._faults.clear()
+            self._polls_peak = self._polls_held
             self._changed.notify_all()
 
     # -- request handling (server threads) -----------------------------------------------------
@@ -291,6 +299,7 @@ class FakeBotApi(LoopbackService):
                                     "active; use deleteWebhook to delete the webhook first")
             self._state.confirm(offset)
             self._polls_held += 1
+            self._polls_peak = max(self._polls_peak, self._polls_held)
             self._changed.notify_all()
             try:
                 while True:

@@ -18,7 +18,7 @@ from chat.parsing import read_text
 from core.config import BotConfig
 from core.logs import new_request_id
 from fakes.exchange.simulator import ExchangeSimulator
-from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply
+from messages.chat import ButtonPressed, ChatAction, ChatCommand, ChatReply, RequestClosed
 from supervision.actor import SupervisedActor
 from supervision.address import Directory
 from supervision.context import ChildContext
@@ -35,10 +35,13 @@ class Outbox:
 
     replies: list[ChatReply] = field(default_factory=list)
     actions: list[ChatAction] = field(default_factory=list)
+    told: list[object] = field(default_factory=list)
+    """Replies, actions and closed requests, in the order the transport got them."""
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def add(self, message: object) -> None:
         with self.changed:
+            self.told.append(message)
             if isinstance(message, ChatReply):
                 self.replies.append(message)
             elif isinstance(message, ChatAction):
@@ -59,7 +62,7 @@ class RecordingTransport(SupervisedActor):
 
     def handle(self, message: Any) -> Any:
         match message:
-            case ChatReply() | ChatAction():
+            case ChatReply() | ChatAction() | RequestClosed():
                 return self.outbox.add(message)
         return super().handle(message)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chat.callbacks import ShowAnalysis, encode
+from messages.chat import RequestClosed
 from tests.actors.chat_fixtures import ADMIN, USER, make_chat  # noqa: F401 (fixture)
 
 
@@ -94,3 +95,33 @@ def test_actors_and_health_name_the_instance_answering(make_chat):
     for command in ("/actors", "/health"):
         first = texts(chat.ask(command, user=ADMIN)).split("\n", 1)[0]
         assert first.startswith(f"🖥 <b>eu-1</b> ({me.host}, pid {me.pid}) · up since ")
+
+
+def _closed_after_replies(chat, request_id: str) -> bool:
+    with chat.outbox.changed:
+        chat.outbox.changed.wait_for(
+            lambda: any(isinstance(m, RequestClosed) and m.request_id == request_id
+                        for m in chat.outbox.told), 15.0)
+        told = [m for m in chat.outbox.told if getattr(m, "request_id", None) == request_id]
+    return bool(told) and isinstance(told[-1], RequestClosed) and len(
+        [m for m in told if isinstance(m, RequestClosed)]) == 1
+
+
+def test_with_redis_each_request_is_closed_once_after_its_last_reply(make_chat, redis_url):
+    """The shared update stream acks an update once its request is closed and its replies
+    are out; the close comes through the transport's mailbox after every reply of it."""
+    chat = make_chat(redis_url=redis_url, user_rate_limit_count=1,
+                     user_rate_limit_window_s=600)
+    answered = chat.send("/analysis sol")
+    assert _closed_after_replies(chat, answered)
+    warned = chat.send("/help")  # over the limit: a warning, then silence
+    silent = chat.send("/help")
+    assert _closed_after_replies(chat, warned)
+    assert _closed_after_replies(chat, silent)
+    assert not [r for r in chat.outbox.replies if r.request_id == silent]
+
+
+def test_without_redis_no_request_is_closed(make_chat):
+    chat = make_chat()
+    chat.ask("/help")
+    assert not [m for m in chat.outbox.told if isinstance(m, RequestClosed)]

@@ -20,7 +20,8 @@ from chat.outbound import DeliveryPolicy, OutboundLimits
 from messages.chat import ChatReply, ReplyFailed
 
 
-def make_outbox(limits: OutboundLimits | None = None) -> tuple[
+def make_outbox(limits: OutboundLimits | None = None,
+                settled: list[str] | None = None) -> tuple[
         Outbox, TransportCounters, list[str], list[ReplyFailed]]:
     stats, spawned, failed = TransportCounters(), [], []
 
@@ -31,7 +32,8 @@ def make_outbox(limits: OutboundLimits | None = None) -> tuple[
     outbox = Outbox(bot=cast(Bot, object()), policy=DeliveryPolicy(),
                     limits=limits if limits is not None else OutboundLimits(),
                     slot_capacity=16, stats=stats, on_failed=failed.append, redact=str,
-                    spawn=spawn, clock=lambda: 0.0, rng=random.Random(1))
+                    spawn=spawn, clock=lambda: 0.0, rng=random.Random(1),
+                    on_settled=None if settled is None else settled.append)
     return outbox, stats, spawned, failed
 
 
@@ -78,3 +80,20 @@ def test_a_full_chat_queue_drops_loading_messages_and_old_answers_but_never_a_co
         "loading", "answer0", "answer1", "answer2", "answer3"]
     assert (stats.queue_depth, stats.dropped, failed) == (4, 5, [])  # over the cap of 3
     assert outbox.abandon("stopping") == 4  # the four confirmations are still owed
+
+
+def test_every_accepted_reply_is_settled_once_whether_dropped_failed_or_with_nothing_to_send(
+) -> None:
+    """The shared update stream acks an update only once each of its replies has settled."""
+    settled: list[str] = []
+    outbox, _, _, failed = make_outbox(OutboundLimits(max_queued_per_chat=1), settled)
+
+    outbox.accept(ChatReply(request_id="toast", chat_id=7, callback_id="cb1", toast="ok"))
+    outbox.accept(ChatReply(request_id="loading", chat_id=7, text="Working", final=False))
+    outbox.accept(ChatReply(request_id="answer", chat_id=7, text="Done", keep=True))
+    assert settled == ["toast", "loading"]  # nothing to send; dropped from the full queue
+
+    assert outbox.abandon("stopping") == 1
+    assert settled == ["toast", "loading", "answer"]
+    assert [f.request_id for f in failed] == ["answer"]
+    assert outbox.abandon("again") == 0 and len(settled) == 3

@@ -336,6 +336,18 @@ def test_webhook_mode_always_gets_a_secret_token_that_is_never_shown() -> None:
     assert "secrets" not in str(refused.value)
 
 
+def test_instances_sharing_redis_derive_the_same_webhook_secret_from_the_token() -> None:
+    from core.config import with_webhook_secret
+
+    token = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
+    shared = BotConfig(telegram_mode="webhook", webhook_url="https://bot.example.org/hook",
+                       telegram_token=token, redis_url="redis://localhost:6379/0")
+    first, second = with_webhook_secret(shared), with_webhook_secret(shared)
+    assert first.webhook_secret_token == second.webhook_secret_token
+    assert first.webhook_secret_token and token not in first.webhook_secret_token
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", first.webhook_secret_token)
+
+
 # -- deprecated settings (accepted for one release) ---------------------------------------------
 
 def test_the_old_lazy_loading_name_still_works_from_toml_and_env_and_is_noted_once(

@@ -271,6 +271,25 @@ def test_a_long_poll_returns_as_soon_as_an_update_arrives(
     assert answers[0][0]["message"]["text"] == "wake up"
 
 
+def test_the_most_long_polls_held_at_once_is_remembered_until_a_reset(
+    fake: FakeBotApi
+) -> None:
+    """Several instances sharing a token must poll one at a time: the fake says if they did not."""
+    with httpx.Client(timeout=10.0) as first, httpx.Client(timeout=10.0) as second:
+        pollers = [threading.Thread(target=call, args=(client, fake, "getUpdates"),
+                                    kwargs={"timeout": 30}) for client in (first, second)]
+        for poller in pollers:
+            poller.start()
+        assert fake.wait_for(lambda: fake.polling() == 2, 5)
+        fake.push_message(1, 2, "wake up")
+        for poller in pollers:
+            poller.join(10)
+
+    assert fake.most_polling() == 2 and fake.polling() == 0
+    fake.reset()
+    assert fake.most_polling() == 0
+
+
 def test_stop_is_prompt_even_with_a_long_poll_held(http: httpx.Client) -> None:
     fake = FakeBotApi(token=TOKEN).start()
     answers: list[object] = []

@@ -1,0 +1,63 @@
+"""When an update from the stream may be acked: closed by the conversation, every reply out."""
+
+from __future__ import annotations
+
+from cluster.open_updates import OpenUpdates, StreamRef
+
+REF = StreamRef("1-0", 41)
+
+
+def test_an_update_is_finished_when_closed_after_its_replies_were_delivered() -> None:
+    book = OpenUpdates()
+    book.begin("u41", REF, now=0.0)
+    book.accepted("u41")
+    book.accepted("u41")
+
+    assert book.settled("u41") is None
+    assert book.settled("u41") is None
+    assert book.closed("u41") == REF
+    assert len(book) == 0
+
+
+def test_an_update_closed_before_its_replies_are_out_waits_for_the_last_one() -> None:
+    book = OpenUpdates()
+    book.begin("u41", REF, now=0.0)
+    book.accepted("u41")
+
+    assert book.closed("u41") is None
+    assert book.entry_ids() == ("1-0",)
+    assert book.settled("u41") == REF
+
+
+def test_an_update_that_needs_no_reply_is_finished_when_closed() -> None:
+    book = OpenUpdates()
+    book.begin("u41", REF, now=0.0)
+
+    assert book.closed("u41") == REF
+
+
+def test_replies_of_requests_not_from_the_stream_are_ignored() -> None:
+    book = OpenUpdates()
+    book.accepted("alert-7")
+
+    assert book.settled("alert-7") is None
+    assert book.closed("alert-7") is None
+    assert len(book) == 0
+
+
+def test_the_same_entry_is_tracked_once() -> None:
+    book = OpenUpdates()
+
+    assert book.begin("u41", REF, now=0.0) is True
+    assert book.begin("u41", REF, now=1.0) is False
+
+
+def test_an_update_never_closed_is_given_up_after_the_longest_wait() -> None:
+    book = OpenUpdates()
+    book.begin("u41", REF, now=0.0)
+    book.begin("u42", StreamRef("2-0", 42), now=50.0)
+
+    assert book.expired(now=100.0, max_age_s=120.0) == ()
+    assert book.expired(now=130.0, max_age_s=120.0) == (REF,)
+    assert book.entry_ids() == ("2-0",)
+    assert book.drop_all() == (StreamRef("2-0", 42),)
