@@ -102,7 +102,7 @@ def test_one_instance_answers_a_burst_once(tmp_path: Path) -> None:
 # -- two instances on PostgreSQL and Redis ---------------------------------------------------------
 
 @pytest.fixture
-def pair(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[Cluster]:
+def pair(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
     """Two instances, started together as `systemctl start cryptobot@a cryptobot@b` would."""
     with Cluster(tmp_path, database_url=postgres_url, redis_url=redis_url,
                  env=FAST_SWEEPS) as cluster:

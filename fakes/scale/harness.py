@@ -269,6 +269,21 @@ class Cluster:
                          if _pattern(one.answer).search(text))
                 for one in asks}
 
+    def first_answered_at(self, asks: Iterable[Ask]) -> dict[Ask, float]:
+        """When each answered ask got its first answer, on the fake Bot API's clock (by
+        default ``time.monotonic``, so comparable with a ``time.monotonic()`` taken here)."""
+        by_chat: dict[int, list[tuple[float, str]]] = {}
+        for record in self.telegram.sent():
+            if record.chat_id is not None and record.method in _TEXT_METHODS:
+                by_chat.setdefault(record.chat_id, []).append((record.at, record.text or ""))
+        times: dict[Ask, float] = {}
+        for one in asks:
+            at = next((at for at, text in by_chat.get(one.chat_id, ())
+                       if _pattern(one.answer).search(text)), None)
+            if at is not None:
+                times[one] = at
+        return times
+
     def wait_answered(self, asks: Iterable[Ask], timeout_s: float) -> dict[Ask, int]:
         """Until every ask has at least one answer; returns the counts (TimeoutError if not)."""
         asks = list(asks)
