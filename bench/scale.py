@@ -36,7 +36,9 @@ if __package__ in (None, ""):
 from bench.report import Row, print_table
 from fakes.engines import PostgresEngine, RedisEngine, start_postgres, start_redis
 from fakes.exchange.catalog import DEFAULT_SYMBOLS
-from fakes.scale.harness import Ask, Cluster
+from fakes.scale import asks as ask
+from fakes.scale.asks import Ask
+from fakes.scale.harness import Cluster
 
 __all__ = ["ModeFigures", "run", "scale_rows"]
 
@@ -82,7 +84,7 @@ def _reply_times(cluster: Cluster, asks: list[Ask]) -> list[float]:
 
 
 def _price_phase(cluster: Cluster, first_chat: int) -> int:
-    asks = [cluster.ask_price(first_chat + n, PRICE_SYMBOL) for n in range(PRICE_USERS)]
+    asks = [ask.price(first_chat + n, PRICE_SYMBOL) for n in range(PRICE_USERS)]
     cluster.exchange.reset_counters()
     cluster.send(asks)
     cluster.wait_answered(asks, PHASE_TIMEOUT_S)
@@ -92,7 +94,7 @@ def _price_phase(cluster: Cluster, first_chat: int) -> int:
 
 
 def _analysis_phase(cluster: Cluster, first_chat: int) -> tuple[float, float]:
-    asks = [cluster.ask_analysis(first_chat + n, base) for n, base in enumerate(ANALYSIS_SYMBOLS)]
+    asks = [ask.analysis(first_chat + n, base) for n, base in enumerate(ANALYSIS_SYMBOLS)]
     started = time.monotonic()  # the fake's records use the same monotonic clock
     cluster.send(asks)
     cluster.wait_answered(asks, PHASE_TIMEOUT_S)
@@ -105,7 +107,7 @@ def _burst_phase(cluster: Cluster, first_chat: int) -> tuple[int, int, int, int,
     asks: list[Ask] = []
     for n in range(BURST_CHATS):
         chat = first_chat + n
-        asks += [cluster.ask_price(chat), cluster.ask_help(chat), cluster.ask_price(chat, "ETH")]
+        asks += [ask.price(chat), ask.help_card(chat), ask.price(chat, "ETH")]
     refused_before = cluster.too_many_requests()
     started = time.monotonic()
     cluster.send(asks)

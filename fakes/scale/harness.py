@@ -8,10 +8,9 @@ deadlines (``/healthz`` answering, a long poll held, replies counted), never on 
 ``stop()`` ends every process group it started, also after a failed test (use it as a context
 manager), so no bot outlives its test.
 
-A command and how its answer is recognised travel together (``Ask``): ``answers`` counts, per
-ask, the messages in its chat that match its pattern, so "each answered exactly once" is a
-count of 1 for every ask. Patterns must tell a chat's asks apart (e.g. ``^BTCUSDT `` for
-``/price btc``, ``added to your watchlist`` for ``/watch``).
+A command and how its answer is recognised travel together (``fakes.scale.asks.Ask``):
+``answers`` counts, per ask, the messages in its chat that match its pattern, so "each
+answered exactly once" is a count of 1 for every ask.
 
 Shared-state readers (``lease_holder``, ``pending_updates``) read the Redis keys of the
 contract in docs/scaling.md directly (``cryptobot:<bot id>:poll:lease``, the ``updates``
@@ -20,10 +19,8 @@ stream's group ``bot``); they need ``redis_url``.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -39,11 +36,13 @@ from types import TracebackType
 from typing import Any, Self
 
 from fakes.exchange.simulator import ExchangeSimulator
+from fakes.scale import asks
+from fakes.scale.asks import Ask
 from fakes.scale.pinned import PinnedSeries, pinned_spec
 from fakes.telegram.bot_api import FakeBotApi
 from fakes.telegram.rules import FloodRules
 
-__all__ = ["TOKEN", "Ask", "Cluster", "Instance", "free_port"]
+__all__ = ["TOKEN", "Cluster", "Instance", "free_port", "wait_until"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi"
@@ -71,18 +70,6 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> No
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{what}: not within {timeout_s:.1f} s")
         pace.wait(POLL_S)
-
-
-@dataclass(frozen=True, slots=True)
-class Ask:
-    """One command from a user, and the pattern that recognises its answer in that chat."""
-
-    chat_id: int
-    """Private chat, also the user id."""
-    text: str
-    """What the user types, e.g. ``/price btc``."""
-    answer: str
-    """A regular expression (re.search, MULTILINE) matching the answer's text only."""
 
 
 @dataclass
@@ -221,7 +208,10 @@ class Cluster:
             raise TimeoutError(f"no instance polled getUpdates within {timeout_s} s\n{tails}")
 
     def kill(self, instance: Instance, sig: int = signal.SIGKILL) -> float:
-        """Send ``sig`` to the instance's process group; returns the monotonic time sent."""
+        """Send ``sig`` to the instance's process group and reap it; returns the monotonic
+        time it was sent."""
+        if not instance.alive():
+            raise RuntimeError(f"{instance.name} already exited ({instance.process.returncode})")
         instance.killed_at = time.monotonic()
         _signal_group(instance.process, sig)
         instance.process.wait(timeout=STOP_TIMEOUT_S)
@@ -236,110 +226,62 @@ class Cluster:
         for instance in self.instances:
             try:
                 instance.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # not reaped yet, so its pid is still its own
                 _signal_group(instance.process, signal.SIGKILL)
                 instance.process.wait(timeout=STOP_TIMEOUT_S)
-            _signal_group(instance.process, signal.SIGKILL)  # any child left in its group
         for service in (getattr(self, "telegram", None), getattr(self, "exchange", None)):
             if service is not None:
                 service.stop()
 
     # -- users ---------------------------------------------------------------------------------
 
-    def send(self, asks: Iterable[Ask]) -> None:
+    def send(self, wanted: Iterable[Ask]) -> None:
         """Each ask arrives at the fake Bot API as a user's message, in order."""
-        for one in asks:
+        for one in wanted:
             self.telegram.push_message(one.chat_id, one.chat_id, one.text)
 
     def texts(self, chat_id: int) -> list[str]:
         """What the bot sent to ``chat_id`` (messages, captions, edits), in order."""
-        return self._texts_by_chat().get(chat_id, [])
+        return [record.text or "" for record in self.telegram.sent(chat_id=chat_id)
+                if record.method in asks.TEXT_METHODS]
 
-    def _texts_by_chat(self) -> dict[int, list[str]]:
-        by_chat: dict[int, list[str]] = {}
-        for record in self.telegram.sent():  # one copy under the fake's lock, then ours
-            if record.chat_id is not None and record.method in _TEXT_METHODS:
-                by_chat.setdefault(record.chat_id, []).append(record.text or "")
-        return by_chat
-
-    def answers(self, asks: Iterable[Ask]) -> dict[Ask, int]:
+    def answers(self, wanted: Iterable[Ask]) -> dict[Ask, int]:
         """How many messages answered each ask (1 each is 'answered exactly once')."""
-        texts = self._texts_by_chat()
-        return {one: sum(1 for text in texts.get(one.chat_id, ())
-                         if _pattern(one.answer).search(text))
-                for one in asks}
+        return asks.answer_counts(self.telegram.sent(), wanted)
 
-    def first_answered_at(self, asks: Iterable[Ask]) -> dict[Ask, float]:
+    def first_answered_at(self, wanted: Iterable[Ask]) -> dict[Ask, float]:
         """When each answered ask got its first answer, on the fake Bot API's clock (by
         default ``time.monotonic``, so comparable with a ``time.monotonic()`` taken here)."""
-        by_chat: dict[int, list[tuple[float, str]]] = {}
-        for record in self.telegram.sent():
-            if record.chat_id is not None and record.method in _TEXT_METHODS:
-                by_chat.setdefault(record.chat_id, []).append((record.at, record.text or ""))
-        times: dict[Ask, float] = {}
-        for one in asks:
-            at = next((at for at, text in by_chat.get(one.chat_id, ())
-                       if _pattern(one.answer).search(text)), None)
-            if at is not None:
-                times[one] = at
-        return times
+        return asks.first_answers(self.telegram.sent(), wanted)
 
-    def wait_answered(self, asks: Iterable[Ask], timeout_s: float) -> dict[Ask, int]:
+    def wait_answered(self, wanted: Iterable[Ask], timeout_s: float) -> dict[Ask, int]:
         """Until every ask has at least one answer; returns the counts (TimeoutError if not)."""
-        asks = list(asks)
+        wanted = list(wanted)
         counts: dict[Ask, int] = {}
 
         def all_answered() -> bool:
             nonlocal counts
-            counts = self.answers(asks)
-            return all(counts[one] >= 1 for one in asks)
+            counts = self.answers(wanted)
+            return all(counts[one] >= 1 for one in wanted)
 
         try:
             wait_until(all_answered, timeout_s, "every ask answered")
         except TimeoutError:
-            missing = [one for one in asks if counts.get(one, 0) == 0]
-            raise TimeoutError(f"{len(missing)} of {len(asks)} asks unanswered after "
+            missing = [one for one in wanted if counts.get(one, 0) == 0]
+            raise TimeoutError(f"{len(missing)} of {len(wanted)} asks unanswered after "
                                f"{timeout_s} s, e.g. {missing[:3]}") from None
         return counts
 
     def barrier(self, chat_id: int, timeout_s: float = 30.0) -> None:
         """Send /help from ``chat_id`` and wait for its answer: what was sent before it has
         been taken up (updates are fetched in order)."""
-        ask = self.ask_help(chat_id)
+        ask = asks.help_card(chat_id)
         self.send([ask])
         self.wait_answered([ask], timeout_s)
 
     def too_many_requests(self) -> int:
         """429s the fake Bot API has answered so far."""
         return self.telegram.too_many_requests_count()
-
-    # -- the asks these tests use (the bot's HTML as the fake Bot API records it) -------------
-
-    @staticmethod
-    def ask_price(chat_id: int, base: str = "BTC") -> Ask:
-        return Ask(chat_id, f"/price {base.lower()}", rf"^<b>{base}USDT</b> [0-9]")
-
-    @staticmethod
-    def ask_help(chat_id: int) -> Ask:
-        return Ask(chat_id, "/help", r"^<b>Commands</b>")
-
-    @staticmethod
-    def ask_watch(chat_id: int, base: str) -> Ask:
-        return Ask(chat_id, f"/watch {base.lower()}", rf"<b>{base}USDT</b> added to your watchlist")
-
-    @staticmethod
-    def ask_analysis(chat_id: int, base: str) -> Ask:
-        return Ask(chat_id, f"/analysis {base.lower()}", rf"^<b>{base}USDT</b> · ")
-
-    @staticmethod
-    def ask_alert_above(chat_id: int, price: float, base: str = PINNED_BASE) -> Ask:
-        return Ask(chat_id, f"/alert {base.lower()} above {price}",
-                   rf"Alert #[0-9]+ saved: <b>{base}USDT</b> above")
-
-    @staticmethod
-    def alert_notice(chat_id: int, base: str = PINNED_BASE) -> Ask:
-        """Not a command: the pattern of the notice an ``ask_alert_above`` fires."""
-        return Ask(chat_id, "", rf"^🔔 <b>{base}USDT</b> is above")
 
     # -- shared state (Redis) ------------------------------------------------------------------
 
@@ -403,16 +345,9 @@ class Cluster:
         wait_until(drained, timeout_s, "no pending updates")
 
 
-_TEXT_METHODS = frozenset({"sendMessage", "sendPhoto", "editMessageText"})
-
-
-@functools.lru_cache(maxsize=1024)
-def _pattern(source: str) -> re.Pattern[str]:
-    return re.compile(source, re.MULTILINE)
-
-
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    """``sig`` to the process group the process leads (its children too); gone is fine."""
+    """``sig`` to the process group the process leads (its children too). Only called while
+    the process is not reaped, so the group id cannot have been reused by someone else."""
     try:
         os.killpg(process.pid, sig)
     except ProcessLookupError:
