@@ -153,6 +153,8 @@ def test_killing_the_lease_holder_mid_burst_loses_no_command_and_no_write(
     print(f"lease moved from {holder.name} to {survivor.name} {moved_after:.2f} s after kill -9")
     assert moved_after <= LEASE_MOVE_BOUND_S, f"the lease moved after {moved_after:.1f} s"
     assert not_once(pair.answers(asks)) == {}
+    # Nothing refused, so no duplicate can still be waiting out a retry_after.
+    assert pair.too_many_requests() == 0
     acknowledged = acknowledged_watches(pair, asks)
     assert len(acknowledged) == SECOND_BURST_CHATS
     with psycopg.connect(postgres_url, connect_timeout=10) as db:
