@@ -12,6 +12,11 @@ simulator, and measures, in this order (so no phase warms another's data):
 3. a burst of 300 commands from 100 chats: every command answered, none twice, 0 x 429 at the fake
    Bot API (the shared flood budgets), throughput against Telegram's 30/s.
 
+The exchange simulator runs in this process and is primed first (``fakes/scale/primed.py``: a
+throwaway instance asks for the 50 analyses, the simulator keeps each answer), so the measured
+runs spend their CPU in the bots, not in generating candles; every measured run starts new
+bot processes on a new database and an empty Redis, so the bots' caches are cold.
+
 The same-run baseline of every two-instance figure is the one-instance run. Until the issue-16
 pieces are merged the instances ignore the URLs (each polls on its own: answers come twice and
 nothing is shared), so ``--instances 1`` runs the one-instance mode alone to check the plumbing.
@@ -39,6 +44,7 @@ from fakes.exchange.catalog import DEFAULT_SYMBOLS
 from fakes.scale import asks as ask
 from fakes.scale.asks import Ask
 from fakes.scale.harness import Cluster
+from fakes.scale.primed import PrimedSimulator
 
 __all__ = ["ModeFigures", "run", "scale_rows"]
 
@@ -121,14 +127,25 @@ def _burst_phase(cluster: Cluster, first_chat: int) -> tuple[int, int, int, int,
             len(asks) / elapsed)
 
 
-def measure_mode(instances: int, scratch: Path, postgres: PostgresEngine,
-                 redis: RedisEngine) -> ModeFigures:
+def prime(exchange: PrimedSimulator, scratch: Path) -> None:
+    """One throwaway embedded instance asks what the measured runs will ask."""
+    with Cluster(scratch / "prime", env=BENCH_ENV, given_exchange=exchange) as cluster:
+        cluster.start_instances("bench-prime")
+        cluster.wait_polling()
+        wanted = [ask.analysis(50_000 + n, base) for n, base in enumerate(ANALYSIS_SYMBOLS)]
+        wanted += [ask.price(49_998), ask.price(49_999, "ETH")]
+        cluster.send(wanted)
+        cluster.wait_answered(wanted, PHASE_TIMEOUT_S)
+
+
+def measure_mode(instances: int, scratch: Path, postgres: PostgresEngine, redis: RedisEngine,
+                 exchange: PrimedSimulator) -> ModeFigures:
     """Start ``instances`` bots on a fresh database and an empty Redis, run the three phases."""
     database_url = postgres.new_database("bench_scale")
     redis.flush()
     try:
         with Cluster(scratch / f"mode{instances}", database_url=database_url,
-                     redis_url=redis.url, env=BENCH_ENV) as cluster:
+                     redis_url=redis.url, env=BENCH_ENV, given_exchange=exchange) as cluster:
             cluster.start_instances(*(f"bench-{n + 1}" for n in range(instances)))
             cluster.wait_polling()
             ticker_calls = _price_phase(cluster, first_chat=100_000)
@@ -181,14 +198,17 @@ def run(instances: float = 2) -> list[Row]:
     (``python -m bench`` passes its section arguments as floats)."""
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as scratch_dir:
         scratch = Path(scratch_dir)
+        exchange = PrimedSimulator().start()
         postgres = start_postgres(scratch / "postgres")
         redis = start_redis(scratch / "redis")
         try:
-            one = measure_mode(1, scratch, postgres, redis)
-            two = measure_mode(2, scratch, postgres, redis) if instances >= 2 else None
+            prime(exchange, scratch)
+            one = measure_mode(1, scratch, postgres, redis, exchange)
+            two = measure_mode(2, scratch, postgres, redis, exchange) if instances >= 2 else None
         finally:
             redis.stop()
             postgres.stop()
+            exchange.stop()
     return scale_rows(one, two)
 
 

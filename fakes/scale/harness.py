@@ -127,6 +127,9 @@ class Cluster:
     env: Mapping[str, str] = field(default_factory=dict)
     flood: FloodRules = field(default_factory=FloodRules)
     token: str = TOKEN
+    given_exchange: ExchangeSimulator | None = None
+    """A started simulator to use and leave running (e.g. one primed for a benchmark); None:
+    the cluster starts its own and stops it."""
     exchange: ExchangeSimulator = field(init=False)
     telegram: FakeBotApi = field(init=False)
     pinned: PinnedSeries = field(init=False)
@@ -136,7 +139,7 @@ class Cluster:
 
     def start(self) -> Self:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.exchange = ExchangeSimulator().start()
+        self.exchange = self.given_exchange or ExchangeSimulator().start()
         self.pinned = PinnedSeries(pinned_spec(PINNED_BASE, PINNED_PRICE))
         self.exchange.market.add(self.pinned)  # before any bot reads exchangeInfo
         self.telegram = FakeBotApi(token=self.token, flood=self.flood).start()
@@ -229,7 +232,8 @@ class Cluster:
             except subprocess.TimeoutExpired:  # not reaped yet, so its pid is still its own
                 _signal_group(instance.process, signal.SIGKILL)
                 instance.process.wait(timeout=STOP_TIMEOUT_S)
-        for service in (getattr(self, "telegram", None), getattr(self, "exchange", None)):
+        own_exchange = None if self.given_exchange else getattr(self, "exchange", None)
+        for service in (getattr(self, "telegram", None), own_exchange):
             if service is not None:
                 service.stop()
 
