@@ -3,8 +3,11 @@
 Two instances against the fake Bot API answer a 300-command burst from 100 chats exactly once
 without a 429; a `kill -9` of the polling lease holder in the middle of a second burst loses no
 command and no acknowledged write, and the lease moves within 5 s; an alert crossing with both
-instances sweeping is notified once. The harness (fakes/scale/harness.py) is first shown on its
-own: one instance on the embedded default (SQLite, no Redis) answers a burst once.
+instances sweeping is notified once. Then the engines fail under them: Redis stopped mid-run
+(nothing crashes, health says so, every command is answered once when it is back) and
+PostgreSQL stopped mid-run (reads answered, writes refused, none acknowledged). The harness
+(fakes/scale/harness.py) is first shown on its own: one instance on the embedded default
+(SQLite, no Redis) answers a burst once.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from fakes.engines import start_postgres
 from fakes.exchange.catalog import DEFAULT_SYMBOLS
 from fakes.scale import asks as ask
 from fakes.scale.asks import Ask
-from fakes.scale.harness import PINNED_BASE, Cluster, Instance
+from fakes.scale.harness import PINNED_BASE, Cluster, Instance, wait_until
+from fakes.scale.redis_server import RedisServer
 
 pytestmark = pytest.mark.slow
 
@@ -186,3 +191,77 @@ def test_an_alert_crossing_with_both_instances_sweeping_notifies_once(pair: Clus
     assert pair.too_many_requests() == 0
     assert fired_alerts_logged(pair.instances) == 2  # each crossing fired by one instance
     assert all(instance.alive() for instance in pair.instances)
+
+
+# -- the engines fail under two running instances -------------------------------------------------
+
+def health_reasons(instance: Instance) -> str:
+    answer = instance.healthz() or {}
+    return f"{answer.get('status')}: {'; '.join(answer.get('reasons') or [])}"
+
+
+def test_redis_stopped_mid_run_degrades_and_every_command_is_answered_once_when_it_is_back(
+        postgres_url: str, tmp_path: Path) -> None:
+    with RedisServer(tmp_path / "redis") as redis, \
+            Cluster(tmp_path / "bots", database_url=postgres_url, redis_url=redis.url) as pair:
+        pair.start_instances("a", "b")
+        pair.wait_polling()
+        before = burst(first_chat=40_000, chats=10)
+        pair.send(before)
+        pair.wait_answered(before, ANSWER_TIMEOUT_S)
+
+        redis.stop()
+        for instance in pair.instances:
+            wait_until(lambda: "redis" in health_reasons(instance).lower(), 15.0,
+                       f"{instance.name} says Redis is down")
+        during = burst(first_chat=41_000, chats=10)
+        pair.send(during)
+        try:  # for the record (docs/scaling.md): are commands answered while Redis is down?
+            wait_until(lambda: any(pair.answers(during).values()), 5.0, "an answer")
+        except TimeoutError:
+            pass
+        answered_while_down = pair.answers(during)
+        redis.start()
+        pair.wait_answered(during, ANSWER_TIMEOUT_S)
+        settle(pair, barrier_chat=41_999)
+
+        assert all(instance.alive() for instance in pair.instances)
+        print(f"answered while Redis was down (5 s): "
+              f"{sum(1 for n in answered_while_down.values() if n)} of {len(during)}")
+        assert not_once(pair.answers(before + during)) == {}
+        assert pair.too_many_requests() == 0
+
+
+def test_postgresql_stopped_mid_run_answers_reads_and_refuses_writes_without_acknowledging(
+        redis_url: str, tmp_path: Path) -> None:
+    postgres = start_postgres(tmp_path / "postgres")  # its own server: this test stops it
+    stopped = False
+    try:
+        database_url = postgres.new_database()
+        with Cluster(tmp_path / "bots", database_url=database_url,
+                     redis_url=redis_url) as pair:
+            pair.start_instances("a", "b")
+            pair.wait_polling()
+            before = burst(first_chat=50_000, chats=5)
+            pair.send(before)
+            pair.wait_answered(before, ANSWER_TIMEOUT_S)
+
+            postgres.stop()
+            stopped = True
+            prices = [ask.price(51_000 + n) for n in range(10)]
+            writes = [Ask(51_000 + n, f"/watch {base.lower()}", "(?:added to your watchlist|"
+                          "not saved)") for n, base in enumerate(WATCHABLE[:10])]
+            pair.send(prices + writes)
+            pair.wait_answered(prices + writes, ANSWER_TIMEOUT_S)
+            pair.barrier(51_999)
+
+            assert all(instance.alive() for instance in pair.instances)
+            assert not_once(pair.answers(prices + writes)) == {}
+            acknowledged = acknowledged_watches(pair, [ask.watch(one.chat_id, base)
+                                                       for one, base in zip(writes, WATCHABLE)])
+            assert acknowledged == set(), "a write was acknowledged without a database"
+            print("health while PostgreSQL is down:",
+                  [health_reasons(instance) for instance in pair.instances])
+    finally:
+        if not stopped:
+            postgres.stop()
