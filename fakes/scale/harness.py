@@ -138,11 +138,16 @@ class Cluster:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> Self:
+        """Start the fakes (not the bots: ``start_instances``); stops what started on failure."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.exchange = self.given_exchange or ExchangeSimulator().start()
-        self.pinned = PinnedSeries(pinned_spec(PINNED_BASE, PINNED_PRICE))
-        self.exchange.market.add(self.pinned)  # before any bot reads exchangeInfo
-        self.telegram = FakeBotApi(token=self.token, flood=self.flood).start()
+        try:
+            self.exchange = self.given_exchange or ExchangeSimulator().start()
+            self.pinned = PinnedSeries(pinned_spec(PINNED_BASE, PINNED_PRICE))
+            self.exchange.market.add(self.pinned)  # before any bot reads exchangeInfo
+            self.telegram = FakeBotApi(token=self.token, flood=self.flood).start()
+        except Exception:
+            self.stop()
+            raise
         return self
 
     def __enter__(self) -> Self:
