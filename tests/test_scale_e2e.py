@@ -140,6 +140,7 @@ def test_two_instances_answer_300_commands_from_100_chats_exactly_once_without_a
 
 def test_killing_the_lease_holder_mid_burst_loses_no_command_and_no_write(
         pair: Cluster, postgres_url: str) -> None:
+    # The "second burst", on a pair of its own: the first burst is the test above.
     names = {instance.name for instance in pair.instances}
     holder_name = pair.wait_lease_holder(lambda holder: holder in names, 10.0)
     holder = next(i for i in pair.instances if i.name == holder_name)
