@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import __main__ as runner
-from bench.scale import ModeFigures, scale_rows
+from bench.scale import ModeFigures, combine, scale_rows
 
 ONE = ModeFigures(instances=1, ticker_calls=1, analysis_per_s=15.0, analysis_p95_ms=3000.0,
                   burst_answered=300, burst_total=300, burst_twice=0, burst_429s=0,
@@ -54,3 +54,15 @@ def test_the_one_instance_run_alone_reports_without_a_baseline() -> None:
     assert all("1 instance" in row.metric for row in rows if "instance" in row.metric)
     assert all(row.passed for row in rows)
     assert [row.baseline for row in rows[:3]] == [None, None, None]
+
+
+def test_rounds_combine_into_mean_rates_and_the_worst_counts() -> None:
+    worse = ModeFigures(instances=2, ticker_calls=2, analysis_per_s=18.0, analysis_p95_ms=2500.0,
+                        burst_answered=299, burst_total=300, burst_twice=1, burst_429s=3,
+                        burst_per_s=29.0)
+
+    both = combine([SHARED, worse])
+
+    assert (both.analysis_per_s, both.analysis_p95_ms) == (20.0, 2300.0)
+    assert (both.ticker_calls, both.burst_answered, both.burst_twice, both.burst_429s) == (
+        2, 299, 1, 3)
