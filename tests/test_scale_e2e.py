@@ -2,8 +2,9 @@
 
 Two instances against the fake Bot API answer a 300-command burst from 100 chats exactly once
 without a 429; a `kill -9` of the polling lease holder in the middle of a second burst loses no
-command and no acknowledged write, and the lease moves within 5 s; an alert crossing with both
-instances sweeping is notified once. Then the engines fail under them: Redis stopped mid-run
+command and no acknowledged write, and the lease moves within 5 s; a paused lease holder (SIGSTOP)
+loses the lease and, woken, answers nothing twice; an alert crossing with both instances sweeping
+is notified once. Then the engines fail under them: Redis stopped mid-run
 (nothing crashes, health says so, every command is answered once when it is back) and
 PostgreSQL stopped mid-run (reads answered, writes refused, none acknowledged). The harness
 (fakes/scale/harness.py) is first shown on its own: one instance on the embedded default
@@ -170,6 +171,36 @@ def test_killing_the_lease_holder_mid_burst_loses_no_command_and_no_write(
     with psycopg.connect(postgres_url, connect_timeout=10) as db:
         stored = set(db.execute("SELECT user_id, symbol FROM watchlist").fetchall())
     assert acknowledged - stored == set()
+
+
+def test_a_paused_lease_holder_loses_the_lease_and_answers_nothing_twice_when_it_wakes(
+        pair: Cluster) -> None:
+    names = {instance.name for instance in pair.instances}
+    holder_name = pair.wait_lease_holder(lambda holder: holder in names, 10.0)
+    holder = next(i for i in pair.instances if i.name == holder_name)
+    survivor = next(i for i in pair.instances if i is not holder)
+    asks = burst(first_chat=35_000, chats=30)
+    pair.send(asks)
+    wait_until(lambda: sum(1 for n in pair.answers(asks).values() if n) >= len(asks) // 3,
+               ANSWER_TIMEOUT_S, "a third of the burst answered")
+
+    pair.pause(holder)  # SIGSTOP: a long GC, a frozen VM
+    paused_at = time.monotonic()
+    pair.wait_lease_holder(lambda name: name == survivor.name, 30.0, "lease moved")
+    moved_after = time.monotonic() - paused_at
+    later = burst(first_chat=36_000, chats=10)
+    pair.send(later)
+    pair.wait_answered(later, ANSWER_TIMEOUT_S)  # the survivor polls and answers
+    pair.resume(holder)  # it wakes believing it still holds the lease
+    pair.wait_answered(asks, ANSWER_TIMEOUT_S)
+    settle(pair, barrier_chat=36_999)
+
+    print(f"lease moved {moved_after:.2f} s after the holder was paused")
+    assert moved_after <= LEASE_MOVE_BOUND_S
+    assert not_once(pair.answers(asks + later)) == {}
+    assert pair.too_many_requests() == 0
+    assert pair.lease_holder() == survivor.name and pair.telegram.polling() <= 1
+    assert all(instance.alive() for instance in pair.instances)
 
 
 def test_an_alert_crossing_with_both_instances_sweeping_notifies_once(pair: Cluster) -> None:

@@ -83,6 +83,8 @@ class Instance:
     log_path: Path
     killed_at: float | None = None
     """Monotonic time of a SIGKILL sent by ``Cluster.kill``."""
+    paused: bool = False
+    """Stopped by ``Cluster.pause`` (SIGSTOP) and not resumed yet."""
 
     @property
     def pid(self) -> int:
@@ -225,10 +227,25 @@ class Cluster:
         instance.process.wait(timeout=STOP_TIMEOUT_S)
         return instance.killed_at
 
+    def pause(self, instance: Instance) -> None:
+        """SIGSTOP its process group: alive but silent, as in a long GC or a frozen VM."""
+        if not instance.alive():
+            raise RuntimeError(f"{instance.name} already exited ({instance.process.returncode})")
+        _signal_group(instance.process, signal.SIGSTOP)
+        instance.paused = True
+
+    def resume(self, instance: Instance) -> None:
+        """SIGCONT after ``pause``."""
+        if instance.alive():
+            _signal_group(instance.process, signal.SIGCONT)
+        instance.paused = False
+
     def stop(self) -> None:
         """SIGTERM every live instance, SIGKILL what has not exited in time, stop the fakes."""
         for instance in self.instances:
             if instance.alive():
+                if instance.paused:  # a stopped process would not act on SIGTERM
+                    self.resume(instance)
                 _signal_group(instance.process, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
         for instance in self.instances:
