@@ -150,7 +150,8 @@ def compose() -> dict[str, Any]:
     return document
 
 
-def test_compose_runs_postgres_redis_and_two_instances_of_one_image(compose: dict[str, Any]) -> None:
+def test_compose_runs_postgres_redis_and_two_instances_of_one_image(
+        compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) == {"postgres", "redis", *BOTS}
     assert {services[bot]["image"] for bot in BOTS} == {"cryptobot:local"}
@@ -170,7 +171,8 @@ def test_each_instance_has_the_shared_urls_and_its_own_name(compose: dict[str, A
     assert [env["CRYPTOBOT_INSTANCE_NAME"] for env in envs] == list(BOTS)
 
 
-def test_each_instance_waits_for_healthy_engines_and_is_probed_on_healthz(compose: dict[str, Any]) -> None:
+def test_each_instance_waits_for_healthy_engines_and_is_probed_on_healthz(
+        compose: dict[str, Any]) -> None:
     for bot in BOTS:
         service = compose["services"][bot]
         assert service["depends_on"] == {"postgres": {"condition": "service_healthy"},
