@@ -6,7 +6,8 @@ command and no acknowledged write, and the lease moves within 5 s; a paused leas
 loses the lease and, woken, answers nothing twice; an alert crossing with both instances sweeping
 is notified once. Then the engines fail under them: Redis stopped mid-run
 (nothing crashes, health says so, every command is answered once when it is back) and
-PostgreSQL stopped mid-run (reads answered, writes refused, none acknowledged). The harness
+PostgreSQL stopped mid-run (reads answered, writes refused, none acknowledged), and a partition
+(one instance cut off from Redis gives up the lease; nothing answered twice). The harness
 (fakes/scale/harness.py) is first shown on its own: one instance on the embedded default
 (SQLite, no Redis) answers a burst once.
 
@@ -30,6 +31,7 @@ from fakes.exchange.catalog import DEFAULT_SYMBOLS
 from fakes.scale import asks as ask
 from fakes.scale.asks import Ask
 from fakes.scale.harness import PINNED_BASE, Cluster, Instance, wait_until
+from fakes.scale.partition import SocketRelay
 from fakes.scale.redis_server import RedisServer
 
 pytestmark = pytest.mark.slow
@@ -304,3 +306,37 @@ def test_postgresql_stopped_mid_run_answers_reads_and_refuses_writes_without_ack
     finally:
         if not stopped:
             postgres.stop()
+
+
+def test_an_instance_cut_off_from_redis_gives_up_the_lease_and_nothing_is_answered_twice(
+        postgres_url: str, redis_url: str, tmp_path: Path) -> None:
+    # A partition: Redis is up and "a" reaches it; "b" reaches it only through a relay we cut.
+    redis_socket = Path(redis_url.removeprefix("unix://"))
+    with SocketRelay(redis_socket, tmp_path / "relay.sock") as relay, \
+            Cluster(tmp_path / "bots", database_url=postgres_url, redis_url=redis_url) as pair:
+        cut_off = pair.launch("b", env={"CRYPTOBOT_REDIS_URL": relay.url})
+        pair.wait_ready(cut_off)
+        pair.wait_lease_holder(lambda holder: holder == "b", 10.0, "b holds the lease")
+        pair.start_instances("a")
+        asks = burst(first_chat=45_000, chats=30)
+        pair.send(asks)
+        wait_until(lambda: sum(1 for n in pair.answers(asks).values() if n) >= len(asks) // 3,
+                   ANSWER_TIMEOUT_S, "a third of the burst answered")
+
+        relay.cut()
+        cut_at = time.monotonic()
+        pair.wait_lease_holder(lambda holder: holder == "a", 30.0, "lease moved to a")
+        moved_after = time.monotonic() - cut_at
+        wait_until(lambda: "redis" in health_reasons(cut_off).lower(), 15.0,
+                   "b says Redis is down")
+        later = burst(first_chat=46_000, chats=10)
+        pair.send(later)
+        pair.wait_answered(asks + later, ANSWER_TIMEOUT_S)
+        relay.heal()
+        settle(pair, barrier_chat=46_999)
+
+        print(f"partition: lease moved {moved_after:.2f} s after the cut; "
+              f"{pair.too_many_requests()} x 429")
+        assert moved_after <= LEASE_MOVE_BOUND_S
+        assert not_once(pair.answers(asks + later)) == {}
+        assert all(instance.alive() for instance in pair.instances)

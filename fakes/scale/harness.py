@@ -176,15 +176,16 @@ class Cluster:
         env.update(self.env)
         return env
 
-    def launch(self, name: str) -> Instance:
-        """Start ``bot.py run`` as ``name`` in its own process group; does not wait."""
+    def launch(self, name: str, env: Mapping[str, str] | None = None) -> Instance:
+        """Start ``bot.py run`` as ``name`` in its own process group; does not wait. ``env``
+        overrides settings for this instance alone (e.g. its own path to Redis)."""
         port = free_port()
         log_path = self.workdir / f"{name}.log"
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "bot.py", "run"], cwd=REPO_ROOT,
-                env=self.instance_env(name, port), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True)
+                env={**self.instance_env(name, port), **(env or {})}, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         instance = Instance(name, process, port, log_path)
         self.instances.append(instance)
         return instance
