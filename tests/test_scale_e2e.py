@@ -12,7 +12,7 @@ PostgreSQL stopped mid-run (reads answered, writes refused, none acknowledged), 
 (SQLite, no Redis) answers a burst once.
 
 Run with ``-s`` to see the measured figures (lease move, answers while Redis was down). About
-70 s in all; each test stays under 20 s on two cores.
+80 s in all; each test stays under 20 s on two cores.
 """
 
 from __future__ import annotations
