@@ -1,10 +1,13 @@
-"""Every benchmark in one run: ``python -m bench [--only actors,chat] [--json PATH] [--soak S]``.
+"""Every benchmark in one run:
+``python -m bench [--only actors,chat] [--json PATH] [--soak S] [--scale [1|2]]``.
 
 Each section measures its own baseline in the same run (raw pykka, TA-Lib, direct HTTP calls,
 sqlite-utils, the fake server's own round trip), prints its table as it finishes, and then one
 summary table over all sections ends with "N of M goals met". The same figures go to JSON.
 A section that raises becomes one FAIL row and the others still run. Exit status 0 only when
-every row passed. The soak (10+ minutes) runs only when asked for with ``--soak SECONDS``.
+every row passed. The soak (10+ minutes) runs only when asked for with ``--soak SECONDS``, and
+the scale section (``bot.py run`` processes on PostgreSQL and Redis, about a minute) only with
+``--scale`` (one vs two instances; ``--scale 1``: the one-instance run alone).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ SECTIONS: dict[str, Section] = {
                      logging.ERROR),
 }
 SOAK = Section("steady load on python bot.py run", "bench.soak")
+SCALE = Section("one instance vs two sharing one token", "bench.scale")
 
 
 def run_section(name: str, run: Callable[[], Sequence[Row]]) -> SectionResult:
@@ -101,32 +105,42 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only", metavar="NAME[,NAME]", type=lambda text: [n for n in text.split(",") if n],
-        help=f"run only these sections, of: {', '.join([*SECTIONS, 'soak'])}",
+        help=f"run only these sections, of: {', '.join([*SECTIONS, 'soak', 'scale'])}",
     )
     parser.add_argument("--json", metavar="PATH", type=Path, default=DEFAULT_JSON,
                         help="where to write the results (default: %(default)s)")
     parser.add_argument("--soak", metavar="SECONDS", type=float, default=None,
                         help="also run the soak for SECONDS (it takes 10+ minutes for a "
                              "meaningful run; a fifth of it is warm-up); off by default")
+    parser.add_argument("--scale", metavar="INSTANCES", type=int, nargs="?", const=2,
+                        default=None, choices=(1, 2),
+                        help="also run the scale section: one vs two bot.py run instances on "
+                             "PostgreSQL and Redis (docs/scaling.md; 1: the one-instance run "
+                             "alone); off by default")
     options = parser.parse_args(argv)
-    known = [*SECTIONS, "soak"]
+    known = [*SECTIONS, "soak", "scale"]
     if options.only is not None and (unknown := sorted(set(options.only) - set(known))):
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     if options.only is not None and "soak" in options.only and options.soak is None:
         parser.error("--only soak needs --soak SECONDS")
+    if options.only is not None and "scale" in options.only and options.scale is None:
+        parser.error("--only scale needs --scale")
     if options.soak is not None and options.soak <= 0:
         parser.error("--soak needs a positive number of seconds")
     return options
 
 
 def plan(options: argparse.Namespace) -> list[tuple[str, Section, tuple[float, ...]]]:
-    """The sections to run, in order, with the soak's arguments when it was asked for."""
-    chosen = options.only if options.only is not None else [*SECTIONS, "soak"]
+    """The sections to run, in order, with the soak's and the scale section's arguments when
+    they were asked for."""
+    chosen = options.only if options.only is not None else [*SECTIONS, "soak", "scale"]
     steps: list[tuple[str, Section, tuple[float, ...]]] = [
         (name, SECTIONS[name], ()) for name in SECTIONS if name in chosen
     ]
     if options.soak is not None and "soak" in chosen:
         steps.append(("soak", SOAK, (options.soak, options.soak / 5)))
+    if options.scale is not None and "scale" in chosen:
+        steps.append(("scale", SCALE, (float(options.scale),)))
     return steps
 
 
@@ -154,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     footer = [f"JSON: {options.json}"]
     if options.soak is None:
         footer.append("The soak was not run: opt in with --soak SECONDS (600 is the issue's run).")
+    if options.scale is None:
+        footer.append("The scale section was not run: opt in with --scale.")
     print(format_summary(results, footer), flush=True)
     return 0 if all(row.passed for result in results for row in result.rows) else 1
 
