@@ -326,7 +326,8 @@ class TelegramLoop:
                               slot_capacity=tuning.slot_capacity, stats=self.stats,
                               on_failed=self._on_failed, redact=self._redact, spawn=self._spawn,
                               clock=self._clock, rng=self._rng, gate=tuning.flood_gate,
-                              on_settled=None if self._shared is None else self._reply_settled)
+                              on_settled=None if self._shared is None else self._reply_settled,
+                              still_ours=None if self._relay is None else self._relay.still_ours)
         self._spawn(self._outbox.dispatch_forever())
         if self._relay is not None:
             self._relay.start()  # reads and polls from here on

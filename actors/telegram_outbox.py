@@ -59,6 +59,7 @@ __all__ = ["Outbox", "retry_after_seconds"]
 logger = logging.getLogger(__name__)
 
 _ANSWERED_MEMORY = 4096
+_OWNER_UNKNOWN_RETRY_S = 1.0
 _CALLBACK_TEXT_LIMIT = 200
 _EDIT_TARGET_GONE = ("message to edit not found", "message can't be edited",
                      "there is no text in the message to edit")
@@ -108,11 +109,15 @@ class Outbox:
                  spawn: Callable[[Coroutine[Any, Any, None]], None],
                  clock: Callable[[], float], rng: random.Random,
                  gate: FloodBudget | None = None,
-                 on_settled: Callable[[str], None] | None = None) -> None:
+                 on_settled: Callable[[str], None] | None = None,
+                 still_ours: Callable[[str], bool | None] | None = None) -> None:
         self._bot = bot
         # Told each accepted reply's request id once, when it is delivered or has failed for
         # good (the shared update stream acks an update only then: actors.update_relay).
         self._on_settled = on_settled
+        # Several instances: asked (off the loop) before each call whether the update this
+        # reply answers is still this instance's to answer (actors.update_relay.still_ours).
+        self._still_ours = still_ours
         self._policy = policy
         self._stats = stats
         self._on_failed = on_failed
@@ -150,8 +155,9 @@ class Outbox:
         value = Value.KEEP if reply.keep else Value.ORDINARY if reply.final else Value.INTERIM
         for step in steps:
             # Only a whole reply that is one edit can stand in for an older edit of its message.
-            edits = (("slot", step.edit_slot) if step.edit_slot is not None
-                     else ("id", step.edit_message_id)) if step.is_edit and step.total == 1 else None
+            target = (("slot", step.edit_slot) if step.edit_slot is not None
+                      else ("id", step.edit_message_id))
+            edits = target if step.is_edit and step.total == 1 else None
             dropped = self._scheduler.submit(reply.chat_id, reply.chat_type, _Job(delivery, step),
                                              is_message=not step.is_edit, value=value,
                                              supersedes=edits)
@@ -229,6 +235,8 @@ class Outbox:
 
     async def _deliver(self, job: _Job) -> None:
         try:
+            if not await self._may_send(job):
+                return
             message_id = await self._call(job)
         except RetryAfter as error:
             self._on_flood(job, retry_after_seconds(error))
@@ -248,6 +256,22 @@ class Outbox:
                 grant, job.grant = job.grant, None
                 await self._gate.settle(grant)
             self._wake()
+
+    async def _may_send(self, job: _Job) -> bool:
+        """False (and the job dropped or put back) when this reply must not go out now: its
+        update was taken over by another instance while this one stalled (that one answers),
+        or Redis cannot say whose it is (asked again in a second)."""
+        if self._still_ours is None:
+            return True
+        verdict = await asyncio.to_thread(self._still_ours, job.delivery.reply.request_id)
+        if verdict is None:
+            self._retry_later(job, _OWNER_UNKNOWN_RETRY_S)
+            return False
+        if not verdict:
+            self._scheduler.complete(job.delivery.reply.chat_id, self._clock())
+            self._drop(job, "taken_over")
+            return False
+        return True
 
     async def _call(self, job: _Job) -> int | None:
         step, chat_id = job.step, job.delivery.reply.chat_id

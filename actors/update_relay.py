@@ -30,6 +30,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -54,6 +55,7 @@ logger = logging.getLogger(__name__)
 
 _REDIS_TROUBLE = (SharedUnavailable, redis.RedisError)
 _TIDY_EVERY = 30
+_REVOKED_MEMORY = 4096
 """Reclaim rounds between removals of dead consumers with nothing pending from the group."""
 
 
@@ -80,6 +82,9 @@ class UpdateRelay:
         self._open = OpenUpdates()
         self._acks = Acker(self._stream, retry_every_s=tuning.renew_every_s)
         self._feeding: dict[int, str] = {}  # loop thread: update_id -> request id
+        # Requests whose entry another instance took over (we stalled): their replies stay
+        # unsent. Bounded: a stall long enough to lose more than this is lost to the others.
+        self._revoked: OrderedDict[str, None] = OrderedDict()
         self._stopping = threading.Event()
         self._room_freed = threading.Event()  # an entry finished: the reader may read again
         self._conflicted = threading.Event()
@@ -369,7 +374,7 @@ class UpdateRelay:
     def _keep_alive(self, now: float) -> None:
         with self._lock:
             expired = self._open.expired(now, self._tuning.max_open_s)
-            mine = self._open.entry_ids() + self._acks.backlog()
+            open_ids = self._open.entry_ids()
         for ref in expired:
             log_event(logger, "telegram.update_unfinished", logging.WARNING,
                       entry=ref.entry_id, update_id=ref.update_id)
@@ -377,9 +382,45 @@ class UpdateRelay:
         try:
             self._ensure_group()
             self._stream.mark_alive(self._tuning.lease_ttl_ms)
-            self._stream.touch(mine)
+            kept = self._stream.touch(open_ids + self._acks.backlog())
         except _REDIS_TROUBLE as error:
             self._trouble(error)
+            return
+        with self._lock:
+            lost = self._open.lost(open_ids, kept)
+            for request_id in lost:
+                self._revoke(request_id)
+        if lost:
+            log_event(logger, "telegram.stream_taken_over", logging.WARNING, requests=len(lost))
+            self._room_freed.set()
+
+    def _revoke(self, request_id: str) -> None:  # under self._lock
+        self._revoked[request_id] = None
+        while len(self._revoked) > _REVOKED_MEMORY:
+            self._revoked.popitem(last=False)
+
+    def still_ours(self, request_id: str) -> bool | None:
+        """May a reply of ``request_id`` go out now? (any thread; blocks on Redis briefly)
+
+        True for a request not from the stream, or whose entry is still pending under our
+        name; False when another instance took the entry over (it answers; ours would be a
+        second answer); None when Redis cannot tell now (ask again shortly)."""
+        with self._lock:
+            if request_id in self._revoked:
+                return False
+            entry_id = self._open.entry_of(request_id)
+        if entry_id is None:
+            return True
+        try:
+            ours = self._stream.owns(entry_id)
+        except _REDIS_TROUBLE as error:
+            self._trouble(error)
+            return None
+        if not ours:
+            with self._lock:
+                self._open.lost((entry_id,), ())
+                self._revoke(request_id)
+        return ours
 
     def _reclaim(self) -> None:
         tuning = self._tuning

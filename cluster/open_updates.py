@@ -15,6 +15,7 @@ bookkeeping: no threads, no I/O, the caller's clock; the relay serialises access
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["OpenUpdates", "StreamRef"]
@@ -88,6 +89,22 @@ class OpenUpdates:
     def entry_ids(self) -> tuple[str, ...]:
         """Entry ids still being answered (their idle time is kept fresh)."""
         return tuple(entry.ref.entry_id for entry in self._open.values())
+
+    def entry_of(self, request_id: str) -> str | None:
+        """The stream entry ``request_id`` answers, while it is open here."""
+        entry = self._open.get(request_id)
+        return None if entry is None else entry.ref.entry_id
+
+    def lost(self, checked: Iterable[str], still_ours: Iterable[str]) -> tuple[str, ...]:
+        """Forget the open entries ``checked`` found not ``still_ours`` (another instance took
+        them over while this one stalled); returns their request ids, whose replies must not
+        go out now. Entries opened after the check are left alone."""
+        kept, asked = set(still_ours), set(checked)
+        gone = [rid for rid, entry in self._open.items()
+                if entry.ref.entry_id in asked and entry.ref.entry_id not in kept]
+        for request_id in gone:
+            del self._open[request_id]
+        return tuple(gone)
 
     def drop_all(self) -> tuple[StreamRef, ...]:
         """Forget everything (a stop: what is not acked stays pending for another instance)."""

@@ -76,6 +76,27 @@ return 0
 """
 
 # KEYS: done key, stream. ARGV: group, entry id, ttl. The reply is out: remember, then ack.
+# Refresh the idle time of those of ARGV[4..] that are still pending under our name, and only
+# those: an entry another instance reclaimed while we were paused (SIGSTOP, a frozen VM) must
+# not be pulled back, or both would answer it. Returns the ids still ours.
+_TOUCH_MINE = """
+local mine = {}
+for _, row in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', ARGV[3], ARGV[2])) do
+  mine[row[1]] = true
+end
+local kept = {}
+for i = 4, #ARGV do
+  if mine[ARGV[i]] then table.insert(kept, ARGV[i]) end
+end
+if #kept > 0 then
+  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(kept), 'JUSTID')
+end
+return kept
+"""
+
+_PEL_SCAN = 10_000
+"""Most of our own pending entries looked at by one touch (we hold at most a few dozen)."""
+
 _FINISH = """
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[3])
 return redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
@@ -127,6 +148,7 @@ class UpdateStream:
         self._append_polled: Any = link.script(_APPEND_POLLED)
         self._append_posted: Any = link.script(_APPEND_POSTED)
         self._finish: Any = link.script(_FINISH)
+        self._touch_mine: Any = link.script(_TOUCH_MINE)
         self._autoclaim_from = "0-0"
 
     # -- keys -------------------------------------------------------------------------------
@@ -211,15 +233,32 @@ class UpdateStream:
             return 0
         return int(self._link.call(lambda client: client.xack(self._stream, GROUP, *ids)))
 
-    def touch(self, entry_ids: Iterable[str]) -> int:
-        """Reset the idle time of our own in-progress entries (XCLAIM to ourselves, JUSTID),
-        so XAUTOCLAIM leaves a slow command's entry with us; how many are still ours."""
+    def touch(self, entry_ids: Iterable[str]) -> tuple[str, ...]:
+        """Reset the idle time of our own in-progress entries (so XAUTOCLAIM leaves a slow
+        command's entry with us) and return those still ours; one another instance took is
+        left with it (never claimed back)."""
         ids = list(entry_ids)
         if not ids:
-            return 0
-        claimed = self._link.call(lambda client: client.xclaim(
-            self._stream, GROUP, self.consumer, 0, list[Any](ids), justid=True))
-        return len(claimed)
+            return ()
+        kept = self._link.call(lambda client: self._touch_mine(
+            keys=[self._stream], args=[GROUP, self.consumer, _PEL_SCAN, *ids], client=client))
+        return tuple(_text(entry_id) for entry_id in kept)
+
+    def owns(self, entry_id: str) -> bool:
+        """Is ``entry_id`` still pending under our name (not acked, not taken by another)?
+
+        A stream or group that no longer exists (Redis lost its data) cannot have given the
+        entry to anyone else: still ours, so its answer is not lost with the data."""
+        def pending(client: redis.Redis) -> bool:
+            try:
+                return bool(client.xpending_range(self._stream, GROUP, min=entry_id,
+                                                  max=entry_id, count=1,
+                                                  consumername=self.consumer))
+            except redis.ResponseError as error:
+                if "NOGROUP" in str(error):
+                    return True
+                raise
+        return bool(self._link.call(pending))
 
     # -- reclaiming ---------------------------------------------------------------------------
 

@@ -41,6 +41,11 @@ BURST_CHATS = 100
 SECOND_BURST_CHATS = 50
 ANSWER_TIMEOUT_S = 60.0
 LEASE_MOVE_BOUND_S = 5.0
+IN_FLIGHT_S = 1.0
+"""How long before a kill -9 a reply may have reached Telegram and still be unacknowledged
+(its 200 in flight, then the done key); generous for a loaded CI machine."""
+STOP_SLACK_S = 0.1
+"""SIGSTOP reaches the process group a moment after the harness notes the time."""
 FAST_SWEEPS = {
     # Alerts are swept every second on prices at most a second old, so a crossing is seen
     # within about two seconds of the test moving the price.
@@ -165,10 +170,22 @@ def test_killing_the_lease_holder_mid_burst_loses_no_command_and_no_write(
     pair.wait_answered(asks, ANSWER_TIMEOUT_S)
     settle(pair, barrier_chat=29_999)
 
+    counts, first = pair.answers(asks), pair.first_answered_at(asks)
+    twice = [one for one, count in counts.items() if count > 1]
     print(f"lease moved from {holder.name} to {survivor.name} {moved_after:.2f} s after kill -9; "
-          f"{answered_before} of {len(asks)} answered before it, {pending_at_kill} pending")
+          f"{answered_before} of {len(asks)} answered before it, {pending_at_kill} pending; "
+          f"answered twice: {len(twice)} (first copies "
+          f"{sorted(round(killed_at - first[one], 3) for one in twice)} s before the kill)")
     assert moved_after <= LEASE_MOVE_BOUND_S, f"the lease moved after {moved_after:.1f} s"
-    assert not_once(pair.answers(asks)) == {}
+    assert all(count >= 1 for count in counts.values())
+    # Exactly once, except a reply that was on the wire when the holder died: Telegram had
+    # it, the dead instance never saw the 200, and Telegram takes no idempotency key, so the
+    # instance that takes the update over answers again (docs/scaling.md). Its first copy
+    # reached Telegram just before the kill; anything older was acknowledged and marked done
+    # within milliseconds, so a second answer to it would be a bug.
+    assert {f"{one.chat_id} {one.text}": round(killed_at - first[one], 3) for one in twice
+            if not killed_at - IN_FLIGHT_S <= first[one] <= killed_at} == {}
+    assert max(counts.values()) <= 2
     # Nothing refused, so no duplicate can still be waiting out a retry_after.
     assert pair.too_many_requests() == 0
     acknowledged = acknowledged_watches(pair, asks)
@@ -200,9 +217,18 @@ def test_a_paused_lease_holder_loses_the_lease_and_answers_nothing_twice_when_it
     pair.wait_answered(asks, ANSWER_TIMEOUT_S)
     settle(pair, barrier_chat=36_999)
 
-    print(f"lease moved {moved_after:.2f} s after the holder was paused")
+    counts, first = pair.answers(asks + later), pair.first_answered_at(asks + later)
+    twice = [one for one, count in counts.items() if count > 1]
+    print(f"lease moved {moved_after:.2f} s after the holder was paused; answered twice: "
+          f"{len(twice)} (first copies "
+          f"{sorted(round(paused_at - first[one], 3) for one in twice)} s before the pause)")
     assert moved_after <= LEASE_MOVE_BOUND_S
-    assert not_once(pair.answers(asks + later)) == {}
+    assert all(count >= 1 for count in counts.values())
+    # As for a kill: only a reply on the wire when the process stopped may be answered again
+    # (the survivor had to take the update over); nothing it still held is sent on waking.
+    assert {f"{one.chat_id} {one.text}": round(paused_at - first[one], 3) for one in twice
+            if not paused_at - IN_FLIGHT_S <= first[one] <= paused_at + STOP_SLACK_S} == {}
+    assert max(counts.values()) <= 2
     assert pair.too_many_requests() == 0
     assert pair.lease_holder() == survivor.name and pair.telegram.polling() <= 1
     assert all(instance.alive() for instance in pair.instances)

@@ -61,3 +61,16 @@ def test_an_update_never_closed_is_given_up_after_the_longest_wait() -> None:
     assert book.expired(now=130.0, max_age_s=120.0) == (REF,)
     assert book.entry_ids() == ("2-0",)
     assert book.drop_all() == (StreamRef("2-0", 42),)
+
+
+def test_entries_another_instance_took_over_are_forgotten_and_named_but_newer_ones_kept() -> None:
+    open_updates = OpenUpdates()
+    open_updates.begin("u1", StreamRef("1-0", 1), 0.0)
+    open_updates.begin("u2", StreamRef("2-0", 2), 0.0)
+    checked = open_updates.entry_ids()
+    open_updates.begin("u3", StreamRef("3-0", 3), 0.5)  # read after the check
+
+    assert open_updates.lost(checked, ("2-0",)) == ("u1",)
+    assert open_updates.entry_of("u1") is None
+    assert open_updates.entry_of("u2") == "2-0" and open_updates.entry_of("u3") == "3-0"
+    assert open_updates.settled("u1") is None  # its reply, dropped, settles nothing

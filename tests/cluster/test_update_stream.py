@@ -156,7 +156,7 @@ def test_xautoclaim_takes_entries_idle_too_long_and_touching_keeps_a_slow_one_fr
         # Both idle for a minute: set by claiming them back with an old IDLE.
         link.client.execute_command("XCLAIM", link.key("updates"), GROUP, name, 0, entry_id,
                                     "IDLE", 60_000)
-    assert slow.touch([mine.entry_id]) == 1  # the slow command's refresh
+    assert slow.touch([mine.entry_id]) == (mine.entry_id,)  # the slow command's refresh
 
     taken = claimer.autoclaim(min_idle_ms=10_000)
 
@@ -196,3 +196,32 @@ def test_a_consumer_restarted_under_the_same_name_finds_what_it_left_pending(
 
     assert [e.update_id for e in after.read_mine(count=10)] == [1, 2]
     assert after.read(count=10, block_ms=10) == ()
+
+
+def test_touching_never_pulls_back_an_entry_another_instance_took_over(
+    link: RedisLink,
+) -> None:
+    stalled, survivor = consumer(link, "stalled"), consumer(link, "survivor")
+    post(stalled, 1, 2)
+    first, second = stalled.read(count=2, block_ms=10)
+    # While "stalled" was paused, the survivor claimed its first entry.
+    link.client.xclaim(link.key("updates"), GROUP, "survivor", 0, [first.entry_id])
+
+    assert stalled.touch([first.entry_id, second.entry_id]) == (second.entry_id,)
+    pending = link.client.xpending_range(link.key("updates"), GROUP, "-", "+", 10)
+    assert {(row["message_id"].decode(), row["consumer"].decode()) for row in pending} == {
+        (first.entry_id, "survivor"), (second.entry_id, "stalled")}
+    assert stalled.owns(second.entry_id) is True
+    assert stalled.owns(first.entry_id) is False
+    assert survivor.owns(first.entry_id) is True
+
+
+def test_an_entry_is_still_ours_when_redis_lost_the_stream_so_its_answer_is_not_lost(
+    link: RedisLink,
+) -> None:
+    mine = consumer(link, "mine")
+    post(mine, 1)
+    (entry,) = mine.read(count=1, block_ms=10)
+    link.client.flushall()
+
+    assert mine.owns(entry.entry_id) is True
