@@ -190,6 +190,7 @@ class DbWriter(SupervisedActor):
         pool = self._read_pool
         return DbWriterStats(
             pending_writes=len(self._pending), pending_rows=self._pending_rows, **self._counts,
+            failing_batches=self._failures_in_row,
             query=self._timer.stats(),
             read_pool=None if pool is None else pool.stats(),
             read=() if pool is None else pool.timer.stats(),

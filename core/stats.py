@@ -53,6 +53,10 @@ def named(key: str) -> Mapping[str, object]:
 class ActorStats:
     """An actor's own figures; the base class has none (the default ``stats()``)."""
 
+    def health_problem(self) -> str | None:
+        """Why these figures make the bot degraded now (ops.health asks), or None."""
+        return None
+
 
 NO_STATS = ActorStats()
 """What an actor without figures reports."""

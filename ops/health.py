@@ -72,6 +72,9 @@ def assess(snapshot: ActorSnapshot) -> Health:
             workers += 1
             healthy_workers += node.state in HEALTHY_STATES
         reasons.extend(_memory_reasons(node))
+        problem = node.stats.health_problem()
+        if problem is not None:
+            reasons.append(problem)
         if isinstance(node.stats, RegistryStats):
             redis = redis_down_reason(node.stats)
             reasons.extend(() if redis is None else (redis,))

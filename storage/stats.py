@@ -41,9 +41,17 @@ class DbWriterStats(ActorStats):
     """Rows deleted by the retention runs (old command log, fired alerts, candles)."""
     prune_failures: int = 0
     """Prune runs that failed (locked or failing database); retried at the next interval."""
+    failing_batches: int = 0
+    """Batches failed in a row just now (0: the last batch committed)."""
     query: Timings = ()
     """Write timings per kind (``query.<kind>.p99_ms`` ...)."""
     read_pool: ReadPoolStats | None = field(default=None, metadata=GROUP)
     """The read pool's connections, when the writer has one."""
     read: Timings = ()
     """The read pool's timings per query kind (``read.<kind>.p99_ms`` ...)."""
+
+    def health_problem(self) -> str | None:
+        if not self.failing_batches:
+            return None
+        return (f"the database is not taking writes ({self.failing_batches} batches failed in "
+                "a row): acknowledged writes are refused until it answers")

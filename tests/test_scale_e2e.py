@@ -327,6 +327,9 @@ def test_postgresql_stopped_mid_run_answers_reads_and_refuses_writes_without_ack
             acknowledged = acknowledged_watches(pair, [ask.watch(one.chat_id, base)
                                                        for one, base in zip(writes, WATCHABLE)])
             assert acknowledged == set(), "a write was acknowledged without a database"
+            wait_until(lambda: all("database is not taking writes" in health_reasons(instance)
+                                   for instance in pair.instances), 15.0,
+                       "every instance's /healthz says the database is down")
             print("health while PostgreSQL is down:",
                   [health_reasons(instance) for instance in pair.instances])
     finally:

@@ -6,6 +6,7 @@ from resilience.breaker import BreakerSnapshot
 from supervision.snapshot import ActorSnapshot
 from ops.health import assess
 from ops.memory import MemoryStats, PressureLevel
+from storage.stats import DbWriterStats
 
 
 def _memory(level: PressureLevel = "normal", *, rss_mb: float | None = None,
@@ -84,3 +85,25 @@ def test_no_fetch_worker_left_is_failing_even_while_they_restart() -> None:
 
 def test_one_fetch_worker_restarting_of_several_is_degraded() -> None:
     assert assess(_tree(workers=("restarting", "running"))).level == "degraded"
+
+
+def _writer_stats(failing_batches: int) -> DbWriterStats:
+    return DbWriterStats(pending_writes=3, pending_rows=3, flushes=10, committed=40, refused=0,
+                         busy_refusals=2, batch_failures=failing_batches + 1,
+                         background_dropped=0, background_handed_over=0,
+                         failing_batches=failing_batches)
+
+
+def test_a_database_refusing_writes_is_degraded_until_a_batch_commits() -> None:
+    storage = ActorSnapshot(name="storage", state="running", kind="supervisor", children=(
+        _worker("db_writer", stats=_writer_stats(3)),))
+    health = assess(ActorSnapshot(name="root", state="running", kind="supervisor",
+                                  children=(storage,)))
+    assert health.level == "degraded"
+    assert health.reasons == ("the database is not taking writes (3 batches failed in a row): "
+                              "acknowledged writes are refused until it answers",)
+
+    recovered = ActorSnapshot(name="storage", state="running", kind="supervisor", children=(
+        _worker("db_writer", stats=_writer_stats(0)),))
+    assert assess(ActorSnapshot(name="root", state="running", kind="supervisor",
+                                children=(recovered,))).level == "ok"
