@@ -7,6 +7,7 @@ The claim rules themselves run on both engines (one instance on SQLite takes the
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -15,7 +16,14 @@ from typing import Any, TypeVar
 import pytest
 
 from messages.digest import SetDigest, SettleDigests
-from messages.storage import AddAlert, ClaimNotices, FireCrossedAlerts, MarkNotified
+from messages.storage import (
+    AddAlert,
+    ClaimNotices,
+    DeleteAlert,
+    FireCrossedAlerts,
+    MarkNotified,
+)
+from messages.user_data import ForgetUser
 from storage.batch import commit_batch
 from storage.connection import open_writer
 from storage.digest_writes import set_digest, settle_digests
@@ -24,7 +32,8 @@ from storage.errors import LimitReached
 from storage.notices import claim_notices
 from storage.sweep import fire_crossed_alerts
 from storage.timing import QueryTimer
-from storage.writes import WriteRules, mark_notified
+from storage.user_data import forget_user
+from storage.writes import WriteRules, delete_alert, mark_notified
 from tests.storage.conftest import NOW, begin, insert_alert
 
 T = TypeVar("T")
@@ -184,3 +193,58 @@ class TestSeveralInstancesOnPostgres:
         assert [o.error for o in outcomes] == [None, None]
         assert outcomes[0].result.alert_id == outcomes[1].result.alert_id
         assert sorted(o.result.changed for o in outcomes) == [False, True]
+
+
+def wait_until_blocked(observer: Connection, timeout_s: float = 10.0) -> None:
+    """Wait until another session of this database waits for a lock (a row another holds)."""
+    pause = threading.Event()  # never set: its wait is the pause between two looks
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if observer.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'").fetchone()[0]:
+            return
+        pause.wait(0.005)
+    raise AssertionError("no session started waiting for a lock")
+
+
+class TestWritesRacingTheSweepOnPostgres:
+    """Another instance's write lands between the sweep's read and its mark of a row."""
+
+    @pytest.fixture
+    def engine(self) -> str:
+        return "postgres"
+
+    @pytest.fixture
+    def second(self, conn: Connection, database: str) -> Iterator[Connection]:
+        other = open_writer(database)
+        yield other
+        other.close()
+
+    def test_an_alert_forgotten_by_another_instance_mid_sweep_neither_fires_nor_is_logged(
+            self, conn, second):
+        alert = insert_alert(conn, user_id=7, price=100.0)
+        begin(second)
+        forget_user(second, ForgetUser(request_id="f", user_id=7))  # holds the row, uncommitted
+        with ThreadPoolExecutor(1) as sweeper:
+            sweep = sweeper.submit(in_transaction, conn, fire_crossed_alerts, FireCrossedAlerts(
+                prices=(("BTCUSDT", 101.0),), fired_at=NOW))
+            wait_until_blocked(second)  # the sweep read the alert and waits to mark it
+            second.execute("COMMIT")
+            fired = sweep.result(timeout=10)
+        assert alert not in [a.alert_id for a in fired.alerts]
+        assert second.execute("SELECT COUNT(*) FROM alert_firings WHERE user_id = 7"
+                              ).fetchone()[0] == 0  # /forget left nothing of the user
+
+    def test_an_alert_deleted_by_another_instance_before_it_expired_is_not_reported_expired(
+            self, conn, second):
+        alert = insert_alert(conn, user_id=7, price=100.0, expires_at=NOW + 5)
+        begin(second)
+        delete_alert(second, DeleteAlert(request_id="d", user_id=7, alert_id=alert))
+        with ThreadPoolExecutor(1) as sweeper:
+            sweep = sweeper.submit(in_transaction, conn, fire_crossed_alerts, FireCrossedAlerts(
+                prices=(), fired_at=NOW + 10))
+            wait_until_blocked(second)
+            second.execute("COMMIT")
+            swept = sweep.result(timeout=10)
+        assert swept.expired == ()
