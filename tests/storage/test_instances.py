@@ -22,6 +22,7 @@ from messages.storage import (
     DeleteAlert,
     FireCrossedAlerts,
     MarkNotified,
+    RearmAlert,
 )
 from messages.user_data import ForgetUser
 from storage.batch import commit_batch
@@ -30,10 +31,11 @@ from storage.digest_writes import set_digest, settle_digests
 from storage.engine import Connection
 from storage.errors import LimitReached
 from storage.notices import claim_notices
+from storage.prune import PruneCursor, RetentionRules, prune
 from storage.sweep import fire_crossed_alerts
 from storage.timing import QueryTimer
 from storage.user_data import forget_user
-from storage.writes import WriteRules, delete_alert, mark_notified
+from storage.writes import WriteRules, delete_alert, mark_notified, rearm_alert
 from tests.storage.conftest import NOW, begin, insert_alert
 
 T = TypeVar("T")
@@ -208,8 +210,9 @@ def wait_until_blocked(observer: Connection, timeout_s: float = 10.0) -> None:
     raise AssertionError("no session started waiting for a lock")
 
 
-class TestWritesRacingTheSweepOnPostgres:
-    """Another instance's write lands between the sweep's read and its mark of a row."""
+class TestWritesRacingOnPostgres:
+    """Another instance's write lands between a read and the write it decides (the sweep's
+    mark, the prune's delete): READ COMMITTED re-checks only the statement's own conditions."""
 
     @pytest.fixture
     def engine(self) -> str:
@@ -248,3 +251,19 @@ class TestWritesRacingTheSweepOnPostgres:
             second.execute("COMMIT")
             swept = sweep.result(timeout=10)
         assert swept.expired == ()
+
+    def test_an_alert_rearmed_by_another_instance_while_pruning_is_kept(self, conn, second):
+        alert = insert_alert(conn, user_id=7, price=100.0)
+        assert fire(conn, 101.0) == (alert,)
+        in_transaction(conn, mark_notified, MarkNotified(alert_ids=(alert,), notified_at=NOW))
+        begin(second)
+        assert rearm_alert(second, RearmAlert(request_id="r", user_id=7, alert_id=alert),
+                           now=NOW + 1, rules=WriteRules()).changed
+        with ThreadPoolExecutor(1) as pruner:
+            pruning = pruner.submit(prune, conn, RetentionRules(fired_alerts_per_user=0),
+                                    PruneCursor(), now=NOW + 1)
+            wait_until_blocked(second)  # prune picked the finished alert, waits to delete it
+            second.execute("COMMIT")  # ... which is live again now
+            assert pruning.result(timeout=10).alerts == 0
+        assert second.execute("SELECT ended FROM alerts WHERE id = :id",
+                              {"id": alert}).fetchall() == [(None,)]
