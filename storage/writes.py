@@ -263,6 +263,9 @@ def save_settings(conn: Connection, message: SaveSettings, *, now: float) -> Sav
     recurring alerts, in the same transaction, so the two never disagree."""
     for key, value in message.settings:
         _check_setting(key, value)
+    # PostgreSQL: another instance's save for this user would read the settings before this
+    # one commits and then write its merge over it (a lost update): one at a time.
+    lock_user(conn, message.user_id)
     row = conn.execute(_USER_SETTINGS, {"user_id": message.user_id}).fetchone()
     stored = stored_object(None if row is None else row[0])  # {} for a hand-edited row
     merged = {**stored, **dict(message.settings)}

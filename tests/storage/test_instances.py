@@ -6,6 +6,7 @@ The claim rules themselves run on both engines (one instance on SQLite takes the
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from messages.storage import (
     FireCrossedAlerts,
     MarkNotified,
     RearmAlert,
+    SaveSettings,
 )
 from messages.user_data import ForgetUser
 from storage.batch import commit_batch
@@ -35,7 +37,7 @@ from storage.prune import PruneCursor, RetentionRules, prune
 from storage.sweep import fire_crossed_alerts
 from storage.timing import QueryTimer
 from storage.user_data import forget_user
-from storage.writes import WriteRules, delete_alert, mark_notified, rearm_alert
+from storage.writes import WriteRules, delete_alert, mark_notified, rearm_alert, save_settings
 from tests.storage.conftest import NOW, begin, insert_alert
 
 T = TypeVar("T")
@@ -267,3 +269,17 @@ class TestWritesRacingOnPostgres:
             assert pruning.result(timeout=10).alerts == 0
         assert second.execute("SELECT ended FROM alerts WHERE id = :id",
                               {"id": alert}).fetchall() == [(None,)]
+
+    def test_two_instances_saving_one_users_settings_at_once_keep_both(self, conn, second):
+        begin(conn)
+        save_settings(conn, SaveSettings(request_id="a", user_id=7, chat_id=70,
+                                         settings=(("cooldown", "1h"),)), now=NOW)
+        with ThreadPoolExecutor(1) as other:
+            saving = other.submit(in_transaction, second, save_settings, SaveSettings(
+                request_id="b", user_id=7, chat_id=70, settings=(("interval", "4h"),)),
+                now=NOW)
+            wait_until_blocked(conn)
+            conn.execute("COMMIT")
+            saving.result(timeout=10)
+        stored = conn.execute("SELECT settings FROM users WHERE user_id = 7").fetchone()[0]
+        assert json.loads(stored) == {"cooldown": "1h", "interval": "4h"}  # neither lost
