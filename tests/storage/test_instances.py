@@ -283,3 +283,21 @@ class TestWritesRacingOnPostgres:
             saving.result(timeout=10)
         stored = conn.execute("SELECT settings FROM users WHERE user_id = 7").fetchone()[0]
         assert json.loads(stored) == {"cooldown": "1h", "interval": "4h"}  # neither lost
+
+    def test_a_digest_moved_while_another_instance_settles_today_is_not_sent_twice(
+            self, conn, second):
+        due_at = datetime(2026, 6, 1, 8, 0, tzinfo=UTC).timestamp()
+        in_transaction(conn, set_digest, SetDigest(request_id="r", user_id=1, chat_id=10,
+                                                   minute=8 * 60), now=due_at - 86_400)
+        begin(conn)
+        settled = settle_digests(conn, SettleDigests(claims=((1, "2026-06-01"),),
+                                                     now=due_at + 1))
+        assert [d.day for d in settled.sent] == ["2026-06-01"]  # sent at 08:00 by this one
+        with ThreadPoolExecutor(1) as other:  # "/digest 09:00" meanwhile, on another instance
+            moving = other.submit(in_transaction, second, set_digest, SetDigest(
+                request_id="m", user_id=1, chat_id=10, minute=9 * 60), now=due_at + 1)
+            wait_until_blocked(conn)
+            conn.execute("COMMIT")
+            moving.result(timeout=10)
+        at_nine = SettleDigests(claims=((1, "2026-06-01"),), now=due_at + 3601)
+        assert in_transaction(conn, settle_digests, at_nine).sent == ()  # today went out
