@@ -301,3 +301,30 @@ class TestWritesRacingOnPostgres:
             moving.result(timeout=10)
         at_nine = SettleDigests(claims=((1, "2026-06-01"),), now=due_at + 3601)
         assert in_transaction(conn, settle_digests, at_nine).sent == ()  # today went out
+
+    def test_an_instance_paused_inside_its_sweep_lets_the_others_sweep_again(
+            self, conn, second, database, monkeypatch):
+        from storage import pg
+
+        alert = insert_alert(conn, price=100.0)
+        monkeypatch.setattr(pg, "IDLE_IN_TRANSACTION_TIMEOUT_MS", 200)
+        paused = open_writer(database)
+        try:
+            begin(paused)  # a sweep holding the sweep's lock, then SIGSTOP (or a GC pause)
+            fire_crossed_alerts(paused, FireCrossedAlerts(prices=(("BTCUSDT", 99.0),),
+                                                          fired_at=NOW))
+            pause = threading.Event()
+            deadline = time.monotonic() + 5.0
+            fired: tuple[int, ...] = ()
+            while not fired and time.monotonic() < deadline:
+                fired = fire(second, 101.0)  # skipped while the paused one holds the lock
+                pause.wait(0.05)
+            assert fired == (alert,)
+            # Woken, the paused instance finds its transaction gone: a transient error, and
+            # the retried batch commits on a new connection.
+            outcome = commit_batch(paused, [FireCrossedAlerts(prices=(("BTCUSDT", 101.0),),
+                                                              fired_at=NOW + 1)],
+                                   now=NOW, rules=WriteRules(), timer=QueryTimer(1000.0))
+            assert outcome[0].result.alerts == ()  # fired once, by the other instance
+        finally:
+            paused.close()
