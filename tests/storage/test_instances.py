@@ -89,6 +89,21 @@ class TestClaimRules:
         assert claim(conn, "b", alert, now=NOW + 2) == (alert,)
 
 
+    def test_a_late_mark_from_a_sender_whose_claim_ran_out_leaves_a_newer_notice_to_send(
+            self, conn):
+        alert = insert_alert(conn, price=100.0, recurring=True)
+        assert fire(conn, 101.0) == (alert,)
+        assert claim(conn, "b", alert) == (alert,)  # "b" sends; its mark fails for a minute
+        assert claim(conn, "a", alert, now=NOW + 61) == (alert,)  # "a" sends it again
+        in_transaction(conn, mark_notified, MarkNotified(alert_ids=(alert,), notified_at=NOW + 61,
+                                                         claimant="a"))
+        fire(conn, 99.0, at=NOW + 62)  # cleared: re-armed
+        assert fire(conn, 101.0, at=NOW + 63) == (alert,)  # a new crossing: a new notice
+        late = MarkNotified(alert_ids=(alert,), notified_at=NOW + 64, claimant="b")
+        assert not in_transaction(conn, mark_notified, late).changed  # "b" never sent that one
+        assert claim(conn, "a", alert, now=NOW + 64) == (alert,)  # still to be sent
+
+
 class TestSeveralInstancesOnPostgres:
     """Two writer connections (two instances) on one PostgreSQL database."""
 
