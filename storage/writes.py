@@ -241,7 +241,9 @@ def rearm_alert(conn: Connection, message: RearmAlert, *, now: float,
         return Saved(changed=False, alert_id=int(twin[0]))
     if _count(conn, _ACTIVE_ALERT_COUNT, user_id=message.user_id) >= rules.max_alerts_per_user:
         raise LimitReached("active alerts", rules.max_alerts_per_user)
-    conn.execute(_REARM_ALERT, params)
+    if conn.execute(_REARM_ALERT, params).rowcount != 1:
+        # PostgreSQL: deleted (/delete, /forget) by another instance since it was read above.
+        raise AlertNotFound(message.alert_id)
     return Saved(changed=True, alert_id=message.alert_id)
 
 

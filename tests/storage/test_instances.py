@@ -31,7 +31,7 @@ from storage.batch import commit_batch
 from storage.connection import open_writer
 from storage.digest_writes import set_digest, settle_digests
 from storage.engine import Connection
-from storage.errors import LimitReached
+from storage.errors import AlertNotFound, LimitReached
 from storage.notices import claim_notices
 from storage.prune import PruneCursor, RetentionRules, prune
 from storage.sweep import fire_crossed_alerts
@@ -343,3 +343,19 @@ class TestWritesRacingOnPostgres:
             assert outcome[0].result.alerts == ()  # fired once, by the other instance
         finally:
             paused.close()
+
+    def test_an_alert_deleted_by_another_instance_while_being_rearmed_is_not_rearmed(
+            self, conn, second):
+        alert = insert_alert(conn, user_id=7, price=100.0)
+        assert fire(conn, 101.0) == (alert,)
+        begin(second)
+        delete_alert(second, DeleteAlert(request_id="d", user_id=7, alert_id=alert))
+        with ThreadPoolExecutor(1) as other:
+            rearming = other.submit(in_transaction, conn, rearm_alert, RearmAlert(
+                request_id="r", user_id=7, alert_id=alert), now=NOW + 1, rules=WriteRules())
+            wait_until_blocked(second)
+            second.execute("COMMIT")
+            with pytest.raises(AlertNotFound):  # not "re-armed" for an alert that is gone
+                rearming.result(timeout=10)
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
