@@ -161,6 +161,7 @@ class TestSeveralInstancesOnPostgres:
                                                 until=NOW + 60)).alert_ids == (alert,)
         with ThreadPoolExecutor(1) as other:
             waiting = other.submit(claim, second, "b", alert)  # blocks on the row lock
+            wait_until_blocked(conn)
             conn.execute("COMMIT")
             assert waiting.result(timeout=10) == ()
 
@@ -174,6 +175,7 @@ class TestSeveralInstancesOnPostgres:
         first = settle_digests(conn, claims)
         with ThreadPoolExecutor(1) as other:
             waiting = other.submit(in_transaction, second, settle_digests, claims)
+            wait_until_blocked(conn)
             conn.execute("COMMIT")
             later = waiting.result(timeout=10)
         assert [d.day for d in first.sent] == ["2026-06-01"]
