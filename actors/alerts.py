@@ -256,7 +256,7 @@ class AlertsActor(SupervisedActor):
         ids = tuple(sorted(self._unconfirmed))
         request(self._writer, lambda reply_to: MarkNotified(
             alert_ids=ids, notified_at=self._wall_clock(), request_id=self._sweep_id,
-            reply_to=reply_to), self._write_timeout_s)
+            reply_to=reply_to, claimant=self._claimant), self._write_timeout_s)
         self._unconfirmed.difference_update(ids)
 
     def _deliver(self, handed: list[int]) -> None:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import re
 import secrets
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from core.config_rules import (
     COUNT,
@@ -82,12 +83,18 @@ REDACTED_VALUE = "<redacted>"
 _MASKED_USERINFO = "***"
 
 
+# libpq also takes the password as a URL parameter (postgresql://bot@db/x?password=...).
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)([^&#\s]+)")
+
+
 def mask_url_credentials(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@``; other URLs unchanged.
+    """``url`` with any ``user:password@`` replaced by ``***@`` and a ``password=`` parameter's
+    value by ``***``; other URLs unchanged.
 
     ``exchange_urls`` may carry basic-auth credentials (a proxy in front of the exchange); they
     must reach neither a user's reply, nor a log line, nor ``bot.py config``.
     """
+    url = _QUERY_PASSWORD.sub(lambda m: m.group(1) + _MASKED_USERINFO, url)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -100,9 +107,11 @@ def mask_url_credentials(url: str) -> str:
 
 def url_passwords(config: BotConfig) -> list[str]:
     """The passwords inside the configured URLs, for the log redactor."""
-    found = []
+    found: list[str] = []
     for url in (*config.exchange_urls, config.telegram_api_url, config.webhook_url,
                 config.database_url or "", config.redis_url or ""):
+        for match in _QUERY_PASSWORD.finditer(url):
+            found += {match.group(2), unquote(match.group(2))}
         try:
             password = urlsplit(url).password
         except ValueError:
@@ -359,15 +368,19 @@ class _Spec:
                 require(self.rule.accepts(result), value)
             return result
         except ValueError:
-            shown = REDACTED_VALUE if self.secret else value
-            raise ConfigError(key or self.name, shown, self.allowed) from None
+            raise ConfigError(key or self.name, self._shown(value), self.allowed) from None
+
+    def _shown(self, value: Any) -> Any:
+        """``value`` as an error may show it: a secret not at all, a URL without passwords."""
+        if self.secret:
+            return REDACTED_VALUE
+        return mask_url_credentials(value) if isinstance(value, str) else value
 
     def from_env(self, raw: str) -> Any:
         try:
             parsed = self.kind.from_env(raw.strip())
         except ValueError:
-            raise ConfigError(self.env_var, REDACTED_VALUE if self.secret else raw,
-                              self.allowed) from None
+            raise ConfigError(self.env_var, self._shown(raw), self.allowed) from None
         return self.validate(parsed, key=self.env_var)
 
     def plain(self, value: Any) -> object:

@@ -284,6 +284,9 @@ class MarkNotified:
     """Correlates the sweep's log lines."""
     reply_to: pykka.Future[Any] | None = None
     """Completed after the commit (None: fire-and-forget)."""
+    claimant: str | None = None
+    """Who sent them (``storage.notices``): only notices still claimed by it are marked, so a
+    late mark cannot mark a newer notice another sender claimed. None: marked whoever claimed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

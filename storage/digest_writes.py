@@ -13,7 +13,7 @@ Every statement is constant SQL and idempotent.
 
 from __future__ import annotations
 
-from storage.engine import Connection
+from storage.engine import Connection, is_postgres
 from datetime import date
 
 from messages.digest import (
@@ -33,6 +33,9 @@ __all__ = ["DIGEST_WRITES", "clear_digest", "reschedule_digest", "set_digest", "
 
 _DIGEST = "SELECT chat_id, minute, last_day, missed_day, next_due_at FROM digests" \
           " WHERE user_id = :user_id"
+# PostgreSQL: set_digest waits for another instance settling this digest and reads the day it
+# settled; without the row lock it planned from the day before and today's digest went out twice.
+_DIGEST_FOR_UPDATE = _DIGEST + " FOR UPDATE"
 _UPSERT_DIGEST = (
     "INSERT INTO digests (user_id, chat_id, minute, next_due_at, last_day, missed_day,"
     " created_at) VALUES (:user_id, :chat_id, :minute, :next_due_at, :last_day, NULL, :now)"
@@ -76,7 +79,8 @@ def set_digest(conn: Connection, message: SetDigest, *, now: float) -> Saved:
     """Create or move the user's digest; a day already settled stays settled."""
     if not 0 <= message.minute < 1440:
         raise InvalidWrite("a digest time must be within the day")
-    row = conn.execute(_DIGEST, {"user_id": message.user_id}).fetchone()
+    read = _DIGEST_FOR_UPDATE if is_postgres(conn) else _DIGEST
+    row = conn.execute(read, {"user_id": message.user_id}).fetchone()
     if row is not None and row[0] == message.chat_id and row[1] == message.minute:
         return Saved(changed=False)
     done, next_due_at = settled_when_set(now, message.minute, zone_of(conn, message.user_id),

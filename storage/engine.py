@@ -130,9 +130,11 @@ def is_transient(error: BaseException) -> bool:
     from psycopg import errors
 
     # Not QueryCanceled: a statement over statement_timeout would most likely be over it again.
+    # IdleInTransactionSessionTimeout: the server ended a transaction that stalled (a paused
+    # process); nothing of it was committed, and the retry's BEGIN reconnects.
     if isinstance(error, (errors.SerializationFailure, errors.DeadlockDetected,
                           errors.AdminShutdown, errors.CannotConnectNow,
-                          errors.LockNotAvailable)):
+                          errors.LockNotAvailable, errors.IdleInTransactionSessionTimeout)):
         return True
     # A lost or refused connection has no SQLSTATE; the writer reconnects on the next BEGIN.
     return isinstance(error, psycopg.OperationalError) and error.sqlstate is None

@@ -42,6 +42,11 @@ STATEMENT_TIMEOUT_MS = 10_000
 """The longest any one statement may run before the server cancels it."""
 LOCK_TIMEOUT_MS = 5_000
 """The longest a statement waits for a row or table lock (a stuck instance's transaction)."""
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000
+"""The longest a session may sit inside a transaction between two statements before the server
+ends it. A writer's transaction is one batch (milliseconds between statements); one that stops
+there (SIGSTOP, a frozen VM) would otherwise hold the sweep's lock, and its rows and users'
+locks, until it wakes: no instance would sweep meanwhile."""
 
 _FIX_URL = "check CRYPTOBOT_DATABASE_URL (host, port, user, password, database name)"
 # SQLSTATEs no reconnecting changes: wrong password, unknown role or database, no permission.
@@ -104,6 +109,8 @@ def connect(url: str, *, application_name: str = "cryptobot", read_only: bool = 
                                application_name=application_name,
                                options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
                                        f" -c lock_timeout={LOCK_TIMEOUT_MS}"
+                                       " -c idle_in_transaction_session_timeout="
+                                       f"{IDLE_IN_TRANSACTION_TIMEOUT_MS}"
                                        + (" -c default_transaction_read_only=on"
                                           if read_only else ""))
     except psycopg.ProgrammingError as exc:  # a malformed URL

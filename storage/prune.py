@@ -87,8 +87,10 @@ _OLD_FIRINGS = (
 _NEXT_ALERT_USER = "SELECT MIN(user_id) FROM alerts WHERE user_id > :after"
 # Newest first by when each ended: an expired alert's expiry (an unfired one has no fired_at,
 # and NULLs sorting last made the alert that just expired the first to go, Re-arm and all).
+# The conditions again on the deleted row itself: on PostgreSQL another instance may re-arm the
+# alert while this waits for its row, and only the outer conditions are checked again then.
 _EXCESS_FIRED = (
-    "DELETE FROM alerts WHERE id IN ("
+    "DELETE FROM alerts WHERE ended IS NOT NULL AND notified_at IS NOT NULL AND id IN ("
     "SELECT id FROM alerts WHERE user_id = :user_id AND ended IS NOT NULL"
     " AND notified_at IS NOT NULL ORDER BY coalesce(CASE WHEN ended = 'expired'"
     " THEN expires_at END, fired_at, created_at) DESC LIMIT :limit OFFSET :keep)"

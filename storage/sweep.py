@@ -27,7 +27,9 @@ PostgreSQL: the same JSON through ``jsonb_each``, and each value's alerts in a
 ``LATERAL (... OFFSET 0)`` subquery, which keeps the per-symbol index search (flattened, the
 planner may hash-join every live alert instead). Several instances may sweep one database: the
 sweep's transaction first takes ``pg_try_advisory_xact_lock(SWEEP_LOCK)``, and an instance that
-does not get it skips the round (an empty answer) rather than wait.
+does not get it skips the round (an empty answer) rather than wait. Other instances' writes are
+not held off by that lock: an alert deleted (``/delete``, ``/forget``) between the sweep's read
+and its mark is left out of the answer and of the firing log (each mark's row count decides).
 """
 
 from __future__ import annotations
@@ -206,10 +208,23 @@ def fire_crossed_alerts(conn: Connection, message: FireCrossedAlerts) -> FiredAl
     rows = [{"alert_id": alert.alert_id, "fired_at": now, "fired_price": alert.fired_price,
              "user_id": alert.user_id, "symbol": alert.symbol, "kind": alert.kind}
             for alert in fired]
-    conn.executemany(_FIRE, rows)
+    if is_postgres(conn):
+        rows = _marked(conn, _FIRE, rows)
+        kept = {row["alert_id"] for row in rows}
+        fired = [alert for alert in fired if alert.alert_id in kept]
+    else:
+        conn.executemany(_FIRE, rows)
     conn.executemany(_LOG_FIRING, rows)
     return FiredAlerts(alerts=tuple(sorted(fired, key=lambda alert: alert.alert_id)),
                        expired=expired, rearmed=rearmed)
+
+
+def _marked(conn: Connection, sql: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """PostgreSQL: the rows ``sql`` really changed. Another instance's write (``/delete``,
+    ``/forget``) may land between the sweep's read and its mark (READ COMMITTED; the sweep's
+    lock holds off other sweeps only): such an alert neither fires, nor expires, nor gets a
+    firing-log row (that row would outlive ``/forget``). On SQLite the writer is alone."""
+    return [row for row in rows if conn.execute(sql, row).rowcount == 1]
 
 
 def _fired(row: tuple[Any, ...], now: float) -> AlertRecord:
@@ -223,5 +238,10 @@ def _expire(conn: Connection, now: float) -> tuple[AlertRecord, ...]:
     # would otherwise replace that notice in the outbox.
     due = [alert for alert in map(alert_from_row, conn.execute(_EXPIRED, {"now": now}))
            if alert.fired_at is None or alert.notified_at is not None]
-    conn.executemany(_EXPIRE, ({"alert_id": alert.alert_id} for alert in due))
+    if is_postgres(conn):
+        kept = {row["alert_id"] for row in _marked(
+            conn, _EXPIRE, [{"alert_id": alert.alert_id} for alert in due])}
+        due = [alert for alert in due if alert.alert_id in kept]
+    else:
+        conn.executemany(_EXPIRE, ({"alert_id": alert.alert_id} for alert in due))
     return tuple(dataclasses.replace(alert, ended="expired", notified_at=None) for alert in due)

@@ -154,6 +154,9 @@ _MARK_NOTIFIED = (
     "UPDATE alerts SET notified_at = :notified_at"
     f" WHERE id = :alert_id AND {UNNOTIFIED_WHERE}"
 )
+# By the sender: a mark retried after its claim ran out (another instance sent the notice, the
+# alert fired again) must not mark the newer notice, which nobody has sent.
+_MARK_NOTIFIED_BY = _MARK_NOTIFIED + " AND notice_claimed_by = :claimant"
 
 HOT_WRITES: dict[str, str] = {
     "alert_by_key": _ALERT_BY_KEY,
@@ -169,6 +172,7 @@ HOT_WRITES: dict[str, str] = {
     "live_recurring_cooldown": _LIVE_RECURRING_COOLDOWN,
     **SWEEP_STATEMENTS,
     "mark_notified": _MARK_NOTIFIED,
+    "mark_notified_by": _MARK_NOTIFIED_BY,
 }
 """Statements with a WHERE clause on the writer's paths (the query-plan test checks them)."""
 PG_HOT_WRITES: dict[str, str] = {**HOT_WRITES, **PG_SWEEP_STATEMENTS}
@@ -237,7 +241,9 @@ def rearm_alert(conn: Connection, message: RearmAlert, *, now: float,
         return Saved(changed=False, alert_id=int(twin[0]))
     if _count(conn, _ACTIVE_ALERT_COUNT, user_id=message.user_id) >= rules.max_alerts_per_user:
         raise LimitReached("active alerts", rules.max_alerts_per_user)
-    conn.execute(_REARM_ALERT, params)
+    if conn.execute(_REARM_ALERT, params).rowcount != 1:
+        # PostgreSQL: deleted (/delete, /forget) by another instance since it was read above.
+        raise AlertNotFound(message.alert_id)
     return Saved(changed=True, alert_id=message.alert_id)
 
 
@@ -263,6 +269,9 @@ def save_settings(conn: Connection, message: SaveSettings, *, now: float) -> Sav
     recurring alerts, in the same transaction, so the two never disagree."""
     for key, value in message.settings:
         _check_setting(key, value)
+    # PostgreSQL: another instance's save for this user would read the settings before this
+    # one commits and then write its merge over it (a lost update): one at a time.
+    lock_user(conn, message.user_id)
     row = conn.execute(_USER_SETTINGS, {"user_id": message.user_id}).fetchone()
     stored = stored_object(None if row is None else row[0])  # {} for a hand-edited row
     merged = {**stored, **dict(message.settings)}
@@ -292,9 +301,10 @@ def _check_setting(key: str, value: str) -> None:
 
 
 def mark_notified(conn: Connection, message: MarkNotified) -> Saved:
-    cursor = conn.executemany(_MARK_NOTIFIED, ({"alert_id": alert_id,
-                                                "notified_at": message.notified_at}
-                                               for alert_id in message.alert_ids))
+    sql = _MARK_NOTIFIED if message.claimant is None else _MARK_NOTIFIED_BY
+    cursor = conn.executemany(sql, ({"alert_id": alert_id, "notified_at": message.notified_at,
+                                     "claimant": message.claimant}
+                                    for alert_id in message.alert_ids))
     return Saved(changed=cursor.rowcount > 0)
 
 

@@ -381,3 +381,23 @@ def test_http_max_connections_is_accepted_ignored_and_noted(tmp_path: Path) -> N
     assert config == BotConfig()
     assert [(n.key, n.replacement) for n in notes] == [("http_max_connections", None)]
     assert "fetcher_pool_size" in notes[0].note
+
+
+def test_a_database_url_with_a_mistyped_scheme_is_rejected_without_its_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(environ={"CRYPTOBOT_DATABASE_URL": "postgresq://bot:hunter2@db/cryptobot"})
+    assert caught.value.key == "CRYPTOBOT_DATABASE_URL"
+    assert "hunter2" not in str(caught.value)
+    assert "***@db/cryptobot" in str(caught.value)  # still says which URL
+
+
+def test_a_password_given_as_a_url_parameter_is_masked_and_redacted() -> None:
+    from bot import _secrets, render_config
+    from core.logs import Redactor
+
+    url = "postgresql://bot@db/cryptobot?sslmode=require&password=hunter2"
+    config = BotConfig().with_overrides(database_url=url)
+    rendered = render_config(config)
+    assert "hunter2" not in rendered
+    assert "password=***" in rendered
+    assert "hunter2" not in Redactor(_secrets(config)).redact(f"connecting to {url}")

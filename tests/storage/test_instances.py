@@ -6,7 +6,9 @@ The claim rules themselves run on both engines (one instance on SQLite takes the
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -15,16 +17,27 @@ from typing import Any, TypeVar
 import pytest
 
 from messages.digest import SetDigest, SettleDigests
-from messages.storage import AddAlert, ClaimNotices, FireCrossedAlerts, MarkNotified
+from messages.storage import (
+    AddAlert,
+    ClaimNotices,
+    DeleteAlert,
+    FireCrossedAlerts,
+    MarkNotified,
+    RearmAlert,
+    SaveSettings,
+)
+from messages.user_data import ForgetUser
 from storage.batch import commit_batch
 from storage.connection import open_writer
 from storage.digest_writes import set_digest, settle_digests
 from storage.engine import Connection
-from storage.errors import LimitReached
+from storage.errors import AlertNotFound, LimitReached
 from storage.notices import claim_notices
+from storage.prune import PruneCursor, RetentionRules, prune
 from storage.sweep import fire_crossed_alerts
 from storage.timing import QueryTimer
-from storage.writes import WriteRules, mark_notified
+from storage.user_data import forget_user
+from storage.writes import WriteRules, delete_alert, mark_notified, rearm_alert, save_settings
 from tests.storage.conftest import NOW, begin, insert_alert
 
 T = TypeVar("T")
@@ -74,6 +87,21 @@ class TestClaimRules:
         fire(conn, 99.0, at=NOW + 1)  # cleared: re-armed
         assert fire(conn, 101.0, at=NOW + 2) == (alert,)
         assert claim(conn, "b", alert, now=NOW + 2) == (alert,)
+
+
+    def test_a_late_mark_from_a_sender_whose_claim_ran_out_leaves_a_newer_notice_to_send(
+            self, conn):
+        alert = insert_alert(conn, price=100.0, recurring=True)
+        assert fire(conn, 101.0) == (alert,)
+        assert claim(conn, "b", alert) == (alert,)  # "b" sends; its mark fails for a minute
+        assert claim(conn, "a", alert, now=NOW + 61) == (alert,)  # "a" sends it again
+        in_transaction(conn, mark_notified, MarkNotified(alert_ids=(alert,), notified_at=NOW + 61,
+                                                         claimant="a"))
+        fire(conn, 99.0, at=NOW + 62)  # cleared: re-armed
+        assert fire(conn, 101.0, at=NOW + 63) == (alert,)  # a new crossing: a new notice
+        late = MarkNotified(alert_ids=(alert,), notified_at=NOW + 64, claimant="b")
+        assert not in_transaction(conn, mark_notified, late).changed  # "b" never sent that one
+        assert claim(conn, "a", alert, now=NOW + 64) == (alert,)  # still to be sent
 
 
 class TestSeveralInstancesOnPostgres:
@@ -133,6 +161,7 @@ class TestSeveralInstancesOnPostgres:
                                                 until=NOW + 60)).alert_ids == (alert,)
         with ThreadPoolExecutor(1) as other:
             waiting = other.submit(claim, second, "b", alert)  # blocks on the row lock
+            wait_until_blocked(conn)
             conn.execute("COMMIT")
             assert waiting.result(timeout=10) == ()
 
@@ -146,6 +175,7 @@ class TestSeveralInstancesOnPostgres:
         first = settle_digests(conn, claims)
         with ThreadPoolExecutor(1) as other:
             waiting = other.submit(in_transaction, second, settle_digests, claims)
+            wait_until_blocked(conn)
             conn.execute("COMMIT")
             later = waiting.result(timeout=10)
         assert [d.day for d in first.sent] == ["2026-06-01"]
@@ -184,3 +214,150 @@ class TestSeveralInstancesOnPostgres:
         assert [o.error for o in outcomes] == [None, None]
         assert outcomes[0].result.alert_id == outcomes[1].result.alert_id
         assert sorted(o.result.changed for o in outcomes) == [False, True]
+
+
+def wait_until_blocked(observer: Connection, timeout_s: float = 10.0) -> None:
+    """Wait until another session of this database waits for a lock (a row another holds)."""
+    pause = threading.Event()  # never set: its wait is the pause between two looks
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if observer.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'").fetchone()[0]:
+            return
+        pause.wait(0.005)
+    raise AssertionError("no session started waiting for a lock")
+
+
+class TestWritesRacingOnPostgres:
+    """Another instance's write lands between a read and the write it decides (the sweep's
+    mark, the prune's delete): READ COMMITTED re-checks only the statement's own conditions."""
+
+    @pytest.fixture
+    def engine(self) -> str:
+        return "postgres"
+
+    @pytest.fixture
+    def second(self, conn: Connection, database: str) -> Iterator[Connection]:
+        other = open_writer(database)
+        yield other
+        other.close()
+
+    def test_an_alert_forgotten_by_another_instance_mid_sweep_neither_fires_nor_is_logged(
+            self, conn, second):
+        alert = insert_alert(conn, user_id=7, price=100.0)
+        begin(second)
+        forget_user(second, ForgetUser(request_id="f", user_id=7))  # holds the row, uncommitted
+        with ThreadPoolExecutor(1) as sweeper:
+            sweep = sweeper.submit(in_transaction, conn, fire_crossed_alerts, FireCrossedAlerts(
+                prices=(("BTCUSDT", 101.0),), fired_at=NOW))
+            wait_until_blocked(second)  # the sweep read the alert and waits to mark it
+            second.execute("COMMIT")
+            fired = sweep.result(timeout=10)
+        assert alert not in [a.alert_id for a in fired.alerts]
+        assert second.execute("SELECT COUNT(*) FROM alert_firings WHERE user_id = 7"
+                              ).fetchone()[0] == 0  # /forget left nothing of the user
+
+    def test_an_alert_deleted_by_another_instance_before_it_expired_is_not_reported_expired(
+            self, conn, second):
+        alert = insert_alert(conn, user_id=7, price=100.0, expires_at=NOW + 5)
+        begin(second)
+        delete_alert(second, DeleteAlert(request_id="d", user_id=7, alert_id=alert))
+        with ThreadPoolExecutor(1) as sweeper:
+            sweep = sweeper.submit(in_transaction, conn, fire_crossed_alerts, FireCrossedAlerts(
+                prices=(), fired_at=NOW + 10))
+            wait_until_blocked(second)
+            second.execute("COMMIT")
+            swept = sweep.result(timeout=10)
+        assert swept.expired == ()
+
+    def test_an_alert_rearmed_by_another_instance_while_pruning_is_kept(self, conn, second):
+        alert = insert_alert(conn, user_id=7, price=100.0)
+        assert fire(conn, 101.0) == (alert,)
+        in_transaction(conn, mark_notified, MarkNotified(alert_ids=(alert,), notified_at=NOW))
+        begin(second)
+        assert rearm_alert(second, RearmAlert(request_id="r", user_id=7, alert_id=alert),
+                           now=NOW + 1, rules=WriteRules()).changed
+        with ThreadPoolExecutor(1) as pruner:
+            pruning = pruner.submit(prune, conn, RetentionRules(fired_alerts_per_user=0),
+                                    PruneCursor(), now=NOW + 1)
+            wait_until_blocked(second)  # prune picked the finished alert, waits to delete it
+            second.execute("COMMIT")  # ... which is live again now
+            assert pruning.result(timeout=10).alerts == 0
+        assert second.execute("SELECT ended FROM alerts WHERE id = :id",
+                              {"id": alert}).fetchall() == [(None,)]
+
+    def test_two_instances_saving_one_users_settings_at_once_keep_both(self, conn, second):
+        begin(conn)
+        save_settings(conn, SaveSettings(request_id="a", user_id=7, chat_id=70,
+                                         settings=(("cooldown", "1h"),)), now=NOW)
+        with ThreadPoolExecutor(1) as other:
+            saving = other.submit(in_transaction, second, save_settings, SaveSettings(
+                request_id="b", user_id=7, chat_id=70, settings=(("interval", "4h"),)),
+                now=NOW)
+            wait_until_blocked(conn)
+            conn.execute("COMMIT")
+            saving.result(timeout=10)
+        stored = conn.execute("SELECT settings FROM users WHERE user_id = 7").fetchone()[0]
+        assert json.loads(stored) == {"cooldown": "1h", "interval": "4h"}  # neither lost
+
+    def test_a_digest_moved_while_another_instance_settles_today_is_not_sent_twice(
+            self, conn, second):
+        due_at = datetime(2026, 6, 1, 8, 0, tzinfo=UTC).timestamp()
+        in_transaction(conn, set_digest, SetDigest(request_id="r", user_id=1, chat_id=10,
+                                                   minute=8 * 60), now=due_at - 86_400)
+        begin(conn)
+        settled = settle_digests(conn, SettleDigests(claims=((1, "2026-06-01"),),
+                                                     now=due_at + 1))
+        assert [d.day for d in settled.sent] == ["2026-06-01"]  # sent at 08:00 by this one
+        with ThreadPoolExecutor(1) as other:  # "/digest 09:00" meanwhile, on another instance
+            moving = other.submit(in_transaction, second, set_digest, SetDigest(
+                request_id="m", user_id=1, chat_id=10, minute=9 * 60), now=due_at + 1)
+            wait_until_blocked(conn)
+            conn.execute("COMMIT")
+            moving.result(timeout=10)
+        at_nine = SettleDigests(claims=((1, "2026-06-01"),), now=due_at + 3601)
+        assert in_transaction(conn, settle_digests, at_nine).sent == ()  # today went out
+
+    def test_an_instance_paused_inside_its_sweep_lets_the_others_sweep_again(
+            self, conn, second, database, monkeypatch):
+        from storage import pg
+
+        alert = insert_alert(conn, price=100.0)
+        monkeypatch.setattr(pg, "IDLE_IN_TRANSACTION_TIMEOUT_MS", 200)
+        paused = open_writer(database)
+        try:
+            begin(paused)  # a sweep holding the sweep's lock, then SIGSTOP (or a GC pause)
+            fire_crossed_alerts(paused, FireCrossedAlerts(prices=(("BTCUSDT", 99.0),),
+                                                          fired_at=NOW))
+            pause = threading.Event()
+            deadline = time.monotonic() + 5.0
+            fired: tuple[int, ...] = ()
+            while not fired and time.monotonic() < deadline:
+                fired = fire(second, 101.0)  # skipped while the paused one holds the lock
+                pause.wait(0.05)
+            assert fired == (alert,)
+            # Woken, the paused instance finds its transaction gone: a transient error, and
+            # the retried batch commits on a new connection.
+            outcome = commit_batch(paused, [FireCrossedAlerts(prices=(("BTCUSDT", 101.0),),
+                                                              fired_at=NOW + 1)],
+                                   now=NOW, rules=WriteRules(), timer=QueryTimer(1000.0))
+            assert outcome[0].result.alerts == ()  # fired once, by the other instance
+        finally:
+            paused.close()
+
+    def test_an_alert_deleted_by_another_instance_while_being_rearmed_is_not_rearmed(
+            self, conn, second):
+        alert = insert_alert(conn, user_id=7, price=100.0)
+        assert fire(conn, 101.0) == (alert,)
+        begin(second)
+        delete_alert(second, DeleteAlert(request_id="d", user_id=7, alert_id=alert))
+        with ThreadPoolExecutor(1) as other:
+            rearming = other.submit(in_transaction, conn, rearm_alert, RearmAlert(
+                request_id="r", user_id=7, alert_id=alert), now=NOW + 1, rules=WriteRules())
+            wait_until_blocked(second)
+            second.execute("COMMIT")
+            with pytest.raises(AlertNotFound):  # not "re-armed" for an alert that is gone
+                rearming.result(timeout=10)
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")

@@ -39,6 +39,7 @@ SAMPLE_PARAMS = {
     "fired_at": 0.0, "fired_price": 1.0, "notified_at": 0.0, "now": 0.0, "fired": 10,
     "prices": '{"BTCUSDT": 1.0}', "rsi": '[["BTCUSDT", "1h", 50.0]]', "kind": "price",
     "recurring": 0, "armed_from": 0.0, "cooldown_s": 60.0, "expires_at": None, "held_owners": "[7, 9]",
+    "claimant": "a",
 }
 HOT = {**HOT_READS, **HOT_WRITES}
 PG_HOT = {**PG_HOT_READS, **PG_HOT_WRITES}
