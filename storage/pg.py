@@ -12,7 +12,8 @@ restart costs the batches that were in flight ("not saved", retried by the user 
 sweep), and the next batch commits on a fresh connection; no actor restarts.
 
 Every blocking call has a bound: ``connect_timeout`` on connecting, ``statement_timeout`` on
-every statement, the pool's ``timeout`` on borrowing. A URL no retry can fix (bad host name,
+every statement, the pool's ``timeout`` on borrowing, TCP keepalives and ``tcp_user_timeout``
+for a server host that goes silent. A URL no retry can fix (bad host name,
 wrong password, no such database, not PostgreSQL) raises
 :class:`~storage.errors.DatabaseUnusable` with the URL's password masked: the bot exits 2 with
 one line instead of restarting in a loop.
@@ -42,6 +43,13 @@ STATEMENT_TIMEOUT_MS = 10_000
 """The longest any one statement may run before the server cancels it."""
 LOCK_TIMEOUT_MS = 5_000
 """The longest a statement waits for a row or table lock (a stuck instance's transaction)."""
+TCP_LIVENESS: dict[str, int] = {"keepalives": 1, "keepalives_idle": 10,
+                                "keepalives_interval": 5, "keepalives_count": 3,
+                                "tcp_user_timeout": 30_000}
+"""libpq's TCP probes: a server host that vanishes without closing the connection (power
+loss, a partition) is noticed within about 30 s, where the server's statement_timeout cannot
+help (it never hears from us) and the kernel default would block a COMMIT for hours. Ignored
+on Unix sockets."""
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000
 """The longest a session may sit inside a transaction between two statements before the server
 ends it. A writer's transaction is one batch (milliseconds between statements); one that stops
@@ -106,7 +114,7 @@ def connect(url: str, *, application_name: str = "cryptobot", read_only: bool = 
 
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
-                               application_name=application_name,
+                               application_name=application_name, **TCP_LIVENESS,
                                options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
                                        f" -c lock_timeout={LOCK_TIMEOUT_MS}"
                                        " -c idle_in_transaction_session_timeout="
@@ -225,7 +233,7 @@ class PgReadPool:
             name="cryptobot-read", check=ConnectionPool.check_connection,
             reconnect_timeout=max(30.0, 10 * timeout_s), num_workers=1,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S,
-                    "application_name": "cryptobot-read",
+                    "application_name": "cryptobot-read", **TCP_LIVENESS,
                     "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
                                f" -c default_transaction_read_only=on"})
         self._opened = False

@@ -151,3 +151,20 @@ def test_while_the_database_refuses_connections_writes_fail_transiently_then_res
         during.close()
         pool.close()
         writer.close()
+
+
+def test_writer_and_read_connections_probe_a_silent_server_host_over_tcp(postgres_url):
+    # A vanished host never answers, so only TCP probes end a blocked COMMIT or query; libpq
+    # applies them on TCP connections (these tests reach the server over a Unix socket).
+    writer = open_writer(postgres_url)
+    pool = ReadPool(postgres_url, size=1, timeout_s=5.0)
+    try:
+        writer_parameters = writer.raw.info.get_parameters()
+        with pool.connection() as reader:
+            reader_parameters = reader.raw.info.get_parameters()
+        for parameters in (writer_parameters, reader_parameters):
+            assert parameters["keepalives"] == "1"
+            assert parameters["tcp_user_timeout"] == "30000"
+    finally:
+        pool.close()
+        writer.close()
