@@ -43,7 +43,7 @@ STATEMENT_TIMEOUT_MS = 10_000
 """The longest any one statement may run before the server cancels it."""
 LOCK_TIMEOUT_MS = 5_000
 """The longest a statement waits for a row or table lock (a stuck instance's transaction)."""
-TCP_LIVENESS: dict[str, int] = {"keepalives": 1, "keepalives_idle": 10,
+TCP_LIVENESS: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10,
                                 "keepalives_interval": 5, "keepalives_count": 3,
                                 "tcp_user_timeout": 30_000}
 """libpq's TCP probes: a server host that vanishes without closing the connection (power
