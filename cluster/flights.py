@@ -254,7 +254,8 @@ class SharedFlights:
                 raise ValueError("entry has no fetch time")
             age = min(max(0.0, self._wall_clock() - at / 1000), ttl_s)
             return decode(entry.get("d")), age
-        except (BotError, ValueError, TypeError, zlib.error, RecursionError):
+        except (BotError, ValueError, TypeError, OverflowError, zlib.error,
+                RecursionError):
             self._count("bad_entries")
             return None
 

@@ -58,7 +58,7 @@ class InstanceRecord:
                        redis_mode=str(data.get("redis_mode", "shared")),
                        uptime_s=float(data.get("uptime_s", 0.0)),
                        heartbeat_at=float(data.get("heartbeat_at", 0.0)))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"not an instance record: {type(exc).__name__}") from exc
 
 

@@ -136,6 +136,7 @@ def test_a_leader_that_died_holds_its_followers_only_until_its_flight_expires(li
     zlib.compress(b"[1, 2, 3]"),
     zlib.compress(json.dumps({"at": 1, "d": {"no": "price"}}).encode()),
     zlib.compress(b" " * (40 * 1024 * 1024)),  # a bomb: small in Redis, huge inflated
+    zlib.compress(b'{"at": 1' + b"0" * 400 + b', "d": {"price": 1}}'),  # no float holds it
 ])
 def test_an_entry_that_does_not_fit_is_ignored_counted_and_fetched_afresh(links, entry) -> None:
     link = links[0]
