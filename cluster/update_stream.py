@@ -75,23 +75,44 @@ end
 return 0
 """
 
-# KEYS: done key, stream. ARGV: group, entry id, ttl. The reply is out: remember, then ack.
-# Refresh the idle time of those of ARGV[4..] that are still pending under our name, and only
-# those: an entry another instance reclaimed while we were paused (SIGSTOP, a frozen VM) must
-# not be pulled back, or both would answer it. Returns the ids still ours.
+# KEYS: stream. ARGV: group, consumer, scan count, entry ids. Refresh the idle time of those
+# entries that are still pending under our name, and only those: an entry another instance
+# reclaimed while we were paused (SIGSTOP, a frozen VM) must not be pulled back, or both would
+# answer it. An entry pending nowhere and gone from the stream vanished with Redis's data (the
+# group was made again, empty): nobody else can have it, so it is still ours to answer.
+# Returns the ids still ours.
 _TOUCH_MINE = """
 local mine = {}
 for _, row in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', ARGV[3], ARGV[2])) do
   mine[row[1]] = true
 end
-local kept = {}
+local kept, claim = {}, {}
 for i = 4, #ARGV do
-  if mine[ARGV[i]] then table.insert(kept, ARGV[i]) end
+  local id = ARGV[i]
+  if mine[id] then
+    table.insert(kept, id)
+    table.insert(claim, id)
+  elseif #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1) == 0
+      and #redis.call('XRANGE', KEYS[1], id, id) == 0 then
+    table.insert(kept, id)
+  end
 end
-if #kept > 0 then
-  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(kept), 'JUSTID')
+if #claim > 0 then
+  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(claim), 'JUSTID')
 end
 return kept
+"""
+
+# KEYS: stream. ARGV: group, consumer, entry id. 1 when the entry is pending under our name,
+# or pending nowhere and gone from the stream (lost with Redis's data, see _TOUCH_MINE).
+_OWNS = """
+local rows = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #rows > 0 then
+  if rows[1][2] == ARGV[2] then return 1 end
+  return 0
+end
+if #redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3]) == 0 then return 1 end
+return 0
 """
 
 _PEL_SCAN = 10_000
@@ -149,6 +170,7 @@ class UpdateStream:
         self._append_posted: Any = link.script(_APPEND_POSTED)
         self._finish: Any = link.script(_FINISH)
         self._touch_mine: Any = link.script(_TOUCH_MINE)
+        self._owns: Any = link.script(_OWNS)
         self._autoclaim_from = "0-0"
 
     # -- keys -------------------------------------------------------------------------------
@@ -247,13 +269,14 @@ class UpdateStream:
     def owns(self, entry_id: str) -> bool:
         """Is ``entry_id`` still pending under our name (not acked, not taken by another)?
 
-        A stream or group that no longer exists (Redis lost its data) cannot have given the
-        entry to anyone else: still ours, so its answer is not lost with the data."""
+        A stream or group that no longer exists, or was made again without the entry (Redis
+        lost its data), cannot have given the entry to anyone else: still ours, so its answer
+        is not lost with the data."""
         def pending(client: redis.Redis) -> bool:
             try:
-                return bool(client.xpending_range(self._stream, GROUP, min=entry_id,
-                                                  max=entry_id, count=1,
-                                                  consumername=self.consumer))
+                return int(self._owns(keys=[self._stream],
+                                      args=[GROUP, self.consumer, entry_id],
+                                      client=client)) == 1
             except redis.ResponseError as error:
                 if "NOGROUP" in str(error):
                     return True

@@ -225,3 +225,33 @@ def test_an_entry_is_still_ours_when_redis_lost_the_stream_so_its_answer_is_not_
     link.client.flushall()
 
     assert mine.owns(entry.entry_id) is True
+
+
+def test_an_entry_is_still_ours_after_redis_lost_its_data_and_the_group_was_made_again(
+    link: RedisLink,
+) -> None:
+    """Within a beat of the data loss some instance makes the stream and group again (empty):
+    the entry is in nobody's pending list because it is nowhere, not because another instance
+    took it, so its answer must still go out (nobody else has it to answer)."""
+    mine = consumer(link, "mine")
+    post(mine, 1, 2)
+    first, second = mine.read(count=2, block_ms=10)
+    link.client.flushall()
+    consumer(link, "other")  # ensure_group: an empty stream and group again
+    post(mine, 3)  # and new updates arrive
+
+    assert mine.owns(first.entry_id) is True
+    assert mine.touch([first.entry_id, second.entry_id]) == (first.entry_id, second.entry_id)
+
+
+def test_an_entry_another_instance_answered_and_acked_is_no_longer_ours(
+    link: RedisLink,
+) -> None:
+    stalled, survivor = consumer(link, "stalled"), consumer(link, "survivor")
+    post(stalled, 1)
+    (entry,) = stalled.read(count=1, block_ms=10)
+    link.client.xclaim(link.key("updates"), GROUP, "survivor", 0, [entry.entry_id])
+    survivor.finish(entry.entry_id, entry.update_id)
+
+    assert stalled.owns(entry.entry_id) is False
+    assert stalled.touch([entry.entry_id]) == ()
