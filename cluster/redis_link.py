@@ -39,11 +39,12 @@ DEFAULT_TIMEOUT_S = 0.5
 DEFAULT_RETRY_AFTER_S = 1.0
 _NETWORK_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 # Redis answers but serves no writes (maxmemory reached, a read-only replica, a master gone,
-# a failed RDB save stopping writes): as unavailable as a dead one, for every caller.
+# a failed RDB save stopping writes, a script running too long): as unavailable as a dead
+# one, for every caller.
 _REFUSING_ERRORS = (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError,
                     redis.exceptions.MasterDownError, redis.exceptions.TryAgainError,
                     redis.exceptions.ClusterDownError)
-_REFUSING_CODES = ("MISCONF ", "OOM ", "READONLY ", "MASTERDOWN ")
+_REFUSING_CODES = ("MISCONF ", "OOM ", "READONLY ", "MASTERDOWN ", "BUSY ", "NOREPLICAS ")
 
 
 class SharedUnavailable(BotError):
