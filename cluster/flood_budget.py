@@ -33,6 +33,7 @@ Every call goes through :meth:`cluster.redis_link.RedisLink.call`: Redis down ra
 from __future__ import annotations
 
 import itertools
+import uuid
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -167,7 +168,8 @@ class FloodBudget:
         self.limits = limits
         self.fallback_fraction = fallback_fraction
         """The share of the limits an instance keeps to while Redis is down."""
-        self._owner = owner
+        # A named instance restarts under the same name: the life makes its tokens unique.
+        self._owner = f"{owner}:{uuid.uuid4().hex[:8]}"
         self._clock = clock
         self._tokens = itertools.count(1)
         self._acquire: Any = link.script(_ACQUIRE)

@@ -18,6 +18,7 @@ Redis does not answer (``SharedUnavailable``).
 from __future__ import annotations
 
 import itertools
+import uuid
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -58,7 +59,8 @@ class UserBudget:
         self._count = count
         self._window_s = window_s
         self._bucket = (bucket,) if bucket else ()
-        self._owner = owner
+        # A named instance restarts under the same name: the life makes its tokens unique.
+        self._owner = f"{owner}:{uuid.uuid4().hex[:8]}"
         self._clock = clock
         self._tokens = itertools.count(1)
         self._admit: Any = link.script(_ADMIT)

@@ -117,3 +117,14 @@ def test_a_429_seen_by_one_instance_pauses_the_chat_or_everything_for_all(
     assert everyone.limit == "pause_all" and everyone.wait_s == pytest.approx(1.0)
     assert second.acquire(9, is_group=False, is_message=True, now=T0 + 3).grant is not None
 
+
+
+def test_an_instance_restarted_under_its_fixed_name_still_counts_its_last_lifes_calls(
+    link: RedisLink,
+) -> None:
+    limits = FloodLimits(global_calls=2, chat_burst=5)
+    before = FloodBudget(link, limits, owner="bot-1")
+    assert before.acquire(1, is_group=False, is_message=True, now=T0).grant is not None
+    after = FloodBudget(link, limits, owner="bot-1")  # restarted under the same name
+    assert after.acquire(2, is_group=False, is_message=True, now=T0 + 0.1).grant is not None
+    assert after.acquire(3, is_group=False, is_message=True, now=T0 + 0.2).grant is None
