@@ -327,12 +327,15 @@ class UpdateStream:
         self._autoclaim_from = _text(answer[0])
         return self._entries(answer[1])
 
-    def forget_dead_consumers(self) -> int:
-        """Remove consumers with nothing pending and no liveness key (a tidy group)."""
+    def forget_dead_consumers(self, *, min_idle_ms: int = 30_000) -> int:
+        """Remove consumers with nothing pending, no liveness key and idle ``min_idle_ms``:
+        one starting (reading before its first liveness key) deleted as it reads would lose
+        its new entries from the pending list, unanswered by anyone else."""
         def tidy(client: redis.Redis) -> int:
             rows = client.xinfo_consumers(self._stream, GROUP)
             idle = [_text(row["name"]) for row in rows
-                    if int(row["pending"]) == 0 and _text(row["name"]) != self.consumer]
+                    if int(row["pending"]) == 0 and _text(row["name"]) != self.consumer
+                    and int(row["idle"]) >= min_idle_ms]
             alive = client.mget([self.alive_key(name) for name in idle]) if idle else []
             gone = [name for name, flag in zip(idle, alive) if flag is None]
             for name in gone:

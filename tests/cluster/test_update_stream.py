@@ -173,9 +173,23 @@ def test_consumers_gone_with_nothing_pending_are_forgotten(link: RedisLink) -> N
     gone.ack([entry.entry_id])
     here.mark_alive(5_000)
 
-    assert here.forget_dead_consumers() == 1
+    assert here.forget_dead_consumers(min_idle_ms=0) == 1
     names = {row["name"] for row in link.client.xinfo_consumers(link.key("updates"), GROUP)}
     assert b"gone" not in names and "gone" not in names
+
+
+def test_a_consumer_that_just_read_is_not_forgotten_before_its_first_liveness_key(
+    link: RedisLink,
+) -> None:
+    here, starting = consumer(link, "here"), consumer(link, "starting")
+    post(starting, 1)
+    (entry,) = starting.read(count=1, block_ms=10)  # up and reading, not yet marked alive
+    starting.ack([entry.entry_id])
+    here.mark_alive(5_000)
+
+    assert here.forget_dead_consumers() == 0
+    names = {row["name"] for row in link.client.xinfo_consumers(link.key("updates"), GROUP)}
+    assert names & {b"starting", "starting"}
 
 
 def test_the_request_id_of_an_update_is_the_same_for_every_reprocessing() -> None:
