@@ -269,3 +269,21 @@ def test_an_entry_another_instance_answered_and_acked_is_no_longer_ours(
 
     assert stalled.owns(entry.entry_id) is False
     assert stalled.touch([entry.entry_id]) == ()
+
+
+def test_pending_entries_trimmed_from_the_stream_are_acked_when_reclaimed(
+    link: RedisLink,
+) -> None:
+    """Redis 6.2's XAUTOCLAIM answers an entry trimmed away (MAXLEN) while pending with a
+    bare nil, not its id: nothing to feed, and it must leave the pending list rather than be
+    acked as the id 'None' (refused, failing the whole ack of that batch) round after round."""
+    dead, survivor = consumer(link, "dead"), consumer(link, "survivor")
+    post(dead, 1, 2, 3)
+    dead.read(count=3, block_ms=10)
+    link.client.xtrim(link.key("updates"), maxlen=1, approximate=False)
+
+    entries = survivor.autoclaim(min_idle_ms=0)
+
+    assert [e.update_id for e in entries] == [3]
+    pending = link.client.xpending(link.key("updates"), GROUP)["pending"]
+    assert pending == 1  # only update 3, now the survivor's to answer
