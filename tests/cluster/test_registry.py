@@ -71,6 +71,7 @@ def test_an_instance_that_stops_heartbeating_drops_out_when_its_record_expires(
 @pytest.mark.parametrize("body", [
     b"{not json",
     b'{"id": "junk", "host": "h", "pid": 1e400, "started_at": 1}',  # no int holds infinity
+    b'{"id": "junk", "host": "h", "pid": 1, "started_at": 1, "uptime_s": 1e400}',  # no age
     b"[" * 100_000 + b"]" * 100_000,  # nested past the parser's recursion limit
 ])
 def test_an_unreadable_record_counts_as_gone_and_no_lease_reads_as_none(
