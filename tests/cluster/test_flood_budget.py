@@ -128,3 +128,19 @@ def test_an_instance_restarted_under_its_fixed_name_still_counts_its_last_lifes_
     after = FloodBudget(link, limits, owner="bot-1")  # restarted under the same name
     assert after.acquire(2, is_group=False, is_message=True, now=T0 + 0.1).grant is not None
     assert after.acquire(3, is_group=False, is_message=True, now=T0 + 0.2).grant is None
+
+
+def test_a_value_that_is_no_number_in_a_flood_key_counts_as_nothing_not_a_script_error(
+    link: RedisLink,
+) -> None:
+    """Redis content is input: a Lua error here reached the outbox's dispatch task as a raw
+    ResponseError and ended it (nothing sent until a restart)."""
+    budget = FloodBudget(link, owner="a")
+    for key in (link.key("flood", "pause", "all"), link.key("flood", "pause", 1),
+                link.key("flood", "chat", 1)):
+        link.client.set(key, b"garbage")
+    verdict = budget.acquire(1, is_group=False, is_message=True, now=T0)
+    assert verdict.grant is not None
+    link.client.set(link.key("flood", "chat", 1), b"garbage")
+    budget.settle(verdict.grant, now=T0 + 0.1)
+    budget.pause(None, 1.0, now=T0 + 0.2)

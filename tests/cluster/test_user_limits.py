@@ -60,3 +60,12 @@ def test_an_instance_restarted_under_its_fixed_name_still_counts_what_its_last_l
     after = UserBudget(link, count=2, window_s=60.0, owner="bot-1")  # the same name again
     assert after.admit(7, now=T0 + 1) == "allow"
     assert after.admit(7, now=T0 + 2) == "warn"
+
+
+def test_a_window_member_without_a_cost_counts_as_nothing_not_a_script_error(
+    link: RedisLink
+) -> None:
+    budget = UserBudget(link, count=2, window_s=60.0, owner="a")
+    link.client.zadd(budget.key(7), {"garbage": T0})
+    assert budget.admit(7, now=T0 + 1) == "allow"
+    assert budget.retry_after_s(7, now=T0 + 2) == 0.0
