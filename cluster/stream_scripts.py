@@ -15,7 +15,7 @@ APPEND_POLLED = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2] then
   return -1
 end
-local floor = tonumber(redis.call('GET', KEYS[4]) or '0')
+local floor = tonumber(redis.call('GET', KEYS[4]) or '') or 0
 local added = 0
 for i = 5, #ARGV, 2 do
   local update_id = tonumber(ARGV[i])

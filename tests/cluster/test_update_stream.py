@@ -252,7 +252,6 @@ def test_an_entry_is_still_ours_after_redis_lost_its_data_and_the_group_was_made
     first, second = mine.read(count=2, block_ms=10)
     link.client.flushall()
     consumer(link, "other")  # ensure_group: an empty stream and group again
-    post(mine, 3)  # and new updates arrive
 
     assert mine.owns(first.entry_id) is True
     assert mine.touch([first.entry_id, second.entry_id]) == (first.entry_id, second.entry_id)
@@ -287,3 +286,11 @@ def test_pending_entries_trimmed_from_the_stream_are_acked_when_reclaimed(
     assert [e.update_id for e in entries] == [3]
     pending = link.client.xpending(link.key("updates"), GROUP)["pending"]
     assert pending == 1  # only update 3, now the survivor's to answer
+
+
+def test_a_poll_offset_that_is_no_number_does_not_stop_every_append(link: RedisLink) -> None:
+    lease, stream = PollLease(link, "a"), consumer(link, "a")
+    grant = lease.acquire()
+    assert grant is not None
+    link.client.set(link.key("poll", "offset"), b"garbage")
+    assert stream.append_polled([(5, raw(5))], holder="a", fence=grant.fence) == 1
