@@ -264,8 +264,10 @@ class Outbox:
         if self._still_ours is None:
             return True
         verdict = await asyncio.to_thread(self._still_ours, job.delivery.reply.request_id)
-        if verdict is None:
-            self._retry_later(job, _OWNER_UNKNOWN_RETRY_S)
+        if verdict is None:  # no call was made: counted nowhere, or it would fill the windows
+            chat_id = job.delivery.reply.chat_id
+            self._scheduler.give_back(chat_id, job)
+            self._scheduler.pause_chat(chat_id, self._clock() + _OWNER_UNKNOWN_RETRY_S)
             return False
         if not verdict:
             self._scheduler.complete(job.delivery.reply.chat_id, self._clock())

@@ -15,7 +15,9 @@ second instance would refetch what the first fetched a second ago. Here, per req
   without the answer there); a woken follower pushes the wake-up back for the next one.
 * when the leader fails (its fetch raised) it deletes its flight and wakes the followers, who
   then fetch on their own (no error crosses instances: each one's breaker sees its own
-  calls); when it dies, its flight key expires and the followers do the same. A follower never
+  calls); when it dies, its flight key expires and the followers do the same. When Redis
+  fails its end (a blip just then), the leader ends that flight at its next call once Redis
+  answers, so the others do not wait out the whole flight timeout. A follower never
   waits longer than the flight timeout.
 
 Redis content is untrusted input: a payload is size-checked before and while it is
@@ -50,6 +52,8 @@ MAX_JSON_BYTES = 32 * 1024 * 1024
 """Largest entry once decompressed (a zip bomb stops here)."""
 WAIT_STEP_S = 0.2
 """One BLPOP round: below the link's socket timeout (0.5 s), so a wait is never a failure."""
+MAX_UNENDED = 256
+"""Flights whose end Redis did not take, remembered to end later (oldest forgotten first)."""
 _WAKE_TTL_MS = 2000
 
 # KEYS: resp, flight, wake.  ARGV: token, flight PX.  -> {1, payload} | {2} lead | {3} follow
@@ -129,6 +133,9 @@ class SharedFlights:
         self._finish = link.script(_FINISH)
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(FlightCounts.__slots__, 0)
+        # Flights led here whose end Redis did not take (it failed right then): left alone,
+        # each would hold every instance's followers for the whole flight timeout.
+        self._unended: dict[str, tuple[list[str], str]] = {}
 
     def counts(self) -> FlightCounts:
         with self._lock:
@@ -146,6 +153,7 @@ class SharedFlights:
         token = f"{self._owner}:{uuid.uuid4().hex}"
         flight_ms = max(1, int(flight_timeout_s * 1000))
         try:
+            self._end_unended()
             reply = self._link.call(
                 lambda client: self._begin(keys=keys, args=[token, flight_ms], client=client))
         except SharedUnavailable:
@@ -224,7 +232,22 @@ class SharedFlights:
         try:
             self._link.call(lambda client: self._finish(keys=keys, args=args, client=client))
         except SharedUnavailable:
-            self._count("unavailable")  # the flight key expires; followers fetch alone
+            self._count("unavailable")  # ended (without the answer) on a later call
+            with self._lock:
+                self._unended[token] = (keys, token)
+                while len(self._unended) > MAX_UNENDED:
+                    del self._unended[next(iter(self._unended))]
+
+    def _end_unended(self) -> None:
+        """End the flights whose end Redis did not take (their flight key only: the answer
+        is old by now); ``SharedUnavailable`` when it still does not answer."""
+        with self._lock:
+            waiting = list(self._unended.values())
+        for keys, token in waiting:
+            args = [token, b"", 1, _WAKE_TTL_MS]
+            self._link.call(lambda client: self._finish(keys=keys, args=args, client=client))
+            with self._lock:
+                self._unended.pop(token, None)
 
     def _write(self, value: T, encode: Callable[[T], object]) -> bytes:
         """The entry for ``value``, or b"" (nothing is stored) when it cannot be one."""
@@ -254,7 +277,8 @@ class SharedFlights:
                 raise ValueError("entry has no fetch time")
             age = min(max(0.0, self._wall_clock() - at / 1000), ttl_s)
             return decode(entry.get("d")), age
-        except (BotError, ValueError, TypeError, zlib.error, RecursionError):
+        except (BotError, ValueError, TypeError, OverflowError, zlib.error,
+                RecursionError):
             self._count("bad_entries")
             return None
 

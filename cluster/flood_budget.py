@@ -33,6 +33,7 @@ Every call goes through :meth:`cluster.redis_link.RedisLink.call`: Redis down ra
 from __future__ import annotations
 
 import itertools
+import uuid
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,12 +66,12 @@ local wait, why = 0, ''
 local function consider(w, name)
   if w > wait then wait, why = w, name end
 end
-consider(tonumber(redis.call('GET', KEYS[4]) or '0') - now, 'pause_all')
-consider(tonumber(redis.call('GET', KEYS[5]) or '0') - now, 'pause')
+consider((tonumber(redis.call('GET', KEYS[4]) or '') or 0) - now, 'pause_all')
+consider((tonumber(redis.call('GET', KEYS[5]) or '') or 0) - now, 'pause')
 consider(window_wait(KEYS[1], g_calls, g_win), 'global')
 local tat = now
 if is_message then
-  tat = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), now)
+  tat = math.max((tonumber(redis.call('GET', KEYS[2]) or '') or 0), now)
   consider(tat - (burst - 1) / rate - now, 'chat')
   if is_group then consider(window_wait(KEYS[3], grp_calls, grp_win), 'group') end
 end
@@ -95,7 +96,7 @@ local member = ARGV[2]
 local rate, hold = tonumber(ARGV[4]), tonumber(ARGV[5])
 redis.call('ZADD', KEYS[1], 'XX', now, member)
 if ARGV[3] == '1' then
-  local tat = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), now + 1 / rate)
+  local tat = math.max((tonumber(redis.call('GET', KEYS[2]) or '') or 0), now + 1 / rate)
   redis.call('SET', KEYS[2], tostring(tat), 'PX', math.ceil((tat - now + hold) * 1000))
   redis.call('ZADD', KEYS[3], 'XX', now, member)
 end
@@ -104,7 +105,7 @@ return 1
 
 _PAUSE = """
 local now, untl = tonumber(ARGV[1]), tonumber(ARGV[2])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local current = (tonumber(redis.call('GET', KEYS[1]) or '') or 0)
 if untl > current then
   redis.call('SET', KEYS[1], tostring(untl), 'PX', math.max(1, math.ceil((untl - now) * 1000)))
 end
@@ -167,7 +168,8 @@ class FloodBudget:
         self.limits = limits
         self.fallback_fraction = fallback_fraction
         """The share of the limits an instance keeps to while Redis is down."""
-        self._owner = owner
+        # A named instance restarts under the same name: the life makes its tokens unique.
+        self._owner = f"{owner}:{uuid.uuid4().hex[:8]}"
         self._clock = clock
         self._tokens = itertools.count(1)
         self._acquire: Any = link.script(_ACQUIRE)

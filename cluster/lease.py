@@ -37,7 +37,7 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return {0, tonumber(redis.call('GET', KEYS[2]) or '0')}
+  return {0, tonumber(redis.call('GET', KEYS[2]) or '') or 0}
 end
 return {-1, 0}
 """

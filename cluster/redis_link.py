@@ -5,6 +5,9 @@ Every shared mechanism (budgets, caches, the update stream, the instance registr
 
 * every call has a short socket timeout (``timeout_s``), so a dead or partitioned Redis costs a
   caller at most that long, never a hung thread;
+* a Redis that answers but serves no writes (out of memory under ``noeviction``, a read-only
+  replica, writes stopped by a failed RDB save: ``OOM``/``READONLY``/``MISCONF``...) counts as
+  a failure too; any other error reply (a script or usage bug) is raised as it is;
 * after a failure the link is *down* for ``retry_after_s``: calls fail at once with
   :class:`SharedUnavailable` (no connect attempt per call while Redis is gone), and callers fall
   back to their local, safe-fraction behaviour; the first call after that tries again;
@@ -35,6 +38,13 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT_S = 0.5
 DEFAULT_RETRY_AFTER_S = 1.0
 _NETWORK_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
+# Redis answers but serves no writes (maxmemory reached, a read-only replica, a master gone,
+# a failed RDB save stopping writes, a script running too long): as unavailable as a dead
+# one, for every caller.
+_REFUSING_ERRORS = (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError,
+                    redis.exceptions.MasterDownError, redis.exceptions.TryAgainError,
+                    redis.exceptions.ClusterDownError)
+_REFUSING_CODES = ("MISCONF ", "OOM ", "READONLY ", "MASTERDOWN ", "BUSY ", "NOREPLICAS ")
 
 
 class SharedUnavailable(BotError):
@@ -60,6 +70,11 @@ def namespace_for(token: str | None) -> str:
     if not token:
         return "local"
     return token.split(":", 1)[0]
+
+
+def _refuses_service(error: redis.ResponseError) -> bool:
+    """Redis is up but will not serve (out of memory, read-only, stopped writes)?"""
+    return isinstance(error, _REFUSING_ERRORS) or str(error).startswith(_REFUSING_CODES)
 
 
 class RedisLink:
@@ -95,6 +110,11 @@ class RedisLink:
         except _NETWORK_ERRORS as exc:
             self._failed(exc)
             raise SharedUnavailable(f"redis unreachable ({type(exc).__name__})") from exc
+        except redis.ResponseError as exc:
+            if not _refuses_service(exc):
+                raise  # a script or usage error: a bug, not an outage
+            self._failed(exc)
+            raise SharedUnavailable(f"redis refuses writes ({type(exc).__name__})") from exc
         self._succeeded()
         return result
 

@@ -94,7 +94,7 @@ def _record(body: object) -> InstanceRecord | None:
     try:
         data = json.loads(_text(body))
         return InstanceRecord.from_dict(data) if isinstance(data, dict) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None  # unreadable: treated as gone (the next heartbeat rewrites it)
 
 

@@ -31,8 +31,9 @@ from typing import Any
 
 import redis
 
+from cluster import stream_scripts as scripts
 from cluster.lease import FENCE_KEY, LEASE_KEY
-from cluster.redis_link import RedisLink
+from cluster.redis_link import RedisLink, SharedUnavailable
 
 __all__ = ["GROUP", "STREAM", "Entry", "FencedOut", "StreamFigures", "UpdateStream",
            "request_id_for"]
@@ -43,64 +44,8 @@ DAY_S = 86_400
 SEEN_TTL_S = 3_600
 OFFSET_KEY = ("poll", "offset")
 
-# The lease holder's batch. KEYS: lease, fence, stream, offset. ARGV: holder, fence, maxlen,
-# offset ttl, then update_id/raw pairs in Telegram's (ascending) order. Appends the updates at
-# or above ``poll:offset`` (one past the last appended) and moves it; -1 when the caller no
-# longer holds the lease under that fence.
-_APPEND_POLLED = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2] then
-  return -1
-end
-local floor = tonumber(redis.call('GET', KEYS[4]) or '0')
-local added = 0
-for i = 5, #ARGV, 2 do
-  local update_id = tonumber(ARGV[i])
-  if update_id >= floor then
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'u', ARGV[i + 1])
-    floor = update_id + 1
-    added = added + 1
-  end
-end
-redis.call('SET', KEYS[4], floor, 'EX', ARGV[4])
-return added
-"""
-
-# A webhook POST (they may arrive out of order, so no offset). KEYS: stream, seen key.
-# ARGV: maxlen, seen ttl, raw. Appends unless this update_id was appended already.
-_APPEND_POSTED = """
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[3])
-  return 1
-end
-return 0
-"""
-
-# KEYS: done key, stream. ARGV: group, entry id, ttl. The reply is out: remember, then ack.
-# Refresh the idle time of those of ARGV[4..] that are still pending under our name, and only
-# those: an entry another instance reclaimed while we were paused (SIGSTOP, a frozen VM) must
-# not be pulled back, or both would answer it. Returns the ids still ours.
-_TOUCH_MINE = """
-local mine = {}
-for _, row in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', ARGV[3], ARGV[2])) do
-  mine[row[1]] = true
-end
-local kept = {}
-for i = 4, #ARGV do
-  if mine[ARGV[i]] then table.insert(kept, ARGV[i]) end
-end
-if #kept > 0 then
-  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(kept), 'JUSTID')
-end
-return kept
-"""
-
 _PEL_SCAN = 10_000
 """Most of our own pending entries looked at by one touch (we hold at most a few dozen)."""
-
-_FINISH = """
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[3])
-return redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
-"""
 
 
 class FencedOut(Exception):
@@ -145,10 +90,12 @@ class UpdateStream:
         self._stream = link.key(STREAM)
         self._lease_keys = [link.key(*LEASE_KEY), link.key(*FENCE_KEY)]
         self._offset = link.key(*OFFSET_KEY)
-        self._append_polled: Any = link.script(_APPEND_POLLED)
-        self._append_posted: Any = link.script(_APPEND_POSTED)
-        self._finish: Any = link.script(_FINISH)
-        self._touch_mine: Any = link.script(_TOUCH_MINE)
+        self._append_polled: Any = link.script(scripts.APPEND_POLLED)
+        self._append_posted: Any = link.script(scripts.APPEND_POSTED)
+        self._finish: Any = link.script(scripts.FINISH)
+        self._touch_mine: Any = link.script(scripts.TOUCH_MINE)
+        self._owns: Any = link.script(scripts.OWNS)
+        self._ack_trimmed: Any = link.script(scripts.ACK_TRIMMED)
         self._autoclaim_from = "0-0"
 
     # -- keys -------------------------------------------------------------------------------
@@ -247,13 +194,14 @@ class UpdateStream:
     def owns(self, entry_id: str) -> bool:
         """Is ``entry_id`` still pending under our name (not acked, not taken by another)?
 
-        A stream or group that no longer exists (Redis lost its data) cannot have given the
-        entry to anyone else: still ours, so its answer is not lost with the data."""
+        A stream or group that no longer exists, or was made again without the entry (Redis
+        lost its data), cannot have given the entry to anyone else: still ours, so its answer
+        is not lost with the data."""
         def pending(client: redis.Redis) -> bool:
             try:
-                return bool(client.xpending_range(self._stream, GROUP, min=entry_id,
-                                                  max=entry_id, count=1,
-                                                  consumername=self.consumer))
+                return int(self._owns(keys=[self._stream],
+                                      args=[GROUP, self.consumer, entry_id],
+                                      client=client)) == 1
             except redis.ResponseError as error:
                 if "NOGROUP" in str(error):
                     return True
@@ -302,14 +250,24 @@ class UpdateStream:
         answer = self._link.call(lambda client: client.xautoclaim(
             self._stream, GROUP, self.consumer, min_idle_ms, self._autoclaim_from, count=count))
         self._autoclaim_from = _text(answer[0])
-        return self._entries(answer[1])
+        rows = [row for row in answer[1] if row and row[0] is not None]
+        if len(rows) < len(answer[1]):  # trimmed while pending, claimed to us: ack them
+            try:
+                self._link.call(lambda client: self._ack_trimmed(
+                    keys=[self._stream], args=[GROUP, self.consumer, count], client=client))
+            except SharedUnavailable:
+                pass  # claimed again, and acked then, on a later round
+        return self._entries(rows)
 
-    def forget_dead_consumers(self) -> int:
-        """Remove consumers with nothing pending and no liveness key (a tidy group)."""
+    def forget_dead_consumers(self, *, min_idle_ms: int = 30_000) -> int:
+        """Remove consumers with nothing pending, no liveness key and idle ``min_idle_ms``:
+        one starting (reading before its first liveness key) deleted as it reads would lose
+        its new entries from the pending list, unanswered by anyone else."""
         def tidy(client: redis.Redis) -> int:
             rows = client.xinfo_consumers(self._stream, GROUP)
             idle = [_text(row["name"]) for row in rows
-                    if int(row["pending"]) == 0 and _text(row["name"]) != self.consumer]
+                    if int(row["pending"]) == 0 and _text(row["name"]) != self.consumer
+                    and int(row["idle"]) >= min_idle_ms]
             alive = client.mget([self.alive_key(name) for name in idle]) if idle else []
             gone = [name for name, flag in zip(idle, alive) if flag is None]
             for name in gone:
@@ -330,7 +288,7 @@ class UpdateStream:
 
     def _entries(self, rows: Sequence[Any]) -> tuple[Entry, ...]:
         """Rows (id, fields) as entries, each marked done when its done key exists."""
-        parsed = [_entry(row) for row in rows if row]
+        parsed = [_entry(row) for row in rows if row and row[0] is not None]  # nil: trimmed
         with_ids = [entry for entry in parsed if entry.update_id is not None]
         if not with_ids:
             return tuple(parsed)

@@ -18,6 +18,7 @@ Redis does not answer (``SharedUnavailable``).
 from __future__ import annotations
 
 import itertools
+import uuid
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -34,7 +35,7 @@ local count, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)
 local spent = 0
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  spent = spent + tonumber(string.match(member, '|(.+)$'))
+  spent = spent + (tonumber(string.match(member, '|(.+)$') or '') or 0)
 end
 if spent + cost <= count + 1e-9 then
   redis.call('ZADD', KEYS[1], now, ARGV[5] .. '|' .. ARGV[4])
@@ -58,7 +59,8 @@ class UserBudget:
         self._count = count
         self._window_s = window_s
         self._bucket = (bucket,) if bucket else ()
-        self._owner = owner
+        # A named instance restarts under the same name: the life makes its tokens unique.
+        self._owner = f"{owner}:{uuid.uuid4().hex[:8]}"
         self._clock = clock
         self._tokens = itertools.count(1)
         self._admit: Any = link.script(_ADMIT)
@@ -86,8 +88,7 @@ class UserBudget:
         rows: Any = self.link.call(
             lambda client: client.zrangebyscore(key, f"({at - self._window_s!r}", "+inf",
                                                 withscores=True))
-        costs = [(float(score), float(_text(member).rsplit("|", 1)[1]))
-                 for member, score in rows]
+        costs = [(float(score), _cost_of(member)) for member, score in rows]
         spent = sum(cost for _, cost in costs)
         if spent + 1.0 <= self._count + _TOLERANCE:
             return 0.0
@@ -96,6 +97,14 @@ class UserBudget:
             if spent + 1.0 <= self._count + _TOLERANCE:
                 return max(0.0, self._window_s - (at - when))
         return self._window_s
+
+
+def _cost_of(member: object) -> float:
+    """The cost a window member carries (``<token>|<cost>``); 0 for one that carries none."""
+    try:
+        return float(_text(member).rsplit("|", 1)[1])
+    except (IndexError, ValueError):
+        return 0.0
 
 
 def _text(value: object) -> str:

@@ -39,6 +39,8 @@ from cluster.redis_link import RedisLink
 __all__ = ["LedgerAnswer", "SharedWeightLedger"]
 
 _STRATEGIES = ("sliding_window", "token_bucket")
+_REASONS = ("rate_limited", "banned")
+"""The block reasons the market knows (``market.weights.BlockReason``)."""
 
 # Redis's own clock in ms, unless the caller passed "now" (tests drive time that way).
 _NOW = """
@@ -210,6 +212,8 @@ def _answer(reply: Any) -> LedgerAnswer:
     now_ms = int(now_ms)
     quiet_for = max(0.0, (int(quiet_ms) - now_ms) / 1000) if int(quiet_ms) else 0.0
     reason_text = reason.decode() if isinstance(reason, bytes) else str(reason)
+    if reason_text not in _REASONS:  # Redis content is input: an unknown reason holds back too
+        reason_text = "rate_limited"
     banned_text = banned.decode() if isinstance(banned, bytes) else str(banned)
     return LedgerAnswer(
         granted=int(status) == 1,

@@ -7,6 +7,7 @@ in Redis, the registry actor reports them as its stats, and ``chat`` (the /actor
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +51,7 @@ class InstanceRecord:
         """The inverse of ``to_dict``; ``ValueError`` when ``data`` is not one."""
         try:
             name = data.get("name")
-            return cls(key=str(data["id"]), host=str(data["host"]), pid=int(data["pid"]),
+            record = cls(key=str(data["id"]), host=str(data["host"]), pid=int(data["pid"]),
                        started_at=float(data["started_at"]),
                        name=None if name is None else str(name),
                        version=str(data.get("version", "")),
@@ -58,7 +59,11 @@ class InstanceRecord:
                        redis_mode=str(data.get("redis_mode", "shared")),
                        uptime_s=float(data.get("uptime_s", 0.0)),
                        heartbeat_at=float(data.get("heartbeat_at", 0.0)))
-        except (KeyError, TypeError, ValueError) as exc:
+            if not all(map(math.isfinite, (record.started_at, record.uptime_s,
+                                           record.heartbeat_at))):
+                raise ValueError("a time that is not a finite number")
+            return record
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"not an instance record: {type(exc).__name__}") from exc
 
 

@@ -6,9 +6,12 @@ queued and what was dropped is exact, without a server or a clock.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+import time
 from collections.abc import Coroutine
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -97,3 +100,51 @@ def test_every_accepted_reply_is_settled_once_whether_dropped_failed_or_with_not
     assert settled == ["toast", "loading", "answer"]
     assert [f.request_id for f in failed] == ["answer"]
     assert outbox.abandon("again") == 0 and len(settled) == 3
+
+
+class RecordingBot:
+    """Just enough of a Bot for text replies: records each send."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self.alert_sent = asyncio.Event()
+
+    async def send_message(self, chat_id: int, text: str, **_: object) -> object:
+        self.sent.append(chat_id)
+        if chat_id == 2:
+            self.alert_sent.set()
+        return SimpleNamespace(message_id=len(self.sent))
+
+
+def test_a_reply_whose_owner_redis_cannot_tell_waits_without_spending_the_other_chats_budget(
+) -> None:
+    """While Redis is silent a reply to a stream update is asked about again every second.
+    Those asks are not calls: counted as calls, they filled the global window and held back
+    every other chat's reply (an alert, say) for as long as Redis stayed silent."""
+    async def scenario() -> list[int]:
+        bot = RecordingBot()
+        tasks: set[asyncio.Task[None]] = set()
+
+        def spawn(coroutine: Coroutine[Any, Any, None]) -> None:
+            task = asyncio.get_running_loop().create_task(coroutine)
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        outbox = Outbox(bot=cast(Bot, bot), policy=DeliveryPolicy(),
+                        limits=OutboundLimits(global_calls=1, global_window_s=30.0),
+                        slot_capacity=16, stats=TransportCounters(), on_failed=lambda _: None,
+                        redact=str, spawn=spawn, clock=time.monotonic, rng=random.Random(1),
+                        still_ours=lambda request_id: None if request_id == "u1" else True)
+        outbox.accept(ChatReply(request_id="u1", chat_id=1, text="your price"))
+        outbox.accept(ChatReply(request_id="alert", chat_id=2, text="BTC crossed 70k"))
+        dispatcher = asyncio.get_running_loop().create_task(outbox.dispatch_forever())
+        try:
+            await asyncio.wait_for(bot.alert_sent.wait(), 5.0)
+        finally:
+            dispatcher.cancel()
+            for task in (dispatcher, *tasks):
+                task.cancel()
+            await asyncio.gather(dispatcher, *tasks, return_exceptions=True)
+        return bot.sent
+
+    assert asyncio.run(scenario()) == [2]  # the alert went; the stream reply still waits

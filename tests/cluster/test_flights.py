@@ -8,9 +8,10 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 
 from cluster.flights import Outcome, SharedFlights
-from cluster.redis_link import RedisLink
+from cluster.redis_link import RedisLink, SharedUnavailable
 from core.errors import BotError
 from fakes.engines import start_redis
 
@@ -136,6 +137,7 @@ def test_a_leader_that_died_holds_its_followers_only_until_its_flight_expires(li
     zlib.compress(b"[1, 2, 3]"),
     zlib.compress(json.dumps({"at": 1, "d": {"no": "price"}}).encode()),
     zlib.compress(b" " * (40 * 1024 * 1024)),  # a bomb: small in Redis, huge inflated
+    zlib.compress(b'{"at": 1' + b"0" * 400 + b', "d": {"price": 1}}'),  # no float holds it
 ])
 def test_an_entry_that_does_not_fit_is_ignored_counted_and_fetched_afresh(links, entry) -> None:
     link = links[0]
@@ -188,3 +190,29 @@ def test_an_unreachable_redis_means_fetching_alone(tmp_path) -> None:
     assert run(flights, upstream).outcome == Outcome.ALONE and upstream.calls == 1
     assert flights.counts().unavailable == 1
     link.close()
+
+
+def test_a_flight_the_leader_could_not_end_during_a_redis_blip_is_ended_on_its_next_call(
+    redis_url: str,
+) -> None:
+    """Redis failed the leader's end (a blip, a partition healing): its flight key stays, and
+    every instance asking for that request would wait for it up to the flight timeout
+    (78 s by default), holding a fetch worker each. The leader ends it once Redis answers."""
+    now = [100.0]
+    blipping = RedisLink(redis_url, namespace="7", clock=lambda: now[0])
+    other = RedisLink(redis_url, namespace="7")
+    leader = SharedFlights(blipping, owner="a")
+
+    def fetch_through_a_blip() -> object:
+        with pytest.raises(SharedUnavailable):  # the link fails; it stays down for a second
+            blipping.call(lambda client: (_ for _ in ()).throw(redis.ConnectionError("blip")))
+        return {"price": 1.5}
+
+    assert run(leader, fetch_through_a_blip).outcome == Outcome.LED
+    flight = other.key("flight", "btc")
+    assert other.client.exists(flight) == 1  # its end did not reach Redis
+    now[0] += 2.0  # the link tries again
+    assert run(leader, Upstream(), key="eth").outcome == Outcome.LED
+    assert other.client.exists(flight) == 0
+    blipping.close()
+    other.close()

@@ -117,3 +117,30 @@ def test_a_429_seen_by_one_instance_pauses_the_chat_or_everything_for_all(
     assert everyone.limit == "pause_all" and everyone.wait_s == pytest.approx(1.0)
     assert second.acquire(9, is_group=False, is_message=True, now=T0 + 3).grant is not None
 
+
+
+def test_an_instance_restarted_under_its_fixed_name_still_counts_its_last_lifes_calls(
+    link: RedisLink,
+) -> None:
+    limits = FloodLimits(global_calls=2, chat_burst=5)
+    before = FloodBudget(link, limits, owner="bot-1")
+    assert before.acquire(1, is_group=False, is_message=True, now=T0).grant is not None
+    after = FloodBudget(link, limits, owner="bot-1")  # restarted under the same name
+    assert after.acquire(2, is_group=False, is_message=True, now=T0 + 0.1).grant is not None
+    assert after.acquire(3, is_group=False, is_message=True, now=T0 + 0.2).grant is None
+
+
+def test_a_value_that_is_no_number_in_a_flood_key_counts_as_nothing_not_a_script_error(
+    link: RedisLink,
+) -> None:
+    """Redis content is input: a Lua error here reached the outbox's dispatch task as a raw
+    ResponseError and ended it (nothing sent until a restart)."""
+    budget = FloodBudget(link, owner="a")
+    for key in (link.key("flood", "pause", "all"), link.key("flood", "pause", 1),
+                link.key("flood", "chat", 1)):
+        link.client.set(key, b"garbage")
+    verdict = budget.acquire(1, is_group=False, is_message=True, now=T0)
+    assert verdict.grant is not None
+    link.client.set(link.key("flood", "chat", 1), b"garbage")
+    budget.settle(verdict.grant, now=T0 + 0.1)
+    budget.pause(None, 1.0, now=T0 + 0.2)

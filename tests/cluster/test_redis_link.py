@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import redis
 
@@ -59,3 +62,64 @@ def test_a_script_error_is_not_mistaken_for_an_outage(redis_url: str) -> None:
         link.call(lambda client: broken(keys=[], args=[], client=client))
     assert link.state().up is True
     link.close()
+
+
+def test_a_redis_that_refuses_writes_is_unavailable_not_an_error_for_the_caller(
+        tmp_path) -> None:
+    """Out of memory (maxmemory with noeviction), a read-only replica, a failed RDB save
+    (MISCONF): Redis answers, but no write goes through. Callers catch only
+    ``SharedUnavailable`` (the registry's heartbeat, the flights' plain SETs), so anything
+    else would crash them instead of degrading to the local fallback."""
+    engine = start_redis(tmp_path / "redis")
+    admin = redis.Redis.from_url(engine.url)
+    link = RedisLink(engine.url, namespace="42")
+    try:
+        admin.set("filler", b"x" * 10_000)
+        admin.config_set("maxmemory", 1)
+        with pytest.raises(SharedUnavailable) as raised:
+            link.call(lambda client: client.set(link.key("probe"), b"1"))
+        assert "OutOfMemoryError" in str(raised.value)
+        assert link.state().up is False
+        assert link.state().last_error == "OutOfMemoryError"
+    finally:
+        admin.config_set("maxmemory", 0)
+        admin.close()
+        link.close()
+        engine.stop()
+
+
+def test_a_redis_busy_running_a_long_script_is_unavailable_not_an_error_for_the_caller(
+        tmp_path) -> None:
+    """Another client's script past busy-reply-threshold: every other command gets BUSY."""
+    engine = start_redis(tmp_path / "redis")
+    admin = redis.Redis.from_url(engine.url)
+    admin.config_set("lua-time-limit", 20)  # busy-reply-threshold since Redis 7
+    looping = threading.Thread(target=lambda: _run_forever_script(engine.url))
+    looping.start()
+    link = RedisLink(engine.url, namespace="42")
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # until the loop is past the threshold
+            try:
+                admin.ping()
+            except redis.ResponseError:
+                break
+        with pytest.raises(SharedUnavailable):
+            link.call(lambda client: client.get(link.key("probe")))
+        assert link.state().up is False
+    finally:
+        admin.script_kill()
+        looping.join(5)
+        admin.close()
+        link.close()
+        engine.stop()
+
+
+def _run_forever_script(url: str) -> None:
+    client = redis.Redis.from_url(url)
+    try:
+        client.eval("local i = 0 while true do i = i + 1 end", 0)
+    except redis.ResponseError:
+        pass  # killed by SCRIPT KILL
+    finally:
+        client.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from cluster.redis_link import RedisLink
 from cluster.registry import deregister, heartbeat, lease_holder, live_instances, live_keys
 from core.instance import InstanceId
@@ -66,9 +68,17 @@ def test_an_instance_that_stops_heartbeating_drops_out_when_its_record_expires(
     assert link.client.zrange(link.key("instances"), 0, -1) == [alive.key.encode()]
 
 
-def test_an_unreadable_record_counts_as_gone_and_no_lease_reads_as_none(redis_url: str) -> None:
+@pytest.mark.parametrize("body", [
+    b"{not json",
+    b'{"id": "junk", "host": "h", "pid": 1e400, "started_at": 1}',  # no int holds infinity
+    b'{"id": "junk", "host": "h", "pid": 1, "started_at": 1, "uptime_s": 1e400}',  # no age
+    b"[" * 100_000 + b"]" * 100_000,  # nested past the parser's recursion limit
+])
+def test_an_unreadable_record_counts_as_gone_and_no_lease_reads_as_none(
+    redis_url: str, body: bytes
+) -> None:
     link = RedisLink(redis_url, namespace="42")
     link.client.zadd(link.key("instances"), {"junk": NOW})
-    link.client.set(link.key("instance", "junk"), b"{not json")
+    link.client.set(link.key("instance", "junk"), body)
     assert live_instances(link) == ()
     assert lease_holder(link) is None

@@ -173,9 +173,23 @@ def test_consumers_gone_with_nothing_pending_are_forgotten(link: RedisLink) -> N
     gone.ack([entry.entry_id])
     here.mark_alive(5_000)
 
-    assert here.forget_dead_consumers() == 1
+    assert here.forget_dead_consumers(min_idle_ms=0) == 1
     names = {row["name"] for row in link.client.xinfo_consumers(link.key("updates"), GROUP)}
     assert b"gone" not in names and "gone" not in names
+
+
+def test_a_consumer_that_just_read_is_not_forgotten_before_its_first_liveness_key(
+    link: RedisLink,
+) -> None:
+    here, starting = consumer(link, "here"), consumer(link, "starting")
+    post(starting, 1)
+    (entry,) = starting.read(count=1, block_ms=10)  # up and reading, not yet marked alive
+    starting.ack([entry.entry_id])
+    here.mark_alive(5_000)
+
+    assert here.forget_dead_consumers() == 0
+    names = {row["name"] for row in link.client.xinfo_consumers(link.key("updates"), GROUP)}
+    assert names & {b"starting", "starting"}
 
 
 def test_the_request_id_of_an_update_is_the_same_for_every_reprocessing() -> None:
@@ -225,3 +239,58 @@ def test_an_entry_is_still_ours_when_redis_lost_the_stream_so_its_answer_is_not_
     link.client.flushall()
 
     assert mine.owns(entry.entry_id) is True
+
+
+def test_an_entry_is_still_ours_after_redis_lost_its_data_and_the_group_was_made_again(
+    link: RedisLink,
+) -> None:
+    """Within a beat of the data loss some instance makes the stream and group again (empty):
+    the entry is in nobody's pending list because it is nowhere, not because another instance
+    took it, so its answer must still go out (nobody else has it to answer)."""
+    mine = consumer(link, "mine")
+    post(mine, 1, 2)
+    first, second = mine.read(count=2, block_ms=10)
+    link.client.flushall()
+    consumer(link, "other")  # ensure_group: an empty stream and group again
+
+    assert mine.owns(first.entry_id) is True
+    assert mine.touch([first.entry_id, second.entry_id]) == (first.entry_id, second.entry_id)
+
+
+def test_an_entry_another_instance_answered_and_acked_is_no_longer_ours(
+    link: RedisLink,
+) -> None:
+    stalled, survivor = consumer(link, "stalled"), consumer(link, "survivor")
+    post(stalled, 1)
+    (entry,) = stalled.read(count=1, block_ms=10)
+    link.client.xclaim(link.key("updates"), GROUP, "survivor", 0, [entry.entry_id])
+    survivor.finish(entry.entry_id, entry.update_id)
+
+    assert stalled.owns(entry.entry_id) is False
+    assert stalled.touch([entry.entry_id]) == ()
+
+
+def test_pending_entries_trimmed_from_the_stream_are_acked_when_reclaimed(
+    link: RedisLink,
+) -> None:
+    """Redis 6.2's XAUTOCLAIM answers an entry trimmed away (MAXLEN) while pending with a
+    bare nil, not its id: nothing to feed, and it must leave the pending list rather than be
+    acked as the id 'None' (refused, failing the whole ack of that batch) round after round."""
+    dead, survivor = consumer(link, "dead"), consumer(link, "survivor")
+    post(dead, 1, 2, 3)
+    dead.read(count=3, block_ms=10)
+    link.client.xtrim(link.key("updates"), maxlen=1, approximate=False)
+
+    entries = survivor.autoclaim(min_idle_ms=0)
+
+    assert [e.update_id for e in entries] == [3]
+    pending = link.client.xpending(link.key("updates"), GROUP)["pending"]
+    assert pending == 1  # only update 3, now the survivor's to answer
+
+
+def test_a_poll_offset_that_is_no_number_does_not_stop_every_append(link: RedisLink) -> None:
+    lease, stream = PollLease(link, "a"), consumer(link, "a")
+    grant = lease.acquire()
+    assert grant is not None
+    link.client.set(link.key("poll", "offset"), b"garbage")
+    assert stream.append_polled([(5, raw(5))], holder="a", fence=grant.fence) == 1

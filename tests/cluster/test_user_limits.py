@@ -48,3 +48,24 @@ def test_buckets_are_apart_and_keys_are_namespaced(link: RedisLink) -> None:
     assert (commands.admit(7, now=T0), inline.admit(7, now=T0)) == ("allow", "allow")
     assert commands.key(7) == "cryptobot:42:ratelimit:7"
     assert inline.key(7) == "cryptobot:42:ratelimit:inline:7"
+
+
+def test_an_instance_restarted_under_its_fixed_name_still_counts_what_its_last_life_spent(
+    link: RedisLink
+) -> None:
+    """Named instances (the deploy files name them) restart under the same name: the new
+    life's first grants must not overwrite the old life's in the window."""
+    before = UserBudget(link, count=2, window_s=60.0, owner="bot-1")
+    assert before.admit(7, now=T0) == "allow"
+    after = UserBudget(link, count=2, window_s=60.0, owner="bot-1")  # the same name again
+    assert after.admit(7, now=T0 + 1) == "allow"
+    assert after.admit(7, now=T0 + 2) == "warn"
+
+
+def test_a_window_member_without_a_cost_counts_as_nothing_not_a_script_error(
+    link: RedisLink
+) -> None:
+    budget = UserBudget(link, count=2, window_s=60.0, owner="a")
+    link.client.zadd(budget.key(7), {"garbage": T0})
+    assert budget.admit(7, now=T0 + 1) == "allow"
+    assert budget.retry_after_s(7, now=T0 + 2) == 0.0

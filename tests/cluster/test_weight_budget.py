@@ -122,3 +122,15 @@ def test_many_threads_of_two_instances_at_once_get_exactly_the_limit(redis_url) 
     assert granted == 100  # 320 asked within one minute: the limit, not one more
     for link in links:
         link.close()
+
+
+def test_a_quiet_block_with_a_reason_this_version_does_not_know_reads_as_a_rate_limit(
+    two_instances, clock
+) -> None:
+    """Redis content is input (a newer version, or anyone who can write there): the market's
+    BlockReason(...) raised ValueError on it, crashing each fetch worker for the whole block."""
+    first, _ = two_instances
+    first.block(30.0, "rate_limited", None)
+    first._link.client.hset(first._keys[2], "reason", "melted")
+    held = first.take(2, 6000, "sliding_window")
+    assert (held.granted, held.quiet_reason) == (False, "rate_limited")
