@@ -179,8 +179,12 @@ class Outbox:
             if job is not None:
                 if self._gate is not None:  # several instances: the shared budget decides too
                     reply = job.delivery.reply
-                    go, job.grant = await self._gate.release(
-                        reply.chat_id, reply.chat_type, not job.step.is_edit, job)
+                    try:
+                        go, job.grant = await self._gate.release(
+                            reply.chat_id, reply.chat_type, not job.step.is_edit, job)
+                    except Exception:  # a bug there must not end every delivery for good
+                        logger.exception("the shared flood budget failed; local limits decide")
+                        go, job.grant = True, None
                     if not go:
                         continue
                 self._spawn(self._deliver(job))

@@ -194,3 +194,24 @@ def test_when_redis_answers_again_the_outbox_goes_back_to_the_shared_budget(
     assert fake.wait_for(lambda: messages(fake) == 150, WAIT_S)
     assert instance.stats.flood_local == local  # back on the shared budget
     assert fake.too_many_requests_count() == 0 and instance.failed == []
+
+
+class BrokenBudget(FloodBudget):
+    """A shared budget with a bug: every grant raises something no one expected."""
+
+    def acquire(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the shared budget")
+
+
+def test_a_bug_in_the_shared_budget_leaves_the_replies_to_the_local_limits(
+    fake: FakeBotApi, instances: list[Instance], redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    link = RedisLink(redis_url, namespace="123456789")
+    instance = Instance(fake, BrokenBudget(link, SHARED, owner="a"))
+    instances.append(instance)
+    for reply in burst(20, 10):
+        instance.send(reply)
+
+    assert fake.wait_for(lambda: messages(fake) == 20, WAIT_S), fake.counters()
+    assert instance.failed == []
+    assert "the shared flood budget failed" in caplog.text
