@@ -30,7 +30,6 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -55,7 +54,6 @@ logger = logging.getLogger(__name__)
 
 _REDIS_TROUBLE = (SharedUnavailable, redis.RedisError)
 _TIDY_EVERY = 30
-_REVOKED_MEMORY = 4096
 """Reclaim rounds between removals of dead consumers with nothing pending from the group."""
 
 
@@ -82,9 +80,6 @@ class UpdateRelay:
         self._open = OpenUpdates()
         self._acks = Acker(self._stream, retry_every_s=tuning.renew_every_s)
         self._feeding: dict[int, str] = {}  # loop thread: update_id -> request id
-        # Requests whose entry another instance took over (we stalled): their replies stay
-        # unsent. Bounded: a stall long enough to lose more than this is lost to the others.
-        self._revoked: OrderedDict[str, None] = OrderedDict()
         self._stopping = threading.Event()
         self._room_freed = threading.Event()  # an entry finished: the reader may read again
         self._conflicted = threading.Event()
@@ -388,16 +383,9 @@ class UpdateRelay:
             return
         with self._lock:
             lost = self._open.lost(open_ids, kept)
-            for request_id in lost:
-                self._revoke(request_id)
         if lost:
             log_event(logger, "telegram.stream_taken_over", logging.WARNING, requests=len(lost))
             self._room_freed.set()
-
-    def _revoke(self, request_id: str) -> None:  # under self._lock
-        self._revoked[request_id] = None
-        while len(self._revoked) > _REVOKED_MEMORY:
-            self._revoked.popitem(last=False)
 
     def still_ours(self, request_id: str) -> bool | None:
         """May a reply of ``request_id`` go out now? (any thread; blocks on Redis briefly)
@@ -406,7 +394,7 @@ class UpdateRelay:
         name; False when another instance took the entry over (it answers; ours would be a
         second answer); None when Redis cannot tell now (ask again shortly)."""
         with self._lock:
-            if request_id in self._revoked:
+            if self._open.taken_over(request_id):
                 return False
             entry_id = self._open.entry_of(request_id)
         if entry_id is None:
@@ -419,7 +407,6 @@ class UpdateRelay:
         if not ours:
             with self._lock:
                 self._open.lost((entry_id,), ())
-                self._revoke(request_id)
         return ours
 
     def _reclaim(self) -> None:

@@ -15,6 +15,7 @@ bookkeeping: no threads, no I/O, the caller's clock; the relay serialises access
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -43,8 +44,12 @@ class _Open:
 class OpenUpdates:
     """Request id -> the entry it answers, until the answer is out."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, taken_over_memory: int = 4096) -> None:
         self._open: dict[str, _Open] = {}
+        # Requests whose entry another instance took over (this one stalled): their replies
+        # must stay unsent. Bounded: the oldest are forgotten first.
+        self._taken: OrderedDict[str, None] = OrderedDict()
+        self._taken_memory = taken_over_memory
 
     def __len__(self) -> int:
         return len(self._open)
@@ -104,7 +109,14 @@ class OpenUpdates:
                 if entry.ref.entry_id in asked and entry.ref.entry_id not in kept]
         for request_id in gone:
             del self._open[request_id]
+            self._taken[request_id] = None
+        while len(self._taken) > self._taken_memory:
+            self._taken.popitem(last=False)
         return tuple(gone)
+
+    def taken_over(self, request_id: str) -> bool:
+        """Was ``request_id``'s entry found taken over by another instance (see :meth:`lost`)?"""
+        return request_id in self._taken
 
     def drop_all(self) -> tuple[StreamRef, ...]:
         """Forget everything (a stop: what is not acked stays pending for another instance)."""

@@ -74,3 +74,13 @@ def test_entries_another_instance_took_over_are_forgotten_and_named_but_newer_on
     assert open_updates.entry_of("u1") is None
     assert open_updates.entry_of("u2") == "2-0" and open_updates.entry_of("u3") == "3-0"
     assert open_updates.settled("u1") is None  # its reply, dropped, settles nothing
+    assert open_updates.taken_over("u1") and not open_updates.taken_over("u2")
+
+
+def test_the_memory_of_taken_over_requests_is_bounded_oldest_first() -> None:
+    open_updates = OpenUpdates(taken_over_memory=2)
+    for n in range(3):
+        open_updates.begin(f"u{n}", StreamRef(f"{n}-0", n), 0.0)
+    open_updates.lost(open_updates.entry_ids(), ())
+
+    assert [open_updates.taken_over(f"u{n}") for n in range(3)] == [False, True, True]
