@@ -44,8 +44,9 @@ LEASE_MOVE_BOUND_S = 5.0
 IN_FLIGHT_S = 1.0
 """How long before a kill -9 a reply may have reached Telegram and still be unacknowledged
 (its 200 in flight, then the done key); generous for a loaded CI machine."""
-STOP_SLACK_S = 0.1
-"""SIGSTOP reaches the process group a moment after the harness notes the time."""
+STOP_SLACK_S = 0.5
+"""A signal reaches the process group a moment after the harness notes the time, and the fake
+Bot API records a request that was on the wire then a moment later still (a loaded machine)."""
 FAST_SWEEPS = {
     # Alerts are swept every second on prices at most a second old, so a crossing is seen
     # within about two seconds of the test moving the price.
@@ -184,7 +185,7 @@ def test_killing_the_lease_holder_mid_burst_loses_no_command_and_no_write(
     # reached Telegram just before the kill; anything older was acknowledged and marked done
     # within milliseconds, so a second answer to it would be a bug.
     assert {f"{one.chat_id} {one.text}": round(killed_at - first[one], 3) for one in twice
-            if not killed_at - IN_FLIGHT_S <= first[one] <= killed_at} == {}
+            if not killed_at - IN_FLIGHT_S <= first[one] <= killed_at + STOP_SLACK_S} == {}
     assert max(counts.values()) <= 2
     # Nothing refused, so no duplicate can still be waiting out a retry_after.
     assert pair.too_many_requests() == 0
