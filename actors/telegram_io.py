@@ -202,7 +202,7 @@ class TelegramIO(SupervisedActor):
         # The flood limits are settings; the rest of the tuning is for tests.
         self._tuning = tuning if tuning is not None else TransportTuning(limits=OutboundLimits(
             chat_burst=config.telegram_chat_burst, chat_per_s=config.telegram_chat_per_s,
-            group_burst=config.telegram_group_burst,
+            group_burst=config.telegram_group_burst, global_calls=config.telegram_global_per_s,
             max_queued_per_chat=config.telegram_queue_per_chat))
         self._clock = clock
         self._loop: TelegramLoop | None = None

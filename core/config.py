@@ -31,6 +31,7 @@ from core.config_rules import (
     COUNT,
     DATABASE_URL,
     FRACTION,
+    GLOBAL_RATE,
     HTTP_URL,
     INSTANCE_NAME,
     Kind,
@@ -169,6 +170,9 @@ class BotConfig:
         1.0, "Sustained messages per second to one chat.", POSITIVE)
     telegram_group_burst: int = _setting(
         3, "The burst for a group (which also gets at most 20 messages a minute).", COUNT)
+    telegram_global_per_s: int = _setting(
+        30, "Messages and edits per second over all chats (Telegram's default; a bot with paid "
+        "broadcasts may send up to 1000).", GLOBAL_RATE)
     telegram_queue_per_chat: int = _setting(
         50, "Calls queued for one chat before the least valuable are dropped.", COUNT)
     # --- Exchange HTTP ---

@@ -23,6 +23,7 @@ __all__ = [
     "COUNT",
     "DATABASE_URL",
     "FRACTION",
+    "GLOBAL_RATE",
     "HTTP_URL",
     "INSTANCE_NAME",
     "Kind",
@@ -73,6 +74,7 @@ POSITIVE = Rule("a number > 0", lambda v: v > 0)
 NON_NEGATIVE = Rule("a number >= 0", lambda v: v >= 0)
 # A day at most: longer is a typo (minutes for seconds), and stale data is kept only 6 h.
 TTL = Rule("a number of seconds with 0 < x <= 86400", lambda v: 0 < v <= 86400)
+GLOBAL_RATE = Rule("an integer from 1 to 1000", lambda v: 1 <= v <= 1000)
 FRACTION = Rule("a number with 0 < x <= 1", lambda v: 0 < v <= 1)
 PERCENT = Rule("an integer from 1 to 99", lambda v: 1 <= v <= 99)
 PORT = Rule("an integer from 0 to 65535 (0 disables)", lambda v: 0 <= v <= 65535)
