@@ -3,7 +3,6 @@ loopback), with a recording transport in place of Telegram."""
 
 from __future__ import annotations
 
-import pytest
 
 from chat.callbacks import ShowAnalysis, encode
 from messages.chat import RequestClosed

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from chat.callbacks import ShowAnalysis
 from market.errors import InvalidSymbolFormat, UnknownSymbol
 from market.models import SymbolInfo
-from market.symbols import MAX_SYMBOL_LENGTH, SymbolDirectory, normalize_symbol
+from market.symbols import SymbolDirectory, normalize_symbol
 
 STATUSES = ["TRADING", "TRADING", "BREAK", "HALT", "END_OF_DAY"]
 # Assets as Binance names them; a base plus a quote stays within 16 characters, so that every

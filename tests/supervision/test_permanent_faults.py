@@ -10,7 +10,6 @@ import pykka
 
 from core.errors import PermanentFault
 from supervision.actor import SupervisedActor
-from supervision.context import ChildContext
 from supervision.spec import ChildSpec
 from supervision.supervisor import supervisor_spec
 from tests.supervision.workers import FAST
