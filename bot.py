@@ -300,7 +300,7 @@ def serve_until_stopped(bot: CryptoBot) -> int:
     try:
         while not bot.wait_for_exit_request(_MAIN_THREAD_WAIT_S):
             pass  # the bounded wait only keeps the main thread responsive to signals
-        stopped_in_time = bot.stop(bot.config.shutdown_timeout_s * 2)
+        stopped_in_time = _stop_responsively(bot)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -308,6 +308,31 @@ def serve_until_stopped(bot: CryptoBot) -> int:
         return _exit_after_root_failure(bot)
     log_event(logger, "bot.stopped", logging.INFO, in_time=stopped_in_time)
     return EXIT_OK
+
+
+def _stop_responsively(bot: CryptoBot) -> bool:
+    """``bot.stop`` on a thread of its own while the main thread waits in short slices.
+
+    Why: Python runs a signal handler in the main thread, and only when that thread runs
+    bytecode; a second SIGTERM the kernel delivers to another thread would otherwise wait until
+    a long join inside the stop returned (up to twice shutdown_timeout_s), not exit at once.
+    """
+    outcome: list[bool] = []
+    errors: list[Exception] = []
+
+    def stop() -> None:
+        try:
+            outcome.append(bot.stop(bot.config.shutdown_timeout_s * 2))
+        except Exception as exc:  # re-raised in the main thread below
+            errors.append(exc)
+
+    stopper = threading.Thread(target=stop, name="bot-stop", daemon=True)
+    stopper.start()
+    while stopper.is_alive():
+        stopper.join(_MAIN_THREAD_WAIT_S)
+    if errors:
+        raise errors[0]
+    return outcome[0]
 
 
 def _render_value(value: object) -> str:
