@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from types import FrameType
 
 import pykka.debug
 
@@ -59,27 +58,27 @@ from market.errors import MarketError
 from storage.read_pool import ReadPool
 from supervision.address import Address, Directory
 from supervision.messages import ChildFailed
+from supervision.process_exit import (
+    EXIT_BAD_USAGE,
+    EXIT_OK,
+    EXIT_ROOT_FAILED,
+    MAIN_THREAD_WAIT_S,
+    describe_root_failure,
+    permanent_fault,
+    serve_until_stopped,
+)
 from supervision.snapshot import ActorSnapshot
 from supervision.spec import ActorFactory, ChildSpec
 from supervision.supervisor import SupervisorSettings
 from supervision.tree import SupervisionTree
 
 __all__ = [
-    "EXIT_BAD_USAGE", "EXIT_OK", "EXIT_ROOT_FAILED", "CryptoBot", "build_specs", 
-    "describe_root_failure", "main", "permanent_fault", "render_config", "serve_until_stopped", "supervisor_settings",
+    "EXIT_BAD_USAGE", "EXIT_OK", "EXIT_ROOT_FAILED", "CryptoBot", "build_specs",
+    "describe_root_failure", "main", "permanent_fault", "render_config", "serve_until_stopped",
+    "supervisor_settings",
 ]
 
-EXIT_OK = 0
-EXIT_ROOT_FAILED = 1
-EXIT_BAD_USAGE = 2
-EXIT_FORCED = 130
-"""A second SIGINT/SIGTERM cut the orderly stop short (128 + SIGINT, as shells report it)."""
-
 logger = logging.getLogger("cryptobot")
-
-# A lazy child waits for its first message by design, so it does not make the bot degraded.
-# Bounds each wait of the main thread so signal handlers and root failures are noticed promptly.
-_MAIN_THREAD_WAIT_S = 0.25
 
 
 def build_specs(
@@ -249,92 +248,6 @@ class CryptoBot:
         self.stop()
 
 
-def describe_root_failure(report: ChildFailed | None) -> str:
-    """One line saying why the root gave up, for the console and the exit log line."""
-    return "unknown reason" if report is None else f"{report.phase}: {report.error}"
-
-
-def permanent_fault(bot: CryptoBot) -> str | None:
-    """The one-line reason when the root gave up on a fault no restart can fix, else None."""
-    report = bot.failure
-    return report.permanent if bot.failed.is_set() and report is not None else None
-
-
-def _exit_after_root_failure(bot: CryptoBot) -> int:
-    """Exit 2 with one line on stderr for a permanent fault, else 1 (restart me)."""
-    reason = permanent_fault(bot)
-    if reason is not None:
-        log_event(logger, "bot.exiting_after_permanent_fault", logging.CRITICAL,
-                  reason=reason, exit_status=EXIT_BAD_USAGE)
-        print(f"cryptobot cannot run: {reason}", file=sys.stderr)
-        return EXIT_BAD_USAGE
-    log_event(logger, "bot.exiting_after_root_failure", logging.CRITICAL,
-              reason=describe_root_failure(bot.failure), exit_status=EXIT_ROOT_FAILED)
-    return EXIT_ROOT_FAILED
-
-
-def serve_until_stopped(bot: CryptoBot) -> int:
-    """Block until SIGINT/SIGTERM (exit 0) or until the root supervisor gives up (exit 1, or 2
-    for a permanent fault: a restart would fail the same way, so systemd should not try).
-
-    ``bot`` must be started; it is stopped before this returns. ``run`` ends with this call
-    once the Telegram transport exists; a non-zero exit lets systemd restart the process. A
-    second signal while stopping exits at once (``EXIT_FORCED``): every write already
-    acknowledged to a user is committed, so only unacknowledged work is cut short.
-    """
-    signals_seen: list[str] = []
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        signals_seen.append(name)
-        if len(signals_seen) > 1:
-            log_event(logger, "bot.forced_exit", logging.CRITICAL, signal=name,
-                      exit_status=EXIT_FORCED)
-            os._exit(EXIT_FORCED)  # skips the orderly stop on purpose: the operator insisted
-        log_event(logger, "bot.stopping", logging.INFO, signal=name)
-        bot.request_stop()
-
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = ({sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-                if in_main_thread else {})
-    try:
-        while not bot.wait_for_exit_request(_MAIN_THREAD_WAIT_S):
-            pass  # the bounded wait only keeps the main thread responsive to signals
-        stopped_in_time = _stop_responsively(bot)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if bot.failed.is_set():
-        return _exit_after_root_failure(bot)
-    log_event(logger, "bot.stopped", logging.INFO, in_time=stopped_in_time)
-    return EXIT_OK
-
-
-def _stop_responsively(bot: CryptoBot) -> bool:
-    """``bot.stop`` on a thread of its own while the main thread waits in short slices.
-
-    Why: Python runs a signal handler in the main thread, and only when that thread runs
-    bytecode; a second SIGTERM the kernel delivers to another thread would otherwise wait until
-    a long join inside the stop returned (up to twice shutdown_timeout_s), not exit at once.
-    """
-    outcome: list[bool] = []
-    errors: list[Exception] = []
-
-    def stop() -> None:
-        try:
-            outcome.append(bot.stop(bot.config.shutdown_timeout_s * 2))
-        except Exception as exc:  # re-raised in the main thread below
-            errors.append(exc)
-
-    stopper = threading.Thread(target=stop, name="bot-stop", daemon=True)
-    stopper.start()
-    while stopper.is_alive():
-        stopper.join(_MAIN_THREAD_WAIT_S)
-    if errors:
-        raise errors[0]
-    return outcome[0]
-
-
 def _render_value(value: object) -> str:
     # JSON spells strings, numbers, booleans and lists the way TOML does; TOML has no null and
     # the config loader reads "" as unset, so the output can be pasted back into a file.
@@ -387,7 +300,7 @@ def _run_demo(config: BotConfig, deprecations: Sequence[Deprecation] = ()) -> in
     session.print(_DEMO_COMMANDS)
     session.start(bot.address("conversation"), stop=bot.failed)
     try:
-        while not session.input_closed.wait(_MAIN_THREAD_WAIT_S) and not bot.failed.is_set():
+        while not session.input_closed.wait(MAIN_THREAD_WAIT_S) and not bot.failed.is_set():
             pass  # bounded waits keep the main thread responsive to Ctrl-C and root failure
         session.wait_until_done(_DEMO_ANSWER_WAIT_S, abort=bot.failed)
     except KeyboardInterrupt:

@@ -31,8 +31,8 @@ from ops.status_http import StatusServer
 from supervision.snapshot import ActorSnapshot, ChildState
 from supervision.spec import ChildSpec
 from supervision.tree import SupervisionTree
+from tests.actors.telegram_fixtures import TOKEN
 
-TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
 EU1 = InstanceId(host="host-a", pid=10, started_at=1_700_000_000.0, name="eu-1")
 EU2 = InstanceId(host="host-b", pid=20, started_at=1_700_000_100.0, name="eu-2")
 NOW = 1_700_000_220.0

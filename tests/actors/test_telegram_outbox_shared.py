@@ -27,8 +27,8 @@ from cluster.redis_link import RedisLink
 from fakes.engines import start_redis
 from fakes.telegram.bot_api import FakeBotApi, FloodRules
 from messages.chat import ChatReply, ReplyFailed
+from tests.actors.telegram_fixtures import TOKEN
 
-TOKEN = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
 WAIT_S = 20.0
 LOCAL = OutboundLimits().scaled(0.1)
 SHARED = FloodLimits(global_window_s=0.1, chat_per_s=10.0, group_window_s=6.0, poll_s=0.01)

@@ -339,7 +339,7 @@ def test_webhook_mode_always_gets_a_secret_token_that_is_never_shown() -> None:
 def test_instances_sharing_redis_derive_the_same_webhook_secret_from_the_token() -> None:
     from core.config import with_webhook_secret
 
-    token = "123456789:AAEhBP0av28ntIfnmYsaRgCc3dS5Xl0XvYs"
+    token = TOKEN
     shared = BotConfig(telegram_mode="webhook", webhook_url="https://bot.example.org/hook",
                        telegram_token=token, redis_url="redis://localhost:6379/0")
     first, second = with_webhook_secret(shared), with_webhook_secret(shared)
