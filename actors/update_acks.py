@@ -12,10 +12,9 @@ from __future__ import annotations
 import queue
 import threading
 
-import redis
 
 from cluster.open_updates import StreamRef
-from cluster.redis_link import SharedUnavailable
+from cluster.redis_link import redis_trouble
 from cluster.update_stream import UpdateStream
 
 __all__ = ["Acker"]
@@ -83,7 +82,7 @@ class Acker:
                 ref = self._backlog[0]
             try:
                 self._stream.finish(ref.entry_id, ref.update_id)
-            except (SharedUnavailable, redis.RedisError):
+            except redis_trouble():
                 return  # retried at the next beat
             with self._lock:
                 self._backlog.pop(0)

@@ -34,7 +34,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import redis
 from telegram import Update
 from telegram.ext import Application
 
@@ -44,7 +43,7 @@ from actors.update_poller import PollingSwitch, StreamPoller
 from actors.update_settings import RelayTuning, SharedStream
 from cluster.lease import LeaseDecision, LeaseKeeper, Poll, PollLease, StopPolling
 from cluster.open_updates import OpenUpdates, StreamRef
-from cluster.redis_link import SharedUnavailable
+from cluster.redis_link import SharedUnavailable, redis_trouble
 from cluster.update_stream import Entry, UpdateStream, request_id_for
 from core.logs import log_event
 
@@ -52,7 +51,6 @@ __all__ = ["UpdateRelay"]
 
 logger = logging.getLogger(__name__)
 
-_REDIS_TROUBLE = (SharedUnavailable, redis.RedisError)
 _TIDY_EVERY = 30
 """Reclaim rounds between removals of dead consumers with nothing pending from the group."""
 
@@ -129,7 +127,7 @@ class UpdateRelay:
             log_event(logger, "telegram.lease_released", logging.INFO, fence=fence)
         try:
             self._stream.mark_gone()
-        except _REDIS_TROUBLE:
+        except redis_trouble():
             pass  # it expires by its TTL
 
     # -- the transport's hooks (loop thread) -------------------------------------------------
@@ -163,7 +161,7 @@ class UpdateRelay:
                                    update.to_json())
         try:
             added = await asyncio.get_running_loop().run_in_executor(self._executor, append)
-        except _REDIS_TROUBLE as error:
+        except redis_trouble() as error:
             from tornado.web import HTTPError  # webhook mode has tornado (the webhooks extra)
             log_event(logger, "telegram.webhook_not_stored", logging.WARNING,
                       update_id=update.update_id, error=type(error).__name__)
@@ -223,7 +221,7 @@ class UpdateRelay:
                 self._stream.ack(e.entry_id for e in skip)
                 with self._lock:
                     self._counts["skipped_done"] += len(skip)
-            except _REDIS_TROUBLE as error:
+            except redis_trouble() as error:
                 self._trouble(error)  # still pending: seen again later, acked then
         if not todo:
             return
@@ -253,7 +251,7 @@ class UpdateRelay:
                 else:  # left pending under our name by an earlier life: answer them first
                     entries = self._stream.read_mine(count=1000)
                     started = True
-            except _REDIS_TROUBLE as error:
+            except redis_trouble() as error:
                 self._trouble(error)
                 self._stopping.wait(tuning.renew_every_s)
                 continue
@@ -299,7 +297,7 @@ class UpdateRelay:
         elif keeper.fence is not None:
             try:
                 renewed: bool | None = self._lease.renew(keeper.fence)
-            except _REDIS_TROUBLE as error:
+            except redis_trouble() as error:
                 renewed = None
                 self._trouble(error)
             decision = keeper.renewed(renewed, asked_at=now, answered_at=self._clock())
@@ -308,7 +306,7 @@ class UpdateRelay:
         elif keeper.may_acquire(now):
             try:
                 grant = self._lease.acquire()
-            except _REDIS_TROUBLE as error:
+            except redis_trouble() as error:
                 self._trouble(error)
                 return
             decision = keeper.acquired(grant, now)
@@ -328,7 +326,7 @@ class UpdateRelay:
     def _release(self, fence: int) -> None:
         try:
             self._lease.release(fence)
-        except _REDIS_TROUBLE:
+        except redis_trouble():
             pass  # it expires by its TTL
 
     def _make_poller(self, fence: int) -> StreamPoller:  # loop thread
@@ -378,7 +376,7 @@ class UpdateRelay:
             self._ensure_group()
             self._stream.mark_alive(self._tuning.lease_ttl_ms)
             kept = self._stream.touch(open_ids + self._acks.backlog())
-        except _REDIS_TROUBLE as error:
+        except redis_trouble() as error:
             self._trouble(error)
             return
         with self._lock:
@@ -401,7 +399,7 @@ class UpdateRelay:
             return True
         try:
             ours = self._stream.owns(entry_id)
-        except _REDIS_TROUBLE as error:
+        except redis_trouble() as error:
             self._trouble(error)
             return None
         if not ours:
@@ -417,7 +415,7 @@ class UpdateRelay:
             idle = self._stream.autoclaim(min_idle_ms=tuning.autoclaim_idle_ms)
             if self._rounds % _TIDY_EVERY == 0:  # every restart leaves a consumer name behind
                 self._stream.forget_dead_consumers()
-        except _REDIS_TROUBLE as error:
+        except redis_trouble() as error:
             self._trouble(error)
             return
         with self._lock:

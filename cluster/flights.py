@@ -35,12 +35,14 @@ import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-import redis
 
 from cluster.redis_link import RedisLink, SharedUnavailable
 from core.errors import BotError
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["FlightCounts", "Outcome", "SharedFlights", "Shared"]
 

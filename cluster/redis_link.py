@@ -25,25 +25,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import redis
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.errors import BotError
 
-__all__ = ["LinkState", "RedisLink", "SharedUnavailable", "namespace_for"]
+if TYPE_CHECKING:
+    import redis
+
+__all__ = ["LinkState", "RedisLink", "SharedUnavailable", "namespace_for", "redis_trouble"]
 
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT_S = 0.5
 DEFAULT_RETRY_AFTER_S = 1.0
-_NETWORK_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
-# Redis answers but serves no writes (maxmemory reached, a read-only replica, a master gone,
-# a failed RDB save stopping writes, a script running too long): as unavailable as a dead
-# one, for every caller.
-_REFUSING_ERRORS = (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError,
-                    redis.exceptions.MasterDownError, redis.exceptions.TryAgainError,
-                    redis.exceptions.ClusterDownError)
 _REFUSING_CODES = ("MISCONF ", "OOM ", "READONLY ", "MASTERDOWN ", "BUSY ", "NOREPLICAS ")
 
 
@@ -72,9 +67,39 @@ def namespace_for(token: str | None) -> str:
     return token.split(":", 1)[0]
 
 
+# redis-py is the [redis] extra: imported on first use, so the embedded default (no
+# redis_url) runs without it installed.
+@cache
+def _network_errors() -> tuple[type[Exception], ...]:
+    import redis
+
+    return (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+@cache
+def _refusing_errors() -> tuple[type[Exception], ...]:
+    # Redis answers but serves no writes (maxmemory reached, a read-only replica, a master
+    # gone, a failed RDB save stopping writes, a script running too long): as unavailable as
+    # a dead one, for every caller.
+    import redis
+
+    return (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError,
+            redis.exceptions.MasterDownError, redis.exceptions.TryAgainError,
+            redis.exceptions.ClusterDownError)
+
+
+@cache
+def redis_trouble() -> tuple[type[Exception], ...]:
+    """What a Redis call may raise that its caller treats as "not now": ``SharedUnavailable``
+    and redis-py's own errors (for ``except redis_trouble():``; imports redis-py lazily)."""
+    import redis
+
+    return (SharedUnavailable, redis.RedisError)
+
+
 def _refuses_service(error: redis.ResponseError) -> bool:
     """Redis is up but will not serve (out of memory, read-only, stopped writes)?"""
-    return isinstance(error, _REFUSING_ERRORS) or str(error).startswith(_REFUSING_CODES)
+    return isinstance(error, _refusing_errors()) or str(error).startswith(_REFUSING_CODES)
 
 
 class RedisLink:
@@ -83,6 +108,8 @@ class RedisLink:
     def __init__(self, url: str, *, namespace: str, timeout_s: float = DEFAULT_TIMEOUT_S,
                  retry_after_s: float = DEFAULT_RETRY_AFTER_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        import redis
+
         self.client: redis.Redis = redis.Redis.from_url(
             url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
             health_check_interval=30, client_name=f"cryptobot-{namespace}")
@@ -105,9 +132,11 @@ class RedisLink:
         with self._lock:
             if not self._up and self._clock() < self._retry_at:
                 raise SharedUnavailable("redis is down (waiting before the next attempt)")
+        import redis
+
         try:
             result = operation(self.client)
-        except _NETWORK_ERRORS as exc:
+        except _network_errors() as exc:
             self._failed(exc)
             raise SharedUnavailable(f"redis unreachable ({type(exc).__name__})") from exc
         except redis.ResponseError as exc:

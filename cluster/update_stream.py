@@ -27,13 +27,15 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
 
 from cluster import stream_scripts as scripts
 from cluster.lease import FENCE_KEY, LEASE_KEY
 from cluster.redis_link import RedisLink, SharedUnavailable
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["GROUP", "STREAM", "Entry", "FencedOut", "StreamFigures", "UpdateStream",
            "request_id_for"]
@@ -111,6 +113,8 @@ class UpdateStream:
     def ensure_group(self) -> None:
         """Create the stream and group ``bot`` (reading from the start) unless they exist."""
         def create(client: redis.Redis) -> None:
+            import redis  # the [redis] extra: only here once a link exists
+
             try:
                 client.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
             except redis.ResponseError as error:
@@ -198,6 +202,8 @@ class UpdateStream:
         lost its data), cannot have given the entry to anyone else: still ours, so its answer
         is not lost with the data."""
         def pending(client: redis.Redis) -> bool:
+            import redis
+
             try:
                 return int(self._owns(keys=[self._stream],
                                       args=[GROUP, self.consumer, entry_id],
